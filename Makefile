@@ -1,0 +1,166 @@
+# Makefile - builds hutch, hutch-overlay and hutch-net; runs the tests.
+#
+#   make                  build ./hutch (and the helpers) with the default flags
+#   make test             install missing packages, build, run every suite
+#   make asan             the same suite on an AddressSanitizer+UBSan build
+#   make install          PREFIX=/usr/local DESTDIR= (binaries into $(PREFIX)/bin)
+#   make format           clang-format the tree; format-check fails on a diff
+#   make analyze          cppcheck over the sources
+#   make demo             the README's main job
+#
+# BUILD=dir puts objects elsewhere (helpers building in parallel use their
+# own); WERROR=1 turns warnings into errors (CI sets it); SANITIZE=1 builds
+# with ASan and UBSan.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DESTDIR    ?=
+BUILD      ?= build
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+
+WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	-Wformat=2 -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+ifeq ($(SANITIZE),1)
+OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+LDSAN := -fsanitize=address,undefined
+else
+OPT := -O2 -g -D_FORTIFY_SOURCE=2
+LDSAN :=
+endif
+
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -MMD -MP \
+	-I. $(OPT) $(WARN)
+CFLAGS ?=
+LDFLAGS ?=
+
+# Libraries, always through pkg-config.
+HUTCH_PKGS := libseccomp libcap jansson
+OVL_PKGS   := fuse3
+NET_PKGS   := libnl-3.0 libnl-route-3.0 slirp
+
+pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
+pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
+
+# One folder per part (DESIGN.md). Each program's main lives in its own
+# main.c; everything else of a part goes into a static library so that the
+# unit tests link the same objects.
+COMMON_SRCS := $(wildcard common/*.c)
+HUTCH_SRCS  := $(wildcard sandbox/*.c image/*.c build/*.c) \
+	$(filter-out cli/main.c,$(wildcard cli/*.c))
+OVL_SRCS    := $(filter-out fuse-overlay/main.c,$(wildcard fuse-overlay/*.c))
+NET_SRCS    := $(filter-out net/main.c,$(wildcard net/*.c))
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+PROGRAMS := $(BUILD)/hutch
+ifneq ($(wildcard fuse-overlay/main.c),)
+PROGRAMS += $(BUILD)/hutch-overlay
+endif
+ifneq ($(wildcard net/main.c),)
+PROGRAMS += $(BUILD)/hutch-net
+endif
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+.PHONY: all unit test asan install clean format format-check analyze deps demo
+all: $(PROGRAMS)
+ifeq ($(BUILD),build)
+	@for p in $(notdir $(PROGRAMS)); do ln -sfn $(BUILD)/$$p $$p; done
+endif
+
+unit: $(UNIT_BINS) $(BUILD)/tests/sysprobe
+
+# A static helper the system tests copy into their root filesystems.
+$(BUILD)/tests/sysprobe: tests/helpers/sysprobe.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -std=gnu11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -o $@ $<
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcommon.a: $(call obj,$(COMMON_SRCS))
+$(BUILD)/libhutch.a: $(call obj,$(HUTCH_SRCS))
+$(BUILD)/libovl.a: $(call obj,$(OVL_SRCS))
+$(BUILD)/libnet.a: $(call obj,$(NET_SRCS))
+$(BUILD)/%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# Per-part compile flags for the libraries they use.
+$(call obj,$(HUTCH_SRCS) cli/main.c $(UNIT_SRCS)): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS))
+$(call obj,$(OVL_SRCS) fuse-overlay/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(OVL_PKGS))
+$(call obj,$(NET_SRCS) net/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(NET_PKGS))
+$(BUILD)/cli/version.o: EXTRA_CFLAGS += -DHUTCH_VERSION='"$(VERSION)"' -DHUTCH_COMMIT='"$(GIT_COMMIT)"'
+
+$(BUILD)/hutch: $(BUILD)/cli/main.o $(BUILD)/libhutch.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS))
+
+$(BUILD)/hutch-overlay: $(BUILD)/fuse-overlay/main.o $(BUILD)/libovl.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(OVL_PKGS)) -lpthread
+
+$(BUILD)/hutch-net: $(BUILD)/net/main.o $(BUILD)/libnet.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(NET_PKGS))
+
+# Unit tests link every part's library: pure logic from anywhere.
+UNIT_LIBS := $(BUILD)/libhutch.a
+ifneq ($(OVL_SRCS),)
+UNIT_LIBS += $(BUILD)/libovl.a
+UNIT_PKGS_EXTRA += $(OVL_PKGS)
+endif
+ifneq ($(NET_SRCS),)
+UNIT_LIBS += $(BUILD)/libnet.a
+UNIT_PKGS_EXTRA += $(NET_PKGS)
+endif
+UNIT_LIBS += $(BUILD)/libcommon.a
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS) $(UNIT_PKGS_EXTRA) cmocka)
+$(call obj,$(UNIT_SRCS)): EXTRA_CFLAGS += $(call pkg_cflags,cmocka)
+
+deps:
+	@tests/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@tests/run --build $(BUILD)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 all unit
+	@tests/run --build build-asan
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@examples/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+
+clean:
+	rm -rf build build-* hutch hutch-overlay hutch-net
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
+
+analyze:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr --std=c11 -D_GNU_SOURCE -I. \
+		--suppress=missingIncludeSystem $(COMMON_SRCS) $(HUTCH_SRCS) \
+		$(OVL_SRCS) $(NET_SRCS) cli/main.c
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cli.h - the command line: subcommand table, option tables, reporting */
+#ifndef HUTCH_CLI_H
+#define HUTCH_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/common.h"
+
+/**
+ * struct cli_opt - one option of a subcommand, Docker's spelling
+ * @name:  long name without the dashes
+ * @short_name: single-letter alias, 0 for none
+ * @arg:   NULL for a flag (which also takes "=true"/"=false"), else the
+ *         argument's name for --help ("DIR", "KEY=VALUE")
+ * @help:  one line for --help
+ * @set:   stores the value into @ctx; @arg is "true"/"false" for flags.
+ *         Returns 0 or -errno with @err naming the option and the fix.
+ */
+struct cli_opt {
+	const char *name;
+	char short_name;
+	const char *arg;
+	const char *help;
+	int (*set)(void *ctx, const char *arg, struct hutch_err *err);
+};
+
+/**
+ * struct cli_cmd - one subcommand
+ * @usage: the synopsis after "hutch "
+ * @main:  gets argv with argv[0] the subcommand; returns the exit status
+ */
+struct cli_cmd {
+	const char *name;
+	const char *usage;
+	const char *summary;
+	int (*main)(int argc, char **argv);
+};
+
+/**
+ * cli_parse() - parse options from @argv[1] up to the first operand
+ *
+ * Accepts --name=value, --name value, -x value, -xvalue, bundled flags
+ * (-it), and "--" to end options. "--help" prints the generated help and
+ * sets *@help.
+ *
+ * Return: the index of the first operand (argc if none), or -errno with
+ * @err filled (unknown option, missing argument, rejected value).
+ */
+int cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
+	      size_t n_opts, void *ctx, int argc, char **argv, bool *help,
+	      struct hutch_err *err);
+
+/** cli_help() - print the usage and option table of @cmd to stdout. */
+void cli_help(const struct cli_cmd *cmd, const struct cli_opt *opts,
+	      size_t n_opts);
+
+/** cli_parse_bool() - "true"/"1" or "false"/"0" for flag setters. */
+int cli_parse_bool(const char *arg, bool *out, struct hutch_err *err);
+
+/** cli_fail() - print "hutch: MSG" for @err and return @status. */
+int cli_fail(const struct hutch_err *err, int status);
+
+/* The subcommands. */
+int cli_run_main(int argc, char **argv);
+int cli_info_main(int argc, char **argv);
+int cli_version_main(int argc, char **argv);
+
+/** cli_version_string() - "0.1.0 (commit abcdef123456)". */
+const char *cli_version_string(void);
+
+#endif

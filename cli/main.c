@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+/* main.c - hutch's entry point: global options, then the subcommand table
+ *
+ * hutch is Docker's command line for machines without root or a daemon.
+ * main() only decides which subcommand runs; each lives in its own file
+ * (cli/run.c, cli/info.c, ...) and reports its own errors through
+ * cli_fail(). The parts below (sandbox/, image/, build/) never print or
+ * exit.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct cli_cmd commands[] = {
+	{ "run", "run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]",
+	  "Run a command in a new rootless container.", cli_run_main },
+	{ "info", "info",
+	  "Show whether this machine can run rootless containers, and what to fix.",
+	  cli_info_main },
+	{ "version", "version", "Show the version of hutch and its libraries.",
+	  cli_version_main },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: hutch [--debug] COMMAND [OPTIONS]\n\n"
+		     "Docker's workflow without root or a daemon.\n\n"
+		     "Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name,
+			commands[i].summary);
+	fprintf(out, "\nRun 'hutch COMMAND --help' for more on a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	cmn_log_init("hutch");
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--debug") || !strcmp(argv[i], "-D")) {
+			cmn_log_level = CMN_LOG_DEBUG;
+		} else if (!strcmp(argv[i], "--help") ||
+			   !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version") ||
+			   !strcmp(argv[i], "-v")) {
+			printf("hutch version %s\n", cli_version_string());
+			return 0;
+		} else {
+			cmn_log(CMN_LOG_ERROR,
+				"unknown option %s; see 'hutch --help'",
+				argv[i]);
+			return CMN_EXIT_HUTCH;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	for (size_t c = 0; c < ARRAY_SIZE(commands); c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].main(argc - i, argv + i);
+	cmn_log(CMN_LOG_ERROR,
+		"'%s' is not a hutch command; see 'hutch --help'", argv[i]);
+	return 1;
+}

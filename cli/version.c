@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+/* version.c - `hutch version`: hutch's version and the libraries it runs on */
+
+#include <seccomp.h>
+#include <stdio.h>
+#include <sys/utsname.h>
+#include <jansson.h>
+
+#include "cli/cli.h"
+
+#ifndef HUTCH_VERSION
+#define HUTCH_VERSION "unknown"
+#endif
+#ifndef HUTCH_COMMIT
+#define HUTCH_COMMIT "unknown"
+#endif
+
+const char *cli_version_string(void)
+{
+	return HUTCH_VERSION " (commit " HUTCH_COMMIT ")";
+}
+
+int cli_version_main(int argc, char **argv)
+{
+	static const struct cli_cmd self = {
+		"version", "version",
+		"Show the version of hutch and its libraries.", cli_version_main
+	};
+	const struct scmp_version *sv = seccomp_version();
+	struct hutch_err err = { 0 };
+	struct utsname u;
+	bool help;
+	int first = cli_parse(&self, NULL, 0, NULL, argc, argv, &help, &err);
+
+	if (first < 0)
+		return cli_fail(&err, CMN_EXIT_HUTCH);
+	if (help)
+		return 0;
+	if (uname(&u) < 0)
+		u.release[0] = '\0';
+	printf("hutch:      %s\n", cli_version_string());
+	printf("kernel:     %s %s\n", u.sysname, u.release);
+	printf("libseccomp: %u.%u.%u\n", sv->major, sv->minor, sv->micro);
+	printf("jansson:    %s\n", jansson_version_str());
+	return 0;
+}

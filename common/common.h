@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* common.h - what every part of hutch shares: errors, logging, files,
+ * strings, directories and safe path resolution. The whole interface of
+ * common/; nothing here prints to the terminal except the logger.
+ */
+#ifndef HUTCH_COMMON_H
+#define HUTCH_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/cleanup.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Exit codes, as Docker uses them. */
+enum {
+	CMN_EXIT_HUTCH = 125,	   /* hutch itself failed */
+	CMN_EXIT_CANNOT_RUN = 126, /* the command exists but cannot be run */
+	CMN_EXIT_NOT_FOUND = 127,  /* the command was not found */
+};
+
+/* ---- errors (err.c) ---------------------------------------------------- */
+
+/**
+ * struct hutch_err - an error with the context a human needs
+ * @code: positive errno of the cause, or 0 when there is none
+ * @msg:  one line: what failed, why, and what to do
+ *
+ * Functions that act return 0 or -errno; where a message helps they also
+ * fill a caller-provided struct hutch_err. Callers add context on the way up
+ * with cmn_err_prefix(). A NULL @err is allowed everywhere and ignored.
+ */
+struct hutch_err {
+	int code;
+	char msg[1024];
+};
+
+/**
+ * cmn_err_set() - fill @err with a formatted message
+ * @errnum: positive errno appended as ": strerror" (0: nothing appended)
+ *
+ * Return: -@errnum, or -EINVAL when @errnum is 0, so that callers can write
+ * "return cmn_err_set(err, errno, "cannot open %s", path);".
+ */
+int cmn_err_set(struct hutch_err *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/** cmn_err_prefix() - prepend "context: " to the message in @err. */
+void cmn_err_prefix(struct hutch_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/** cmn_err_fix() - append "; FIX" (what the user should do) to @err. */
+void cmn_err_fix(struct hutch_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- logging (log.c) --------------------------------------------------- */
+
+enum cmn_log_level {
+	CMN_LOG_ERROR,
+	CMN_LOG_WARN,
+	CMN_LOG_INFO,
+	CMN_LOG_DEBUG
+};
+
+/* Set from HUTCH_DEBUG or --debug by the programs' main(). */
+extern enum cmn_log_level cmn_log_level;
+/* The prefix of every line, "hutch" by default. */
+extern const char *cmn_log_prog;
+
+void cmn_log(enum cmn_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define cmn_debug(...) cmn_log(CMN_LOG_DEBUG, __VA_ARGS__)
+#define cmn_warn(...)  cmn_log(CMN_LOG_WARN, __VA_ARGS__)
+/** cmn_log_init() - read HUTCH_DEBUG from the environment. */
+void cmn_log_init(const char *prog);
+
+/* ---- files and descriptors (file.c) ------------------------------------ */
+
+/** cmn_write_all() - write all of @buf, retrying EINTR and short writes. */
+int cmn_write_all(int fd, const void *buf, size_t len);
+
+/** cmn_read_all() - read up to @len bytes until EOF; returns the count or
+ * -errno. */
+ssize_t cmn_read_all(int fd, void *buf, size_t len);
+
+/**
+ * cmn_read_fileat() - read a whole file into a NUL-terminated buffer
+ * @dirfd: AT_FDCWD or a directory the path is relative to
+ * @max:   refuse (-EFBIG) files larger than this
+ * @len:   set to the length read, may be NULL
+ *
+ * Return: the buffer (owned by the caller), or NULL with errno set.
+ */
+char *cmn_read_fileat(int dirfd, const char *path, size_t max, size_t *len);
+
+/** cmn_write_fileat() - create or truncate @path and write @data to it. */
+int cmn_write_fileat(int dirfd, const char *path, const char *data, size_t len,
+		     mode_t mode);
+
+/** cmn_mkdir_p() - create @path and its parents (0 if it exists). */
+int cmn_mkdir_p(const char *path, mode_t mode);
+
+/**
+ * cmn_close_fds_from() - close every descriptor >= @lowest except @keep
+ * (-1: none). Used before handing control to a container so that nothing
+ * of the host leaks in.
+ */
+int cmn_close_fds_from(int lowest, int keep);
+
+/* ---- strings (str.c) ---------------------------------------------------- */
+
+/** cmn_strdup_printf() - like asprintf; NULL with errno set on failure. */
+char *cmn_strdup_printf(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/**
+ * cmn_strv_push() - append a string to a NULL-terminated array
+ * @v:   the array (NULL for an empty one), reallocated
+ * @s:   the string; ownership passes to the array even on failure
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int cmn_strv_push(char ***v, char *s);
+/** cmn_strv_len() - the number of strings in @v (0 for NULL). */
+size_t cmn_strv_len(char *const *v);
+/** cmn_strv_free() - free the array and its strings. */
+void cmn_strv_free(char **v);
+/** cmn_strv_dup() - a deep copy of @v, or NULL with errno set. */
+char **cmn_strv_dup(char *const *v);
+
+/**
+ * cmn_parse_u64() - parse a whole decimal number no larger than @max
+ * Return: true on success; false for empty input, junk or overflow.
+ */
+bool cmn_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/** cmn_random_hex() - fill @out with 2*@nbytes hex digits and a NUL. */
+int cmn_random_hex(char *out, size_t nbytes);
+
+/** cmn_has_prefix() - does @s start with @prefix? */
+bool cmn_has_prefix(const char *s, const char *prefix);
+
+/* ---- hutch's directories (dirs.c) -------------------------------------- */
+
+/**
+ * cmn_store_dir() - $HUTCH_ROOT, else ${XDG_DATA_HOME:-~/.local/share}/hutch
+ * Return: an owned string, or NULL with errno set. Not created.
+ */
+char *cmn_store_dir(void);
+
+/**
+ * cmn_runtime_dir() - where sockets, pid files and locks live:
+ * $HUTCH_RUNTIME, else $XDG_RUNTIME_DIR/hutch when that directory exists and
+ * belongs to us, else $TMPDIR/hutch-$UID, else /tmp/hutch-$UID.
+ * Return: an owned string, or NULL with errno set. Not created.
+ */
+char *cmn_runtime_dir(void);
+
+/* ---- paths inside a root (path.c) -------------------------------------- */
+
+enum cmn_create {
+	CMN_CREATE_NONE, /* the path must exist */
+	CMN_CREATE_DIR,	 /* create missing components; the last as a dir */
+	CMN_CREATE_FILE, /* create missing components; the last as a file */
+};
+
+/**
+ * cmn_open_in_root() - open @path as if @rootfd were "/"
+ * @rootfd: a directory descriptor, the root of the tree (container rootfs,
+ *          image layer, build context)
+ * @path:   absolute or relative; both are taken relative to @rootfd
+ * @flags:  open(2) flags for the last component (O_PATH, O_RDONLY |
+ *          O_DIRECTORY, ...); O_CLOEXEC is always added; O_NOFOLLOW leaves a
+ *          final symlink unfollowed
+ * @create: whether missing components are created: intermediate ones as
+ *          0755 directories, the last as a 0755 directory or 0644 empty file
+ *
+ * Symlinks, absolute or relative, and ".." are resolved inside the tree:
+ * nothing the tree contains can make the walk leave it. Uses openat2(2)
+ * with RESOLVE_IN_ROOT where the kernel has it, a component-by-component
+ * walk otherwise (and whenever something must be created).
+ *
+ * Return: a descriptor owned by the caller, or -errno (-ELOOP after 40
+ * symlinks, -ENOTDIR when a component is not a directory, -EEXIST when the
+ * last component exists with the wrong type for @create).
+ */
+int cmn_open_in_root(int rootfd, const char *path, int flags,
+		     enum cmn_create create);
+
+/* Tests set this to force the portable walk even where openat2 exists. */
+extern bool cmn_path_force_walk;
+
+#endif

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sandbox-internal.h - what the files of sandbox/ share; private to it */
+#ifndef HUTCH_SANDBOX_INTERNAL_H
+#define HUTCH_SANDBOX_INTERNAL_H
+
+#include <linux/filter.h>
+#include <sys/ioctl.h>
+
+#include "sandbox/sandbox.h"
+
+/* ---- the sync socket between hutch and the container (sync.c) ---------- */
+
+/*
+ * One SOCK_SEQPACKET socketpair joins hutch (the parent, on the host) with
+ * the container's init and its command process before exec. Each message is
+ * one datagram: a struct sbx_msg, optionally with a descriptor attached.
+ * The socket is O_CLOEXEC, so the parent reads end-of-file exactly when
+ * the command has been exec'd (or everything on the other side died).
+ */
+enum sbx_msg_type {
+	SBX_MSG_GO = 1, /* parent -> child: id maps are written */
+	SBX_MSG_ERROR,	/* child -> parent: setup failed; @code is the exit */
+	SBX_MSG_PTY,	/* child -> parent: the pty master is attached */
+};
+
+struct sbx_msg {
+	int type;
+	int code;	/* exit status for ERROR */
+	char text[900]; /* the one-line message for ERROR */
+};
+
+int sbx_msg_send(int sock, const struct sbx_msg *msg, int fd);
+/* Return: 1 with @msg (and *@fd, -1 if none) filled, 0 at EOF, -errno. */
+int sbx_msg_recv(int sock, struct sbx_msg *msg, int *fd);
+
+/**
+ * sbx_child_fail() - report a setup failure to the parent and exit
+ * The only way out of the container side before exec: one message, then
+ * _exit(@code). Never returns.
+ */
+__attribute__((noreturn)) void sbx_child_fail(int sock, int code,
+					      const struct hutch_err *err);
+
+/* ---- seccomp (seccomp.c) ----------------------------------------------- */
+
+/**
+ * struct sbx_bpf - a compiled seccomp program, built on the host before the
+ * container starts so that the container side only has to load it
+ * @insns: owned
+ */
+struct sbx_bpf {
+	struct sock_filter *insns;
+	size_t len;
+};
+
+/**
+ * sbx_seccomp_compile() - build the container's filter
+ * @profile: path of a Docker-format JSON profile, or NULL for hutch's
+ *           default (Docker's default denials, EPERM)
+ * @caps:    the container's capability mask; rules gated on capabilities
+ *           (Docker's "includes": {"caps": [...]}) follow it
+ *
+ * Return: 0 with @out filled (release with sbx_bpf_free()), or -errno with
+ * @err naming the profile and the problem.
+ */
+int sbx_seccomp_compile(const char *profile, uint64_t caps, struct sbx_bpf *out,
+			struct hutch_err *err);
+void sbx_bpf_free(struct sbx_bpf *bpf);
+
+/**
+ * sbx_seccomp_apply() - load @bpf into the calling thread
+ * Needs no_new_privs or CAP_SYS_ADMIN in the current user namespace; call it
+ * last before execve. Return: 0 or -errno.
+ */
+int sbx_seccomp_apply(const struct sbx_bpf *bpf);
+
+/* ---- capabilities (caps.c) --------------------------------------------- */
+
+/**
+ * sbx_caps_apply() - limit the bounding set to @caps, then set permitted,
+ * effective and inheritable to @caps when @uid is 0 and to nothing
+ * otherwise; clears the ambient set. Call after setresuid() with
+ * PR_SET_KEEPCAPS set. Return: 0 or -errno.
+ */
+int sbx_caps_apply(uint64_t caps, uid_t uid);
+
+/** sbx_caps_drop_all() - empty every capability set of the caller. */
+int sbx_caps_drop_all(void);
+
+/* ---- users inside the root filesystem (user.c) ------------------------- */
+
+#define SBX_MAX_GROUPS 64
+
+struct sbx_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[SBX_MAX_GROUPS];
+	size_t n_groups;
+	char home[256];
+};
+
+/**
+ * sbx_user_resolve() - resolve "name|uid[:group|gid]" like Docker does,
+ * against @passwd and @group files (the container's, after pivot_root)
+ * @spec: NULL or "" means root
+ *
+ * Return: 0, or -errno with @err filled ("unable to find user alice: no
+ * matching entries in passwd file").
+ */
+int sbx_user_resolve(const char *spec, const char *passwd, const char *group,
+		     struct sbx_user *out, struct hutch_err *err);
+
+/* ---- the container side (mounts.c, child.c, init.c, exec.c) ------------ */
+
+/**
+ * struct sbx_plan - what the parent decided and both sides need
+ * @cfg:     the configuration (borrowed)
+ * @map:     the id mapping
+ * @bpf:     compiled seccomp program, len 0 when unconfined
+ * @winsize: the terminal's size when cfg->tty
+ * @sync:    the child's end of the sync socket
+ */
+struct sbx_plan {
+	const struct sbx_config *cfg;
+	struct sbx_idmap map;
+	struct sbx_bpf bpf;
+	struct winsize winsize;
+	int sync;
+};
+
+/**
+ * sbx_setup_rootfs() - build the container's mount tree and pivot into it:
+ * rootfs bind, /proc (masked), /sys, /dev, /etc/{hosts,hostname,
+ * resolv.conf}, user mounts, read-only root. Runs in the new mount, user
+ * and pid namespaces. Return: 0 or -errno with @err filled.
+ */
+int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err);
+
+/** sbx_child_main() - the container's first process: setup, then init. */
+__attribute__((noreturn)) void sbx_child_main(struct sbx_plan *plan);
+
+/**
+ * sbx_init_loop() - pid 1: reap every child, forward signals to @cmd, and
+ * return the exit status for @cmd (128+N for signal N) once it has exited.
+ * The forwarded signals must already have handlers and be blocked.
+ */
+int sbx_init_loop(pid_t cmd);
+
+/** sbx_init_signals() - the signals pid 1 forwards, as a set. */
+void sbx_init_signals(sigset_t *set);
+
+/**
+ * sbx_exec_command() - become the user's command: stdio, user, workdir,
+ * capabilities, no_new_privs, seccomp, execve. Never returns: on failure
+ * it reports over @plan->sync and exits 125, 126 or 127.
+ * @pty_slave: the terminal's path inside the container, or NULL
+ */
+__attribute__((noreturn)) void sbx_exec_command(const struct sbx_plan *plan,
+						const char *pty_slave);
+
+/* ---- network namespace (netns.c) --------------------------------------- */
+
+/** sbx_loopback_up() - bring "lo" up in the current network namespace. */
+int sbx_loopback_up(void);
+
+/* ---- terminal relay on the host side (pty.c) --------------------------- */
+
+/**
+ * struct sbx_term - the user's terminal while a -t container runs
+ * @fd:    the terminal (stdin when it is one), -1 without
+ * @saved: its settings before raw mode, restored by sbx_term_restore()
+ */
+struct sbx_term {
+	int fd;
+	bool raw;
+	struct termios *saved; /* owned */
+};
+
+/** sbx_term_size() - the size of the user's terminal, 80x24 without one. */
+void sbx_term_size(struct winsize *ws);
+/** sbx_term_raw() - put stdin in raw mode when it is a terminal. */
+int sbx_term_raw(struct sbx_term *term);
+/** sbx_term_restore() - undo sbx_term_raw(); safe to call twice. */
+void sbx_term_restore(struct sbx_term *term);
+
+#endif

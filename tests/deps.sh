@@ -1,0 +1,31 @@
+#!/bin/sh
+# tests/deps.sh - install the Debian packages hutch builds and tests with,
+# only those missing (apt-get update runs only when something is missing).
+# As root it installs; otherwise through sudo when that works without a
+# password, else it names the packages and stops.
+set -eu
+pkgs="build-essential pkg-config git ca-certificates
+libseccomp-dev libcap-dev libjansson-dev libfuse3-dev fuse3
+libnl-3-dev libnl-route-3-dev libslirp-dev libglib2.0-dev
+libcurl4-openssl-dev libarchive-dev libssl-dev
+uidmap bats libcmocka-dev busybox-static tmux bsdextrautils util-linux
+iproute2 procps bubblewrap clang-format cppcheck"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "tests/deps.sh: installing:$missing"
+if [ "$(id -u)" = 0 ]; then
+	sudo=
+elif sudo -n true 2>/dev/null; then
+	sudo="sudo -n"
+else
+	echo "tests/deps.sh: missing packages:$missing; install them as root: apt-get install$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,62 @@
+# tests/lib/common.bash - shared helpers for the bats suites.
+# Load with `load ../lib/common` from tests/SUITE/*.bats.
+#
+# The runner exports HUTCH (the binary under test), HUTCH_BUILD (its build
+# directory), HUTCH_TESTS (this folder) and HUTCH_TEST_MODE (full|single).
+
+bats_require_minimum_version 1.5.0
+
+: "${HUTCH:?run the suites through tests/run}"
+: "${HUTCH_BUILD:=$(dirname "$HUTCH")}"
+: "${HUTCH_TESTS:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+
+# Each test gets its own store and runtime directory.
+hutch_test_env() {
+	export HUTCH_ROOT="$BATS_TEST_TMPDIR/store"
+	export HUTCH_RUNTIME="$BATS_TEST_TMPDIR/runtime"
+}
+
+# wait_for SECONDS CMD...: poll CMD until it succeeds or the deadline passes.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.02
+	done
+}
+
+# make_rootfs DIR: a tiny root filesystem from busybox-static, with users
+# root, alice (1000) and nobody, and the static sysprobe helper.
+make_rootfs() {
+	local dir=$1 applet
+	mkdir -p "$dir"/{bin,sbin,etc,proc,sys,dev,tmp,root,home/alice,usr/bin,usr/sbin,usr/local/bin,var,data}
+	cp /bin/busybox "$dir/bin/busybox"
+	for applet in $("$dir/bin/busybox" --list); do
+		[ -e "$dir/bin/$applet" ] || ln -s busybox "$dir/bin/$applet"
+	done
+	cat >"$dir/etc/passwd" <<'PASSWD'
+root:x:0:0:root:/root:/bin/sh
+alice:x:1000:1000:Alice:/home/alice:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+PASSWD
+	cat >"$dir/etc/group" <<'GROUP'
+root:x:0:
+tty:x:5:
+staff:x:50:alice
+alice:x:1000:
+nogroup:x:65534:
+GROUP
+	chmod 1777 "$dir/tmp"
+	cp "$HUTCH_BUILD/tests/sysprobe" "$dir/usr/local/bin/sysprobe"
+}
+
+# A rootfs shared by the tests of one file (built in setup_file).
+shared_rootfs() {
+	echo "$BATS_FILE_TMPDIR/rootfs"
+}
+
+# subids_available: does this user have /etc/subuid ranges (full mapping)?
+subids_available() {
+	grep -qE "^($(id -un)|$(id -u)):" /etc/subuid 2>/dev/null
+}
