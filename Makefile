@@ -98,7 +98,7 @@ $(BUILD)/%.a:
 	$(AR) rcs $@ $^
 
 # Per-part compile flags for the libraries they use.
-$(call obj,$(HUTCH_SRCS) cli/main.c $(UNIT_SRCS)): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS))
+$(call obj,$(HUTCH_SRCS) cli/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS))
 $(call obj,$(OVL_SRCS) fuse-overlay/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(OVL_PKGS))
 $(call obj,$(NET_SRCS) net/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(NET_PKGS))
 $(BUILD)/cli/version.o: EXTRA_CFLAGS += -DHUTCH_VERSION='"$(VERSION)"' -DHUTCH_COMMIT='"$(GIT_COMMIT)"'
@@ -112,21 +112,19 @@ $(BUILD)/hutch-overlay: $(BUILD)/fuse-overlay/main.o $(BUILD)/libovl.a $(BUILD)/
 $(BUILD)/hutch-net: $(BUILD)/net/main.o $(BUILD)/libnet.a $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(NET_PKGS))
 
-# Unit tests link every part's library: pure logic from anywhere.
-UNIT_LIBS := $(BUILD)/libhutch.a
-ifneq ($(OVL_SRCS),)
-UNIT_LIBS += $(BUILD)/libovl.a
-UNIT_PKGS_EXTRA += $(OVL_PKGS)
-endif
-ifneq ($(NET_SRCS),)
-UNIT_LIBS += $(BUILD)/libnet.a
-UNIT_PKGS_EXTRA += $(NET_PKGS)
-endif
-UNIT_LIBS += $(BUILD)/libcommon.a
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS) $(UNIT_PKGS_EXTRA) cmocka)
-$(call obj,$(UNIT_SRCS)): EXTRA_CFLAGS += $(call pkg_cflags,cmocka)
+# Unit tests link the library of the part they test: test_ovl_*.c the
+# overlay's, test_net_*.c the network helper's, every other test_*.c
+# hutch's. A half-built part then never breaks another part's tests.
+UNIT_HUTCH := $(filter-out $(BUILD)/tests/test_ovl_% $(BUILD)/tests/test_net_%,$(UNIT_BINS))
+$(UNIT_HUTCH): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhutch.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS) cmocka)
+$(BUILD)/tests/test_ovl_%: $(BUILD)/tests/unit/test_ovl_%.o $(BUILD)/libovl.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(OVL_PKGS) cmocka) -lpthread
+$(BUILD)/tests/test_net_%: $(BUILD)/tests/unit/test_net_%.o $(BUILD)/libnet.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(NET_PKGS) cmocka)
+$(call obj,$(filter tests/unit/test_ovl_%,$(UNIT_SRCS))): EXTRA_CFLAGS = $(call pkg_cflags,$(OVL_PKGS) cmocka)
+$(call obj,$(filter tests/unit/test_net_%,$(UNIT_SRCS))): EXTRA_CFLAGS = $(call pkg_cflags,$(NET_PKGS) cmocka)
+$(call obj,$(filter-out tests/unit/test_ovl_% tests/unit/test_net_%,$(UNIT_SRCS))): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS) cmocka)
 
 deps:
 	@tests/deps.sh

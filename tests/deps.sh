@@ -1,15 +1,21 @@
 #!/bin/sh
 # tests/deps.sh - install the Debian packages hutch builds and tests with,
 # only those missing (apt-get update runs only when something is missing).
+# The list: the build's own below, plus one package per line from each
+# suite's tests/SUITE/deps file (what that suite's tests and benchmarks use).
 # As root it installs; otherwise through sudo when that works without a
 # password, else it names the packages and stops.
 set -eu
+here=$(cd "$(dirname "$0")" && pwd)
 pkgs="build-essential pkg-config git ca-certificates
 libseccomp-dev libcap-dev libjansson-dev libfuse3-dev fuse3
 libnl-3-dev libnl-route-3-dev libslirp-dev libglib2.0-dev
 libcurl4-openssl-dev libarchive-dev libssl-dev
-uidmap bats libcmocka-dev busybox-static tmux bsdextrautils util-linux
-iproute2 procps bubblewrap clang-format cppcheck"
+uidmap bats libcmocka-dev busybox-static tmux bsdutils util-linux
+iproute2 procps clang-format cppcheck"
+for f in "$here"/*/deps; do
+	[ -f "$f" ] && pkgs="$pkgs $(sed 's/#.*//' "$f" | tr '\n' ' ')"
+done
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
