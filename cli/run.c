@@ -1,11 +1,546 @@
 // SPDX-License-Identifier: Apache-2.0
-/* run.c - `hutch run` (placeholder) */
+/* run.c - `hutch run`: Docker's options into a struct sbx_config, then run
+ *
+ * Every option is one row of the table below and one small setter; the
+ * checks that need several options at once run after parsing, in
+ * finish_config(). Errors exit 125, as Docker's do.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "sandbox/sandbox.h"
+
+struct run_opts {
+	struct sbx_config cfg;
+	uint64_t cap_add, cap_drop;
+	bool cap_add_all, cap_drop_all;
+};
+
+static int push_env(struct run_opts *o, const char *kv, struct hutch_err *err)
+{
+	const char *val;
+
+	if (kv[0] == '=' || kv[0] == '\0')
+		return cmn_err_set(
+			err, EINVAL,
+			"invalid environment variable \"%s\": the name is empty",
+			kv);
+	if (strchr(kv, '='))
+		return cmn_strv_push(&o->cfg.env, strdup(kv));
+	/* KEY alone takes the host's value, and nothing when it is unset. */
+	val = getenv(kv);
+	if (!val)
+		return 0;
+	return cmn_strv_push(&o->cfg.env, cmn_strdup_printf("%s=%s", kv, val));
+}
+
+static int set_env(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return push_env(ctx, arg, err);
+}
+
+static int set_env_file(void *ctx, const char *arg, struct hutch_err *err)
+{
+	cleanup_fclose FILE *f = fopen(arg, "re");
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+	int ret = 0, lineno = 0;
+
+	if (!f)
+		return cmn_err_set(err, errno, "cannot read %s", arg);
+	while (ret == 0 && getline(&line, &cap, f) >= 0) {
+		char *s = line + strspn(line, " \t");
+
+		lineno++;
+		s[strcspn(s, "\r\n")] = '\0';
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (strcspn(s, " \t") < strcspn(s, "="))
+			return cmn_err_set(
+				err, EINVAL,
+				"%s:%d: variable \"%.*s\" has white space in its name",
+				arg, lineno, (int)strcspn(s, "="), s);
+		ret = push_env(ctx, s, err);
+	}
+	return ret;
+}
+
+static int set_string(char **field, const char *arg)
+{
+	free(*field);
+	*field = strdup(arg);
+	return *field ? 0 : -ENOMEM;
+}
+
+static int set_rootfs(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (!realpath(arg, real) || stat(real, &st) < 0)
+		return cmn_err_set(
+			err, 0,
+			"root filesystem %s does not exist; check the path",
+			arg);
+	if (!S_ISDIR(st.st_mode))
+		return cmn_err_set(
+			err, 0,
+			"root filesystem %s is not a directory; give the directory that holds bin/, etc/, usr/",
+			arg);
+	return set_string(&o->cfg.rootfs, real);
+}
+
+static int set_workdir(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+
+	if (arg[0] != '/')
+		return cmn_err_set(
+			err, EINVAL,
+			"the working directory \"%s\" is invalid: it needs to be an absolute path",
+			arg);
+	return set_string(&o->cfg.workdir, arg);
+}
+
+static int set_user(void *ctx, const char *arg, struct hutch_err *err)
+{
+	(void)err;
+	return set_string(&((struct run_opts *)ctx)->cfg.user, arg);
+}
+
+static int set_hostname(void *ctx, const char *arg, struct hutch_err *err)
+{
+	if (!*arg || strlen(arg) > 64 || strchr(arg, '/'))
+		return cmn_err_set(
+			err, EINVAL,
+			"invalid host name \"%s\": use 1 to 64 letters, digits, '-' or '.'",
+			arg);
+	return set_string(&((struct run_opts *)ctx)->cfg.hostname, arg);
+}
+
+static int set_flag(bool *field, const char *arg, struct hutch_err *err)
+{
+	return cli_parse_bool(arg, field, err);
+}
+
+static int set_interactive(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return set_flag(&((struct run_opts *)ctx)->cfg.interactive, arg, err);
+}
+
+static int set_tty(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return set_flag(&((struct run_opts *)ctx)->cfg.tty, arg, err);
+}
+
+static int set_read_only(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return set_flag(&((struct run_opts *)ctx)->cfg.read_only, arg, err);
+}
+
+/* --rm and --init are what a foreground run always does: nothing of it
+ * is kept, and hutch's init is always pid 1. Accepted for Docker habits. */
+static int set_noop(void *ctx, const char *arg, struct hutch_err *err)
+{
+	bool ignored;
+
+	(void)ctx;
+	return cli_parse_bool(arg, &ignored, err);
+}
+
+static int set_detach(void *ctx, const char *arg, struct hutch_err *err)
+{
+	(void)ctx;
+	(void)arg;
+	return cmn_err_set(
+		err, ENOTSUP,
+		"detached containers are not supported yet; run in the foreground (under nohup or a Slurm job)");
+}
+
+static struct sbx_mount *new_mount(struct run_opts *o)
+{
+	struct sbx_config *c = &o->cfg;
+	struct sbx_mount *m =
+		realloc(c->mounts, (c->n_mounts + 1) * sizeof(*m));
+
+	if (!m)
+		return NULL;
+	c->mounts = m;
+	m = &c->mounts[c->n_mounts++];
+	memset(m, 0, sizeof(*m));
+	return m;
+}
+
+static int check_dst(const char *spec, const char *dst, struct hutch_err *err)
+{
+	if (dst[0] != '/' || !strcmp(dst, "/"))
+		return cmn_err_set(
+			err, EINVAL,
+			"invalid mount \"%s\": the destination \"%s\" must be an absolute path other than /",
+			spec, dst);
+	return 0;
+}
+
+/* Options after the second colon of -v: ro, rw, and SELinux's z/Z, which
+ * mean nothing without SELinux relabelling and are accepted as Docker's
+ * users type them. */
+static int volume_opts(const char *spec, char *opts, struct sbx_mount *m,
+		       struct hutch_err *err)
+{
+	char *save = NULL;
+
+	for (char *o = strtok_r(opts, ",", &save); o;
+	     o = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(o, "ro") || !strcmp(o, "readonly"))
+			m->read_only = true;
+		else if (!strcmp(o, "rw"))
+			m->read_only = false;
+		else if (strcmp(o, "z") && strcmp(o, "Z") &&
+			 strcmp(o, "rbind") && strcmp(o, "rprivate"))
+			return cmn_err_set(
+				err, EINVAL,
+				"invalid volume \"%s\": unknown option \"%s\"; use ro or rw",
+				spec, o);
+	}
+	return 0;
+}
+
+static int set_volume(void *ctx, const char *arg, struct hutch_err *err)
+{
+	cleanup_free char *spec = strdup(arg);
+	char *src, *dst, *opts, real[PATH_MAX];
+	struct sbx_mount m = { .kind = SBX_MOUNT_BIND }, *slot;
+
+	if (!spec)
+		return -ENOMEM;
+	src = spec;
+	dst = strchr(src, ':');
+	if (!dst || !dst[1] || dst == src)
+		return cmn_err_set(
+			err, EINVAL,
+			"invalid volume \"%s\": use -v SRC:DST[:ro|rw] with a host path SRC",
+			arg);
+	*dst++ = '\0';
+	opts = strchr(dst, ':');
+	if (opts)
+		*opts++ = '\0';
+	if (check_dst(arg, dst, err) < 0 ||
+	    (opts && volume_opts(arg, opts, &m, err) < 0))
+		return -EINVAL;
+	if (src[0] != '/' && src[0] != '.' && src[0] != '~')
+		return cmn_err_set(
+			err, EINVAL,
+			"invalid volume \"%s\": named volumes are not supported; give a host path (/abs/path or ./dir)",
+			arg);
+	if (!realpath(src, real))
+		return cmn_err_set(
+			err, 0,
+			"bind source path %s does not exist; create it, or fix -v %s",
+			src, arg);
+	slot = new_mount(ctx);
+	if (!slot)
+		return -ENOMEM;
+	*slot = m;
+	slot->src = strdup(real);
+	slot->dst = strdup(dst);
+	return slot->src && slot->dst ? 0 : -ENOMEM;
+}
+
+/* Flag words become MS_* flags; the rest (size=, mode=, uid=...) goes to
+ * tmpfs as its data. Defaults: nosuid,nodev, exec allowed (pip builds and
+ * JIT caches in /tmp need it), mode 1777. */
+static int tmpfs_opts(const char *spec, const char *opts, struct sbx_mount *m,
+		      struct hutch_err *err)
+{
+	static const struct {
+		const char *word;
+		unsigned long set, clear;
+	} words[] = {
+		{ "noexec", MS_NOEXEC, 0 }, { "exec", 0, MS_NOEXEC },
+		{ "nosuid", MS_NOSUID, 0 }, { "suid", 0, MS_NOSUID },
+		{ "nodev", MS_NODEV, 0 },   { "dev", 0, MS_NODEV },
+	};
+	cleanup_free char *copy = strdup(opts ? opts : "");
+	cleanup_free char *data = strdup("mode=1777");
+	char *save = NULL;
+
+	m->flags = MS_NOSUID | MS_NODEV;
+	for (char *o = strtok_r(copy, ",", &save); o && data;
+	     o = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(words); i++)
+			if (!strcmp(o, words[i].word))
+				break;
+		if (i < ARRAY_SIZE(words)) {
+			m->flags = (m->flags | words[i].set) & ~words[i].clear;
+		} else if (!strcmp(o, "ro") || !strcmp(o, "rw")) {
+			m->read_only = !strcmp(o, "ro");
+		} else if (strchr(o, '=')) {
+			char *more = cmn_strdup_printf("%s,%s", data, o);
+
+			free(data);
+			data = more;
+		} else {
+			return cmn_err_set(
+				err, EINVAL,
+				"invalid tmpfs \"%s\": unknown option \"%s\"",
+				spec, o);
+		}
+	}
+	m->data = steal_ptr(&data);
+	return m->data ? 0 : -ENOMEM;
+}
+
+static int set_tmpfs(void *ctx, const char *arg, struct hutch_err *err)
+{
+	cleanup_free char *dst = strdup(arg);
+	char *opts;
+	struct sbx_mount m = { .kind = SBX_MOUNT_TMPFS }, *slot;
+
+	if (!dst)
+		return -ENOMEM;
+	opts = strchr(dst, ':');
+	if (opts)
+		*opts++ = '\0';
+	if (check_dst(arg, dst, err) < 0 || tmpfs_opts(arg, opts, &m, err) < 0)
+		return -EINVAL;
+	slot = new_mount(ctx);
+	if (!slot) {
+		free(m.data);
+		return -ENOMEM;
+	}
+	*slot = m;
+	slot->dst = steal_ptr(&dst);
+	return 0;
+}
+
+static int cap_arg(const char *arg, uint64_t *mask, bool *all,
+		   struct hutch_err *err)
+{
+	uint64_t m;
+
+	if (!strcasecmp(arg, "ALL") || !strcasecmp(arg, "CAP_ALL")) {
+		*all = true;
+		return 0;
+	}
+	if (!sbx_cap_parse(arg, &m))
+		return cmn_err_set(
+			err, EINVAL,
+			"unknown capability \"%s\"; names are as in capabilities(7), e.g. NET_ADMIN",
+			arg);
+	*mask |= m;
+	return 0;
+}
+
+static int set_cap_add(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+
+	return cap_arg(arg, &o->cap_add, &o->cap_add_all, err);
+}
+
+static int set_cap_drop(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+
+	return cap_arg(arg, &o->cap_drop, &o->cap_drop_all, err);
+}
+
+static int set_security_opt(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct sbx_config *c = &((struct run_opts *)ctx)->cfg;
+	size_t klen = strcspn(arg, "=:");
+	const char *val = arg[klen] ? arg + klen + 1 : NULL;
+
+	if (!strncmp(arg, "seccomp", klen) && klen == 7 && val && *val) {
+		c->seccomp_unconfined = !strcmp(val, "unconfined");
+		return c->seccomp_unconfined
+			       ? 0
+			       : set_string(&c->seccomp_profile, val);
+	}
+	if (!strncmp(arg, "no-new-privileges", klen) && klen == 17)
+		return cli_parse_bool(val ? val : "true", &c->no_new_privs,
+				      err);
+	/* SELinux and AppArmor labels belong to the host's policy, which an
+	 * unprivileged user cannot change anyway. */
+	if ((klen == 5 && !strncmp(arg, "label", 5)) ||
+	    (klen == 8 && !strncmp(arg, "apparmor", 8)))
+		return 0;
+	return cmn_err_set(
+		err, EINVAL,
+		"unsupported security option \"%s\"; use seccomp=unconfined|PROFILE.json or no-new-privileges[=true|false]",
+		arg);
+}
+
+static int set_network(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct sbx_config *c = &((struct run_opts *)ctx)->cfg;
+
+	if (!strcmp(arg, "host") || !strcmp(arg, "auto"))
+		c->network = SBX_NET_HOST;
+	else if (!strcmp(arg, "none"))
+		c->network = SBX_NET_NONE;
+	else
+		return cmn_err_set(err, EINVAL,
+				   "unknown network \"%s\"; use host or none",
+				   arg);
+	return 0;
+}
+
+static int set_userns(void *ctx, const char *arg, struct hutch_err *err)
+{
+	static const struct {
+		const char *name;
+		enum sbx_userns mode;
+	} modes[] = { { "auto", SBX_USERNS_AUTO },
+		      { "", SBX_USERNS_AUTO },
+		      { "full", SBX_USERNS_FULL },
+		      { "single", SBX_USERNS_SINGLE },
+		      { "keep-id", SBX_USERNS_KEEP_ID } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		if (!strcmp(arg, modes[i].name)) {
+			((struct run_opts *)ctx)->cfg.userns = modes[i].mode;
+			return 0;
+		}
+	return cmn_err_set(
+		err, EINVAL,
+		"unknown user namespace mode \"%s\"; use auto, full, single or keep-id",
+		arg);
+}
+
+static int set_group_add(void *ctx, const char *arg, struct hutch_err *err)
+{
+	if (strcmp(arg, "keep-groups") != 0)
+		return cmn_err_set(
+			err, ENOTSUP,
+			"--group-add %s: only keep-groups is supported (keep the host's supplementary groups, for group-shared directories)",
+			arg);
+	((struct run_opts *)ctx)->cfg.keep_groups = true;
+	return 0;
+}
+
+static const struct cli_opt run_options[] = {
+	{ "rootfs", 0, "DIR", "run on this root filesystem directory",
+	  set_rootfs },
+	{ "env", 'e', "KEY=VALUE",
+	  "set an environment variable (KEY alone: the host's value)",
+	  set_env },
+	{ "env-file", 0, "FILE", "read KEY=VALUE lines from a file",
+	  set_env_file },
+	{ "workdir", 'w', "DIR",
+	  "working directory inside the container (created if missing)",
+	  set_workdir },
+	{ "user", 'u', "USER[:GROUP]",
+	  "user name or uid, and group, inside the container", set_user },
+	{ "volume", 'v', "SRC:DST[:ro]",
+	  "bind-mount a host path (files created there belong to you)",
+	  set_volume },
+	{ "tmpfs", 0, "DST[:OPTS]",
+	  "mount a tmpfs (OPTS: size=, mode=, ro, noexec, ...)", set_tmpfs },
+	{ "read-only", 0, NULL, "mount the root filesystem read-only",
+	  set_read_only },
+	{ "hostname", 'h', "NAME",
+	  "host name inside the container (default: short id)", set_hostname },
+	{ "interactive", 'i', NULL, "keep standard input open",
+	  set_interactive },
+	{ "tty", 't', NULL, "allocate a pseudo-terminal", set_tty },
+	{ "cap-add", 0, "CAP", "add a capability (or ALL)", set_cap_add },
+	{ "cap-drop", 0, "CAP", "drop a capability (or ALL)", set_cap_drop },
+	{ "security-opt", 0, "OPT",
+	  "seccomp=unconfined|PROFILE.json, no-new-privileges[=false]",
+	  set_security_opt },
+	{ "network", 0, "MODE", "host (default) or none (loopback only)",
+	  set_network },
+	{ "net", 0, "MODE", "same as --network", set_network },
+	{ "userns", 0, "MODE",
+	  "id mapping: auto (default), full, single, keep-id", set_userns },
+	{ "group-add", 0, "keep-groups",
+	  "keep your supplementary groups inside", set_group_add },
+	{ "rm", 0, NULL, "accepted: a foreground run keeps nothing", set_noop },
+	{ "init", 0, NULL, "accepted: hutch's init is always pid 1", set_noop },
+	{ "detach", 'd', NULL, "run in the background (not yet supported)",
+	  set_detach },
+};
+
+static const struct cli_cmd run_cmd = {
+	"run", "run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]",
+	"Run a command in a new rootless container.", cli_run_main
+};
+
+/* Docker's order: start from the default set or from all, drop ALL if
+ * asked, then add, then drop the named ones. */
+static uint64_t final_caps(const struct run_opts *o)
+{
+	uint64_t all, caps;
+
+	sbx_cap_parse("ALL", &all);
+	caps = o->cap_add_all ? all : o->cfg.caps;
+	if (o->cap_drop_all)
+		caps = 0;
+	return (caps | o->cap_add) & ~o->cap_drop;
+}
+
+static int finish_config(struct run_opts *o, int argc, char **argv,
+			 struct hutch_err *err)
+{
+	if (!o->cfg.rootfs)
+		return cmn_err_set(
+			err, EINVAL,
+			"run: no root filesystem given; use --rootfs DIR");
+	if (argc == 0)
+		return cmn_err_set(
+			err, EINVAL,
+			"run: no command given; put it after the options, e.g. hutch run --rootfs DIR -- sh");
+	if (o->cfg.tty && o->cfg.interactive && !isatty(0))
+		return cmn_err_set(
+			err, ENOTTY,
+			"run: the input device is not a TTY; drop -t, or run from a terminal");
+	o->cfg.caps = final_caps(o);
+	o->cfg.argv = cmn_strv_dup(argv);
+	return o->cfg.argv ? 0 : -ENOMEM;
+}
+
+static int run(struct run_opts *o, int argc, char **argv)
+{
+	struct hutch_err err = { 0 };
+	int first, status = CMN_EXIT_HUTCH;
+	bool help;
+
+	first = cli_parse(&run_cmd, run_options, ARRAY_SIZE(run_options), o,
+			  argc, argv, &help, &err);
+	if (first < 0)
+		return cli_fail(&err, CMN_EXIT_HUTCH);
+	if (help)
+		return 0;
+	if (finish_config(o, argc - first, argv + first, &err) < 0)
+		return cli_fail(&err, CMN_EXIT_HUTCH);
+	if (sbx_run(&o->cfg, &status, &err) < 0)
+		return cli_fail(&err, status);
+	return status;
+}
 
 int cli_run_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return CMN_EXIT_HUTCH;
+	struct run_opts o = { 0 };
+	struct hutch_err err = { 0 };
+	int status;
+
+	if (sbx_config_init(&o.cfg) < 0) {
+		cmn_err_set(&err, errno, "cannot make a container id");
+		return cli_fail(&err, CMN_EXIT_HUTCH);
+	}
+	status = run(&o, argc, argv);
+	sbx_config_free(&o.cfg);
+	return status;
 }

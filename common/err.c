@@ -50,8 +50,14 @@ void cmn_err_prefix(struct hutch_err *err, const char *fmt, ...)
 	append(err, fmt, ap);
 	va_end(ap);
 	used = strlen(err->msg);
-	if (old[0] && used < sizeof(err->msg))
-		snprintf(err->msg + used, sizeof(err->msg) - used, ": %s", old);
+	if (old[0] && used + 3 < sizeof(err->msg)) {
+		size_t room = sizeof(err->msg) - used - 3;
+		size_t len = strnlen(old, room);
+
+		memcpy(err->msg + used, ": ", 2);
+		memcpy(err->msg + used + 2, old, len);
+		err->msg[used + 2 + len] = '\0';
+	}
 }
 
 void cmn_err_fix(struct hutch_err *err, const char *fmt, ...)

@@ -25,8 +25,8 @@ enum sbx_msg_type {
 
 struct sbx_msg {
 	int type;
-	int code;	/* exit status for ERROR */
-	char text[900]; /* the one-line message for ERROR */
+	int code;	 /* exit status for ERROR */
+	char text[1024]; /* the one-line message for ERROR */
 };
 
 int sbx_msg_send(int sock, const struct sbx_msg *msg, int fd);
@@ -40,6 +40,17 @@ int sbx_msg_recv(int sock, struct sbx_msg *msg, int *fd);
  */
 __attribute__((noreturn)) void sbx_child_fail(int sock, int code,
 					      const struct hutch_err *err);
+
+/* ---- id maps (idmap.c) ------------------------------------------------ */
+
+/**
+ * sbx_idmap_apply() - write @map for the process @pid, which must be in a
+ * new user namespace that nobody has mapped yet: through newuidmap and
+ * newgidmap for a full mapping, directly for a single one.
+ * Return: 0 or -errno with @err filled (the helper's own message).
+ */
+int sbx_idmap_apply(pid_t pid, const struct sbx_idmap *map,
+		    struct hutch_err *err);
 
 /* ---- seccomp (seccomp.c) ----------------------------------------------- */
 
@@ -84,8 +95,9 @@ int sbx_seccomp_apply(const struct sbx_bpf *bpf);
  */
 int sbx_caps_apply(uint64_t caps, uid_t uid);
 
-/** sbx_caps_drop_all() - empty every capability set of the caller. */
-int sbx_caps_drop_all(void);
+/** sbx_caps_keep_only() - reduce the caller's effective and permitted sets
+ * to @caps and empty its inheritable set. */
+int sbx_caps_keep_only(uint64_t caps);
 
 /* ---- users inside the root filesystem (user.c) ------------------------- */
 
@@ -119,6 +131,8 @@ int sbx_user_resolve(const char *spec, const char *passwd, const char *group,
  * @bpf:     compiled seccomp program, len 0 when unconfined
  * @winsize: the terminal's size when cfg->tty
  * @sync:    the child's end of the sync socket
+ * @hostname: the container's host name
+ * @etc_hosts, @etc_hostname, @etc_resolv: the generated files' contents
  */
 struct sbx_plan {
 	const struct sbx_config *cfg;
@@ -126,6 +140,10 @@ struct sbx_plan {
 	struct sbx_bpf bpf;
 	struct winsize winsize;
 	int sync;
+	char hostname[65];
+	char *etc_hosts;    /* owned */
+	char *etc_hostname; /* owned */
+	char *etc_resolv;   /* owned */
 };
 
 /**

@@ -95,12 +95,14 @@ enum sbx_mount_kind {
  * @src:  host path (bind), unused for tmpfs (owned)
  * @dst:  absolute path in the container (owned)
  * @data: tmpfs options such as "size=64m,mode=1777" (owned, may be NULL)
+ * @flags: extra MS_* flags (tmpfs: MS_NOEXEC, MS_NOSUID, MS_NODEV)
  */
 struct sbx_mount {
 	enum sbx_mount_kind kind;
 	char *src;
 	char *dst;
 	char *data;
+	unsigned long flags;
 	bool read_only;
 };
 

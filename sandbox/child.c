@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+/* child.c - the container's first process: wait for the id maps, build the
+ * mount tree, start the command, then serve as its init
+ *
+ * Between clone and exec nothing may print or return: every failure goes to
+ * the parent over the sync socket as one message (sbx_child_fail()), and the
+ * parent reports it. See sandbox.c for the parent's half.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <linux/capability.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox-internal.h"
+
+static void noop_handler(int sig)
+{
+	(void)sig;
+}
+
+/* pid 1 of a namespace only receives signals it has handlers for; the
+ * handlers never run (the signals stay blocked and are taken by
+ * sigwaitinfo), they only make the kernel queue them. */
+static void prepare_signals(void)
+{
+	struct sigaction sa = { .sa_handler = noop_handler };
+	sigset_t set;
+
+	sbx_init_signals(&set);
+	sigaddset(&set, SIGCHLD);
+	sigemptyset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig))
+			sigaction(sig, &sa, NULL);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* A terminal from the container's own devpts, so `tty` inside says
+ * /dev/pts/0; the master goes to the parent, which relays it. */
+static int open_pty(const struct sbx_plan *plan, char *slave, size_t len,
+		    struct hutch_err *err)
+{
+	struct sbx_msg msg = { .type = SBX_MSG_PTY };
+	cleanup_close int master =
+		open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int n, unlock = 0;
+
+	if (master < 0)
+		return cmn_err_set(err, errno, "cannot open /dev/pts/ptmx");
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+	    ioctl(master, TIOCGPTN, &n) < 0)
+		return cmn_err_set(err, errno, "cannot set up the terminal");
+	snprintf(slave, len, "/dev/pts/%d", n);
+	ioctl(master, TIOCSWINSZ, &plan->winsize);
+	/* /dev/console is the terminal too, as under Docker's -t. */
+	if (cmn_write_fileat(AT_FDCWD, "/dev/console", "", 0, 0600) == 0 &&
+	    mount(slave, "/dev/console", NULL, MS_BIND, NULL) < 0)
+		cmn_debug("no /dev/console: %s", strerror(errno));
+	if (sbx_msg_send(plan->sync, &msg, master) < 0)
+		return cmn_err_set(err, errno,
+				   "cannot pass the terminal to hutch");
+	return 0;
+}
+
+static void setup(const struct sbx_plan *plan, char *slave, size_t len)
+{
+	struct hutch_err err = { 0 };
+	int ret;
+
+	if (setsid() < 0)
+		cmn_err_set(&err, errno, "setsid");
+	else if (sethostname(plan->hostname, strlen(plan->hostname)) < 0)
+		cmn_err_set(&err, errno, "cannot set the host name");
+	else if (plan->cfg->network == SBX_NET_NONE &&
+		 (ret = sbx_loopback_up()) < 0)
+		cmn_err_set(&err, -ret,
+			    "cannot bring up the loopback interface");
+	else if (sbx_setup_rootfs(plan, &err) == 0 && plan->cfg->tty)
+		open_pty(plan, slave, len, &err);
+	if (err.msg[0])
+		sbx_child_fail(plan->sync, CMN_EXIT_HUTCH, &err);
+}
+
+void sbx_child_main(struct sbx_plan *plan)
+{
+	char slave[32] = "";
+	struct sbx_msg msg;
+	pid_t cmd;
+
+	/* Die with hutch: a killed job must not leave a container behind. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "hutch-init");
+	cmn_close_fds_from(3, plan->sync);
+	if (sbx_msg_recv(plan->sync, &msg, NULL) <= 0 || msg.type != SBX_MSG_GO)
+		_exit(CMN_EXIT_HUTCH);
+	setup(plan, slave, sizeof(slave));
+	prepare_signals();
+	cmd = fork();
+	if (cmd < 0) {
+		struct hutch_err err;
+
+		cmn_err_set(&err, errno, "cannot start the command");
+		sbx_child_fail(plan->sync, CMN_EXIT_HUTCH, &err);
+	}
+	if (cmd == 0)
+		sbx_exec_command(plan, slave[0] ? slave : NULL);
+	close(plan->sync);
+	/* pid 1 needs no privilege to reap, and only CAP_KILL to forward
+	 * signals to a command that changed its uid; a process in the
+	 * container must not find a capable process to attach to. */
+	sbx_caps_keep_only(1ULL << CAP_KILL);
+	prctl(PR_SET_DUMPABLE, 0);
+	_exit(sbx_init_loop(cmd));
+}

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+/* config.c - struct sbx_config: defaults and release */
+
+#include <string.h>
+
+#include "sandbox/sandbox-internal.h"
+
+int sbx_config_init(struct sbx_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->caps = sbx_caps_default();
+	cfg->no_new_privs = true;
+	cfg->userns = SBX_USERNS_AUTO;
+	cfg->network = SBX_NET_HOST;
+	return cmn_random_hex(cfg->id, 32);
+}
+
+void sbx_config_free(struct sbx_config *cfg)
+{
+	free(cfg->rootfs);
+	cmn_strv_free(cfg->argv);
+	cmn_strv_free(cfg->env);
+	free(cfg->workdir);
+	free(cfg->user);
+	free(cfg->hostname);
+	free(cfg->seccomp_profile);
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		free(cfg->mounts[i].src);
+		free(cfg->mounts[i].dst);
+		free(cfg->mounts[i].data);
+	}
+	free(cfg->mounts);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: Apache-2.0
+/* exec.c - the last steps before the user's command: stdio, user, working
+ * directory, environment, capabilities, no_new_privs, seccomp, execve
+ *
+ * Order matters. The user is resolved from the container's /etc while we
+ * are still root; ids change with PR_SET_KEEPCAPS so that the capability
+ * sets can then be cut to exactly the configured ones; the working
+ * directory is entered after the id change so that permissions are the
+ * user's (as Docker does); seccomp comes last because the filter may deny
+ * what the steps before it need.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox-internal.h"
+
+#define DEFAULT_PATH \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+__attribute__((noreturn)) static void fail(const struct sbx_plan *plan,
+					   int code, struct hutch_err *err)
+{
+	sbx_child_fail(plan->sync, code, err);
+}
+
+/* The command starts with every signal at its default and none blocked,
+ * whatever hutch's own parent left ignored (nohup, a shell's `&`). */
+static void reset_signals(void)
+{
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int setup_stdio(const struct sbx_plan *plan, const char *slave,
+		       struct hutch_err *err)
+{
+	int fd;
+
+	if (slave) {
+		if (setsid() < 0)
+			return cmn_err_set(err, errno, "setsid");
+		fd = open(slave, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || ioctl(fd, TIOCSCTTY, 0) < 0)
+			return cmn_err_set(err, errno, "cannot attach %s",
+					   slave);
+		for (int i = 0; i < 3; i++)
+			if (dup2(fd, i) < 0)
+				return cmn_err_set(err, errno, "dup2");
+		return 0;
+	}
+	if (plan->cfg->interactive)
+		return 0;
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || dup2(fd, 0) < 0)
+		return cmn_err_set(err, errno, "cannot open /dev/null");
+	return 0;
+}
+
+/* KEY=VALUE with KEY replaced when already present: last one wins. */
+static int env_set(char ***env, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+
+	for (char **e = *env; e && *e; e++)
+		if (!strncmp(*e, kv, klen) && (*e)[klen] == '=') {
+			char *copy = strdup(kv);
+
+			if (!copy)
+				return -ENOMEM;
+			free(*e);
+			*e = copy;
+			return 0;
+		}
+	return cmn_strv_push(env, strdup(kv));
+}
+
+static char **build_env(const struct sbx_plan *plan, const struct sbx_user *u)
+{
+	char **env = NULL;
+	char buf[512];
+	int ret;
+
+	ret = env_set(&env, "PATH=" DEFAULT_PATH);
+	snprintf(buf, sizeof(buf), "HOSTNAME=%s", plan->hostname);
+	ret = ret ?: env_set(&env, buf);
+	snprintf(buf, sizeof(buf), "HOME=%s", u->home);
+	ret = ret ?: env_set(&env, buf);
+	if (plan->cfg->tty)
+		ret = ret ?: env_set(&env, "TERM=xterm");
+	for (char **e = plan->cfg->env; e && *e && !ret; e++)
+		ret = env_set(&env, *e);
+	if (ret) {
+		cmn_strv_free(env);
+		return NULL;
+	}
+	return env;
+}
+
+static int become_user(const struct sbx_plan *plan, const struct sbx_user *u,
+		       struct hutch_err *err)
+{
+	/* setgroups(2) is denied for good in a single mapping; there the
+	 * process keeps the host's supplementary groups, which is what lets
+	 * it read group-shared project directories through -v. */
+	bool groups = plan->map.full && !plan->cfg->keep_groups;
+	int ret;
+
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return cmn_err_set(err, errno, "PR_SET_KEEPCAPS");
+	if (groups && setgroups(u->n_groups, u->groups) < 0)
+		return cmn_err_set(err, errno, "setgroups");
+	if (setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0) {
+		cmn_err_set(err, errno, "cannot become uid %u gid %u",
+			    (unsigned)u->uid, (unsigned)u->gid);
+		if (errno == EINVAL)
+			cmn_err_fix(
+				err,
+				"that id is not mapped in this container; with a single id mapping only root (0) exists: ask for /etc/subuid and /etc/subgid ranges, or use --userns=keep-id");
+		return -errno;
+	}
+	ret = sbx_caps_apply(plan->cfg->caps, u->uid);
+	if (ret < 0)
+		return cmn_err_set(err, -ret, "cannot set the capabilities");
+	return 0;
+}
+
+static int enter_workdir(const struct sbx_config *cfg, struct hutch_err *err)
+{
+	const char *dir = cfg->workdir ? cfg->workdir : "/";
+
+	if (chdir(dir) < 0)
+		return cmn_err_set(err, errno,
+				   "cannot enter the working directory %s",
+				   dir);
+	return 0;
+}
+
+static const char *env_get(char **env, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (; env && *env; env++)
+		if (!strncmp(*env, key, klen) && (*env)[klen] == '=')
+			return *env + klen + 1;
+	return NULL;
+}
+
+/* Try execve on one candidate; returns its errno when it fails. */
+static int try_exec(const char *path, char **argv, char **env)
+{
+	execve(path, argv, env);
+	return errno;
+}
+
+/* Exit code and message for a failed execve, as Docker reports them. */
+__attribute__((noreturn)) static void exec_failed(const struct sbx_plan *plan,
+						  const char *cmd, int e)
+{
+	struct hutch_err err;
+
+	if (e == ENOENT && strchr(cmd, '/') && access(cmd, F_OK) == 0) {
+		cmn_err_set(&err, e, "exec %s", cmd);
+		cmn_err_fix(
+			&err,
+			"its interpreter (the #! line) or a library it needs is missing in the image");
+		fail(plan, CMN_EXIT_NOT_FOUND, &err);
+	}
+	if (e == ENOENT) {
+		cmn_err_set(&err, 0, "exec \"%s\": %s", cmd,
+			    strchr(cmd, '/')
+				    ? "no such file or directory"
+				    : "executable file not found in $PATH");
+		cmn_err_fix(
+			&err,
+			"check the command's name, or install it in the root filesystem");
+		fail(plan, CMN_EXIT_NOT_FOUND, &err);
+	}
+	cmn_err_set(&err, e, "exec \"%s\"", cmd);
+	fail(plan, CMN_EXIT_CANNOT_RUN, &err);
+}
+
+/* execvpe(3) with the container's PATH, not hutch's, and seccomp loaded
+ * just before: the filter then covers the command from its first
+ * instruction, while hutch's own setup above ran unfiltered. */
+__attribute__((noreturn)) static void exec_command(const struct sbx_plan *plan,
+						   char **env)
+{
+	char **argv = plan->cfg->argv;
+	const char *path = env_get(env, "PATH");
+	struct hutch_err err;
+	char buf[4096];
+	int first_err = ENOENT, e;
+
+	if (plan->bpf.len && (e = sbx_seccomp_apply(&plan->bpf)) < 0) {
+		cmn_err_set(&err, -e, "cannot load the seccomp profile");
+		fail(plan, CMN_EXIT_HUTCH, &err);
+	}
+	if (strchr(argv[0], '/'))
+		exec_failed(plan, argv[0], try_exec(argv[0], argv, env));
+	for (const char *p = path ? path : DEFAULT_PATH; p;) {
+		const char *end = strchr(p, ':');
+		size_t dlen = end ? (size_t)(end - p) : strlen(p);
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)dlen, dlen ? p : ".",
+			 argv[0]);
+		e = try_exec(buf, argv, env);
+		if (e != ENOENT && e != ENOTDIR && first_err == ENOENT)
+			first_err = e;
+		p = end ? end + 1 : NULL;
+	}
+	exec_failed(plan, argv[0], first_err);
+}
+
+void sbx_exec_command(const struct sbx_plan *plan, const char *pty_slave)
+{
+	struct hutch_err err = { 0 };
+	struct sbx_user user;
+	char **env;
+
+	reset_signals();
+	if (setup_stdio(plan, pty_slave, &err) < 0)
+		fail(plan, CMN_EXIT_HUTCH, &err);
+	if (sbx_user_resolve(plan->cfg->user, "/etc/passwd", "/etc/group",
+			     &user, &err) < 0)
+		fail(plan, CMN_EXIT_HUTCH, &err);
+	env = build_env(plan, &user);
+	if (!env) {
+		cmn_err_set(&err, ENOMEM, "environment");
+		fail(plan, CMN_EXIT_HUTCH, &err);
+	}
+	/* Docker creates a missing working directory, as root. */
+	if (plan->cfg->workdir && cmn_mkdir_p(plan->cfg->workdir, 0755) < 0)
+		cmn_debug("cannot create %s: %s", plan->cfg->workdir,
+			  strerror(errno));
+	if (become_user(plan, &user, &err) < 0 ||
+	    enter_workdir(plan->cfg, &err) < 0)
+		fail(plan, CMN_EXIT_HUTCH, &err);
+	if (plan->cfg->no_new_privs &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		cmn_err_set(&err, errno, "PR_SET_NO_NEW_PRIVS");
+		fail(plan, CMN_EXIT_HUTCH, &err);
+	}
+	exec_command(plan, env);
+}

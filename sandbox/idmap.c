@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: Apache-2.0
+/* idmap.c - which ids a container gets, and writing its uid_map/gid_map
+ *
+ * Two mappings exist for an unprivileged user:
+ *
+ *  full    container 0 -> the user, 1..N -> the user's subordinate ranges
+ *          from /etc/subuid and /etc/subgid, written by the setuid helpers
+ *          newuidmap/newgidmap (from the distribution's uidmap package).
+ *          Images whose files belong to many users, apt-get's _apt user and
+ *          useradd all work as under Docker.
+ *  single  container 0 -> the user and nothing else, written by ourselves
+ *          after denying setgroups(2) as the kernel requires. Common on HPC
+ *          where accounts come from LDAP and nobody filled /etc/subuid.
+ *
+ * keep-id maps the user's own uid/gid to themselves, with container 0 and the
+ * rest taken from the subordinate ranges when there are any (Podman's
+ * --userns=keep-id), so files written to bind mounts keep the user's ids and
+ * tools that refuse to run as root are content.
+ *
+ * We choose full automatically when the entries and helpers are there: the
+ * alternative (always single, as bubblewrap does) breaks images that chown.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox-internal.h"
+
+int sbx_subid_ranges(const char *file, const char *name, uint32_t id,
+		     struct sbx_id_range *out, size_t max)
+{
+	cleanup_fclose FILE *f = fopen(file, "re");
+	cleanup_free char *line = NULL;
+	char idstr[16];
+	size_t cap = 0, n = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	snprintf(idstr, sizeof(idstr), "%u", id);
+	while (getline(&line, &cap, f) > 0 && n < max) {
+		char *save = NULL;
+		char *who = strtok_r(line, ":\n", &save);
+		char *start = strtok_r(NULL, ":\n", &save);
+		char *count = strtok_r(NULL, ":\n", &save);
+		uint64_t s, c;
+
+		if (!who || !start || !count)
+			continue;
+		if (strcmp(who, idstr) != 0 &&
+		    (!name || strcmp(who, name) != 0))
+			continue;
+		if (!cmn_parse_u64(start, UINT32_MAX, &s) ||
+		    !cmn_parse_u64(count, UINT32_MAX, &c) || c == 0 ||
+		    s + c > UINT32_MAX)
+			continue;
+		out[n++] = (struct sbx_id_range){ 0, (uint32_t)s, (uint32_t)c };
+	}
+	return (int)n;
+}
+
+/* The helper is usable when it is setuid root or carries file capabilities
+ * (Fedora and RHEL ship newuidmap with cap_setuid instead of the bit). */
+static const char *find_helper(const char *name)
+{
+	static const char *const dirs[] = { "/usr/bin", "/bin", "/usr/sbin",
+					    "/sbin", "/usr/local/bin" };
+	static char path[64];
+	struct stat st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((st.st_mode & S_ISUID) && st.st_uid == 0)
+			return path;
+		if (getxattr(path, "security.capability", NULL, 0) > 0)
+			return path;
+	}
+	return NULL;
+}
+
+/*
+ * Lay container ids 0..total-1 over the subordinate ranges in order, but
+ * with container id @keep mapped to @self instead (the caller's own id),
+ * skipping nothing else. Without keep-id, @keep is 0 and @self the caller:
+ * container root is the user and 1.. come from the ranges.
+ */
+static size_t lay_out(const struct sbx_id_range *sub, size_t n_sub,
+		      uint32_t keep, uint32_t self, struct sbx_id_range *out)
+{
+	uint32_t next = 0; /* next container id to map */
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_sub && n + 2 < SBX_MAX_RANGES; i++) {
+		uint32_t outside = sub[i].outside, left = sub[i].count;
+
+		while (left > 0 && n + 2 < SBX_MAX_RANGES) {
+			uint32_t len = left;
+
+			if (next == keep) {
+				out[n++] =
+					(struct sbx_id_range){ keep, self, 1 };
+				next++;
+				continue;
+			}
+			if (next < keep && next + len > keep)
+				len = keep - next;
+			out[n++] = (struct sbx_id_range){ next, outside, len };
+			next += len;
+			outside += len;
+			left -= len;
+		}
+	}
+	if (next <= keep)
+		out[n++] = (struct sbx_id_range){ keep, self, 1 };
+	return n;
+}
+
+static int plan_full(struct sbx_idmap *map, bool keep_id, const char **why)
+{
+	struct sbx_id_range subu[SBX_MAX_RANGES], subg[SBX_MAX_RANGES];
+	struct passwd *pw = getpwuid(map->uid);
+	const char *name = pw ? pw->pw_name : NULL;
+	int nu, ng;
+
+	nu = sbx_subid_ranges("/etc/subuid", name, map->uid, subu,
+			      SBX_MAX_RANGES - 2);
+	ng = sbx_subid_ranges("/etc/subgid", name, map->gid, subg,
+			      SBX_MAX_RANGES - 2);
+	if (nu <= 0 || ng <= 0) {
+		*why = nu <= 0 ? "no /etc/subuid entry for this user"
+			       : "no /etc/subgid entry for this user";
+		return -ENOENT;
+	}
+	if (!find_helper("newuidmap") || !find_helper("newgidmap")) {
+		*why = "newuidmap/newgidmap (package uidmap) are missing or not setuid";
+		return -ENOENT;
+	}
+	map->full = true;
+	map->n_uids =
+		lay_out(subu, nu, keep_id ? map->uid : 0, map->uid, map->uids);
+	map->n_gids =
+		lay_out(subg, ng, keep_id ? map->gid : 0, map->gid, map->gids);
+	return 0;
+}
+
+int sbx_idmap_plan(enum sbx_userns mode, struct sbx_idmap *map,
+		   const char **why, struct hutch_err *err)
+{
+	const char *reason = NULL;
+	bool keep = mode == SBX_USERNS_KEEP_ID;
+
+	memset(map, 0, sizeof(*map));
+	map->uid = getuid();
+	map->gid = getgid();
+	map->keep_id = keep;
+	if (mode != SBX_USERNS_SINGLE && plan_full(map, keep, &reason) == 0) {
+		if (why)
+			*why = NULL;
+		return 0;
+	}
+	if (mode == SBX_USERNS_SINGLE)
+		reason = "single mapping requested";
+	if (why)
+		*why = reason;
+	if (mode == SBX_USERNS_FULL) {
+		cmn_err_set(err, ENOENT, "full id mapping unavailable: %s",
+			    reason);
+		cmn_err_fix(
+			err,
+			"ask an admin to add ranges (usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER) or use --userns=auto");
+		return -ENOENT;
+	}
+	map->n_uids = map->n_gids = 1;
+	map->uids[0] =
+		(struct sbx_id_range){ keep ? map->uid : 0, map->uid, 1 };
+	map->gids[0] =
+		(struct sbx_id_range){ keep ? map->gid : 0, map->gid, 1 };
+	return 0;
+}
+
+void sbx_idmap_container_ids(const struct sbx_idmap *map, uid_t *uid,
+			     gid_t *gid)
+{
+	*uid = map->keep_id ? map->uid : 0;
+	*gid = map->keep_id ? map->gid : 0;
+}
+
+bool sbx_idmap_maps_gid(const struct sbx_idmap *map, gid_t gid)
+{
+	for (size_t i = 0; i < map->n_gids; i++)
+		if (gid >= map->gids[i].inside &&
+		    gid - map->gids[i].inside < map->gids[i].count)
+			return true;
+	return false;
+}
+
+/* newuidmap PID INSIDE OUTSIDE COUNT ...; its stderr becomes our message. */
+static int run_helper(const char *helper, pid_t pid,
+		      const struct sbx_id_range *r, size_t n,
+		      struct hutch_err *err)
+{
+	char bufs[SBX_MAX_RANGES * 3 + 1][16];
+	char *argv[SBX_MAX_RANGES * 3 + 3];
+	char msg[512] = "";
+	size_t a = 0, b = 0;
+	int pipefd[2], status;
+	pid_t child;
+	ssize_t len;
+
+	argv[a++] = (char *)helper;
+	snprintf(bufs[b], sizeof(bufs[b]), "%d", (int)pid);
+	argv[a++] = bufs[b++];
+	for (size_t i = 0; i < n; i++) {
+		const uint32_t v[3] = { r[i].inside, r[i].outside, r[i].count };
+
+		for (int k = 0; k < 3; k++) {
+			snprintf(bufs[b], sizeof(bufs[b]), "%u", v[k]);
+			argv[a++] = bufs[b++];
+		}
+	}
+	argv[a] = NULL;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return cmn_err_set(err, errno, "pipe");
+	child = fork();
+	if (child < 0) {
+		int e = errno;
+
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return cmn_err_set(err, e, "cannot start %s", helper);
+	}
+	if (child == 0) {
+		dup2(pipefd[1], 2);
+		execv(helper, argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	len = cmn_read_all(pipefd[0], msg, sizeof(msg) - 1);
+	close(pipefd[0]);
+	msg[len > 0 ? len : 0] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	cmn_err_set(err, EPERM, "%s failed: %s", helper,
+		    msg[0] ? msg : "no message");
+	cmn_err_fix(
+		err,
+		"check /etc/subuid and /etc/subgid, or use --userns=single");
+	return -EPERM;
+}
+
+static int write_proc(pid_t pid, const char *file, const char *data,
+		      struct hutch_err *err)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if (cmn_write_fileat(AT_FDCWD, path, data, strlen(data), 0) < 0)
+		return cmn_err_set(err, errno, "cannot write %s", path);
+	return 0;
+}
+
+int sbx_idmap_apply(pid_t pid, const struct sbx_idmap *map,
+		    struct hutch_err *err)
+{
+	char line[64];
+	int ret;
+
+	if (map->full) {
+		ret = run_helper(find_helper("newuidmap"), pid, map->uids,
+				 map->n_uids, err);
+		if (ret == 0)
+			ret = run_helper(find_helper("newgidmap"), pid,
+					 map->gids, map->n_gids, err);
+		return ret;
+	}
+	snprintf(line, sizeof(line), "%u %u 1\n", map->uids[0].inside,
+		 map->uids[0].outside);
+	ret = write_proc(pid, "uid_map", line, err);
+	if (ret < 0)
+		return ret;
+	/* The kernel only lets an unprivileged writer map a gid after
+	 * setgroups(2) is denied for good (CVE-2014-8989). */
+	ret = write_proc(pid, "setgroups", "deny", err);
+	if (ret < 0)
+		return ret;
+	snprintf(line, sizeof(line), "%u %u 1\n", map->gids[0].inside,
+		 map->gids[0].outside);
+	return write_proc(pid, "gid_map", line, err);
+}

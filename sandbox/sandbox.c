@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: Apache-2.0
+/* sandbox.c - run a container in the foreground: hutch's (the parent's) side
+ *
+ * Theory of operation
+ *
+ *   hutch (host user, host namespaces)           the parent, this file
+ *    └─ clone(NEWUSER|NEWNS|NEWPID|NEWUTS|NEWIPC|NEWCGROUP[|NEWNET])
+ *        hutch-init, pid 1                        child.c, mounts.c, init.c
+ *         └─ fork → the command, pid 2             exec.c
+ *
+ * "Decide, then do": everything that can be decided on the host is decided
+ * here before the clone — the id mapping, the compiled seccomp program, the
+ * generated /etc files, the terminal size — so the container side only
+ * executes a plan and has little to get wrong.
+ *
+ * The parent clones the child into new namespaces, writes its uid_map and
+ * gid_map (the child cannot: it has no privilege over the host's ids), and
+ * says GO over a SOCK_SEQPACKET socketpair. The child builds the mount
+ * tree, pivots, forks the command and becomes its init. Failures before
+ * exec come back as one message on the socket; the socket is close-on-exec,
+ * so end-of-file tells the parent that the command is running.
+ *
+ * The parent then forwards the signals a user or a batch system sends it
+ * (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH) to pid 1,
+ * which passes them on to the command; with -t it relays the terminal. One
+ * poll loop over a signalfd, the socket and the terminal does all of it.
+ * The child has PR_SET_PDEATHSIG(SIGKILL): if hutch is killed, pid 1 dies
+ * and the kernel kills everything in its pid namespace.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox-internal.h"
+
+/* ---- the plan ----------------------------------------------------------- */
+
+static char *etc_hosts(const struct sbx_plan *plan)
+{
+	cleanup_free char *host = NULL;
+
+	/* With the host's network the host's names (cluster nodes, often
+	 * only in /etc/hosts on HPC) must resolve as they do outside. */
+	if (plan->cfg->network == SBX_NET_HOST)
+		host = cmn_read_fileat(AT_FDCWD, "/etc/hosts", 1 << 20, NULL);
+	return cmn_strdup_printf("127.0.0.1\tlocalhost\n"
+				 "::1\tlocalhost ip6-localhost ip6-loopback\n"
+				 "127.0.1.1\t%s\n%s%s",
+				 plan->hostname,
+				 host ? "\n# from the host\n" : "",
+				 host ? host : "");
+}
+
+static int plan_files(struct sbx_plan *plan, struct hutch_err *err)
+{
+	const struct sbx_config *cfg = plan->cfg;
+
+	snprintf(plan->hostname, sizeof(plan->hostname), "%s",
+		 cfg->hostname ? cfg->hostname : cfg->id);
+	if (!cfg->hostname)
+		plan->hostname[12] = '\0';
+	plan->etc_hostname = cmn_strdup_printf("%s\n", plan->hostname);
+	plan->etc_hosts = etc_hosts(plan);
+	plan->etc_resolv =
+		cmn_read_fileat(AT_FDCWD, "/etc/resolv.conf", 1 << 20, NULL);
+	if (!plan->etc_resolv)
+		plan->etc_resolv = strdup("");
+	if (!plan->etc_hostname || !plan->etc_hosts || !plan->etc_resolv)
+		return cmn_err_set(err, ENOMEM, "cannot prepare /etc files");
+	return 0;
+}
+
+static int plan_make(const struct sbx_config *cfg, struct sbx_plan *plan,
+		     struct hutch_err *err)
+{
+	int ret;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->cfg = cfg;
+	plan->sync = -1;
+	ret = sbx_idmap_plan(cfg->userns, &plan->map, NULL, err);
+	if (ret == 0 && !cfg->seccomp_unconfined)
+		ret = sbx_seccomp_compile(cfg->seccomp_profile, cfg->caps,
+					  &plan->bpf, err);
+	if (ret == 0)
+		ret = plan_files(plan, err);
+	if (cfg->tty)
+		sbx_term_size(&plan->winsize);
+	return ret;
+}
+
+static void plan_free(struct sbx_plan *plan)
+{
+	sbx_bpf_free(&plan->bpf);
+	free(plan->etc_hosts);
+	free(plan->etc_hostname);
+	free(plan->etc_resolv);
+}
+
+/* ---- starting the child ------------------------------------------------- */
+
+static unsigned long clone_flags(const struct sbx_config *cfg)
+{
+	unsigned long f = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
+			  CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+
+	if (cfg->network != SBX_NET_HOST)
+		f |= CLONE_NEWNET;
+	return f;
+}
+
+/* A raw clone behaves like fork(2) but puts the child in new namespaces at
+ * once; with CLONE_NEWPID the child is pid 1 of its namespace. */
+static pid_t clone_child(unsigned long flags)
+{
+	pid_t pid =
+		(pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+
+	/* Kernels built without cgroup namespaces refuse the flag. */
+	if (pid < 0 && errno == EINVAL && (flags & CLONE_NEWCGROUP))
+		pid = (pid_t)syscall(SYS_clone,
+				     (flags & ~CLONE_NEWCGROUP) | SIGCHLD, NULL,
+				     NULL, NULL, 0);
+	return pid;
+}
+
+static int clone_failed(int e, struct hutch_err *err)
+{
+	cleanup_free char *why = sbx_userns_blocker("/proc/sys");
+
+	cmn_err_set(err, e, "cannot create the container's namespaces");
+	if (why)
+		cmn_err_fix(err, "%s", why);
+	else
+		cmn_err_fix(err,
+			    "run 'hutch info' to see what this machine allows");
+	return -e;
+}
+
+static int start_child(struct sbx_plan *plan, pid_t *pid, struct hutch_err *err)
+{
+	struct sbx_msg go = { .type = SBX_MSG_GO };
+	int sv[2], ret;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return cmn_err_set(err, errno, "socketpair");
+	plan->sync = sv[1];
+	*pid = clone_child(clone_flags(plan->cfg));
+	if (*pid < 0) {
+		int e = errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return clone_failed(e, err);
+	}
+	if (*pid == 0) {
+		close(sv[0]);
+		sbx_child_main(plan);
+	}
+	close(sv[1]);
+	ret = sbx_idmap_apply(*pid, &plan->map, err);
+	if (ret == 0 && sbx_msg_send(sv[0], &go, -1) < 0)
+		ret = cmn_err_set(err, errno, "cannot start the container");
+	if (ret < 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		close(sv[0]);
+		return ret;
+	}
+	return sv[0];
+}
+
+/* ---- the parent's loop ---------------------------------------------------- */
+
+struct parent {
+	pid_t child;
+	int sync; /* -1 once the command runs (end-of-file) */
+	int sigfd;
+	int master; /* pty master, -1 without -t */
+	bool read_stdin;
+	bool done;
+	int status;
+	struct sbx_msg error; /* type 0 when none came */
+	struct sbx_term term;
+};
+
+static void on_child_exit(struct parent *p)
+{
+	int ws;
+
+	if (waitpid(p->child, &ws, WNOHANG) != p->child)
+		return;
+	p->done = true;
+	if (WIFEXITED(ws))
+		p->status = WEXITSTATUS(ws);
+	else if (WIFSIGNALED(ws))
+		p->status = 128 + WTERMSIG(ws);
+}
+
+static void on_signal(struct parent *p)
+{
+	struct signalfd_siginfo si;
+
+	while (read(p->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			on_child_exit(p);
+		} else if (si.ssi_signo == SIGWINCH && p->master >= 0) {
+			struct winsize ws;
+
+			sbx_term_size(&ws);
+			ioctl(p->master, TIOCSWINSZ, &ws);
+		} else {
+			kill(p->child, (int)si.ssi_signo);
+		}
+	}
+}
+
+static void on_sync(struct parent *p)
+{
+	struct sbx_msg msg;
+	int fd = -1;
+	int n = sbx_msg_recv(p->sync, &msg, &fd);
+
+	if (n <= 0) {
+		close(p->sync);
+		p->sync = -1;
+		return;
+	}
+	if (msg.type == SBX_MSG_ERROR)
+		p->error = msg;
+	if (msg.type == SBX_MSG_PTY && fd >= 0 && p->master < 0) {
+		p->master = fd;
+		if (p->read_stdin)
+			sbx_term_raw(&p->term);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Copy what is there from @from to @to; false at end-of-file or error. */
+static bool relay(int from, int to)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0)
+		return false;
+	return cmn_write_all(to, buf, n) == 0;
+}
+
+static void poll_once(struct parent *p)
+{
+	struct pollfd fds[4];
+	nfds_t n = 0;
+	int i_sync = -1, i_master = -1, i_stdin = -1;
+
+	fds[n++] = (struct pollfd){ p->sigfd, POLLIN, 0 };
+	if (p->sync >= 0) {
+		i_sync = n;
+		fds[n++] = (struct pollfd){ p->sync, POLLIN, 0 };
+	}
+	if (p->master >= 0) {
+		i_master = n;
+		fds[n++] = (struct pollfd){ p->master, POLLIN, 0 };
+	}
+	if (p->master >= 0 && p->read_stdin) {
+		i_stdin = n;
+		fds[n++] = (struct pollfd){ 0, POLLIN, 0 };
+	}
+	if (poll(fds, n, -1) < 0)
+		return;
+	if (fds[0].revents)
+		on_signal(p);
+	if (i_sync >= 0 && fds[i_sync].revents)
+		on_sync(p);
+	if (i_master >= 0 && fds[i_master].revents && !relay(p->master, 1)) {
+		close(p->master);
+		p->master = -1;
+	}
+	if (i_stdin >= 0 && fds[i_stdin].revents && !relay(0, p->master))
+		p->read_stdin = false;
+}
+
+/* After pid 1 exited: take the last error message and terminal output. */
+static void drain(struct parent *p)
+{
+	while (p->sync >= 0) {
+		struct pollfd pfd = { p->sync, POLLIN, 0 };
+
+		if (poll(&pfd, 1, 0) <= 0)
+			break;
+		on_sync(p);
+	}
+	if (p->master >= 0) {
+		fcntl(p->master, F_SETFL, O_NONBLOCK);
+		while (relay(p->master, 1)) {
+			struct pollfd pfd = { p->master, POLLIN, 0 };
+
+			if (poll(&pfd, 1, 0) <= 0)
+				break;
+		}
+	}
+}
+
+static int signal_fd(sigset_t *old)
+{
+	sigset_t set;
+
+	sbx_init_signals(&set);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, old) < 0)
+		return -errno;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void parent_loop(struct parent *p)
+{
+	while (!p->done)
+		poll_once(p);
+	drain(p);
+	sbx_term_restore(&p->term);
+	if (p->master >= 0)
+		close(p->master);
+	if (p->sync >= 0)
+		close(p->sync);
+}
+
+int sbx_run(const struct sbx_config *cfg, int *status, struct hutch_err *err)
+{
+	struct parent p = { .sync = -1, .sigfd = -1, .master = -1 };
+	struct sbx_plan plan;
+	sigset_t old;
+	int ret;
+
+	*status = CMN_EXIT_HUTCH;
+	ret = plan_make(cfg, &plan, err);
+	if (ret == 0 && (p.sigfd = signal_fd(&old)) < 0)
+		ret = cmn_err_set(err, errno, "signalfd");
+	if (ret == 0)
+		ret = p.sync = start_child(&plan, &p.child, err);
+	if (ret >= 0) {
+		p.read_stdin = cfg->tty && cfg->interactive;
+		parent_loop(&p);
+		*status = p.status;
+		ret = 0;
+		if (p.error.type == SBX_MSG_ERROR) {
+			ret = cmn_err_set(err, 0, "%s", p.error.text);
+			*status = p.error.code;
+		}
+	}
+	if (p.sigfd >= 0) {
+		close(p.sigfd);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	plan_free(&plan);
+	return ret;
+}
