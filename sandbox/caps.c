@@ -78,16 +78,43 @@ static int set_flags(cap_t c, uint64_t caps)
 	return 0;
 }
 
+/* After setresuid() away from 0 with PR_SET_KEEPCAPS the kernel empties
+ * the effective set but keeps the permitted one: raise it again so that
+ * the bounding set can be cut (which needs CAP_SETPCAP). */
+static int raise_effective(void)
+{
+	cap_t c = cap_get_proc();
+	cap_value_t all[64];
+	int n = 0, ret = 0;
+
+	if (!c)
+		return -errno;
+	for (unsigned int i = 0; i <= last_cap(); i++) {
+		cap_flag_value_t v = CAP_CLEAR;
+
+		if (cap_get_flag(c, (cap_value_t)i, CAP_PERMITTED, &v) == 0 &&
+		    v == CAP_SET)
+			all[n++] = (cap_value_t)i;
+	}
+	if (n && (cap_set_flag(c, CAP_EFFECTIVE, n, all, CAP_SET) < 0 ||
+		  cap_set_proc(c) < 0))
+		ret = -errno;
+	cap_free(c);
+	return ret;
+}
+
 int sbx_caps_apply(uint64_t caps, uid_t uid)
 {
 	unsigned int last = last_cap();
 	cap_t c;
-	int ret;
+	int ret = raise_effective();
 
-	for (unsigned int i = 0; i <= last; i++)
+	for (unsigned int i = 0; ret == 0 && i <= last; i++)
 		if (!(caps & BIT(i)) &&
 		    prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0 && errno != EINVAL)
-			return -errno;
+			ret = -errno;
+	if (ret < 0)
+		return ret;
 	c = cap_init();
 	if (!c)
 		return -errno;

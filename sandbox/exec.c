@@ -110,6 +110,20 @@ static char **build_env(const struct sbx_plan *plan, const struct sbx_user *u)
 	return env;
 }
 
+/* -u as given; without it root, or the caller's own ids under keep-id. */
+static const char *default_user(const struct sbx_plan *plan, char *buf,
+				size_t len)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (plan->cfg->user || !plan->map.keep_id)
+		return plan->cfg->user;
+	sbx_idmap_container_ids(&plan->map, &uid, &gid);
+	snprintf(buf, len, "%u:%u", (unsigned)uid, (unsigned)gid);
+	return buf;
+}
+
 static int become_user(const struct sbx_plan *plan, const struct sbx_user *u,
 		       struct hutch_err *err)
 {
@@ -194,22 +208,15 @@ __attribute__((noreturn)) static void exec_failed(const struct sbx_plan *plan,
 	fail(plan, CMN_EXIT_CANNOT_RUN, &err);
 }
 
-/* execvpe(3) with the container's PATH, not hutch's, and seccomp loaded
- * just before: the filter then covers the command from its first
- * instruction, while hutch's own setup above ran unfiltered. */
+/* execvpe(3) with the container's PATH, not hutch's. */
 __attribute__((noreturn)) static void exec_command(const struct sbx_plan *plan,
 						   char **env)
 {
 	char **argv = plan->cfg->argv;
 	const char *path = env_get(env, "PATH");
-	struct hutch_err err;
 	char buf[4096];
 	int first_err = ENOENT, e;
 
-	if (plan->bpf.len && (e = sbx_seccomp_apply(&plan->bpf)) < 0) {
-		cmn_err_set(&err, -e, "cannot load the seccomp profile");
-		fail(plan, CMN_EXIT_HUTCH, &err);
-	}
 	if (strchr(argv[0], '/'))
 		exec_failed(plan, argv[0], try_exec(argv[0], argv, env));
 	for (const char *p = path ? path : DEFAULT_PATH; p;) {
@@ -226,17 +233,38 @@ __attribute__((noreturn)) static void exec_command(const struct sbx_plan *plan,
 	exec_failed(plan, argv[0], first_err);
 }
 
+/*
+ * Loading a filter needs no_new_privs or CAP_SYS_ADMIN. With no_new_privs
+ * (the default) it is loaded last, so that the filter covers the command
+ * from its first instruction and hutch's own steps run unfiltered; without
+ * it, before the capabilities are cut, while CAP_SYS_ADMIN is still held.
+ */
+static void load_seccomp(const struct sbx_plan *plan)
+{
+	struct hutch_err err;
+	int ret;
+
+	if (!plan->bpf.len)
+		return;
+	ret = sbx_seccomp_apply(&plan->bpf);
+	if (ret < 0) {
+		cmn_err_set(&err, -ret, "cannot load the seccomp profile");
+		fail(plan, CMN_EXIT_HUTCH, &err);
+	}
+}
+
 void sbx_exec_command(const struct sbx_plan *plan, const char *pty_slave)
 {
 	struct hutch_err err = { 0 };
 	struct sbx_user user;
+	char spec[32];
 	char **env;
 
 	reset_signals();
 	if (setup_stdio(plan, pty_slave, &err) < 0)
 		fail(plan, CMN_EXIT_HUTCH, &err);
-	if (sbx_user_resolve(plan->cfg->user, "/etc/passwd", "/etc/group",
-			     &user, &err) < 0)
+	if (sbx_user_resolve(default_user(plan, spec, sizeof(spec)),
+			     "/etc/passwd", "/etc/group", &user, &err) < 0)
 		fail(plan, CMN_EXIT_HUTCH, &err);
 	env = build_env(plan, &user);
 	if (!env) {
@@ -247,13 +275,17 @@ void sbx_exec_command(const struct sbx_plan *plan, const char *pty_slave)
 	if (plan->cfg->workdir && cmn_mkdir_p(plan->cfg->workdir, 0755) < 0)
 		cmn_debug("cannot create %s: %s", plan->cfg->workdir,
 			  strerror(errno));
+	if (!plan->cfg->no_new_privs)
+		load_seccomp(plan);
 	if (become_user(plan, &user, &err) < 0 ||
 	    enter_workdir(plan->cfg, &err) < 0)
 		fail(plan, CMN_EXIT_HUTCH, &err);
-	if (plan->cfg->no_new_privs &&
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		cmn_err_set(&err, errno, "PR_SET_NO_NEW_PRIVS");
-		fail(plan, CMN_EXIT_HUTCH, &err);
+	if (plan->cfg->no_new_privs) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+			cmn_err_set(&err, errno, "PR_SET_NO_NEW_PRIVS");
+			fail(plan, CMN_EXIT_HUTCH, &err);
+		}
+		load_seccomp(plan);
 	}
 	exec_command(plan, env);
 }

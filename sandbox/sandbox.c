@@ -316,11 +316,20 @@ static void drain(struct parent *p)
 	}
 }
 
+/* The signals to forward, less those hutch was started with ignored:
+ * `nohup hutch run ...` means the container must survive the hang-up. */
 static int signal_fd(sigset_t *old)
 {
 	sigset_t set;
 
 	sbx_init_signals(&set);
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sigismember(&set, sig) && sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler == SIG_IGN)
+			sigdelset(&set, sig);
+	}
 	sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &set, old) < 0)
 		return -errno;

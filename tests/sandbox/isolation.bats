@@ -33,8 +33,9 @@ setup() {
 
 @test "uts, ipc and mount namespaces are new; the host name is the container's" {
 	host_ns=$(readlink /proc/self/ns/uts /proc/self/ns/ipc /proc/self/ns/mnt /proc/self/ns/pid)
-	run "$HUTCH" run --rootfs "$R" -h my-box -- sh -c 'readlink /proc/self/ns/uts /proc/self/ns/ipc /proc/self/ns/mnt /proc/self/ns/pid; hostname; cat /etc/hostname'
+	run "$HUTCH" run --rootfs "$R" -h my-box -- sh -c 'for n in uts ipc mnt pid; do readlink /proc/self/ns/$n; done; hostname; cat /etc/hostname'
 	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == uts:* ]]
 	for ns in $host_ns; do [[ $output != *"$ns"* ]]; done
 	[ "${lines[4]}" = my-box ]
 	[ "${lines[5]}" = my-box ]
@@ -76,10 +77,18 @@ setup() {
 }
 
 @test "/proc has Docker's masked and read-only paths" {
-	run "$HUTCH" run --rootfs "$R" -- sh -c 'wc -c </proc/kcore; cat /proc/keys | wc -c'
-	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = 0 ]
-	[ "${lines[1]}" = 0 ]
+	local masked=0 f
+	# Whichever of them this kernel has must read as empty inside.
+	for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats; do
+		[ -e "$f" ] || continue
+		masked=$((masked + 1))
+		run "$HUTCH" run --rootfs "$R" -- sh -c "cat $f | wc -c"
+		[ "$status" -eq 0 ]
+		[ "$output" = 0 ] || { echo "$f is not masked"; false; }
+	done
+	[ "$masked" -gt 0 ]
+	run "$HUTCH" run --rootfs "$R" -- sh -c 'find /proc/acpi /proc/scsi -mindepth 1 2>/dev/null | wc -l'
+	[ "$output" = 0 ]
 	run "$HUTCH" run --rootfs "$R" -- sh -c 'echo 1 >/proc/sys/kernel/hostname'
 	[ "$status" -ne 0 ]
 	[[ $output == *"Read-only file system"* ]]
@@ -98,12 +107,12 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ "$(grep -c ':' <<<"$output")" -eq 1 ]
 	[[ $output == *"lo:"* ]]
-	run "$HUTCH" run --rootfs "$R" --network none -- ip link show lo
-	[[ $output == *"UP"* ]] || [[ $output == *"UNKNOWN"* ]]
-	# A server on loopback inside works.
-	run "$HUTCH" run --rootfs "$R" --network none -- sh -c 'nc -l -p 5555 >/tmp/got & i=0; until echo ping | nc 127.0.0.1 5555 2>/dev/null; do i=$((i+1)); [ $i -gt 500 ] && exit 9; usleep 10000; done; wait; cat /tmp/got'
+	# IFF_UP | IFF_LOOPBACK, from the namespace's own sysfs.
+	run "$HUTCH" run --rootfs "$R" --network none -- cat /sys/class/net/lo/flags
+	[ "$output" = 0x9 ]
+	run "$HUTCH" run --rootfs "$R" --network none -- ping -c 1 -W 2 127.0.0.1
 	[ "$status" -eq 0 ]
-	[ "${lines[-1]}" = ping ]
+	[[ $output == *"1 packets received"* ]]
 }
 
 @test "--network host (the default) shares the host's interfaces" {

@@ -35,12 +35,10 @@ setup() {
 }
 
 @test "exit code 127 and a one-line error for a command that does not exist" {
-	run "$HUTCH" run --rootfs "$R" -- no-such-command
-	[ "$status" -eq 127 ]
+	run -127 "$HUTCH" run --rootfs "$R" -- no-such-command
 	[ "${#lines[@]}" -eq 1 ]
 	[[ $output == *'exec "no-such-command": executable file not found in $PATH'* ]]
-	run "$HUTCH" run --rootfs "$R" -- /nope/cmd
-	[ "$status" -eq 127 ]
+	run -127 "$HUTCH" run --rootfs "$R" -- /nope/cmd
 	[[ $output == *"no such file or directory"* ]]
 }
 
@@ -57,8 +55,7 @@ setup() {
 @test "a script whose interpreter is missing says so" {
 	printf '#!/usr/bin/python9\nprint(1)\n' >"$R/tmp/script"
 	chmod 0755 "$R/tmp/script"
-	run "$HUTCH" run --rootfs "$R" -- /tmp/script
-	[ "$status" -eq 127 ]
+	run -127 "$HUTCH" run --rootfs "$R" -- /tmp/script
 	[[ $output == *interpreter* ]]
 }
 
@@ -91,8 +88,7 @@ setup() {
 
 @test "bad input: a rootfs without the command's shell" {
 	mkdir -p "$BATS_TEST_TMPDIR/empty"
-	run "$HUTCH" run --rootfs "$BATS_TEST_TMPDIR/empty" -- sh -c true
-	[ "$status" -eq 127 ]
+	run -127 "$HUTCH" run --rootfs "$BATS_TEST_TMPDIR/empty" -- sh -c true
 	[ "${#lines[@]}" -eq 1 ]
 	[[ $output == *'"sh": executable file not found'* ]]
 }

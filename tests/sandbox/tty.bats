@@ -52,7 +52,7 @@ send() {
 	send 'clear; stty size' Enter
 	wait_for 10 pane_has '40 120'
 	send 'clear; sleep 1000' Enter
-	wait_for 10 bash -c "pgrep -u $(id -u) -f 'sleep 1000' >/dev/null"
+	wait_for 10 bash -c "pgrep -u $(id -u) -f 'sleep 100[0]' >/dev/null"
 	send C-c
 	send 'echo status=$?' Enter
 	wait_for 10 pane_has 'status=130'
