@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# info.bats - `hutch info`: the host check, run as the unprivileged test users
+
+load ../lib/common
+
+setup() {
+	hutch_test_env
+}
+
+# json_ok: stdin is valid JSON; with a second argument (a Python expression
+# over d, and the same test as a jq filter) that must hold too.
+json_ok() {
+	local py=${1:-True} jqf=${2:-.}
+	if command -v python3 >/dev/null; then
+		python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if ($py) else 1)"
+	elif command -v jq >/dev/null; then
+		jq -e "$jqf" >/dev/null
+	else
+		skip "neither python3 nor jq is installed"
+	fi
+}
+
+# line NAME: the value of the "NAME: VALUE" line in $output.
+line() {
+	local l
+	for l in "${lines[@]}"; do
+		if [[ $l == "$1: "* ]]; then
+			echo "${l#"$1: "}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+@test "info: this machine can run rootless containers" {
+	run -0 "$HUTCH" info
+	[ "$(line "user namespaces")" = yes ]
+	[ "${lines[-1]}" = "rootless containers: yes" ]
+	[[ $(line kernel) == "$(uname -r) $(uname -m)" ]]
+	[[ $(line "kernel overlay") == "yes (userxattr)"* ]]
+}
+
+@test "info: every problem is followed by one fix line" {
+	run -0 "$HUTCH" info
+	local i
+	for ((i = 0; i < ${#lines[@]}; i++)); do
+		[[ ${lines[i]} == *": "* || ${lines[i]} == "  fix: "* ]]
+		if [[ ${lines[i]} == "  fix: "* ]]; then
+			[ "$i" -gt 0 ]
+			[[ ${lines[i - 1]} != "  fix: "* ]]
+			[ ${#lines[i]} -gt 8 ]
+		fi
+	done
+}
+
+@test "info: id mapping is full with subordinate ids, single without" {
+	run -0 "$HUTCH" info
+	local map
+	map=$(line "id mapping")
+	if subids_available; then
+		[[ $map == "full (uid 0 -> $(id -u); 1-"*" -> "* ]]
+		[[ ${output} != *"usermod --add-subuids"* ]]
+	else
+		[[ $map == "single (uid 0 -> $(id -u) only"* ]]
+		[[ $output == *"fix: ask an admin: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $(id -un)"* ]]
+	fi
+	[[ $(line newuidmap) == */newuidmap" (setuid root)" || $(line newuidmap) == *"(file capabilities)" ]]
+}
+
+@test "info --format json: one valid JSON object with the same verdict" {
+	run -0 --separate-stderr "$HUTCH" info --format json
+	json_ok <<<"$output"
+	json_ok 'd["rootless"] is True and d["checks"][-1]["name"] == "rootless containers" and all(c["fix"] for c in d["checks"] if c["state"] != "ok") and any(c["name"] == "user namespaces" and c["value"] == "yes" for c in d["checks"])' \
+		'.rootless == true and .checks[-1].name == "rootless containers" and all(.checks[]; .state == "ok" or (.fix | length > 0)) and any(.checks[]; .name == "user namespaces" and .value == "yes")' <<<"$output"
+	run -0 "$HUTCH" info -f text
+	[ "${lines[-1]}" = "rootless containers: yes" ]
+}
+
+@test "info: a store on tmpfs is reported as tmpfs" {
+	[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || skip "/dev/shm is not a tmpfs here"
+	run -0 env HUTCH_ROOT=/dev/shm/hutch-info-$$/store "$HUTCH" info
+	[ "$(line store)" = "/dev/shm/hutch-info-$$/store (not created yet; tmpfs at /dev/shm)" ]
+	[ ! -e /dev/shm/hutch-info-$$ ]
+	mkdir -p "$HUTCH_ROOT"
+	run -0 "$HUTCH" info
+	if [ "$(stat -f -c %T "$HUTCH_ROOT")" != tmpfs ]; then
+		[[ $(line store) == "$HUTCH_ROOT ("* ]]
+		[[ $(line store) != *tmpfs* ]]
+	fi
+}
+
+@test "info: the runtime dir falls back to /tmp when XDG_RUNTIME_DIR is missing" {
+	run -0 env -u HUTCH_RUNTIME -u TMPDIR XDG_RUNTIME_DIR=/nonexistent/run "$HUTCH" info
+	[[ $(line "runtime dir") == "/tmp/hutch-$(id -u) ("*"; /tmp fallback: XDG_RUNTIME_DIR=/nonexistent/run is missing or not ours)" ]]
+	mkdir -m 0700 "$BATS_TEST_TMPDIR/xdg"
+	run -0 env -u HUTCH_RUNTIME -u TMPDIR XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/xdg" "$HUTCH" info
+	[[ $(line "runtime dir") == "$BATS_TEST_TMPDIR/xdg/hutch ("*"; from XDG_RUNTIME_DIR)" ]]
+	run -0 env -u HUTCH_RUNTIME -u XDG_RUNTIME_DIR TMPDIR="$BATS_TEST_TMPDIR" "$HUTCH" info
+	[[ $(line "runtime dir") == "$BATS_TEST_TMPDIR/hutch-$(id -u) ("*"; TMPDIR fallback: XDG_RUNTIME_DIR is unset)" ]]
+}
+
+@test "info: the overlay probe runs in the store and leaves nothing there" {
+	mkdir -p "$HUTCH_ROOT"
+	run -0 "$HUTCH" info
+	[[ $(line "kernel overlay") == *" in $HUTCH_ROOT" ]]
+	[ -z "$(ls -A "$HUTCH_ROOT")" ]
+	rmdir "$HUTCH_ROOT"
+	run -0 "$HUTCH" info
+	[ ! -e "$HUTCH_ROOT" ]
+	[ ! -e "$HUTCH_RUNTIME" ]
+}
+
+# A real refusal: bubblewrap's --disable-userns forbids further user
+# namespaces inside its sandbox, so the probe's unshare fails there.
+@test "info: a refused user namespace fails with the step, errno and a fix" {
+	command -v bwrap >/dev/null || skip "bubblewrap is not installed"
+	bwrap --help 2>&1 | grep -q -- --disable-userns || skip "this bwrap has no --disable-userns"
+	run -1 bwrap --bind / / --dev /dev --proc /proc --unshare-user \
+		--disable-userns -- "$HUTCH" info
+	[[ $(line "user namespaces") == "no: unshare(CLONE_NEWUSER|CLONE_NEWNS) failed: "* ]]
+	[[ ${lines[-2]} == "rootless containers: no: user namespaces: unshare("* ]]
+	[[ ${lines[-1]} == "  fix: "* ]]
+	run -1 bwrap --bind / / --dev /dev --proc /proc --unshare-user \
+		--disable-userns -- "$HUTCH" info --format json
+	json_ok 'd["rootless"] is False' '.rootless == false' <<<"$output"
+}
+
+@test "info: a bad option exits 125 with one line naming it" {
+	run -125 "$HUTCH" info --bogus
+	[ ${#lines[@]} -eq 1 ]
+	[[ $output == *"--bogus"* ]]
+	run -125 "$HUTCH" info --format xml
+	[ ${#lines[@]} -eq 1 ]
+	[[ $output == *'"xml"'*json* ]]
+	run -125 "$HUTCH" info extra
+	[ ${#lines[@]} -eq 1 ]
+	[[ $output == *'"extra"'* ]]
+}
