@@ -17,7 +17,7 @@ int cli_parse_bool(const char *arg, bool *out, struct hutch_err *err)
 		*out = false;
 		return 0;
 	}
-	return cmn_err_set(err, EINVAL,
+	return cmn_err_msg(err, EINVAL,
 			   "invalid boolean value \"%s\": use true or false",
 			   arg);
 }
@@ -60,7 +60,7 @@ static int apply(const struct cli_cmd *cmd, const struct cli_opt *opt,
 static int unknown(const struct cli_cmd *cmd, const char *what,
 		   struct hutch_err *err)
 {
-	cmn_err_set(err, EINVAL, "%s: unknown option %s", cmd->name, what);
+	cmn_err_msg(err, EINVAL, "%s: unknown option %s", cmd->name, what);
 	cmn_err_fix(err, "see 'hutch %s --help'", cmd->name);
 	return -EINVAL;
 }
@@ -68,7 +68,7 @@ static int unknown(const struct cli_cmd *cmd, const char *what,
 static int missing(const struct cli_cmd *cmd, const struct cli_opt *opt,
 		   struct hutch_err *err)
 {
-	cmn_err_set(err, EINVAL, "%s: option --%s needs an argument (%s)",
+	cmn_err_msg(err, EINVAL, "%s: option --%s needs an argument (%s)",
 		    cmd->name, opt->name, opt->arg);
 	cmn_err_fix(err, "see 'hutch %s --help'", cmd->name);
 	return -EINVAL;

@@ -29,7 +29,7 @@ static int push_env(struct run_opts *o, const char *kv, struct hutch_err *err)
 	const char *val;
 
 	if (kv[0] == '=' || kv[0] == '\0')
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"invalid environment variable \"%s\": the name is empty",
 			kv);
@@ -64,7 +64,7 @@ static int set_env_file(void *ctx, const char *arg, struct hutch_err *err)
 		if (*s == '\0' || *s == '#')
 			continue;
 		if (strcspn(s, " \t") < strcspn(s, "="))
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, EINVAL,
 				"%s:%d: variable \"%.*s\" has white space in its name",
 				arg, lineno, (int)strcspn(s, "="), s);
@@ -104,7 +104,7 @@ static int set_workdir(void *ctx, const char *arg, struct hutch_err *err)
 	struct run_opts *o = ctx;
 
 	if (arg[0] != '/')
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"the working directory \"%s\" is invalid: it needs to be an absolute path",
 			arg);
@@ -120,7 +120,7 @@ static int set_user(void *ctx, const char *arg, struct hutch_err *err)
 static int set_hostname(void *ctx, const char *arg, struct hutch_err *err)
 {
 	if (!*arg || strlen(arg) > 64 || strchr(arg, '/'))
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"invalid host name \"%s\": use 1 to 64 letters, digits, '-' or '.'",
 			arg);
@@ -161,7 +161,7 @@ static int set_detach(void *ctx, const char *arg, struct hutch_err *err)
 {
 	(void)ctx;
 	(void)arg;
-	return cmn_err_set(
+	return cmn_err_msg(
 		err, ENOTSUP,
 		"detached containers are not supported yet; run in the foreground (under nohup or a Slurm job)");
 }
@@ -183,7 +183,7 @@ static struct sbx_mount *new_mount(struct run_opts *o)
 static int check_dst(const char *spec, const char *dst, struct hutch_err *err)
 {
 	if (dst[0] != '/' || !strcmp(dst, "/"))
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"invalid mount \"%s\": the destination \"%s\" must be an absolute path other than /",
 			spec, dst);
@@ -206,7 +206,7 @@ static int volume_opts(const char *spec, char *opts, struct sbx_mount *m,
 			m->read_only = false;
 		else if (strcmp(o, "z") && strcmp(o, "Z") &&
 			 strcmp(o, "rbind") && strcmp(o, "rprivate"))
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, EINVAL,
 				"invalid volume \"%s\": unknown option \"%s\"; use ro or rw",
 				spec, o);
@@ -225,7 +225,7 @@ static int set_volume(void *ctx, const char *arg, struct hutch_err *err)
 	src = spec;
 	dst = strchr(src, ':');
 	if (!dst || !dst[1] || dst == src)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"invalid volume \"%s\": use -v SRC:DST[:ro|rw] with a host path SRC",
 			arg);
@@ -237,7 +237,7 @@ static int set_volume(void *ctx, const char *arg, struct hutch_err *err)
 	    (opts && volume_opts(arg, opts, &m, err) < 0))
 		return -EINVAL;
 	if (src[0] != '/' && src[0] != '.' && src[0] != '~')
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"invalid volume \"%s\": named volumes are not supported; give a host path (/abs/path or ./dir)",
 			arg);
@@ -291,7 +291,7 @@ static int tmpfs_opts(const char *spec, const char *opts, struct sbx_mount *m,
 			free(data);
 			data = more;
 		} else {
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, EINVAL,
 				"invalid tmpfs \"%s\": unknown option \"%s\"",
 				spec, o);
@@ -334,7 +334,7 @@ static int cap_arg(const char *arg, uint64_t *mask, bool *all,
 		return 0;
 	}
 	if (!sbx_cap_parse(arg, &m))
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"unknown capability \"%s\"; names are as in capabilities(7), e.g. NET_ADMIN",
 			arg);
@@ -376,7 +376,7 @@ static int set_security_opt(void *ctx, const char *arg, struct hutch_err *err)
 	if ((klen == 5 && !strncmp(arg, "label", 5)) ||
 	    (klen == 8 && !strncmp(arg, "apparmor", 8)))
 		return 0;
-	return cmn_err_set(
+	return cmn_err_msg(
 		err, EINVAL,
 		"unsupported security option \"%s\"; use seccomp=unconfined|PROFILE.json or no-new-privileges[=true|false]",
 		arg);
@@ -391,7 +391,7 @@ static int set_network(void *ctx, const char *arg, struct hutch_err *err)
 	else if (!strcmp(arg, "none"))
 		c->network = SBX_NET_NONE;
 	else
-		return cmn_err_set(err, EINVAL,
+		return cmn_err_msg(err, EINVAL,
 				   "unknown network \"%s\"; use host or none",
 				   arg);
 	return 0;
@@ -413,7 +413,7 @@ static int set_userns(void *ctx, const char *arg, struct hutch_err *err)
 			((struct run_opts *)ctx)->cfg.userns = modes[i].mode;
 			return 0;
 		}
-	return cmn_err_set(
+	return cmn_err_msg(
 		err, EINVAL,
 		"unknown user namespace mode \"%s\"; use auto, full, single or keep-id",
 		arg);
@@ -422,7 +422,7 @@ static int set_userns(void *ctx, const char *arg, struct hutch_err *err)
 static int set_group_add(void *ctx, const char *arg, struct hutch_err *err)
 {
 	if (strcmp(arg, "keep-groups") != 0)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, ENOTSUP,
 			"--group-add %s: only keep-groups is supported (keep the host's supplementary groups, for group-shared directories)",
 			arg);
@@ -495,15 +495,15 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 			 struct hutch_err *err)
 {
 	if (!o->cfg.rootfs)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"run: no root filesystem given; use --rootfs DIR");
 	if (argc == 0)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"run: no command given; put it after the options, e.g. hutch run --rootfs DIR -- sh");
 	if (o->cfg.tty && o->cfg.interactive && !isatty(0))
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, ENOTTY,
 			"run: the input device is not a TTY; drop -t, or run from a terminal");
 	o->cfg.caps = final_caps(o);

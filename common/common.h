@@ -49,6 +49,14 @@ struct hutch_err {
 int cmn_err_set(struct hutch_err *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/**
+ * cmn_err_msg() - fill @err with a message that is complete by itself
+ * (bad input, a missing name): like cmn_err_set() but without strerror.
+ * Return: -@code.
+ */
+int cmn_err_msg(struct hutch_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /** cmn_err_prefix() - prepend "context: " to the message in @err. */
 void cmn_err_prefix(struct hutch_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -36,6 +36,20 @@ int cmn_err_set(struct hutch_err *err, int errnum, const char *fmt, ...)
 	return errnum ? -errnum : -EINVAL;
 }
 
+int cmn_err_msg(struct hutch_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		err->code = code;
+		err->msg[0] = '\0';
+		va_start(ap, fmt);
+		append(err, fmt, ap);
+		va_end(ap);
+	}
+	return code ? -code : -EINVAL;
+}
+
 void cmn_err_prefix(struct hutch_err *err, const char *fmt, ...)
 {
 	char old[sizeof(err->msg)];

@@ -172,7 +172,7 @@ int sbx_idmap_plan(enum sbx_userns mode, struct sbx_idmap *map,
 	if (why)
 		*why = reason;
 	if (mode == SBX_USERNS_FULL) {
-		cmn_err_set(err, ENOENT, "full id mapping unavailable: %s",
+		cmn_err_msg(err, ENOENT, "full id mapping unavailable: %s",
 			    reason);
 		cmn_err_fix(
 			err,
@@ -252,7 +252,7 @@ static int run_helper(const char *helper, pid_t pid,
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	cmn_err_set(err, EPERM, "%s failed: %s", helper,
+	cmn_err_msg(err, EPERM, "%s failed: %s", helper,
 		    msg[0] ? msg : "no message");
 	cmn_err_fix(
 		err,

@@ -234,10 +234,10 @@ static const struct deny_rule deny_rules[] = {
 	DENY("clock_settime", CAP(CAP_SYS_TIME), EPERM),
 	DENY("clock_settime64", CAP(CAP_SYS_TIME), EPERM),
 	DENY("vhangup", CAP(CAP_SYS_TTY_CONFIG), EPERM),
-	DENY("get_mempolicy", CAP(CAP_SYS_NICE), EPERM),
-	DENY("set_mempolicy", CAP(CAP_SYS_NICE), EPERM),
-	DENY("set_mempolicy_home_node", CAP(CAP_SYS_NICE), EPERM),
-	DENY("mbind", CAP(CAP_SYS_NICE), EPERM),
+	/* Docker gates get_mempolicy, set_mempolicy, set_mempolicy_home_node
+	 * and mbind on CAP_SYS_NICE. We allow them: they only set the
+	 * calling process's own NUMA policy, within its cpuset, and libnuma,
+	 * hwloc, MPI and PyTorch on HPC and GPU nodes fail without them. */
 	DENY("kcmp", CAP(CAP_SYS_PTRACE), EPERM),
 	DENY("pidfd_getfd", CAP(CAP_SYS_PTRACE), EPERM),
 	DENY("process_madvise", CAP(CAP_SYS_PTRACE), EPERM),

@@ -101,7 +101,7 @@ static int resolve_group(const char *spec, const char *group,
 	}
 	if (find_group(group, spec, &out->gid) == 0)
 		return 0;
-	return cmn_err_set(
+	return cmn_err_msg(
 		err, ENOENT,
 		"unable to find group %s: no matching entries in group file",
 		spec);
@@ -127,7 +127,7 @@ int sbx_user_resolve(const char *spec, const char *passwd, const char *group,
 	numeric = is_number(user, &n);
 	if (find_passwd(passwd, user, numeric, n, out, login, sizeof(login))) {
 		if (!numeric)
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, ENOENT,
 				"unable to find user %s: no matching entries in passwd file",
 				user);

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# tests/bench/startup.sh - container start-up: hutch vs bubblewrap vs unshare
+#
+# usage: tests/bench/startup.sh [--build DIR] [--runs N]
+#
+# Times `hutch run --rootfs R true` against bwrap doing comparable work on
+# the same busybox rootfs (new user, mount, pid, uts, ipc, cgroup
+# namespaces; /proc, /dev, read-only /sys, host name) and against the
+# bare minimum, `unshare -Urmpf --mount-proc true`. hyperfine runs each
+# command many times; the table shows medians and the ratio to bwrap. The
+# goal: hutch within 1.5x of bubblewrap. Run as root, it runs as the
+# unprivileged user hutch-sub (created by tests/run) or hutch-bench.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/../.." && pwd)
+build=build runs=300
+while (($#)); do
+	case $1 in
+	--build) build=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	*) echo "usage: $0 [--build DIR] [--runs N]" >&2; exit 2 ;;
+	esac
+done
+for t in hyperfine jq bwrap unshare; do
+	command -v "$t" >/dev/null || { echo "missing $t: run tests/deps.sh" >&2; exit 1; }
+done
+
+if [ "$(id -u)" = 0 ]; then
+	user=hutch-sub
+	id "$user" >/dev/null 2>&1 || { user=hutch-bench; id "$user" >/dev/null 2>&1 || useradd -m "$user"; }
+	work=$(mktemp -d /tmp/hutch-bench.XXXXXX)
+	cp "$here/$build/hutch" "$work/"
+	cp "$0" "$work/startup.sh"
+	chown -R "$user" "$work"
+	chmod 0755 "$work"
+	exec runuser -u "$user" -- env BENCH_HUTCH="$work/hutch" BENCH_DIR="$work" \
+		PATH="$PATH" HOME="$(getent passwd "$user" | cut -d: -f6)" bash "$work/startup.sh" --runs "$runs"
+fi
+
+HUTCH=${BENCH_HUTCH:-$here/$build/hutch}
+work=${BENCH_DIR:-$(mktemp -d)}
+R=$work/rootfs
+mkdir -p "$R"/{bin,etc,proc,sys,dev,tmp}
+cp /bin/busybox "$R/bin/"
+for a in true sh; do ln -sf busybox "$R/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+export HUTCH_ROOT=$work/store HUTCH_RUNTIME=$work/run
+
+bwrap_cmd="bwrap --unshare-user --unshare-pid --unshare-uts --unshare-ipc --unshare-cgroup-try --die-with-parent --bind $R / --proc /proc --dev /dev --ro-bind /sys /sys --hostname bench true"
+cmds=(
+	"$HUTCH run --rootfs $R true"
+	"$HUTCH run --rootfs $R --userns=single true"
+	"$bwrap_cmd"
+	"unshare -Urmpf --mount-proc true"
+)
+names=("hutch (auto mapping)" "hutch --userns=single" "bwrap" "unshare -Urmpf")
+json=$work/startup.json
+hyperfine -N --warmup 20 --runs "$runs" --export-json "$json" "${cmds[@]}" >/dev/null
+
+echo "container start-up, median of $runs runs ($(uname -r), $(nproc) cpus, user $(id -un))"
+printf '%-24s %10s %10s %12s\n' command "median ms" "mean ms" "vs bwrap"
+bw=$(jq '.results[2].median' "$json")
+for i in "${!names[@]}"; do
+	med=$(jq ".results[$i].median" "$json")
+	mean=$(jq ".results[$i].mean" "$json")
+	printf '%-24s %10.2f %10.2f %11.2fx\n' "${names[$i]}" \
+		"$(jq -n "$med * 1000")" "$(jq -n "$mean * 1000")" "$(jq -n "$med / $bw")"
+done
