@@ -168,6 +168,22 @@ char *cmn_store_dir(void);
  */
 char *cmn_runtime_dir(void);
 
+/**
+ * cmn_runtime_dir_open() - create the runtime directory if needed (0700) and
+ * check that it is ours and closed to others before anything in it is
+ * trusted: /tmp/hutch-$UID could have been made by another user first.
+ * Return: an owned path, or NULL with @err naming the problem and the fix.
+ */
+char *cmn_runtime_dir_open(struct hutch_err *err);
+
+/* ---- hashing (hash.c) ------------------------------------------------- */
+
+/** cmn_fnv1a64() - FNV-1a over @len bytes, continuing from @h (start with
+ * CMN_FNV_INIT). Not cryptographic: names for caches whose entries carry
+ * their full key. */
+#define CMN_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t cmn_fnv1a64(uint64_t h, const void *data, size_t len);
+
 /* ---- paths inside a root (path.c) -------------------------------------- */
 
 enum cmn_create {

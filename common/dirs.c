@@ -66,3 +66,34 @@ char *cmn_runtime_dir(void)
 					 (unsigned)getuid());
 	return cmn_strdup_printf("/tmp/hutch-%u", (unsigned)getuid());
 }
+
+char *cmn_runtime_dir_open(struct hutch_err *err)
+{
+	cleanup_free char *dir = cmn_runtime_dir();
+	struct stat st;
+	int ret;
+
+	if (!dir) {
+		cmn_err_set(err, errno, "cannot find a runtime directory");
+		return NULL;
+	}
+	ret = cmn_mkdir_p(dir, 0700);
+	if (ret < 0) {
+		cmn_err_set(err, -ret, "cannot create the runtime directory %s",
+			    dir);
+		cmn_err_fix(err, "set HUTCH_RUNTIME to a directory you own");
+		return NULL;
+	}
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != getuid() || (st.st_mode & 0077)) {
+		cmn_err_msg(
+			err, EPERM,
+			"the runtime directory %s is not a private directory of yours (owner %u, mode %03o)",
+			dir, (unsigned)st.st_uid, st.st_mode & 0777);
+		cmn_err_fix(
+			err,
+			"remove it, or set HUTCH_RUNTIME to a directory you own with mode 0700");
+		return NULL;
+	}
+	return steal_ptr(&dir);
+}

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,15 +69,14 @@ int sbx_subid_ranges(const char *file, const char *name, uint32_t id,
 
 /* The helper is usable when it is setuid root or carries file capabilities
  * (Fedora and RHEL ship newuidmap with cap_setuid instead of the bit). */
-static const char *find_helper(const char *name)
+static const char *find_helper(const char *name, char path[static 64])
 {
 	static const char *const dirs[] = { "/usr/bin", "/bin", "/usr/sbin",
 					    "/sbin", "/usr/local/bin" };
-	static char path[64];
 	struct stat st;
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
+		snprintf(path, 64, "%s/%s", dirs[i], name);
 		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		if ((st.st_mode & S_ISUID) && st.st_uid == 0)
@@ -140,7 +140,9 @@ static int plan_full(struct sbx_idmap *map, bool keep_id, const char **why)
 			       : "no /etc/subgid entry for this user";
 		return -ENOENT;
 	}
-	if (!find_helper("newuidmap") || !find_helper("newgidmap")) {
+	char buf[64];
+
+	if (!find_helper("newuidmap", buf) || !find_helper("newgidmap", buf)) {
 		*why = "newuidmap/newgidmap (package uidmap) are missing or not setuid";
 		return -ENOENT;
 	}
@@ -203,18 +205,42 @@ bool sbx_idmap_maps_gid(const struct sbx_idmap *map, gid_t gid)
 	return false;
 }
 
-/* newuidmap PID INSIDE OUTSIDE COUNT ...; its stderr becomes our message. */
-static int run_helper(const char *helper, pid_t pid,
-		      const struct sbx_id_range *r, size_t n,
-		      struct hutch_err *err)
+/* A running newuidmap or newgidmap and the pipe its stderr goes to. */
+struct helper_run {
+	const char *helper;
+	pid_t pid;
+	int err_fd;
+};
+
+/* posix_spawn(3) rather than fork(2): it shares our memory until the exec
+ * instead of copying the page tables of a process that has libseccomp and
+ * friends mapped, which is most of a helper's cost. Returns an errno. */
+static int spawn_with_stderr(const char *path, char **argv, int err_fd,
+			     pid_t *pid)
+{
+	static char *const no_env[] = { NULL };
+	posix_spawn_file_actions_t fa;
+	int ret;
+
+	ret = posix_spawn_file_actions_init(&fa);
+	if (ret)
+		return ret;
+	ret = posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+	if (ret == 0)
+		ret = posix_spawn(pid, path, &fa, NULL, argv, no_env);
+	posix_spawn_file_actions_destroy(&fa);
+	return ret;
+}
+
+/* Start `HELPER PID INSIDE OUTSIDE COUNT ...`. */
+static int start_helper(const char *helper, pid_t pid,
+			const struct sbx_id_range *r, size_t n,
+			struct helper_run *run, struct hutch_err *err)
 {
 	char bufs[SBX_MAX_RANGES * 3 + 1][16];
 	char *argv[SBX_MAX_RANGES * 3 + 3];
-	char msg[512] = "";
 	size_t a = 0, b = 0;
-	int pipefd[2], status;
-	pid_t child;
-	ssize_t len;
+	int pipefd[2], ret;
 
 	argv[a++] = (char *)helper;
 	snprintf(bufs[b], sizeof(bufs[b]), "%d", (int)pid);
@@ -230,34 +256,66 @@ static int run_helper(const char *helper, pid_t pid,
 	argv[a] = NULL;
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return cmn_err_set(err, errno, "pipe");
-	child = fork();
-	if (child < 0) {
-		int e = errno;
-
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return cmn_err_set(err, e, "cannot start %s", helper);
-	}
-	if (child == 0) {
-		dup2(pipefd[1], 2);
-		execv(helper, argv);
-		_exit(127);
-	}
+	run->helper = helper;
+	ret = spawn_with_stderr(helper, argv, pipefd[1], &run->pid);
 	close(pipefd[1]);
-	len = cmn_read_all(pipefd[0], msg, sizeof(msg) - 1);
-	close(pipefd[0]);
+	if (ret != 0) {
+		close(pipefd[0]);
+		return cmn_err_set(err, ret, "cannot start %s", helper);
+	}
+	run->err_fd = pipefd[0];
+	return 0;
+}
+
+/* Wait for it; its stderr becomes our message when it fails. */
+static int finish_helper(struct helper_run *run, struct hutch_err *err)
+{
+	char msg[512] = "";
+	ssize_t len = cmn_read_all(run->err_fd, msg, sizeof(msg) - 1);
+	int status = 0;
+
+	close(run->err_fd);
 	msg[len > 0 ? len : 0] = '\0';
 	msg[strcspn(msg, "\n")] = '\0';
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+	while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	cmn_err_msg(err, EPERM, "%s failed: %s", helper,
+	cmn_err_msg(err, EPERM, "%s failed: %s", run->helper,
 		    msg[0] ? msg : "no message");
 	cmn_err_fix(
 		err,
 		"check /etc/subuid and /etc/subgid, or use --userns=single");
 	return -EPERM;
+}
+
+/* Both helpers run at once: each is a fork and an exec of a setuid binary,
+ * the largest part of a container's start-up with a full mapping. */
+static int apply_full(pid_t pid, const struct sbx_idmap *map,
+		      struct hutch_err *err)
+{
+	char upath[64], gpath[64];
+	struct helper_run u, g;
+	struct hutch_err gerr = { 0 };
+	int ret, gret;
+
+	if (!find_helper("newuidmap", upath) ||
+	    !find_helper("newgidmap", gpath))
+		return cmn_err_msg(err, ENOENT,
+				   "newuidmap/newgidmap disappeared");
+	ret = start_helper(upath, pid, map->uids, map->n_uids, &u, err);
+	if (ret < 0)
+		return ret;
+	gret = start_helper(gpath, pid, map->gids, map->n_gids, &g, &gerr);
+	ret = finish_helper(&u, err);
+	if (gret == 0)
+		gret = finish_helper(&g, &gerr);
+	if (ret == 0 && gret < 0) {
+		if (err)
+			*err = gerr;
+		ret = gret;
+	}
+	return ret;
 }
 
 static int write_proc(pid_t pid, const char *file, const char *data,
@@ -277,14 +335,8 @@ int sbx_idmap_apply(pid_t pid, const struct sbx_idmap *map,
 	char line[64];
 	int ret;
 
-	if (map->full) {
-		ret = run_helper(find_helper("newuidmap"), pid, map->uids,
-				 map->n_uids, err);
-		if (ret == 0)
-			ret = run_helper(find_helper("newgidmap"), pid,
-					 map->gids, map->n_gids, err);
-		return ret;
-	}
+	if (map->full)
+		return apply_full(pid, map, err);
 	snprintf(line, sizeof(line), "%u %u 1\n", map->uids[0].inside,
 		 map->uids[0].outside);
 	ret = write_proc(pid, "uid_map", line, err);

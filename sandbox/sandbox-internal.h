@@ -79,6 +79,13 @@ int sbx_seccomp_compile(const char *profile, uint64_t caps, struct sbx_bpf *out,
 void sbx_bpf_free(struct sbx_bpf *bpf);
 
 /**
+ * sbx_seccomp_compile_cached() - sbx_seccomp_compile() through a cache of
+ * compiled programs in the runtime directory (bpfcache.c); same contract.
+ */
+int sbx_seccomp_compile_cached(const char *profile, uint64_t caps,
+			       struct sbx_bpf *out, struct hutch_err *err);
+
+/**
  * sbx_seccomp_apply() - load @bpf into the calling thread
  * Needs no_new_privs or CAP_SYS_ADMIN in the current user namespace; call it
  * last before execve. Return: 0 or -errno.

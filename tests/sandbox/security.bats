@@ -138,3 +138,37 @@ JSON
 	[[ ${lines[0]} == *0000000000000020 ]]
 	[[ ${lines[1]} == *0000000000000020 ]]
 }
+
+@test "the compiled filter is cached, and a damaged cache never weakens it" {
+	run "$HUTCH" run --rootfs "$R" -- sysprobe keyctl
+	[ "$output" = EPERM ]
+	entries=("$HUTCH_RUNTIME"/bpf/*)
+	[ "${#entries[@]}" -eq 1 ]
+	[ -f "${entries[0]}" ]
+	[ "$(stat -c %a "$HUTCH_RUNTIME")" = 700 ]
+	# Garbage, then an empty program under the same name: both ignored.
+	head -c 4096 /dev/urandom >"${entries[0]}"
+	run "$HUTCH" run --rootfs "$R" -- sysprobe keyctl
+	[ "$output" = EPERM ]
+	: >"${entries[0]}"
+	run "$HUTCH" run --rootfs "$R" -- sysprobe keyctl
+	[ "$output" = EPERM ]
+	# A runtime directory others can write is not trusted at all.
+	chmod 0777 "$HUTCH_RUNTIME"
+	rm -rf "$HUTCH_RUNTIME"/bpf
+	run "$HUTCH" run --rootfs "$R" -- sysprobe keyctl
+	[ "$output" = EPERM ]
+	[ ! -e "$HUTCH_RUNTIME/bpf" ]
+	chmod 0700 "$HUTCH_RUNTIME"
+}
+
+@test "a different profile or capability set gets its own cache entry" {
+	run "$HUTCH" run --rootfs "$R" -- sysprobe mount
+	[ "$output" = EPERM ]
+	run "$HUTCH" run --rootfs "$R" --cap-add SYS_ADMIN -- sysprobe mount
+	[ "$output" = ok ]
+	run "$HUTCH" run --rootfs "$R" -- sysprobe mount
+	[ "$output" = EPERM ]
+	entries=("$HUTCH_RUNTIME"/bpf/*)
+	[ "${#entries[@]}" -eq 2 ]
+}
