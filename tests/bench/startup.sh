@@ -53,15 +53,20 @@ cmds=(
 	"unshare -Urmpf --mount-proc true"
 )
 names=("hutch (auto mapping)" "hutch --userns=single" "bwrap" "unshare -Urmpf")
-json=$work/startup.json
-hyperfine -N --warmup 20 --runs "$runs" --export-json "$json" "${cmds[@]}" >/dev/null
+# Rounds of all commands in turn, so that a change in the machine's load
+# (CI neighbours) hits every command alike; ratios are per round, then the
+# median over rounds.
+rounds=5
+per=$(((runs + rounds - 1) / rounds))
+for r in $(seq "$rounds"); do
+	hyperfine -N --warmup 10 --runs "$per" --export-json "$work/round$r.json" "${cmds[@]}" >/dev/null
+done
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-echo "container start-up, median of $runs runs ($(uname -r), $(nproc) cpus, user $(id -un))"
-printf '%-24s %10s %10s %12s\n' command "median ms" "mean ms" "vs bwrap"
-bw=$(jq '.results[2].median' "$json")
+echo "container start-up ($(uname -r), $(nproc) cpus, user $(id -un)): $rounds rounds of $per runs"
+printf '%-24s %12s %12s\n' command "median ms" "vs bwrap"
 for i in "${!names[@]}"; do
-	med=$(jq ".results[$i].median" "$json")
-	mean=$(jq ".results[$i].mean" "$json")
-	printf '%-24s %10.2f %10.2f %11.2fx\n' "${names[$i]}" \
-		"$(jq -n "$med * 1000")" "$(jq -n "$mean * 1000")" "$(jq -n "$med / $bw")"
+	med=$(for r in $(seq "$rounds"); do jq ".results[$i].median * 1000" "$work/round$r.json"; done | median)
+	ratio=$(for r in $(seq "$rounds"); do jq ".results[$i].median / .results[2].median" "$work/round$r.json"; done | median)
+	printf '%-24s %12.2f %11.2fx\n' "${names[$i]}" "$med" "$ratio"
 done
