@@ -41,7 +41,7 @@ CFLAGS ?=
 LDFLAGS ?=
 
 # Libraries, always through pkg-config.
-HUTCH_PKGS := libseccomp libcap jansson
+HUTCH_PKGS := libseccomp libcap jansson libcrypto libcurl libarchive
 OVL_PKGS   := fuse3
 NET_PKGS   := libnl-3.0 libnl-route-3.0 slirp
 

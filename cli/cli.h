@@ -62,10 +62,14 @@ int cli_parse_bool(const char *arg, bool *out, struct hutch_err *err);
 /** cli_fail() - print "hutch: MSG" for @err and return @status. */
 int cli_fail(const struct hutch_err *err, int status);
 
-/* The subcommands. */
+/* The subcommands, one file each (cli/NAME.c). */
 int cli_run_main(int argc, char **argv);
 int cli_info_main(int argc, char **argv);
 int cli_version_main(int argc, char **argv);
+int cli_pull_main(int argc, char **argv);
+int cli_push_main(int argc, char **argv);
+int cli_login_main(int argc, char **argv);
+int cli_logout_main(int argc, char **argv);
 
 /** cli_version_string() - "0.1.0 (commit abcdef123456)". */
 const char *cli_version_string(void);

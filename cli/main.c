@@ -21,6 +21,14 @@ static const struct cli_cmd commands[] = {
 	  cli_info_main },
 	{ "version", "version", "Show the version of hutch and its libraries.",
 	  cli_version_main },
+	{ "pull", "pull [OPTIONS] NAME[:TAG|@DIGEST]",
+	  "Download an image from a registry.", cli_pull_main },
+	{ "push", "push [OPTIONS] NAME[:TAG]", "Upload an image to a registry.",
+	  cli_push_main },
+	{ "login", "login [OPTIONS] [SERVER]", "Log in to a registry.",
+	  cli_login_main },
+	{ "logout", "logout [SERVER]", "Log out from a registry.",
+	  cli_logout_main },
 };
 
 static void usage(FILE *out)
