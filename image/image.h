@@ -173,6 +173,47 @@ char *img_layer_dir(struct img_store *s, const struct img_digest *chain);
  */
 int img_image_add(struct img_store *s, const char *manifest, size_t len,
 		  struct img_digest *id, struct hutch_err *err);
+/**
+ * struct img_layer_info - one layer of an image
+ * @blob:    the compressed blob's digest, @size its size, @media_type its
+ *           type (owned)
+ * @diff_id: the uncompressed tar's digest (from the config)
+ * @chain:   the chain id: where it is unpacked (layers/<chain>)
+ */
+struct img_layer_info {
+	struct img_digest blob;
+	int64_t size;
+	char *media_type;
+	struct img_digest diff_id;
+	struct img_digest chain;
+};
+
+/**
+ * struct img_image - an image in the store, as recorded by img_image_add()
+ * Every pointer is owned; release with img_image_free().
+ */
+struct img_image {
+	struct img_digest id;       /* the config's digest */
+	struct img_digest manifest; /* the manifest's digest */
+	char *manifest_type;        /* its media type */
+	char *manifest_json;
+	size_t manifest_len;
+	char *config_json;
+	size_t config_len;
+	struct img_layer_info *layers; /* base first */
+	size_t n_layers;
+	char **names;    /* "registry/repo:tag" references to it, NULL-ended */
+	int64_t created; /* from the config, seconds since the epoch */
+	uint64_t size;   /* unpacked size of all layers */
+};
+
+int img_image_load(struct img_store *s, const struct img_digest *id,
+		   struct img_image **out, struct hutch_err *err);
+void img_image_free(struct img_image *img);
+/** img_image_list() - every image, newest first; free each and the array. */
+int img_image_list(struct img_store *s, struct img_image ***out, size_t *n,
+		   struct hutch_err *err);
+
 /** img_tag() - point @ref (a tag, not a digest reference) at image @id. */
 int img_tag(struct img_store *s, const struct img_ref *ref,
 	    const struct img_digest *id, struct hutch_err *err);
