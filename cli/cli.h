@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "common/common.h"
 
@@ -62,6 +64,20 @@ int cli_parse_bool(const char *arg, bool *out, struct hutch_err *err);
 /** cli_fail() - print "hutch: MSG" for @err and return @status. */
 int cli_fail(const struct hutch_err *err, int status);
 
+/* ---- listings (format.c) ---------------------------------------------- */
+
+/** A field's value for a --format template, NULL for an unknown field. */
+typedef const char *(*cli_field_fn)(void *ctx, const char *name);
+
+/** cli_format_line() - print one line of @tmpl ({{.Field}} subset of Go
+ * templates, as Docker's --format) with fields from @get. */
+int cli_format_line(const char *tmpl, cli_field_fn get, void *ctx, FILE *out,
+		    struct hutch_err *err);
+/** cli_human_size() - "1.23MB", Docker's decimal units. */
+const char *cli_human_size(uint64_t bytes, char buf[static 16]);
+/** cli_human_ago() - "2 hours ago". */
+const char *cli_human_ago(int64_t when, char buf[static 32]);
+
 /* The subcommands, one file each (cli/NAME.c). */
 int cli_run_main(int argc, char **argv);
 int cli_info_main(int argc, char **argv);
@@ -70,6 +86,8 @@ int cli_pull_main(int argc, char **argv);
 int cli_push_main(int argc, char **argv);
 int cli_login_main(int argc, char **argv);
 int cli_logout_main(int argc, char **argv);
+int cli_import_main(int argc, char **argv);
+int cli_images_main(int argc, char **argv);
 
 /** cli_version_string() - "0.1.0 (commit abcdef123456)". */
 const char *cli_version_string(void);

@@ -29,6 +29,11 @@ static const struct cli_cmd commands[] = {
 	  cli_login_main },
 	{ "logout", "logout [SERVER]", "Log out from a registry.",
 	  cli_logout_main },
+	{ "import", "import [OPTIONS] FILE|DIR|- [REPOSITORY[:TAG]]",
+	  "Make an image from a root filesystem tarball or directory.",
+	  cli_import_main },
+	{ "images", "images [OPTIONS] [REPOSITORY[:TAG]]", "List images.",
+	  cli_images_main },
 };
 
 static void usage(FILE *out)

@@ -16,12 +16,14 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "image/image.h"
 #include "sandbox/sandbox.h"
 
 struct run_opts {
 	struct sbx_config cfg;
 	uint64_t cap_add, cap_drop;
 	bool cap_add_all, cap_drop_all;
+	char *entrypoint; /* --entrypoint; NULL: the image's */
 };
 
 static int push_env(struct run_opts *o, const char *kv, struct hutch_err *err)
@@ -419,6 +421,23 @@ static int set_userns(void *ctx, const char *arg, struct hutch_err *err)
 		arg);
 }
 
+static int set_entrypoint(void *ctx, const char *arg, struct hutch_err *err)
+{
+	(void)err;
+	return set_string(&((struct run_opts *)ctx)->entrypoint, arg);
+}
+
+/* Only the kernel driver exists until hutch-overlay is wired in. */
+static int set_storage_driver(void *ctx, const char *arg, struct hutch_err *err)
+{
+	(void)ctx;
+	if (!strcmp(arg, "kernel") || !strcmp(arg, "auto"))
+		return 0;
+	return cmn_err_msg(err, EINVAL,
+			   "unknown storage driver \"%s\"; use kernel or auto",
+			   arg);
+}
+
 static int set_group_add(void *ctx, const char *arg, struct hutch_err *err)
 {
 	if (strcmp(arg, "keep-groups") != 0)
@@ -431,8 +450,14 @@ static int set_group_add(void *ctx, const char *arg, struct hutch_err *err)
 }
 
 static const struct cli_opt run_options[] = {
-	{ "rootfs", 0, "DIR", "run on this root filesystem directory",
+	{ "rootfs", 0, "DIR",
+	  "run on this root filesystem directory instead of an image",
 	  set_rootfs },
+	{ "entrypoint", 0, "CMD",
+	  "override the image's ENTRYPOINT (\"\" for none)", set_entrypoint },
+	{ "storage-driver", 0, "DRIVER",
+	  "how the image's layers are mounted: auto, kernel",
+	  set_storage_driver },
 	{ "env", 'e', "KEY=VALUE",
 	  "set an environment variable (KEY alone: the host's value)",
 	  set_env },
@@ -474,7 +499,8 @@ static const struct cli_opt run_options[] = {
 };
 
 static const struct cli_cmd run_cmd = {
-	"run", "run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]",
+	"run",
+	"run [OPTIONS] IMAGE [COMMAND] [ARG...]\n       hutch run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]",
 	"Run a command in a new rootless container.", cli_run_main
 };
 
@@ -491,14 +517,15 @@ static uint64_t final_caps(const struct run_opts *o)
 	return (caps | o->cap_add) & ~o->cap_drop;
 }
 
+/* Checks that need several options; the command for --rootfs. */
 static int finish_config(struct run_opts *o, int argc, char **argv,
 			 struct hutch_err *err)
 {
-	if (!o->cfg.rootfs)
+	if (!o->cfg.rootfs && argc == 0)
 		return cmn_err_msg(
 			err, EINVAL,
-			"run: no root filesystem given; use --rootfs DIR");
-	if (argc == 0)
+			"run: no image given; use hutch run IMAGE [COMMAND], or --rootfs DIR COMMAND");
+	if (o->cfg.rootfs && argc == 0)
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: no command given; put it after the options, e.g. hutch run --rootfs DIR -- sh");
@@ -507,14 +534,58 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 			err, ENOTTY,
 			"run: the input device is not a TTY; drop -t, or run from a terminal");
 	o->cfg.caps = final_caps(o);
+	if (!o->cfg.rootfs)
+		return 0;
 	o->cfg.argv = cmn_strv_dup(argv);
 	return o->cfg.argv ? 0 : -ENOMEM;
+}
+
+/* The image, with its layers under a throwaway upper directory that goes
+ * when the container exits (until ps/rm keep containers, every run is
+ * --rm). */
+static int run_image(struct run_opts *o, const char *name, char **args,
+		     int *status, struct hutch_err *err)
+{
+	struct img_run_opts ro = { o->entrypoint, args };
+	struct img_store *store = NULL;
+	struct img_image *img = NULL;
+	struct img_digest id;
+	char dir[96];
+	int ret;
+
+	ret = img_store_open(&store, err);
+	if (ret == 0) {
+		ret = img_resolve(store, name, &id, err);
+		if (ret == -ENOENT)
+			cmn_err_msg(
+				err, ENOENT,
+				"Unable to find image '%s' locally; pull it first with 'hutch pull %s'",
+				name, name);
+	}
+	if (ret == 0)
+		ret = img_image_load(store, &id, &img, err);
+	snprintf(dir, sizeof(dir), "containers/%s", o->cfg.id);
+	if (ret == 0)
+		ret = img_rootfs_prepare(store, img, dir, &o->cfg, err);
+	if (ret == 0)
+		ret = img_run_config(img, &ro, &o->cfg, err);
+	if (ret == 0)
+		ret = sbx_run(&o->cfg, status, err);
+	if (store && o->cfg.upper) {
+		struct hutch_err rerr = { 0 };
+
+		if (img_store_remove(store, dir, &rerr) < 0)
+			cmn_warn("%s", rerr.msg);
+	}
+	img_image_free(img);
+	img_store_close(store);
+	return ret;
 }
 
 static int run(struct run_opts *o, int argc, char **argv)
 {
 	struct hutch_err err = { 0 };
-	int first, status = CMN_EXIT_HUTCH;
+	int first, ret, status = CMN_EXIT_HUTCH;
 	bool help;
 
 	first = cli_parse(&run_cmd, run_options, ARRAY_SIZE(run_options), o,
@@ -525,7 +596,12 @@ static int run(struct run_opts *o, int argc, char **argv)
 		return 0;
 	if (finish_config(o, argc - first, argv + first, &err) < 0)
 		return cli_fail(&err, CMN_EXIT_HUTCH);
-	if (sbx_run(&o->cfg, &status, &err) < 0)
+	if (o->cfg.rootfs)
+		ret = sbx_run(&o->cfg, &status, &err);
+	else
+		ret = run_image(o, argv[first], argv + first + 1, &status,
+				&err);
+	if (ret < 0)
 		return cli_fail(&err, status);
 	return status;
 }
@@ -542,5 +618,6 @@ int cli_run_main(int argc, char **argv)
 	}
 	status = run(&o, argc, argv);
 	sbx_config_free(&o.cfg);
+	free(o.entrypoint);
 	return status;
 }

@@ -113,6 +113,14 @@ int cmn_write_fileat(int dirfd, const char *path, const char *data, size_t len,
 int cmn_mkdir_p(const char *path, mode_t mode);
 
 /**
+ * cmn_remove_tree() - delete @name under @dirfd and everything below it,
+ * without following symlinks; directories without write or search
+ * permission are opened up first (layers contain 0555 directories).
+ * Return: 0 (also when @name does not exist) or -errno.
+ */
+int cmn_remove_tree(int dirfd, const char *name);
+
+/**
  * cmn_close_fds_from() - close every descriptor >= @lowest except @keep
  * (-1: none). Used before handing control to a container so that nothing
  * of the host leaks in.

@@ -168,3 +168,55 @@ int cmn_close_fds_from(int lowest, int keep)
 	}
 	return close_range_compat(keep + 1, ~0U);
 }
+
+static int remove_at(int dirfd, const char *name, int depth);
+
+static int remove_children(int fd, int depth)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while (ret == 0 && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			ret = remove_at(dirfd(d), de->d_name, depth + 1);
+	closedir(d);
+	return ret;
+}
+
+/* One fd per level; 4096 levels is deeper than PATH_MAX allows. */
+static int remove_at(int dirfd, const char *name, int depth)
+{
+	int fd, ret;
+
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR)
+		return -errno;
+	if (depth > 4096)
+		return -ELOOP;
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
+		fd = openat(dirfd, name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* Entries cannot be removed from a directory we may not write. */
+	fchmod(fd, 0700);
+	ret = remove_children(fd, depth);
+	if (ret < 0)
+		return ret;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int cmn_remove_tree(int dirfd, const char *name)
+{
+	return remove_at(dirfd, name, 0);
+}

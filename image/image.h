@@ -193,18 +193,18 @@ struct img_layer_info {
  * Every pointer is owned; release with img_image_free().
  */
 struct img_image {
-	struct img_digest id;       /* the config's digest */
+	struct img_digest id;	    /* the config's digest */
 	struct img_digest manifest; /* the manifest's digest */
-	char *manifest_type;        /* its media type */
+	char *manifest_type;	    /* its media type */
 	char *manifest_json;
 	size_t manifest_len;
 	char *config_json;
 	size_t config_len;
 	struct img_layer_info *layers; /* base first */
 	size_t n_layers;
-	char **names;    /* "registry/repo:tag" references to it, NULL-ended */
+	char **names;	 /* "registry/repo:tag" references to it, NULL-ended */
 	int64_t created; /* from the config, seconds since the epoch */
-	uint64_t size;   /* unpacked size of all layers */
+	uint64_t size;	 /* unpacked size of all layers */
 };
 
 int img_image_load(struct img_store *s, const struct img_digest *id,
@@ -214,7 +214,58 @@ void img_image_free(struct img_image *img);
 int img_image_list(struct img_store *s, struct img_image ***out, size_t *n,
 		   struct hutch_err *err);
 
-/** img_tag() - point @ref (a tag, not a digest reference) at image @id. */
+/** img_store_remove() - delete a tree under the store (relative path),
+ * in a user namespace when subordinate ids own part of it. */
+int img_store_remove(struct img_store *s, const char *path,
+		     struct hutch_err *err);
+
+/**
+ * img_import() - make a one-layer image from a root filesystem
+ * @dir:    a directory to archive (read in a user namespace with the
+ *          containers' mapping), or NULL to read a tar from @fd
+ * @fd:     a tar stream, compressed or not, when @dir is NULL
+ * @config: a JSON object for the config's "config" (Cmd, Env, ...), or NULL
+ * @message: the history comment, or NULL
+ * @id:     set to the new image's id
+ */
+int img_import(struct img_store *s, const char *dir, int fd, const char *config,
+	       const char *message, struct img_digest *id,
+	       struct hutch_err *err);
+
+/* ---- running an image (runconf.c) ------------------------------------------ */
+
+struct sbx_config;
+
+/**
+ * struct img_run_opts - what the user said on top of the image's config
+ * @entrypoint: --entrypoint (NULL: the image's; "": none)
+ * @args:       the command after the image name (NULL or empty: the
+ *              image's Cmd, unless --entrypoint was given)
+ */
+struct img_run_opts {
+	const char *entrypoint;
+	char *const *args;
+};
+
+/**
+ * img_run_config() - apply the image's config to @cfg as Docker does: Env
+ * before the user's -e, WorkingDir and User unless -w/-u were given,
+ * Entrypoint and Cmd with Docker's override rules (--entrypoint drops the
+ * image's Cmd). Return: 0, or -EINVAL with @err when no command results.
+ */
+int img_run_config(const struct img_image *img, const struct img_run_opts *o,
+		   struct sbx_config *cfg, struct hutch_err *err);
+
+/**
+ * img_rootfs_prepare() - a copy-on-write root for @img: @dir (relative to
+ * the store, created) gets upper/, work/ and rootfs/, and @cfg the layers
+ * as overlay lowers. Return: 0 or -errno with @err.
+ */
+int img_rootfs_prepare(struct img_store *s, const struct img_image *img,
+		       const char *dir, struct sbx_config *cfg,
+		       struct hutch_err *err);
+
+/** img_tag() - point @ref ("repo:tag" or "repo@sha256:...") at image @id. */
 int img_tag(struct img_store *s, const struct img_ref *ref,
 	    const struct img_digest *id, struct hutch_err *err);
 /**
@@ -225,5 +276,140 @@ int img_tag(struct img_store *s, const struct img_ref *ref,
  */
 int img_resolve(struct img_store *s, const char *name, struct img_digest *id,
 		struct hutch_err *err);
+
+/* ---- registry (registry*.c, pull.c, push.c, auth.c) ---- */
+
+/**
+ * enum img_event_kind - what a pull or push is doing, for progress output
+ * (Docker's words in comments). Image-level events have no @blob.
+ */
+enum img_event_kind {
+	IMG_EV_PULLING,	      /* "TAG: Pulling from REPO" (@detail: the ref) */
+	IMG_EV_LAYER_EXISTS,  /* "Already exists" */
+	IMG_EV_LAYER_WAITING, /* "Pulling fs layer" */
+	IMG_EV_LAYER_DOWNLOADING, /* "Downloading" @done of @total bytes */
+	IMG_EV_LAYER_RETRYING,	  /* "Retrying" (@detail: why) */
+	IMG_EV_LAYER_VERIFYING,	  /* "Verifying Checksum" */
+	IMG_EV_LAYER_DOWNLOADED,  /* "Download complete" */
+	IMG_EV_LAYER_EXTRACTING,  /* "Extracting" */
+	IMG_EV_LAYER_PULLED,	  /* "Pull complete" */
+	IMG_EV_PUSHING,		/* "The push refers to repository [@detail]" */
+	IMG_EV_LAYER_PREPARING, /* "Preparing" */
+	IMG_EV_LAYER_PUSHING,	/* "Pushing" @done of @total bytes */
+	IMG_EV_LAYER_PRESENT,	/* "Layer already exists" */
+	IMG_EV_LAYER_MOUNTED,	/* "Mounted from @detail" */
+	IMG_EV_LAYER_PUSHED,	/* "Pushed" */
+};
+
+/**
+ * struct img_event - one progress report
+ * @blob:  the layer (NULL for image-level events); @index its position in
+ *         the manifest (base first) and @count the number of layers
+ * @done, @total: bytes, where the kind has them (@total -1: unknown)
+ * @detail: text for the kind (see above), or NULL
+ * Everything is borrowed for the duration of the callback.
+ */
+struct img_event {
+	enum img_event_kind kind;
+	const struct img_digest *blob;
+	size_t index, count;
+	int64_t done, total;
+	const char *detail;
+};
+
+/** img_progress_fn - receives progress; called from the calling thread
+ * only, often (rate-limited to a few times a second per layer). */
+typedef void (*img_progress_fn)(void *ctx, const struct img_event *ev);
+
+/**
+ * struct img_pull_opts - how to pull
+ * @platform: "os/arch[/variant]" to pick from a list; NULL: the host's
+ * @parallel: downloads at once; 0: the default (4)
+ * @progress, @ctx: optional progress callback
+ */
+struct img_pull_opts {
+	const char *platform;
+	int parallel;
+	img_progress_fn progress;
+	void *ctx;
+};
+
+/**
+ * struct img_pull_result - what a pull did
+ * @id:       the image (its config's digest)
+ * @digest:   what the name resolved to at the registry: the list's digest
+ *            for a multi-platform image (Docker's "Digest:" line)
+ * @name:     the full reference pulled ("docker.io/library/busybox:1.36"),
+ *            owned; free with img_pull_result_free()
+ * @up_to_date: the name already pointed at this image
+ */
+struct img_pull_result {
+	struct img_digest id;
+	struct img_digest digest;
+	char *name;
+	bool up_to_date;
+};
+
+/**
+ * img_pull() - fetch @name from its registry into the store and tag it
+ *
+ * Resolves the name (a list through the platform), downloads the config
+ * and the layers missing from the store (verified by the store's writer,
+ * sizes from the manifest enforced), unpacks them in order and records
+ * the image under "repo:tag" and "repo@digest". Credentials come from
+ * `hutch login` or Docker's config; mirrors and insecure registries from
+ * registries.json (see registry-conf.c). Safe against concurrent pulls
+ * and kill -9 at any point.
+ * Return: 0 with @res filled, or -errno with @err naming what failed.
+ */
+int img_pull(struct img_store *s, const char *name,
+	     const struct img_pull_opts *opts, struct img_pull_result *res,
+	     struct hutch_err *err);
+void img_pull_result_free(struct img_pull_result *res);
+
+/**
+ * struct img_push_result - what a push did
+ * @digest: the manifest's digest at the registry, @size its length
+ * @tag:    the tag pushed (owned; free with img_push_result_free())
+ */
+struct img_push_result {
+	struct img_digest digest;
+	size_t size;
+	char *tag;
+};
+
+/**
+ * img_push() - upload image @name ("registry/repo:tag") to its registry:
+ * blobs the registry has are skipped, blobs of an image known under
+ * another repository of the same registry are mounted from there, the
+ * rest uploaded; then the exact stored manifest is put under the tag, so
+ * the digest is the same as in the store.
+ * Return: 0 with @res filled, or -errno with @err.
+ */
+int img_push(struct img_store *s, const char *name, img_progress_fn progress,
+	     void *ctx, struct img_push_result *res, struct hutch_err *err);
+void img_push_result_free(struct img_push_result *res);
+
+/**
+ * img_login() - check @user and @pass against @server ("docker.io" when
+ * NULL; any spelling Docker accepts) and store them in
+ * ${XDG_CONFIG_HOME:-~/.config}/hutch/auth.json (0600, Docker's "auths"
+ * format). Return: 0, -EACCES with @err when the registry refuses them.
+ */
+int img_login(const char *server, const char *user, const char *pass,
+	      struct hutch_err *err);
+
+/**
+ * img_logout() - forget the credentials stored for @server (NULL:
+ * docker.io). *@found says whether there were any.
+ */
+int img_logout(const char *server, bool *found, struct hutch_err *err);
+
+/** img_registry_display() - the name Docker shows for @server in login
+ * and logout messages ("https://index.docker.io/v1/" for Docker Hub, else
+ * host[:port]); owned. */
+char *img_registry_display(const char *server);
+
+/* ---- end of registry ---- */
 
 #endif

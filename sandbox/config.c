@@ -24,6 +24,10 @@ void sbx_config_free(struct sbx_config *cfg)
 	free(cfg->user);
 	free(cfg->hostname);
 	free(cfg->seccomp_profile);
+	free(cfg->lower_base);
+	cmn_strv_free(cfg->lowers);
+	free(cfg->upper);
+	free(cfg->work);
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
 		free(cfg->mounts[i].src);
 		free(cfg->mounts[i].dst);

@@ -131,6 +131,15 @@ struct sbx_config {
 	enum sbx_userns userns;
 	enum sbx_network network;
 
+	/* A copy-on-write root: kernel overlayfs of @lowers (top first,
+	 * relative to @lower_base, which keeps the mount options short) with
+	 * @upper and @work, mounted on @rootfs inside the container's mount
+	 * namespace. NULL @lowers: @rootfs is used as it is. */
+	char *lower_base;
+	char **lowers;
+	char *upper;
+	char *work;
+
 	uint64_t caps; /* capability bounding/effective set, bit = cap */
 	char *seccomp_profile; /* Docker-format JSON path, NULL: default */
 	bool seccomp_unconfined;
@@ -165,6 +174,26 @@ bool sbx_cap_parse(const char *name, uint64_t *mask);
  * filled when it could not be started; @status is set in both cases.
  */
 int sbx_run(const struct sbx_config *cfg, int *status, struct hutch_err *err);
+
+/* ---- work in a user namespace (userns.c) ------------------------------- */
+
+/**
+ * sbx_userns_call() - run @fn(@arg) in a child process that is root in a
+ * new user namespace with the mapping @mode gives (the one containers get)
+ * and a private mount namespace; used to unpack layers with their owners
+ * and to delete trees owned by subordinate ids.
+ * @fn:  returns 0 or -errno and may fill its struct hutch_err, which is
+ *       passed back to the caller
+ * @out/@out_len: up to @out_len bytes @fn writes into @out (in the child's
+ *       copy) are copied back (results such as a digest); may be NULL/0
+ *
+ * Return: what @fn returned, or -errno with @err when the namespace could
+ * not be made.
+ */
+int sbx_userns_call(enum sbx_userns mode,
+		    int (*fn)(void *arg, void *out, struct hutch_err *err),
+		    void *arg, void *out, size_t out_len,
+		    struct hutch_err *err);
 
 /* ---- host checks (hostcheck.c) ----------------------------------------- */
 

@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: Apache-2.0
+/* imagedb.c - image records (images/<id>.json) and names (refs.json)
+ *
+ * An image is its config digest (Docker's image id). Its record lists the
+ * manifest and, per layer, the blob, its diff_id and its chain id, so that
+ * running it needs no JSON but this file. Names map to ids in refs.json,
+ * rewritten whole under locks/refs; "repo:tag" and "repo@sha256:..." keys
+ * live side by side there.
+ */
+
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/store-internal.h"
+
+#define MAX_JSON (16 << 20)
+
+static void json_decref_p(json_t **j)
+{
+	if (*j)
+		json_decref(*j);
+}
+#define cleanup_json __attribute__((cleanup(json_decref_p)))
+
+static const char *jstr(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* "2024-01-02T03:04:05.123456789Z" -> seconds; 0 when absent or odd. */
+static int64_t parse_created(const char *s)
+{
+	struct tm tm = { 0 };
+	const char *rest;
+
+	if (!s)
+		return 0;
+	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!rest)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+/* Docker schema2 and OCI image manifests; lists are resolved by pull. */
+static int check_manifest(const json_t *m, struct hutch_err *err)
+{
+	const char *type = jstr(m, "mediaType");
+
+	if (type &&
+	    (strstr(type, "manifest.list") || strstr(type, "image.index")))
+		return cmn_err_msg(
+			err, EINVAL,
+			"the manifest is a list (%s): pick one platform's manifest first",
+			type);
+	if (json_integer_value(json_object_get(m, "schemaVersion")) != 2)
+		return cmn_err_msg(
+			err, EINVAL,
+			"unsupported manifest schema (Docker schema 1 is deprecated): re-push the image with a current tool");
+	if (!json_is_object(json_object_get(m, "config")) ||
+	    !json_is_array(json_object_get(m, "layers")))
+		return cmn_err_msg(
+			err, EINVAL,
+			"the manifest has no config or layers: not a container image");
+	return 0;
+}
+
+static int digest_field(const json_t *obj, const char *key,
+			struct img_digest *d, struct hutch_err *err)
+{
+	const char *s = jstr(obj, key);
+
+	if (!s || !img_digest_parse(s, d))
+		return cmn_err_msg(
+			err, EINVAL,
+			"the manifest has a bad or unsupported %s digest \"%s\"",
+			key, s ? s : "");
+	return 0;
+}
+
+static bool layer_type_ok(const char *type)
+{
+	return !type || strstr(type, "image.rootfs.diff.tar") ||
+	       strstr(type, "image.layer.v1.tar");
+}
+
+/* Unpack every layer in order and build the record's "layers" array. */
+static int add_layers(struct img_store *s, const json_t *manifest,
+		      const json_t *config, json_t *out, uint64_t *total,
+		      struct hutch_err *err)
+{
+	const json_t *layers = json_object_get(manifest, "layers");
+	const json_t *diffs =
+		json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	struct img_digest parent, chain;
+	size_t i;
+	json_t *l;
+
+	if (json_array_size(diffs) != json_array_size(layers))
+		return cmn_err_msg(
+			err, EINVAL,
+			"the image config lists %zu layers but the manifest %zu: the image is corrupt",
+			json_array_size(diffs), json_array_size(layers));
+	json_array_foreach(layers, i, l)
+	{
+		struct img_digest blob, diff;
+		char b[72], d[72], c[72];
+		const char *type = jstr(l, "mediaType");
+		json_int_t size =
+			json_integer_value(json_object_get(l, "size"));
+		int ret;
+
+		if (!layer_type_ok(type))
+			return cmn_err_msg(
+				err, EINVAL,
+				"layer %zu has media type %s, which is not a container filesystem layer",
+				i, type);
+		if (digest_field(l, "digest", &blob, err) < 0)
+			return -EINVAL;
+		if (!img_digest_parse(
+			    json_string_value(json_array_get(diffs, i)), &diff))
+			return cmn_err_msg(
+				err, EINVAL,
+				"the image config has a bad diff_id for layer %zu",
+				i);
+		ret = img_layer_add(s, &blob, i ? &parent : NULL, &diff, &chain,
+				    err);
+		if (ret < 0)
+			return ret;
+		*total += (uint64_t)(size > 0 ? size : 0);
+		json_array_append_new(
+			out, json_pack("{s:s,s:I,s:s,s:s,s:s}", "blob",
+				       img_digest_str(&blob, b), "size", size,
+				       "mediaType", type ? type : "", "diffId",
+				       img_digest_str(&diff, d), "chain",
+				       img_digest_str(&chain, c)));
+		parent = chain;
+	}
+	return 0;
+}
+
+static int write_record(struct img_store *s, const struct img_digest *id,
+			json_t *rec, struct hutch_err *err)
+{
+	char path[96];
+	char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+	int ret;
+
+	if (!text)
+		return cmn_err_set(err, ENOMEM, "image record");
+	snprintf(path, sizeof(path), "images/%s.json", id->hex);
+	ret = store_write_atomic(s, path, text, strlen(text));
+	free(text);
+	if (ret < 0)
+		return cmn_err_set(err, -ret, "cannot record image %s",
+				   id->hex);
+	return 0;
+}
+
+int img_image_add(struct img_store *s, const char *manifest, size_t len,
+		  struct img_digest *id, struct hutch_err *err)
+{
+	json_error_t jerr;
+	cleanup_json json_t *m = json_loadb(manifest, len, 0, &jerr);
+	cleanup_json json_t *cfg = NULL;
+	cleanup_json json_t *rec = NULL;
+	cleanup_free char *cfg_text = NULL;
+	struct img_digest mdigest;
+	char md[72], cd[72];
+	uint64_t total = 0;
+	size_t cfg_len = 0;
+	int ret;
+
+	if (!m)
+		return cmn_err_msg(
+			err, EINVAL,
+			"the manifest is not valid JSON: %s (line %d)",
+			jerr.text, jerr.line);
+	ret = check_manifest(m, err);
+	if (ret == 0)
+		ret = digest_field(json_object_get(m, "config"), "digest", id,
+				   err);
+	if (ret == 0)
+		ret = img_blob_put(s, manifest, len, NULL, &mdigest, err);
+	if (ret < 0)
+		return ret;
+	cfg_text = img_blob_read(s, id, MAX_JSON, &cfg_len, err);
+	if (!cfg_text)
+		return -ENOENT;
+	cfg = json_loadb(cfg_text, cfg_len, 0, &jerr);
+	if (!cfg)
+		return cmn_err_msg(err, EINVAL,
+				   "the image config %s is not valid JSON: %s",
+				   img_digest_str(id, cd), jerr.text);
+	rec = json_pack("{s:s,s:s,s:s,s:[],s:I}", "id", img_digest_str(id, cd),
+			"manifest", img_digest_str(&mdigest, md),
+			"manifestType",
+			jstr(m, "mediaType")
+				? jstr(m, "mediaType")
+				: "application/vnd.oci.image.manifest.v1+json",
+			"layers", "created",
+			(json_int_t)parse_created(jstr(cfg, "created")));
+	if (!rec)
+		return cmn_err_set(err, ENOMEM, "image record");
+	ret = add_layers(s, m, cfg, json_object_get(rec, "layers"), &total,
+			 err);
+	if (ret < 0)
+		return ret;
+	json_object_set_new(rec, "size", json_integer((json_int_t)total));
+	return write_record(s, id, rec, err);
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+static json_t *load_refs(struct img_store *s)
+{
+	cleanup_free char *text =
+		cmn_read_fileat(s->rootfd, "refs.json", MAX_JSON, NULL);
+	json_t *refs = text ? json_loads(text, 0, NULL) : NULL;
+
+	if (!json_is_object(refs)) {
+		if (refs)
+			json_decref(refs);
+		refs = json_object();
+	}
+	return refs;
+}
+
+int img_tag(struct img_store *s, const struct img_ref *ref,
+	    const struct img_digest *id, struct hutch_err *err)
+{
+	cleanup_free char *name = img_ref_str(ref);
+	cleanup_json json_t *refs = NULL;
+	char idstr[72];
+	char *text;
+	int lock, ret;
+
+	if (!name)
+		return cmn_err_set(err, ENOMEM, "tag");
+	lock = store_lock(s, "refs", true);
+	if (lock < 0)
+		return cmn_err_set(err, -lock, "cannot lock the image names");
+	refs = load_refs(s);
+	json_object_set_new(refs, name, json_string(img_digest_str(id, idstr)));
+	text = json_dumps(refs, JSON_INDENT(1) | JSON_SORT_KEYS);
+	ret = text ? store_write_atomic(s, "refs.json", text, strlen(text))
+		   : -ENOMEM;
+	free(text);
+	store_unlock(lock);
+	if (ret < 0)
+		return cmn_err_set(err, -ret, "cannot record the name %s",
+				   name);
+	return 0;
+}
+
+static bool record_exists(struct img_store *s, const char *hex)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "images/%.64s.json", hex);
+	return faccessat(s->rootfd, path, F_OK, 0) == 0;
+}
+
+/* A unique id prefix of at least 4 hex digits ("sha256:" optional). */
+static int by_prefix(struct img_store *s, const char *name,
+		     struct img_digest *id, struct hutch_err *err)
+{
+	const char *hex = cmn_has_prefix(name, "sha256:") ? name + 7 : name;
+	size_t n = strlen(hex), found = 0;
+	cleanup_dir DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	if (n < 4 || n > 64 || strspn(hex, "0123456789abcdef") != n)
+		return -ENOENT;
+	fd = openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d)
+		return -ENOENT;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, hex, n) && strlen(de->d_name) == 69) {
+			memcpy(id->hex, de->d_name, 64);
+			id->hex[64] = '\0';
+			found++;
+		}
+	if (found > 1)
+		return cmn_err_msg(
+			err, EINVAL,
+			"the id prefix %s matches %zu images; give more digits",
+			name, found);
+	return found ? 0 : -ENOENT;
+}
+
+int img_resolve(struct img_store *s, const char *name, struct img_digest *id,
+		struct hutch_err *err)
+{
+	struct img_ref ref = { 0 };
+	struct hutch_err perr = { 0 };
+	int ret;
+
+	if (img_ref_parse(name, &ref, &perr) == 0) {
+		cleanup_free char *full = img_ref_str(&ref);
+		cleanup_json json_t *refs = load_refs(s);
+		const char *hit =
+			full ? json_string_value(json_object_get(refs, full))
+			     : NULL;
+
+		img_ref_free(&ref);
+		if (hit && img_digest_parse(hit, id) &&
+		    record_exists(s, id->hex))
+			return 0;
+	}
+	ret = by_prefix(s, name, id, err);
+	if (ret == -ENOENT && perr.msg[0])
+		return cmn_err_msg(err, EINVAL, "%s", perr.msg);
+	return ret;
+}
+
+/* ---- loading --------------------------------------------------------------- */
+
+static int load_layers(const json_t *arr, struct img_image *img,
+		       struct hutch_err *err)
+{
+	size_t i;
+	json_t *l;
+
+	img->layers = calloc(json_array_size(arr) + 1, sizeof(*img->layers));
+	if (!img->layers)
+		return cmn_err_set(err, ENOMEM, "image");
+	json_array_foreach(arr, i, l)
+	{
+		struct img_layer_info *li = &img->layers[i];
+
+		if (!img_digest_parse(jstr(l, "blob") ? jstr(l, "blob") : "",
+				      &li->blob) ||
+		    !img_digest_parse(jstr(l, "diffId") ? jstr(l, "diffId")
+							: "",
+				      &li->diff_id) ||
+		    !img_digest_parse(jstr(l, "chain") ? jstr(l, "chain") : "",
+				      &li->chain))
+			return cmn_err_msg(
+				err, EINVAL,
+				"the record of image %s is damaged (layer %zu); remove it with hutch rmi and pull again",
+				img->id.hex, i);
+		li->size = json_integer_value(json_object_get(l, "size"));
+		li->media_type = strdup(
+			jstr(l, "mediaType") ? jstr(l, "mediaType") : "");
+		img->n_layers++;
+	}
+	return 0;
+}
+
+static int load_names(struct img_store *s, struct img_image *img)
+{
+	cleanup_json json_t *refs = load_refs(s);
+	const char *key;
+	json_t *val;
+	char idstr[72];
+
+	img_digest_str(&img->id, idstr);
+	json_object_foreach(refs, key,
+			    val) if (!strcmp(json_string_value(val)
+						     ? json_string_value(val)
+						     : "",
+					     idstr) &&
+				     cmn_strv_push(&img->names, strdup(key)) <
+					     0) return -ENOMEM;
+	return 0;
+}
+
+static int load_record(struct img_store *s, struct img_image *img,
+		       struct hutch_err *err)
+{
+	char path[96];
+	cleanup_free char *text = NULL;
+	cleanup_json json_t *rec = NULL;
+
+	snprintf(path, sizeof(path), "images/%s.json", img->id.hex);
+	text = cmn_read_fileat(s->rootfd, path, MAX_JSON, NULL);
+	if (!text)
+		return errno == ENOENT
+			       ? cmn_err_msg(err, ENOENT, "no such image: %s",
+					     img->id.hex)
+			       : cmn_err_set(err, errno, "cannot read %s",
+					     path);
+	rec = json_loads(text, 0, NULL);
+	if (!rec || !img_digest_parse(
+			    jstr(rec, "manifest") ? jstr(rec, "manifest") : "",
+			    &img->manifest))
+		return cmn_err_msg(
+			err, EINVAL,
+			"the record of image %s is damaged; remove it with hutch rmi and pull again",
+			img->id.hex);
+	img->manifest_type = strdup(
+		jstr(rec, "manifestType") ? jstr(rec, "manifestType") : "");
+	img->created = json_integer_value(json_object_get(rec, "created"));
+	img->size = (uint64_t)json_integer_value(json_object_get(rec, "size"));
+	return load_layers(json_object_get(rec, "layers"), img, err);
+}
+
+int img_image_load(struct img_store *s, const struct img_digest *id,
+		   struct img_image **out, struct hutch_err *err)
+{
+	struct img_image *img = calloc(1, sizeof(*img));
+	int ret;
+
+	if (!img)
+		return cmn_err_set(err, ENOMEM, "image");
+	img->id = *id;
+	ret = load_record(s, img, err);
+	if (ret == 0) {
+		img->manifest_json = img_blob_read(s, &img->manifest, MAX_JSON,
+						   &img->manifest_len, err);
+		img->config_json = img_blob_read(s, &img->id, MAX_JSON,
+						 &img->config_len, err);
+		if (!img->manifest_json || !img->config_json)
+			ret = -ENOENT;
+	}
+	if (ret == 0 && load_names(s, img) < 0)
+		ret = cmn_err_set(err, ENOMEM, "image");
+	if (ret < 0) {
+		img_image_free(img);
+		return ret;
+	}
+	*out = img;
+	return 0;
+}
+
+void img_image_free(struct img_image *img)
+{
+	if (!img)
+		return;
+	free(img->manifest_type);
+	free(img->manifest_json);
+	free(img->config_json);
+	for (size_t i = 0; i < img->n_layers; i++)
+		free(img->layers[i].media_type);
+	free(img->layers);
+	cmn_strv_free(img->names);
+	free(img);
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct img_image *x = *(struct img_image *const *)a;
+	const struct img_image *y = *(struct img_image *const *)b;
+
+	return (y->created > x->created) - (y->created < x->created);
+}
+
+int img_image_list(struct img_store *s, struct img_image ***out, size_t *n,
+		   struct hutch_err *err)
+{
+	int fd =
+		openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_dir DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct img_image **list = NULL;
+	struct dirent *de;
+	size_t count = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return cmn_err_set(err, errno, "cannot list %s/images",
+				   s->root);
+	while ((de = readdir(d))) {
+		struct img_digest id;
+		struct img_image *img, **more;
+
+		if (strlen(de->d_name) != 69 ||
+		    strcmp(de->d_name + 64, ".json"))
+			continue;
+		memcpy(id.hex, de->d_name, 64);
+		id.hex[64] = '\0';
+		if (img_image_load(s, &id, &img, NULL) < 0)
+			continue;
+		more = realloc(list, (count + 1) * sizeof(*list));
+		if (!more) {
+			img_image_free(img);
+			break;
+		}
+		list = more;
+		list[count++] = img;
+	}
+	if (count)
+		qsort(list, count, sizeof(*list), newest_first);
+	*out = list;
+	*n = count;
+	return 0;
+}

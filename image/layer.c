@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: Apache-2.0
+/* layer.c - unpacked layers: layers/<chain id>/{diff/,diff_id,size,whiteouts}
+ *
+ * A layer is unpacked once per chain id (its content and everything below
+ * it, as OCI defines ChainID) and shared by every image that has that
+ * chain. Unpacking happens in a user namespace with the containers' id
+ * mapping (sbx_userns_call()): with subordinate ids, files keep their
+ * owners; in every mode the 0/0 whiteout devices of the overlay format can
+ * be made. The tree is built in tmp/ and renamed into layers/ only after
+ * its diff_id matched the image config and the filesystem was synced.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/store-internal.h"
+#include "image/unpack-internal.h"
+#include "sandbox/sandbox.h"
+
+struct unpack_job {
+	const char *blob; /* absolute path of the layer blob */
+	const char *dest; /* absolute path of the empty diff/ */
+	bool keep_owner;
+};
+
+struct unpack_result {
+	struct img_digest diff_id;
+	uint64_t size;
+	bool oci_whiteouts;
+};
+
+/* Runs in the user namespace. */
+static int unpack_in_ns(void *arg, void *out, struct hutch_err *err)
+{
+	const struct unpack_job *job = arg;
+	struct unpack_result *r = out;
+	struct img_unpack_opts opts = { .keep_owner = job->keep_owner };
+	cleanup_close int fd = open(job->blob, O_RDONLY | O_CLOEXEC);
+	cleanup_close int dirfd =
+		open(job->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0 || dirfd < 0)
+		return cmn_err_set(err, errno, "cannot open %s",
+				   fd < 0 ? job->blob : job->dest);
+	opts.oci_whiteouts = !img_unpack_probe(dirfd);
+	r->oci_whiteouts = opts.oci_whiteouts;
+	ret = img_unpack(fd, dirfd, &opts, &r->diff_id, &r->size, err);
+	if (ret == 0 && syncfs(dirfd) < 0)
+		ret = cmn_err_set(err, errno, "cannot sync %s", job->dest);
+	return ret;
+}
+
+static int chain_id(const struct img_digest *parent,
+		    const struct img_digest *diff_id, struct img_digest *out)
+{
+	char p[72], d[72], buf[160];
+
+	if (!parent) {
+		*out = *diff_id;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s %s", img_digest_str(parent, p),
+		 img_digest_str(diff_id, d));
+	return img_sha256_buf(buf, strlen(buf), out);
+}
+
+static int write_meta(struct img_store *s, const char *tmp,
+		      const struct unpack_result *r)
+{
+	char path[160], text[96];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/diff_id", tmp);
+	img_digest_str(&r->diff_id, text);
+	ret = cmn_write_fileat(s->rootfd, path, text, strlen(text), 0644);
+	snprintf(path, sizeof(path), "%s/size", tmp);
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)r->size);
+	if (ret == 0)
+		ret = cmn_write_fileat(s->rootfd, path, text, strlen(text),
+				       0644);
+	snprintf(path, sizeof(path), "%s/whiteouts", tmp);
+	snprintf(text, sizeof(text), "%s",
+		 r->oci_whiteouts ? "oci" : "overlay");
+	if (ret == 0)
+		ret = cmn_write_fileat(s->rootfd, path, text, strlen(text),
+				       0644);
+	return ret;
+}
+
+/* Unpack into tmp/<name>/diff and check the diff_id. */
+static int unpack(struct img_store *s, const struct img_digest *blob,
+		  const struct img_digest *diff_id, const char *tmp,
+		  struct unpack_result *r, struct hutch_err *err)
+{
+	cleanup_free char *blob_path = img_blob_path(s, blob);
+	cleanup_free char *dest = cmn_strdup_printf("%s/%s/diff", s->root, tmp);
+	struct sbx_idmap map;
+	struct unpack_job job = { blob_path, dest, false };
+	char want[72], got[72], b[72];
+	int ret;
+
+	if (!blob_path || !dest)
+		return cmn_err_set(err, ENOMEM, "layer");
+	if (mkdirat(s->rootfd, tmp, 0700) < 0 || mkdir(dest, 0755) < 0)
+		return cmn_err_set(err, errno, "cannot create %s", dest);
+	ret = sbx_idmap_plan(SBX_USERNS_AUTO, &map, NULL, err);
+	job.keep_owner = ret == 0 && map.full;
+	if (ret == 0)
+		ret = sbx_userns_call(SBX_USERNS_AUTO, unpack_in_ns, &job, r,
+				      sizeof(*r), err);
+	if (ret == 0 && !img_digest_equal(&r->diff_id, diff_id))
+		ret = cmn_err_msg(
+			err, EBADMSG,
+			"layer %s unpacks to %s, but the image config says %s: the image is corrupt",
+			img_digest_str(blob, b),
+			img_digest_str(&r->diff_id, got),
+			img_digest_str(diff_id, want));
+	return ret;
+}
+
+static int publish(struct img_store *s, const struct img_digest *blob,
+		   const struct img_digest *diff_id, const char *final,
+		   struct hutch_err *err)
+{
+	struct unpack_result r = { 0 };
+	char tmp[96];
+	int ret = store_tmp_name(tmp, ".layer");
+
+	if (ret < 0)
+		return cmn_err_set(err, -ret, "layer");
+	ret = unpack(s, blob, diff_id, tmp, &r, err);
+	if (ret == 0 && (ret = write_meta(s, tmp, &r)) < 0)
+		cmn_err_set(err, -ret, "cannot record layer metadata");
+	if (ret == 0 && renameat(s->rootfd, tmp, s->rootfd, final) < 0)
+		ret = cmn_err_set(err, errno, "cannot publish layer %s", final);
+	if (ret < 0)
+		store_remove_tree(s, tmp, NULL);
+	return ret;
+}
+
+int img_layer_add(struct img_store *s, const struct img_digest *blob,
+		  const struct img_digest *parent,
+		  const struct img_digest *diff_id, struct img_digest *chain,
+		  struct hutch_err *err)
+{
+	char final[96], name[80];
+	int lock, ret;
+
+	ret = chain_id(parent, diff_id, chain);
+	if (ret < 0)
+		return cmn_err_set(err, -ret, "chain id");
+	snprintf(final, sizeof(final), "layers/%s", chain->hex);
+	if (faccessat(s->rootfd, final, F_OK, 0) == 0)
+		return 0;
+	snprintf(name, sizeof(name), "layer-%s", chain->hex);
+	lock = store_lock(s, name, true);
+	if (lock < 0)
+		return cmn_err_set(err, -lock, "cannot lock layer %s",
+				   chain->hex);
+	ret = 0;
+	if (faccessat(s->rootfd, final, F_OK, 0) != 0)
+		ret = publish(s, blob, diff_id, final, err);
+	store_unlock(lock);
+	return ret;
+}
+
+char *img_layer_dir(struct img_store *s, const struct img_digest *chain)
+{
+	char rel[96];
+
+	snprintf(rel, sizeof(rel), "layers/%s/diff", chain->hex);
+	if (faccessat(s->rootfd, rel, F_OK, 0) < 0)
+		return NULL;
+	return cmn_strdup_printf("%s/%s", s->root, rel);
+}
+
+struct remove_job {
+	const char *root;
+	const char *path;
+};
+
+static int remove_in_ns(void *arg, void *out, struct hutch_err *err)
+{
+	const struct remove_job *job = arg;
+	cleanup_close int fd =
+		open(job->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret;
+
+	(void)out;
+	if (fd < 0)
+		return cmn_err_set(err, errno, "cannot open %s", job->root);
+	ret = cmn_remove_tree(fd, job->path);
+	if (ret < 0)
+		cmn_err_set(err, -ret, "cannot remove %s/%s", job->root,
+			    job->path);
+	return ret;
+}
+
+int store_remove_tree(struct img_store *s, const char *path,
+		      struct hutch_err *err)
+{
+	struct remove_job job = { s->root, path };
+	int ret = cmn_remove_tree(s->rootfd, path);
+
+	/* Files of subordinate ids: only root of the namespace may. */
+	if (ret == -EACCES || ret == -EPERM)
+		ret = sbx_userns_call(SBX_USERNS_AUTO, remove_in_ns, &job, NULL,
+				      0, err);
+	else if (ret < 0)
+		cmn_err_set(err, -ret, "cannot remove %s/%s", s->root, path);
+	return ret;
+}
+
+int img_store_remove(struct img_store *s, const char *path,
+		     struct hutch_err *err)
+{
+	return store_remove_tree(s, path, err);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* store-internal.h - what the store's files share; private to image/ */
+#ifndef HUTCH_IMAGE_STORE_INTERNAL_H
+#define HUTCH_IMAGE_STORE_INTERNAL_H
+
+#include "image/image.h"
+
+/**
+ * struct img_store - an open store
+ * @root:   its path (owned)
+ * @rootfd: a descriptor for it; every path below is relative to it
+ */
+struct img_store {
+	char *root;
+	int rootfd;
+};
+
+/** store_lock() - take the flock on locks/@name (created as needed).
+ * Return: the descriptor to pass to store_unlock(), or -errno. */
+int store_lock(struct img_store *s, const char *name, bool exclusive);
+void store_unlock(int fd);
+
+/** store_tmp_name() - a fresh name under tmp/ that the next open's
+ * clean-up knows to be ours while this process lives: "tmp/<pid>-<rand><suffix>". */
+int store_tmp_name(char buf[static 96], const char *suffix);
+
+/** store_write_atomic() - write @data to @path (relative to the root) via
+ * a temporary file, fsync, rename. */
+int store_write_atomic(struct img_store *s, const char *path, const void *data,
+		       size_t len);
+
+/**
+ * store_remove_tree() - delete the tree at @path (relative to the root):
+ * in this process when everything in it is ours, else in a user namespace
+ * with the containers' mapping (layers keep subordinate ids' files).
+ */
+int store_remove_tree(struct img_store *s, const char *path,
+		      struct hutch_err *err);
+
+#endif
