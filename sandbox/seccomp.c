@@ -509,7 +509,7 @@ static uint32_t arch_token(const char *name)
 
 	if (cmn_has_prefix(name, "SCMP_ARCH_"))
 		name += strlen("SCMP_ARCH_");
-	for (; name[i] && i < sizeof(lower) - 1; i++)
+	for (; i < sizeof(lower) - 1 && name[i]; i++)
 		lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z'
 					  ? name[i] - 'A' + 'a'
 					  : name[i]);
