@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "common/common.h"
+#include "sandbox/sandbox.h"
 
 /**
  * struct cli_opt - one option of a subcommand, Docker's spelling
@@ -78,6 +79,27 @@ const char *cli_human_size(uint64_t bytes, char buf[static 16]);
 /** cli_human_ago() - "2 hours ago". */
 const char *cli_human_ago(int64_t when, char buf[static 32]);
 
+/* ---- container commands (containers.c) ------------------------------- */
+
+/**
+ * cli_each_container() - run @fn on each container named in @keys; errors
+ * are printed per container and make the result 1; with @echo each key is
+ * printed when done, as `docker stop` does.
+ */
+int cli_each_container(int n, char **keys,
+		       int (*fn)(struct sbx_container *c, void *ctx,
+				 struct hutch_err *err),
+		       void *ctx, bool echo);
+
+/**
+ * cli_simple() - parse options and check that @min_args operands follow
+ * Return: -1 to go on (*@first is the first operand), else the exit status
+ * to return (0 after --help).
+ */
+int cli_simple(const struct cli_cmd *cmd, const struct cli_opt *opts,
+	       size_t n_opts, void *ctx, int argc, char **argv, int min_args,
+	       int *first);
+
 /* The subcommands, one file each (cli/NAME.c). */
 int cli_run_main(int argc, char **argv);
 int cli_info_main(int argc, char **argv);
@@ -88,6 +110,18 @@ int cli_login_main(int argc, char **argv);
 int cli_logout_main(int argc, char **argv);
 int cli_import_main(int argc, char **argv);
 int cli_images_main(int argc, char **argv);
+int cli_ps_main(int argc, char **argv);
+int cli_logs_main(int argc, char **argv);
+int cli_stop_main(int argc, char **argv);
+int cli_kill_main(int argc, char **argv);
+int cli_start_main(int argc, char **argv);
+int cli_restart_main(int argc, char **argv);
+int cli_rm_main(int argc, char **argv);
+int cli_wait_main(int argc, char **argv);
+int cli_inspect_main(int argc, char **argv);
+int cli_exec_main(int argc, char **argv);
+int cli_port_main(int argc, char **argv);
+int cli_monitor_main(int argc, char **argv);
 
 /** cli_version_string() - "0.1.0 (commit abcdef123456)". */
 const char *cli_version_string(void);

@@ -34,6 +34,27 @@ static const struct cli_cmd commands[] = {
 	  cli_import_main },
 	{ "images", "images [OPTIONS] [REPOSITORY[:TAG]]", "List images.",
 	  cli_images_main },
+	{ "ps", "ps [OPTIONS]", "List containers.", cli_ps_main },
+	{ "logs", "logs [OPTIONS] CONTAINER", "Show a container's output.",
+	  cli_logs_main },
+	{ "stop", "stop [OPTIONS] CONTAINER...", "Stop running containers.",
+	  cli_stop_main },
+	{ "kill", "kill [OPTIONS] CONTAINER...",
+	  "Send a signal to running containers.", cli_kill_main },
+	{ "start", "start [OPTIONS] CONTAINER...", "Start stopped containers.",
+	  cli_start_main },
+	{ "restart", "restart [OPTIONS] CONTAINER...", "Restart containers.",
+	  cli_restart_main },
+	{ "rm", "rm [OPTIONS] CONTAINER...", "Remove containers.",
+	  cli_rm_main },
+	{ "wait", "wait CONTAINER...", "Wait for containers to stop.",
+	  cli_wait_main },
+	{ "inspect", "inspect [OPTIONS] NAME|ID...",
+	  "Show containers or images as JSON.", cli_inspect_main },
+	{ "port", "port CONTAINER", "List a container's published ports.",
+	  cli_port_main },
+	{ "container-monitor", "container-monitor ID FD", NULL,
+	  cli_monitor_main },
 };
 
 static void usage(FILE *out)
@@ -42,8 +63,9 @@ static void usage(FILE *out)
 		     "Docker's workflow without root or a daemon.\n\n"
 		     "Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name,
-			commands[i].summary);
+		if (commands[i].summary) /* hidden: internal commands */
+			fprintf(out, "  %-10s %s\n", commands[i].name,
+				commands[i].summary);
 	fprintf(out, "\nRun 'hutch COMMAND --help' for more on a command.\n");
 }
 

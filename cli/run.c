@@ -24,6 +24,10 @@ struct run_opts {
 	uint64_t cap_add, cap_drop;
 	bool cap_add_all, cap_drop_all;
 	char *entrypoint; /* --entrypoint; NULL: the image's */
+	char *name;	  /* --name */
+	bool detach;	  /* -d */
+	bool auto_remove; /* --rm */
+	int restart_max;  /* --restart on-failure[:N]; -1: no */
 };
 
 static int push_env(struct run_opts *o, const char *kv, struct hutch_err *err)
@@ -149,8 +153,8 @@ static int set_read_only(void *ctx, const char *arg, struct hutch_err *err)
 	return set_flag(&((struct run_opts *)ctx)->cfg.read_only, arg, err);
 }
 
-/* --rm and --init are what a foreground run always does: nothing of it
- * is kept, and hutch's init is always pid 1. Accepted for Docker habits. */
+/* --init is what every run does: hutch's init is always pid 1. Accepted
+ * for Docker habits. */
 static int set_noop(void *ctx, const char *arg, struct hutch_err *err)
 {
 	bool ignored;
@@ -161,11 +165,44 @@ static int set_noop(void *ctx, const char *arg, struct hutch_err *err)
 
 static int set_detach(void *ctx, const char *arg, struct hutch_err *err)
 {
-	(void)ctx;
-	(void)arg;
+	return cli_parse_bool(arg, &((struct run_opts *)ctx)->detach, err);
+}
+
+static int set_rm(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return cli_parse_bool(arg, &((struct run_opts *)ctx)->auto_remove, err);
+}
+
+static int set_name(void *ctx, const char *arg, struct hutch_err *err)
+{
+	(void)err;
+	return set_string(&((struct run_opts *)ctx)->name, arg);
+}
+
+/* no | on-failure[:N]; always and unless-stopped need a daemon that
+ * survives reboots, which hutch does not have. */
+static int set_restart(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+	uint64_t n = 0;
+
+	if (!strcmp(arg, "no")) {
+		o->restart_max = -1;
+		return 0;
+	}
+	if (!strcmp(arg, "on-failure")) {
+		o->restart_max = 0;
+		return 0;
+	}
+	if (cmn_has_prefix(arg, "on-failure:") &&
+	    cmn_parse_u64(arg + 11, 1000000, &n) && n > 0) {
+		o->restart_max = (int)n;
+		return 0;
+	}
 	return cmn_err_msg(
-		err, ENOTSUP,
-		"detached containers are not supported yet; run in the foreground (under nohup or a Slurm job)");
+		err, EINVAL,
+		"invalid restart policy \"%s\"; use no or on-failure[:N] (always and unless-stopped need a daemon, which hutch does not have)",
+		arg);
 }
 
 static struct sbx_mount *new_mount(struct run_opts *o)
@@ -492,10 +529,14 @@ static const struct cli_opt run_options[] = {
 	  "id mapping: auto (default), full, single, keep-id", set_userns },
 	{ "group-add", 0, "keep-groups",
 	  "keep your supplementary groups inside", set_group_add },
-	{ "rm", 0, NULL, "accepted: a foreground run keeps nothing", set_noop },
+	{ "rm", 0, NULL, "remove the container when it exits", set_rm },
+	{ "name", 0, "NAME",
+	  "name the container (unique; default: adjective_noun)", set_name },
+	{ "restart", 0, "POLICY",
+	  "no (default) or on-failure[:N] (detached containers)", set_restart },
 	{ "init", 0, NULL, "accepted: hutch's init is always pid 1", set_noop },
-	{ "detach", 'd', NULL, "run in the background (not yet supported)",
-	  set_detach },
+	{ "detach", 'd', NULL,
+	  "run in the background and print the container id", set_detach },
 };
 
 static const struct cli_cmd run_cmd = {
@@ -529,7 +570,15 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: no command given; put it after the options, e.g. hutch run --rootfs DIR -- sh");
-	if (o->cfg.tty && o->cfg.interactive && !isatty(0))
+	if (o->auto_remove && o->restart_max >= 0)
+		return cmn_err_msg(
+			err, EINVAL,
+			"run: conflicting options: --restart and --rm");
+	if (o->restart_max >= 0 && !o->detach)
+		return cmn_err_msg(
+			err, EINVAL,
+			"run: --restart needs -d: a foreground container ends with its terminal");
+	if (o->cfg.tty && o->cfg.interactive && !o->detach && !isatty(0))
 		return cmn_err_msg(
 			err, ENOTTY,
 			"run: the input device is not a TTY; drop -t, or run from a terminal");
@@ -540,20 +589,18 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 	return o->cfg.argv ? 0 : -ENOMEM;
 }
 
-/* The image, with its layers under a throwaway upper directory that goes
- * when the container exits (until ps/rm keep containers, every run is
- * --rm). */
-static int run_image(struct run_opts *o, const char *name, char **args,
-		     int *status, struct hutch_err *err)
+/* The image's layers under the container's own upper directory, and its
+ * config under the user's options. */
+static int prepare_image(struct run_opts *o, const char *name, char **args,
+			 struct sbx_container *c, struct hutch_err *err)
 {
 	struct img_run_opts ro = { o->entrypoint, args };
 	struct img_store *store = NULL;
 	struct img_image *img = NULL;
 	struct img_digest id;
-	char dir[96];
-	int ret;
+	char dir[96], idstr[72];
+	int ret = img_store_open(&store, err);
 
-	ret = img_store_open(&store, err);
 	if (ret == 0) {
 		ret = img_resolve(store, name, &id, err);
 		if (ret == -ENOENT)
@@ -569,16 +616,67 @@ static int run_image(struct run_opts *o, const char *name, char **args,
 		ret = img_rootfs_prepare(store, img, dir, &o->cfg, err);
 	if (ret == 0)
 		ret = img_run_config(img, &ro, &o->cfg, err);
-	if (ret == 0)
-		ret = sbx_run(&o->cfg, status, err);
-	if (store && o->cfg.upper) {
-		struct hutch_err rerr = { 0 };
-
-		if (img_store_remove(store, dir, &rerr) < 0)
-			cmn_warn("%s", rerr.msg);
+	if (ret == 0) {
+		c->image_id = strdup(img_digest_str(&id, idstr));
+		c->stop_signal = img_stop_signal(img);
 	}
 	img_image_free(img);
 	img_store_close(store);
+	return ret;
+}
+
+/* The record: the configuration moves from @o into the container. */
+static struct sbx_container *make_container(struct run_opts *o,
+					    const char *image)
+{
+	struct sbx_container *c = sbx_container_new();
+
+	if (!c)
+		return NULL;
+	c->cfg = o->cfg;
+	memset(&o->cfg, 0, sizeof(o->cfg));
+	c->name = steal_ptr(&o->name);
+	c->image = strdup(image);
+	c->auto_remove = o->auto_remove;
+	c->detached = o->detach;
+	c->restart_max = o->restart_max;
+	return c;
+}
+
+static int start(struct run_opts *o, const char *image, char **args,
+		 int *status, struct hutch_err *err)
+{
+	struct sbx_container *c = sbx_container_new();
+	int ret = c ? 0 : cmn_err_set(err, ENOMEM, "container");
+
+	if (ret == 0 && !o->cfg.rootfs)
+		ret = prepare_image(o, image, args, c, err);
+	if (ret == 0) {
+		struct sbx_container *made = make_container(o, image);
+
+		if (made) {
+			made->image_id = steal_ptr(&c->image_id);
+			made->stop_signal = c->stop_signal;
+		}
+		sbx_container_free(c);
+		c = made;
+		ret = c ? sbx_container_create(c, err)
+			: cmn_err_set(err, ENOMEM, "container");
+	}
+	if (ret < 0) {
+		cleanup_free char *dir =
+			sbx_container_dir(c ? c->cfg.id : o->cfg.id);
+
+		if (dir)
+			sbx_remove_tree(dir, NULL);
+	} else if (o->detach) {
+		ret = sbx_container_start(c, status, err);
+		if (ret == 0)
+			printf("%s\n", c->cfg.id);
+	} else {
+		ret = sbx_container_run(c, status, err);
+	}
+	sbx_container_free(c);
 	return ret;
 }
 
@@ -597,18 +695,17 @@ static int run(struct run_opts *o, int argc, char **argv)
 	if (finish_config(o, argc - first, argv + first, &err) < 0)
 		return cli_fail(&err, CMN_EXIT_HUTCH);
 	if (o->cfg.rootfs)
-		ret = sbx_run(&o->cfg, &status, &err);
+		ret = start(o, o->cfg.rootfs, NULL, &status, &err);
 	else
-		ret = run_image(o, argv[first], argv + first + 1, &status,
-				&err);
+		ret = start(o, argv[first], argv + first + 1, &status, &err);
 	if (ret < 0)
 		return cli_fail(&err, status);
-	return status;
+	return o->detach ? 0 : status;
 }
 
 int cli_run_main(int argc, char **argv)
 {
-	struct run_opts o = { 0 };
+	struct run_opts o = { .restart_max = -1 };
 	struct hutch_err err = { 0 };
 	int status;
 
@@ -619,5 +716,6 @@ int cli_run_main(int argc, char **argv)
 	status = run(&o, argc, argv);
 	sbx_config_free(&o.cfg);
 	free(o.entrypoint);
+	free(o.name);
 	return status;
 }

@@ -154,6 +154,12 @@ char **cmn_strv_dup(char *const *v);
  */
 bool cmn_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+/** cmn_signal_parse() - "SIGTERM", "TERM", "term" or "15" into a signal
+ * number; -1 when it names none. */
+int cmn_signal_parse(const char *s);
+/** cmn_signal_name() - "SIGTERM" for 15 (static), "SIG?" when unknown. */
+const char *cmn_signal_name(int sig);
+
 /** cmn_random_hex() - fill @out with 2*@nbytes hex digits and a NUL. */
 int cmn_random_hex(char *out, size_t nbytes);
 

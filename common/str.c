@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include "common/common.h"
@@ -117,4 +119,49 @@ int cmn_random_hex(char *out, size_t nbytes)
 bool cmn_has_prefix(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static const struct {
+	int sig;
+	const char *name;
+} signals[] = {
+	{ 1, "HUP" },	{ 2, "INT" },	  { 3, "QUIT" },  { 4, "ILL" },
+	{ 5, "TRAP" },	{ 6, "ABRT" },	  { 7, "BUS" },	  { 8, "FPE" },
+	{ 9, "KILL" },	{ 10, "USR1" },	  { 11, "SEGV" }, { 12, "USR2" },
+	{ 13, "PIPE" }, { 14, "ALRM" },	  { 15, "TERM" }, { 16, "STKFLT" },
+	{ 17, "CHLD" }, { 18, "CONT" },	  { 19, "STOP" }, { 20, "TSTP" },
+	{ 21, "TTIN" }, { 22, "TTOU" },	  { 23, "URG" },  { 24, "XCPU" },
+	{ 25, "XFSZ" }, { 26, "VTALRM" }, { 27, "PROF" }, { 28, "WINCH" },
+	{ 29, "IO" },	{ 30, "PWR" },	  { 31, "SYS" },
+};
+
+int cmn_signal_parse(const char *s)
+{
+	uint64_t n;
+
+	if (cmn_parse_u64(s, 64, &n))
+		return n > 0 ? (int)n : -1;
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
+		if (!strcasecmp(s, signals[i].name))
+			return signals[i].sig;
+	if (!strncasecmp(s, "RTMIN+", 6) && cmn_parse_u64(s + 6, 30, &n))
+		return SIGRTMIN + (int)n;
+	return -1;
+}
+
+const char *cmn_signal_name(int sig)
+{
+	static const char *const full[] = {
+		"SIGHUP",    "SIGINT",	"SIGQUIT",  "SIGILL",  "SIGTRAP",
+		"SIGABRT",   "SIGBUS",	"SIGFPE",   "SIGKILL", "SIGUSR1",
+		"SIGSEGV",   "SIGUSR2", "SIGPIPE",  "SIGALRM", "SIGTERM",
+		"SIGSTKFLT", "SIGCHLD", "SIGCONT",  "SIGSTOP", "SIGTSTP",
+		"SIGTTIN",   "SIGTTOU", "SIGURG",   "SIGXCPU", "SIGXFSZ",
+		"SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",   "SIGPWR",
+		"SIGSYS",
+	};
+
+	return sig >= 1 && sig <= 31 ? full[sig - 1] : "SIG?";
 }

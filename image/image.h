@@ -256,6 +256,9 @@ struct img_run_opts {
 int img_run_config(const struct img_image *img, const struct img_run_opts *o,
 		   struct sbx_config *cfg, struct hutch_err *err);
 
+/** img_stop_signal() - the image's STOPSIGNAL, SIGTERM without one. */
+int img_stop_signal(const struct img_image *img);
+
 /**
  * img_rootfs_prepare() - a copy-on-write root for @img: @dir (relative to
  * the store, created) gets upper/, work/ and rootfs/, and @cfg the layers

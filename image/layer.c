@@ -180,41 +180,12 @@ char *img_layer_dir(struct img_store *s, const struct img_digest *chain)
 	return cmn_strdup_printf("%s/%s", s->root, rel);
 }
 
-struct remove_job {
-	const char *root;
-	const char *path;
-};
-
-static int remove_in_ns(void *arg, void *out, struct hutch_err *err)
-{
-	const struct remove_job *job = arg;
-	cleanup_close int fd =
-		open(job->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret;
-
-	(void)out;
-	if (fd < 0)
-		return cmn_err_set(err, errno, "cannot open %s", job->root);
-	ret = cmn_remove_tree(fd, job->path);
-	if (ret < 0)
-		cmn_err_set(err, -ret, "cannot remove %s/%s", job->root,
-			    job->path);
-	return ret;
-}
-
 int store_remove_tree(struct img_store *s, const char *path,
 		      struct hutch_err *err)
 {
-	struct remove_job job = { s->root, path };
-	int ret = cmn_remove_tree(s->rootfd, path);
+	cleanup_free char *abs = cmn_strdup_printf("%s/%s", s->root, path);
 
-	/* Files of subordinate ids: only root of the namespace may. */
-	if (ret == -EACCES || ret == -EPERM)
-		ret = sbx_userns_call(SBX_USERNS_AUTO, remove_in_ns, &job, NULL,
-				      0, err);
-	else if (ret < 0)
-		cmn_err_set(err, -ret, "cannot remove %s/%s", s->root, path);
-	return ret;
+	return abs ? sbx_remove_tree(abs, err) : -ENOMEM;
 }
 
 int img_store_remove(struct img_store *s, const char *path,

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,4 +175,16 @@ int img_rootfs_prepare(struct img_store *s, const struct img_image *img,
 	if (!cfg->upper || !cfg->work || !cfg->rootfs)
 		return cmn_err_set(err, ENOMEM, "rootfs");
 	return lowers(s, img, cfg, err);
+}
+
+int img_stop_signal(const struct img_image *img)
+{
+	json_t *root = json_loadb(img->config_json, img->config_len, 0, NULL);
+	const char *s = json_string_value(
+		json_object_get(json_object_get(root, "config"), "StopSignal"));
+	int sig = s ? cmn_signal_parse(s) : -1;
+
+	if (root)
+		json_decref(root);
+	return sig > 0 ? sig : SIGTERM;
 }

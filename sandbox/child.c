@@ -98,6 +98,11 @@ void sbx_child_main(struct sbx_plan *plan)
 	/* Die with hutch: a killed job must not leave a container behind. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, "hutch-init");
+	/* The command inherits 0, 1 and 2 from here: put the caller's
+	 * descriptors there, then let nothing else of the host through. */
+	for (int i = 0; plan->io && i < 3; i++)
+		if (plan->io->stdio[i] >= 0 && plan->io->stdio[i] != i)
+			dup2(plan->io->stdio[i], i);
 	cmn_close_fds_from(3, plan->sync);
 	if (sbx_msg_recv(plan->sync, &msg, NULL) <= 0 || msg.type != SBX_MSG_GO)
 		_exit(CMN_EXIT_HUTCH);

@@ -62,7 +62,7 @@ static int setup_stdio(const struct sbx_plan *plan, const char *slave,
 				return cmn_err_set(err, errno, "dup2");
 		return 0;
 	}
-	if (plan->cfg->interactive)
+	if (plan->cfg->interactive || (plan->io && plan->io->stdio[0] >= 0))
 		return 0;
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || dup2(fd, 0) < 0)

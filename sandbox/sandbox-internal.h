@@ -3,6 +3,7 @@
 #ifndef HUTCH_SANDBOX_INTERNAL_H
 #define HUTCH_SANDBOX_INTERNAL_H
 
+#include <jansson.h>
 #include <linux/filter.h>
 #include <sys/ioctl.h>
 
@@ -40,6 +41,13 @@ int sbx_msg_recv(int sock, struct sbx_msg *msg, int *fd);
  */
 __attribute__((noreturn)) void sbx_child_fail(int sock, int code,
 					      const struct hutch_err *err);
+
+/* ---- records (record.c) ------------------------------------------------ */
+
+/** sbx_config_json() - @c as a JSON object (new reference), NULL on ENOMEM. */
+json_t *sbx_config_json(const struct sbx_config *c);
+/** sbx_config_from_json() - the inverse; -EINVAL for a damaged record. */
+int sbx_config_from_json(const json_t *j, struct sbx_config *c);
 
 /* ---- id maps (idmap.c) ------------------------------------------------ */
 
@@ -143,6 +151,7 @@ int sbx_user_resolve(const char *spec, const char *passwd, const char *group,
  */
 struct sbx_plan {
 	const struct sbx_config *cfg;
+	const struct sbx_run_io *io; /* NULL: hutch's own standard I/O */
 	struct sbx_idmap map;
 	struct sbx_bpf bpf;
 	struct winsize winsize;

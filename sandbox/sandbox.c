@@ -184,10 +184,12 @@ static int start_child(struct sbx_plan *plan, pid_t *pid, struct hutch_err *err)
 /* ---- the parent's loop ---------------------------------------------------- */
 
 struct parent {
+	const struct sbx_run_io *io; /* NULL in the foreground */
 	pid_t child;
 	int sync; /* -1 once the command runs (end-of-file) */
 	int sigfd;
-	int master; /* pty master, -1 without -t */
+	int master;	/* pty master, -1 without -t */
+	int capture[2]; /* the command's stdout and stderr pipes, or -1 */
 	bool read_stdin;
 	bool done;
 	int status;
@@ -235,6 +237,9 @@ static void on_sync(struct parent *p)
 	if (n <= 0) {
 		close(p->sync);
 		p->sync = -1;
+		/* End-of-file without an error: the command runs. */
+		if (p->error.type != SBX_MSG_ERROR && p->io && p->io->started)
+			p->io->started(p->io->ctx, p->child);
 		return;
 	}
 	if (msg.type == SBX_MSG_ERROR)
@@ -249,8 +254,9 @@ static void on_sync(struct parent *p)
 		close(fd);
 }
 
-/* Copy what is there from @from to @to; false at end-of-file or error. */
-static bool relay(int from, int to)
+/* Copy what is there from @from to @to, or to the output hook for
+ * @stream when there is one; false at end-of-file or error. */
+static bool relay(const struct parent *p, int from, int to, int stream)
 {
 	char buf[16384];
 	ssize_t n = read(from, buf, sizeof(buf));
@@ -259,40 +265,66 @@ static bool relay(int from, int to)
 		return true;
 	if (n <= 0)
 		return false;
+	if (stream && p->io && p->io->output) {
+		p->io->output(p->io->ctx, stream, buf, (size_t)n);
+		return true;
+	}
 	return cmn_write_all(to, buf, n) == 0;
 }
 
+enum {
+	I_SIG,
+	I_SYNC,
+	I_MASTER,
+	I_STDIN,
+	I_OUT,
+	I_ERR,
+	I_MAX
+};
+
 static void poll_once(struct parent *p)
 {
-	struct pollfd fds[4];
-	nfds_t n = 0;
-	int i_sync = -1, i_master = -1, i_stdin = -1;
+	struct pollfd fds[I_MAX];
 
-	fds[n++] = (struct pollfd){ p->sigfd, POLLIN, 0 };
-	if (p->sync >= 0) {
-		i_sync = n;
-		fds[n++] = (struct pollfd){ p->sync, POLLIN, 0 };
-	}
-	if (p->master >= 0) {
-		i_master = n;
-		fds[n++] = (struct pollfd){ p->master, POLLIN, 0 };
-	}
-	if (p->master >= 0 && p->read_stdin) {
-		i_stdin = n;
-		fds[n++] = (struct pollfd){ 0, POLLIN, 0 };
-	}
-	if (poll(fds, n, -1) < 0)
+	for (int i = 0; i < I_MAX; i++)
+		fds[i] = (struct pollfd){ -1, POLLIN, 0 };
+	fds[I_SIG].fd = p->sigfd;
+	fds[I_SYNC].fd = p->sync;
+	fds[I_MASTER].fd = p->master;
+	if (p->master >= 0 && p->read_stdin)
+		fds[I_STDIN].fd = 0;
+	fds[I_OUT].fd = p->capture[0];
+	fds[I_ERR].fd = p->capture[1];
+	if (poll(fds, I_MAX, -1) < 0)
 		return;
-	if (fds[0].revents)
+	if (fds[I_SIG].revents)
 		on_signal(p);
-	if (i_sync >= 0 && fds[i_sync].revents)
+	if (fds[I_SYNC].revents)
 		on_sync(p);
-	if (i_master >= 0 && fds[i_master].revents && !relay(p->master, 1)) {
+	if (fds[I_MASTER].revents && !relay(p, p->master, 1, 1)) {
 		close(p->master);
 		p->master = -1;
 	}
-	if (i_stdin >= 0 && fds[i_stdin].revents && !relay(0, p->master))
+	if (fds[I_STDIN].revents && !relay(p, 0, p->master, 0))
 		p->read_stdin = false;
+	for (int i = 0; i < 2; i++)
+		if (fds[I_OUT + i].revents &&
+		    !relay(p, p->capture[i], 1 + i, 1 + i))
+			p->capture[i] = -1;
+}
+
+/* Whatever @fd still holds, without blocking. */
+static void drain_fd(const struct parent *p, int fd, int stream)
+{
+	if (fd < 0)
+		return;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (relay(p, fd, 1, stream)) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, 0) <= 0)
+			break;
+	}
 }
 
 /* After pid 1 exited: take the last error message and terminal output. */
@@ -305,15 +337,9 @@ static void drain(struct parent *p)
 			break;
 		on_sync(p);
 	}
-	if (p->master >= 0) {
-		fcntl(p->master, F_SETFL, O_NONBLOCK);
-		while (relay(p->master, 1)) {
-			struct pollfd pfd = { p->master, POLLIN, 0 };
-
-			if (poll(&pfd, 1, 0) <= 0)
-				break;
-		}
-	}
+	drain_fd(p, p->master, 1);
+	for (int i = 0; i < 2; i++)
+		drain_fd(p, p->capture[i], 1 + i);
 }
 
 /* The signals to forward, less those hutch was started with ignored:
@@ -348,15 +374,25 @@ static void parent_loop(struct parent *p)
 		close(p->sync);
 }
 
-int sbx_run(const struct sbx_config *cfg, int *status, struct hutch_err *err)
+int sbx_run(const struct sbx_config *cfg, const struct sbx_run_io *io,
+	    int *status, struct hutch_err *err)
 {
-	struct parent p = { .sync = -1, .sigfd = -1, .master = -1 };
+	struct parent p = { .io = io,
+			    .sync = -1,
+			    .sigfd = -1,
+			    .master = -1,
+			    .capture = { -1, -1 } };
 	struct sbx_plan plan;
 	sigset_t old;
 	int ret;
 
 	*status = CMN_EXIT_HUTCH;
+	if (io) {
+		p.capture[0] = io->capture[0];
+		p.capture[1] = io->capture[1];
+	}
 	ret = plan_make(cfg, &plan, err);
+	plan.io = io;
 	if (ret == 0 && (p.sigfd = signal_fd(&old)) < 0)
 		ret = cmn_err_set(err, errno, "signalfd");
 	if (ret == 0)

@@ -162,18 +162,181 @@ bool sbx_cap_parse(const char *name, uint64_t *mask);
 /* ---- running (sandbox.c) ----------------------------------------------- */
 
 /**
- * sbx_run() - run the container in the foreground and wait for it
+ * struct sbx_run_io - where the command's I/O goes when not to hutch's own
+ * @stdio:   descriptors for the command's 0, 1, 2 (-1: hutch's own)
+ * @capture: read ends of pipes (the command's stdout, stderr) the parent
+ *           loop reads and hands to @output; -1 for none. With -t the
+ *           terminal's output goes to @output as stream 1.
+ * @output:  called with what a stream produced (stream 1 or 2)
+ * @started: called once the command has been exec'd, with the host pid of
+ *           the container's pid 1
+ */
+struct sbx_run_io {
+	int stdio[3];
+	int capture[2];
+	void (*output)(void *ctx, int stream, const char *buf, size_t len);
+	void (*started)(void *ctx, pid_t init);
+	void *ctx;
+};
+
+/**
+ * sbx_run() - run the container and wait for it
+ * @io:     NULL in the foreground: the command shares hutch's standard I/O
+ *          (with -t, hutch relays the terminal); else see struct sbx_run_io
  * @status: set to the exit status as Docker reports it: the command's own
  *          code, 128+N when a signal killed it, 126/127 when it could not be
  *          run, 125 when hutch failed
  *
  * Forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH
- * to the container and, with -t, relays the terminal.
+ * to the container (those hutch was not started with ignored).
  *
  * Return: 0 when the container ran (whatever its status), -errno with @err
  * filled when it could not be started; @status is set in both cases.
  */
-int sbx_run(const struct sbx_config *cfg, int *status, struct hutch_err *err);
+int sbx_run(const struct sbx_config *cfg, const struct sbx_run_io *io,
+	    int *status, struct hutch_err *err);
+
+/* ---- containers (container.c, monitor.c, logs.c) ------------------------- */
+
+/*
+ * $HUTCH_ROOT/containers/<id>/        durable: survives reboots
+ *   config.json    the configuration, written once at creation
+ *   state.json     the last exit (status, code, times), written at exit
+ *   container.log  captured output of detached runs (JSON lines)
+ *   upper/ work/ rootfs/   an image container's copy-on-write root
+ * $HUTCH_ROOT/containers/.names/<name> -> <id>   unique names (symlinks)
+ * $HUTCH_RUNTIME/containers/<id>/     on tmpfs: gone after a reboot
+ *   state.json     while it runs: pids, start time
+ *   monitor.lock   flock(2)ed by whoever runs it, for as long as it runs:
+ *                  a lock that can be taken means nobody runs it
+ */
+
+enum sbx_status {
+	SBX_CREATED,
+	SBX_RUNNING,
+	SBX_EXITED
+};
+
+/**
+ * struct sbx_container - a container record and its current state
+ * Strings are owned; release with sbx_container_free().
+ */
+struct sbx_container {
+	struct sbx_config cfg;
+	char *name;
+	char *image;	  /* as the user gave it, or the --rootfs directory */
+	char *image_id;	  /* "sha256:...", NULL for --rootfs */
+	int64_t created;  /* nanoseconds since the epoch */
+	bool auto_remove; /* --rm */
+	bool detached;	  /* -d: output goes to the log */
+	int restart_max; /* --restart on-failure[:N]: N (0: unlimited); -1: no */
+	int stop_signal;
+	int stop_timeout; /* seconds */
+	char **ports;	  /* -p specs as given */
+
+	enum sbx_status status;
+	pid_t init_pid;	   /* host pid of the container's pid 1, when running */
+	pid_t monitor_pid; /* host pid of what runs it */
+	int exit_code;
+	int64_t started_at, finished_at; /* nanoseconds */
+	char *error; /* why the last start failed, or the monitor died */
+	int restart_count;
+};
+
+/** sbx_container_new() - an empty record with defaults (SIGTERM, 10 s). */
+struct sbx_container *sbx_container_new(void);
+void sbx_container_free(struct sbx_container *c);
+
+/**
+ * sbx_container_create() - write a new record; picks a name when @c->name
+ * is NULL. Return: 0, -EEXIST with @err for a name in use (Docker's
+ * wording), or -errno.
+ */
+int sbx_container_create(struct sbx_container *c, struct hutch_err *err);
+
+/**
+ * sbx_container_find() - load a container by name, id or unique id prefix,
+ * with its current state (a running record whose runner died is marked
+ * exited, with the reason)
+ * Return: 0, -ENOENT with @err "No such container: X", -EINVAL for an
+ * ambiguous prefix.
+ */
+int sbx_container_find(const char *key, struct sbx_container **out,
+		       struct hutch_err *err);
+
+/** sbx_container_list() - every container, newest first. */
+int sbx_container_list(struct sbx_container ***out, size_t *n,
+		       struct hutch_err *err);
+
+/** sbx_container_dir() - $HUTCH_ROOT/containers/<id>; owned. */
+char *sbx_container_dir(const char *id);
+
+/**
+ * sbx_container_remove() - delete a stopped container (record, upper
+ * directory, log, name). Running ones: -EBUSY with Docker's message,
+ * unless @force, which kills it first.
+ */
+int sbx_container_remove(struct sbx_container *c, bool force,
+			 struct hutch_err *err);
+
+/** sbx_container_kill() - send @sig to a running container's pid 1, which
+ * passes it to the command (SIGKILL ends the whole container). */
+int sbx_container_kill(struct sbx_container *c, int sig, struct hutch_err *err);
+/**
+ * sbx_container_stop() - the stop signal, then SIGKILL after @timeout
+ * seconds (-1: the container's own), then wait until it is down.
+ */
+int sbx_container_stop(struct sbx_container *c, int timeout,
+		       struct hutch_err *err);
+/**
+ * sbx_container_wait() - wait until @c is not running (@timeout seconds,
+ * -1 for ever) and reload its state; @code gets its exit code.
+ */
+int sbx_container_wait(struct sbx_container *c, int timeout, int *code,
+		       struct hutch_err *err);
+
+/**
+ * sbx_container_run() - run @c in the foreground: hutch holds the runner's
+ * lock, the command shares hutch's standard I/O, the state is recorded,
+ * and with auto_remove the container is deleted after.
+ * @status: as for sbx_run()
+ */
+int sbx_container_run(struct sbx_container *c, int *status,
+		      struct hutch_err *err);
+
+/**
+ * sbx_container_start() - start @c in the background: a monitor process
+ * (setsid, one per container) runs it, captures its output to the log and
+ * records its exit; returns once the command runs or failed to start
+ * (@status as for sbx_run() then).
+ */
+int sbx_container_start(struct sbx_container *c, int *status,
+			struct hutch_err *err);
+
+/** sbx_monitor_main() - the monitor's body (hutch's hidden
+ * "container-monitor ID FD" command); returns the process's exit status. */
+int sbx_monitor_main(const char *id, int handshake_fd);
+
+/**
+ * struct sbx_log_opts - what `logs` prints
+ * @tail:  the last N lines (-1: all)
+ * @since: only records at or after this RFC 3339 time (NULL: all)
+ */
+struct sbx_log_opts {
+	int tail;
+	bool timestamps;
+	const char *since;
+	bool follow;
+};
+
+/** sbx_container_logs() - copy @c's log to @out and @err_fd (stdout and
+ * stderr records apart), following it until the container stops. */
+int sbx_container_logs(struct sbx_container *c, const struct sbx_log_opts *o,
+		       int out, int err_fd, struct hutch_err *err);
+
+/** sbx_remove_tree() - delete @path, through a user namespace when files
+ * of subordinate ids are in it. */
+int sbx_remove_tree(const char *path, struct hutch_err *err);
 
 /* ---- work in a user namespace (userns.c) ------------------------------- */
 

@@ -110,3 +110,47 @@ int sbx_userns_call(enum sbx_userns mode,
 	close(res[0]);
 	return ret;
 }
+
+struct remove_job {
+	const char *parent;
+	const char *name;
+};
+
+static int remove_in_ns(void *arg, void *out, struct hutch_err *err)
+{
+	const struct remove_job *job = arg;
+	cleanup_close int fd =
+		open(job->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret;
+
+	(void)out;
+	if (fd < 0)
+		return cmn_err_set(err, errno, "cannot open %s", job->parent);
+	ret = cmn_remove_tree(fd, job->name);
+	if (ret < 0)
+		cmn_err_set(err, -ret, "cannot remove %s/%s", job->parent,
+			    job->name);
+	return ret;
+}
+
+/* Our own files go without help; trees with files of subordinate ids (a
+ * layer, a container's upper directory) need root of the namespace. */
+int sbx_remove_tree(const char *path, struct hutch_err *err)
+{
+	cleanup_free char *copy = strdup(path);
+	char *slash = copy ? strrchr(copy, '/') : NULL;
+	struct remove_job job;
+	int ret;
+
+	if (!slash || slash == copy || !slash[1])
+		return cmn_err_msg(err, EINVAL, "refusing to remove %s", path);
+	*slash = '\0';
+	job = (struct remove_job){ copy, slash + 1 };
+	ret = cmn_remove_tree(AT_FDCWD, path);
+	if (ret == -EACCES || ret == -EPERM)
+		ret = sbx_userns_call(SBX_USERNS_AUTO, remove_in_ns, &job, NULL,
+				      0, err);
+	else if (ret < 0)
+		cmn_err_set(err, -ret, "cannot remove %s", path);
+	return ret;
+}

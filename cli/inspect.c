@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: Apache-2.0
+/* inspect.c - `hutch inspect`: containers and images as JSON, Docker's
+ * shape, with --format {{.State.Status}} / {{json .Config}} */
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "image/image.h"
+
+struct inspect_opts {
+	char *format;
+};
+
+static int set_format(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct inspect_opts *o = ctx;
+
+	(void)err;
+	free(o->format);
+	o->format = strdup(arg);
+	return o->format ? 0 : -ENOMEM;
+}
+
+static const struct cli_opt inspect_options[] = {
+	{ "format", 'f', "TEMPLATE",
+	  "Go template: {{.State.Status}}, {{json .Config}}", set_format },
+};
+
+static const struct cli_cmd inspect_cmd = {
+	"inspect", "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+	"Show containers or images as JSON.", cli_inspect_main
+};
+
+static json_t *time_json(int64_t ns)
+{
+	char buf[48];
+	time_t s = (time_t)(ns / 1000000000);
+	struct tm tm;
+	size_t n;
+
+	if (ns <= 0)
+		return json_string("0001-01-01T00:00:00Z");
+	gmtime_r(&s, &tm);
+	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof(buf) - n, ".%09lldZ",
+		 (long long)(ns % 1000000000));
+	return json_string(buf);
+}
+
+static json_t *strv(char *const *v)
+{
+	json_t *a = json_array();
+
+	for (; v && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+static json_t *mounts(const struct sbx_config *cfg)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		const struct sbx_mount *m = &cfg->mounts[i];
+
+		json_array_append_new(
+			a,
+			json_pack("{s:s,s:s,s:s,s:b}", "Type",
+				  m->kind == SBX_MOUNT_TMPFS ? "tmpfs" : "bind",
+				  "Source", m->src ? m->src : "", "Destination",
+				  m->dst, "RW", !m->read_only));
+	}
+	return a;
+}
+
+static json_t *container_json(const struct sbx_container *c)
+{
+	static const char *const states[] = { "created", "running", "exited" };
+	const struct sbx_config *cfg = &c->cfg;
+	char name[256];
+
+	snprintf(name, sizeof(name), "/%s", c->name);
+	return json_pack(
+		"{s:s,s:o,s:s,s:o,s:{s:s,s:b,s:b,s:i,s:i,s:o,s:o,s:s},s:s,s:s,s:i,"
+		"s:{s:b,s:{s:s,s:i},s:s,s:b},s:o,s:{s:s,s:s,s:o,s:o,s:s,s:s,s:b,s:b,s:s},s:{s:o}}",
+		"Id", cfg->id, "Created", time_json(c->created), "Path",
+		cfg->argv && cfg->argv[0] ? cfg->argv[0] : "", "Args",
+		strv(cfg->argv && cfg->argv[0] ? cfg->argv + 1 : NULL), "State",
+		"Status", states[c->status], "Running",
+		c->status == SBX_RUNNING, "Paused", false, "ExitCode",
+		c->exit_code, "Pid",
+		c->status == SBX_RUNNING ? (int)c->init_pid : 0, "StartedAt",
+		time_json(c->started_at), "FinishedAt",
+		time_json(c->finished_at), "Error", c->error ? c->error : "",
+		"Image", c->image_id ? c->image_id : "", "Name", name,
+		"RestartCount", c->restart_count, "HostConfig", "AutoRemove",
+		c->auto_remove, "RestartPolicy", "Name",
+		c->restart_max < 0 ? "no" : "on-failure", "MaximumRetryCount",
+		c->restart_max < 0 ? 0 : c->restart_max, "NetworkMode",
+		cfg->network == SBX_NET_NONE ? "none" : "host",
+		"ReadonlyRootfs", cfg->read_only, "Mounts", mounts(cfg),
+		"Config", "Hostname", cfg->hostname ? cfg->hostname : "",
+		"User", cfg->user ? cfg->user : "", "Env", strv(cfg->env),
+		"Cmd", strv(cfg->argv), "Image", c->image, "WorkingDir",
+		cfg->workdir ? cfg->workdir : "", "Tty", cfg->tty, "OpenStdin",
+		cfg->interactive, "StopSignal", cmn_signal_name(c->stop_signal),
+		"NetworkSettings", "Ports", strv(c->ports));
+}
+
+/* A value of the image config, or @dflt (both new references). */
+static json_t *cfg_get(json_t *cfg, const char *key, json_t *dflt)
+{
+	json_t *v = json_object_get(cfg, key);
+
+	if (!v)
+		return dflt;
+	json_decref(dflt);
+	return json_incref(v);
+}
+
+static json_t *image_json(const struct img_image *img)
+{
+	json_t *cfg = json_loadb(img->config_json, img->config_len, 0, NULL);
+	json_t *tags = json_array(), *digests = json_array(), *out;
+	char id[72];
+
+	for (char **n = img->names; n && *n; n++)
+		json_array_append_new(strchr(*n, '@') ? digests : tags,
+				      json_string(*n));
+	out = json_pack("{s:s,s:o,s:o,s:I}", "Id", img_digest_str(&img->id, id),
+			"RepoTags", tags, "RepoDigests", digests, "Size",
+			(json_int_t)img->size);
+	if (out) {
+		json_object_set_new(out, "Created",
+				    cfg_get(cfg, "created", json_null()));
+		json_object_set_new(out, "Architecture",
+				    cfg_get(cfg, "architecture", json_null()));
+		json_object_set_new(out, "Os", cfg_get(cfg, "os", json_null()));
+		json_object_set_new(out, "Config",
+				    cfg_get(cfg, "config", json_object()));
+		json_object_set_new(out, "RootFS",
+				    cfg_get(cfg, "rootfs", json_object()));
+		json_object_set_new(out, "History",
+				    cfg_get(cfg, "history", json_array()));
+	}
+	if (cfg)
+		json_decref(cfg);
+	return out;
+}
+
+/* {{.A.B}} and {{json .A.B}} over @root; Go prints strings bare. */
+static int print_format(const char *tmpl, json_t *root, struct hutch_err *err)
+{
+	const char *p = cmn_has_prefix(tmpl, "table ") ? tmpl + 6 : tmpl;
+
+	while (*p) {
+		const char *end;
+		char path[256];
+		bool as_json = false;
+		json_t *v = root;
+
+		if (p[0] == '\\' && p[1] == 'n') {
+			putchar('\n');
+			p += 2;
+			continue;
+		}
+		if (p[0] != '{' || p[1] != '{') {
+			putchar(*p++);
+			continue;
+		}
+		end = strstr(p, "}}");
+		if (!end)
+			return cmn_err_msg(
+				err, EINVAL,
+				"template: unclosed action in \"%s\"", tmpl);
+		p += 2;
+		while (*p == ' ')
+			p++;
+		if (cmn_has_prefix(p, "json ")) {
+			as_json = true;
+			p += 5;
+		}
+		snprintf(path, sizeof(path), "%.*s", (int)(end - p), p);
+		path[strcspn(path, " ")] = '\0';
+		if (path[0] != '.')
+			return cmn_err_msg(
+				err, EINVAL,
+				"template: unsupported action \"%s\"; use {{.Field}} or {{json .Field}}",
+				path);
+		for (char *save = NULL, *k = strtok_r(path + 1, ".", &save);
+		     k && v; k = strtok_r(NULL, ".", &save))
+			v = json_object_get(v, k);
+		if (!v)
+			return cmn_err_msg(err, EINVAL,
+					   "template: no such field \"%.*s\"",
+					   (int)(end - p), p);
+		if (json_is_string(v) && !as_json) {
+			fputs(json_string_value(v), stdout);
+		} else {
+			char *text =
+				json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+			fputs(text ? text : "", stdout);
+			free(text);
+		}
+		p = end + 2;
+	}
+	putchar('\n');
+	return 0;
+}
+
+/* A container first, then an image, as `docker inspect` looks them up. */
+static json_t *lookup(const char *key, struct hutch_err *err)
+{
+	struct sbx_container *c = NULL;
+	struct img_store *s = NULL;
+	struct img_image *img = NULL;
+	struct img_digest id;
+	json_t *j = NULL;
+
+	if (sbx_container_find(key, &c, NULL) == 0) {
+		j = container_json(c);
+		sbx_container_free(c);
+		return j;
+	}
+	if (img_store_open(&s, err) == 0 &&
+	    img_resolve(s, key, &id, NULL) == 0 &&
+	    img_image_load(s, &id, &img, err) == 0)
+		j = image_json(img);
+	else
+		cmn_err_msg(err, ENOENT, "No such object: %s", key);
+	img_image_free(img);
+	img_store_close(s);
+	return j;
+}
+
+int cli_inspect_main(int argc, char **argv)
+{
+	struct inspect_opts o = { 0 };
+	struct hutch_err err = { 0 };
+	json_t *all = json_array();
+	int first, status = cli_simple(&inspect_cmd, inspect_options,
+				       ARRAY_SIZE(inspect_options), &o, argc,
+				       argv, 1, &first);
+
+	for (int i = first; status < 0 && i < argc; i++) {
+		json_t *j = lookup(argv[i], &err);
+
+		if (!j) {
+			cli_fail(&err, 1);
+			continue;
+		}
+		if (o.format && print_format(o.format, j, &err) < 0)
+			cli_fail(&err, 1);
+		json_array_append_new(all, j);
+	}
+	if (status < 0 && !o.format) {
+		char *text = json_dumps(all, JSON_INDENT(4));
+
+		printf("%s\n", text ? text : "[]");
+		free(text);
+	}
+	if (status < 0)
+		status = (int)json_array_size(all) == argc - first ? 0 : 1;
+	json_decref(all);
+	free(o.format);
+	return status;
+}

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+/* stop.c - `hutch stop` and `hutch restart`: the stop signal, then SIGKILL */
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+struct stop_opts {
+	int timeout; /* -1: each container's own */
+};
+
+static int set_time(void *ctx, const char *arg, struct hutch_err *err)
+{
+	uint64_t n;
+
+	if (!cmn_parse_u64(arg, 86400, &n))
+		return cmn_err_msg(err, EINVAL,
+				   "invalid time \"%s\": give whole seconds",
+				   arg);
+	((struct stop_opts *)ctx)->timeout = (int)n;
+	return 0;
+}
+
+static const struct cli_opt stop_options[] = {
+	{ "time", 't', "SECONDS",
+	  "seconds to wait before killing (default: the container's, 10)",
+	  set_time },
+};
+
+static const struct cli_cmd stop_cmd = {
+	"stop", "stop [OPTIONS] CONTAINER [CONTAINER...]",
+	"Stop running containers: the stop signal, then SIGKILL.", cli_stop_main
+};
+static const struct cli_cmd restart_cmd = {
+	"restart", "restart [OPTIONS] CONTAINER [CONTAINER...]",
+	"Stop and start containers again.", cli_restart_main
+};
+
+static int stop_one(struct sbx_container *c, void *ctx, struct hutch_err *err)
+{
+	return sbx_container_stop(c, ((struct stop_opts *)ctx)->timeout, err);
+}
+
+static int restart_one(struct sbx_container *c, void *ctx,
+		       struct hutch_err *err)
+{
+	int status, ret = stop_one(c, ctx, err);
+
+	if (ret == 0)
+		ret = sbx_container_start(c, &status, err);
+	return ret;
+}
+
+int cli_stop_main(int argc, char **argv)
+{
+	struct stop_opts o = { -1 };
+	int first, ret = cli_simple(&stop_cmd, stop_options,
+				    ARRAY_SIZE(stop_options), &o, argc, argv, 1,
+				    &first);
+
+	if (ret >= 0)
+		return ret;
+	return cli_each_container(argc - first, argv + first, stop_one, &o,
+				  true);
+}
+
+int cli_restart_main(int argc, char **argv)
+{
+	struct stop_opts o = { -1 };
+	int first, ret = cli_simple(&restart_cmd, stop_options,
+				    ARRAY_SIZE(stop_options), &o, argc, argv, 1,
+				    &first);
+
+	if (ret >= 0)
+		return ret;
+	return cli_each_container(argc - first, argv + first, restart_one, &o,
+				  true);
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* container-internal.h - what container.c, state.c, monitor.c and logs.c
+ * share; private to sandbox/ */
+#ifndef HUTCH_SANDBOX_CONTAINER_INTERNAL_H
+#define HUTCH_SANDBOX_CONTAINER_INTERNAL_H
+
+#include "sandbox/sandbox-internal.h"
+
+int64_t ctr_now_ns(void);
+/** $HUTCH_RUNTIME/containers/<id>, created 0700; owned. */
+char *ctr_runtime_dir(const char *id, struct hutch_err *err);
+int ctr_write_json(const char *path, json_t *j);
+json_t *ctr_read_json(const char *path);
+json_t *ctr_strv_json(char *const *v);
+char **ctr_json_strv(const json_t *a);
+void ctr_release_name(const struct sbx_container *c);
+/** "adjective_noun", or with a number suffix when @numbered. */
+char *ctr_generate_name(bool numbered);
+
+/** Fill @c's state from the runtime and durable state files, fixing up a
+ * "running" whose runner is gone. */
+int ctr_state_load(struct sbx_container *c);
+/**
+ * ctr_lock_runner() - take monitor.lock for running @c
+ * Return: the descriptor (hold it while the container runs), -EBUSY when
+ * someone runs it already, -errno.
+ */
+int ctr_lock_runner(const struct sbx_container *c, struct hutch_err *err);
+/** The container runs: pids and start time to the runtime state. */
+int ctr_state_running(struct sbx_container *c, pid_t init);
+/** It exited: the durable state gets @code and @error (may be NULL). */
+int ctr_state_exited(struct sbx_container *c, int code, const char *error);
+
+/** A `stop` or `kill` was asked for: on-failure must not restart. */
+void ctr_stop_mark(const struct sbx_container *c);
+bool ctr_stop_requested(const struct sbx_container *c);
+void ctr_stop_clear(const struct sbx_container *c);
+
+/* The monitor's log writer (logs.c). */
+struct ctr_log;
+struct ctr_log *ctr_log_open(const struct sbx_container *c,
+			     struct hutch_err *err);
+/** Append output of @stream (1 stdout, 2 stderr), a record per line. */
+void ctr_log_write(struct ctr_log *l, int stream, const char *buf, size_t len);
+/** Write out unfinished lines (the command exited in mid-line). */
+void ctr_log_flush(struct ctr_log *l);
+void ctr_log_close(struct ctr_log *l);
+
+#endif

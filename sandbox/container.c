@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: Apache-2.0
+/* container.c - container records: creation, names, lookup, state, removal
+ *
+ * Theory of operation. There is no daemon to ask what runs: the truth is
+ * on disk and in locks. A record's configuration is written once. Its
+ * state is written by whoever runs it (hutch in the foreground, the
+ * per-container monitor for -d) to the runtime directory, and the final
+ * state also to the store so that `ps -a` survives a reboot. Whoever runs a
+ * container holds an flock on its monitor.lock for exactly as long: the
+ * kernel drops it when that process dies, however it dies, so a reader who
+ * can take the lock knows the state file's "running" is stale and records
+ * the container as exited, with the reason. Names are unique through
+ * symlinkat(2), which fails atomically when a name is taken.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/container-internal.h"
+
+#define MAX_JSON (4 << 20)
+
+struct sbx_container *sbx_container_new(void)
+{
+	struct sbx_container *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->stop_signal = SIGTERM;
+	c->stop_timeout = 10;
+	c->restart_max = -1;
+	return c;
+}
+
+void sbx_container_free(struct sbx_container *c)
+{
+	if (!c)
+		return;
+	sbx_config_free(&c->cfg);
+	free(c->name);
+	free(c->image);
+	free(c->image_id);
+	cmn_strv_free(c->ports);
+	free(c->error);
+	free(c);
+}
+
+int64_t ctr_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+char *sbx_container_dir(const char *id)
+{
+	cleanup_free char *root = cmn_store_dir();
+
+	return root ? cmn_strdup_printf("%s/containers/%s", root, id) : NULL;
+}
+
+char *ctr_runtime_dir(const char *id, struct hutch_err *err)
+{
+	cleanup_free char *rt = cmn_runtime_dir_open(err);
+	char *dir;
+
+	if (!rt)
+		return NULL;
+	dir = cmn_strdup_printf("%s/containers/%s", rt, id);
+	if (dir && cmn_mkdir_p(dir, 0700) < 0) {
+		cmn_err_set(err, errno, "cannot create %s", dir);
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/* ---- the record ------------------------------------------------------------ */
+
+static json_t *record_json(const struct sbx_container *c)
+{
+	json_t *cfg = sbx_config_json(&c->cfg);
+
+	if (!cfg)
+		return NULL;
+	return json_pack(
+		"{s:o,s:s,s:s,s:o,s:I,s:b,s:b,s:i,s:i,s:i,s:o}", "Config", cfg,
+		"Name", c->name, "Image", c->image ? c->image : "", "ImageID",
+		c->image_id ? json_string(c->image_id) : json_null(), "Created",
+		(json_int_t)c->created, "AutoRemove", c->auto_remove,
+		"Detached", c->detached, "RestartMax", c->restart_max,
+		"StopSignal", c->stop_signal, "StopTimeout", c->stop_timeout,
+		"Ports", ctr_strv_json(c->ports));
+}
+
+static int record_parse(const json_t *j, struct sbx_container *c)
+{
+	const char *name = json_string_value(json_object_get(j, "Name"));
+	const char *image = json_string_value(json_object_get(j, "Image"));
+	const char *iid = json_string_value(json_object_get(j, "ImageID"));
+
+	if (!name ||
+	    sbx_config_from_json(json_object_get(j, "Config"), &c->cfg) < 0)
+		return -EINVAL;
+	c->name = strdup(name);
+	c->image = strdup(image ? image : "");
+	c->image_id = iid ? strdup(iid) : NULL;
+	c->created = json_integer_value(json_object_get(j, "Created"));
+	c->auto_remove = json_is_true(json_object_get(j, "AutoRemove"));
+	c->detached = json_is_true(json_object_get(j, "Detached"));
+	c->restart_max =
+		(int)json_integer_value(json_object_get(j, "RestartMax"));
+	c->stop_signal =
+		(int)json_integer_value(json_object_get(j, "StopSignal"));
+	c->stop_timeout =
+		(int)json_integer_value(json_object_get(j, "StopTimeout"));
+	c->ports = ctr_json_strv(json_object_get(j, "Ports"));
+	return c->name && c->image ? 0 : -ENOMEM;
+}
+
+int ctr_write_json(const char *path, json_t *j)
+{
+	cleanup_free char *tmp =
+		cmn_strdup_printf("%s.tmp%d", path, (int)getpid());
+	char *text = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
+	int fd, ret = 0;
+
+	if (!tmp || !text) {
+		free(text);
+		return -ENOMEM;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || cmn_write_all(fd, text, strlen(text)) < 0 ||
+	    fsync(fd) < 0 || rename(tmp, path) < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0)
+		unlink(tmp);
+	free(text);
+	return ret;
+}
+
+json_t *ctr_read_json(const char *path)
+{
+	cleanup_free char *text =
+		cmn_read_fileat(AT_FDCWD, path, MAX_JSON, NULL);
+
+	return text ? json_loads(text, 0, NULL) : NULL;
+}
+
+/* ---- names ------------------------------------------------------------------- */
+
+static char *names_dir(void)
+{
+	cleanup_free char *root = cmn_store_dir();
+
+	return root ? cmn_strdup_printf("%s/containers/.names", root) : NULL;
+}
+
+/* Docker's rule for names: [a-zA-Z0-9][a-zA-Z0-9_.-]* */
+static bool valid_name(const char *n)
+{
+	static const char ok[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+
+	return n[0] && strchr(ok, n[0]) && n[0] != '_' && n[0] != '.' &&
+	       n[0] != '-' && strspn(n, ok) == strlen(n) && strlen(n) < 200;
+}
+
+static int claim_name(const struct sbx_container *c, struct hutch_err *err)
+{
+	cleanup_free char *dir = names_dir();
+	cleanup_free char *link = NULL;
+	char other[80] = "";
+
+	if (!dir || cmn_mkdir_p(dir, 0700) < 0)
+		return cmn_err_set(err, errno,
+				   "cannot create the names directory");
+	link = cmn_strdup_printf("%s/%s", dir, c->name);
+	if (!link)
+		return -ENOMEM;
+	if (symlink(c->cfg.id, link) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return cmn_err_set(err, errno, "cannot record the name %s",
+				   c->name);
+	if (readlink(link, other, sizeof(other) - 1) < 0)
+		other[0] = '\0';
+	return cmn_err_msg(
+		err, EEXIST,
+		"Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.",
+		c->name, other);
+}
+
+void ctr_release_name(const struct sbx_container *c)
+{
+	cleanup_free char *dir = names_dir();
+	cleanup_free char *link =
+		dir ? cmn_strdup_printf("%s/%s", dir, c->name) : NULL;
+	char target[80];
+	ssize_t n;
+
+	if (!link)
+		return;
+	/* Only our own: the name may have moved on to another container. */
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n == 64 && !memcmp(target, c->cfg.id, 64))
+		unlink(link);
+}
+
+static int pick_name(struct sbx_container *c, struct hutch_err *err)
+{
+	struct hutch_err ignored;
+
+	for (int tries = 0; tries < 20; tries++) {
+		free(c->name);
+		c->name = ctr_generate_name(tries >= 10);
+		if (!c->name)
+			return cmn_err_set(err, ENOMEM, "name");
+		if (claim_name(c, &ignored) == 0)
+			return 0;
+	}
+	return cmn_err_msg(
+		err, EEXIST,
+		"could not find a free container name; give one with --name");
+}
+
+int sbx_container_create(struct sbx_container *c, struct hutch_err *err)
+{
+	cleanup_free char *dir = sbx_container_dir(c->cfg.id);
+	cleanup_free char *path = NULL;
+	json_t *j;
+	int ret;
+
+	if (!dir)
+		return cmn_err_set(err, errno,
+				   "cannot find the store directory");
+	if (c->name && !valid_name(c->name))
+		return cmn_err_msg(
+			err, EINVAL,
+			"Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+			c->name);
+	ret = cmn_mkdir_p(dir, 0700);
+	if (ret < 0)
+		return cmn_err_set(err, -ret, "cannot create %s", dir);
+	ret = c->name ? claim_name(c, err) : pick_name(c, err);
+	if (ret < 0) {
+		rmdir(dir);
+		return ret;
+	}
+	c->created = ctr_now_ns();
+	c->status = SBX_CREATED;
+	path = cmn_strdup_printf("%s/config.json", dir);
+	j = record_json(c);
+	ret = path && j ? ctr_write_json(path, j) : -ENOMEM;
+	if (j)
+		json_decref(j);
+	if (ret < 0) {
+		ctr_release_name(c);
+		return cmn_err_set(err, -ret, "cannot write %s", path);
+	}
+	return 0;
+}
+
+/* ---- lookup ------------------------------------------------------------------- */
+
+static int load(const char *id, struct sbx_container **out,
+		struct hutch_err *err)
+{
+	cleanup_free char *dir = sbx_container_dir(id);
+	cleanup_free char *path =
+		dir ? cmn_strdup_printf("%s/config.json", dir) : NULL;
+	json_t *j = path ? ctr_read_json(path) : NULL;
+	struct sbx_container *c = sbx_container_new();
+	int ret;
+
+	ret = j && c ? record_parse(j, c) : -ENOENT;
+	if (j)
+		json_decref(j);
+	if (ret == 0)
+		ret = ctr_state_load(c);
+	if (ret < 0) {
+		sbx_container_free(c);
+		return cmn_err_msg(
+			err, -ret,
+			"the record of container %.12s is damaged or gone (%s)",
+			id, path ? path : "");
+	}
+	*out = c;
+	return 0;
+}
+
+static bool is_id(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* A unique prefix of the ids in containers/. */
+static int by_prefix(const char *prefix, char id[static 65],
+		     struct hutch_err *err)
+{
+	cleanup_free char *root = cmn_store_dir();
+	cleanup_free char *dir =
+		root ? cmn_strdup_printf("%s/containers", root) : NULL;
+	cleanup_dir DIR *d = dir ? opendir(dir) : NULL;
+	size_t n = strlen(prefix), found = 0;
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (is_id(de->d_name) && !strncmp(de->d_name, prefix, n)) {
+			memcpy(id, de->d_name, 65);
+			found++;
+		}
+	if (found > 1)
+		return cmn_err_msg(
+			err, EINVAL,
+			"multiple containers found with the prefix %s; give more of the id",
+			prefix);
+	if (!found)
+		return cmn_err_msg(err, ENOENT, "No such container: %s",
+				   prefix);
+	return 0;
+}
+
+int sbx_container_find(const char *key, struct sbx_container **out,
+		       struct hutch_err *err)
+{
+	cleanup_free char *ndir = names_dir();
+	cleanup_free char *link =
+		ndir ? cmn_strdup_printf("%s/%s", ndir, key) : NULL;
+	char id[80];
+	ssize_t n = -1;
+	int ret;
+
+	if (!*key || strchr(key, '/'))
+		return cmn_err_msg(err, ENOENT, "No such container: %s", key);
+	if (link && valid_name(key))
+		n = readlink(link, id, sizeof(id) - 1);
+	if (n == 64) {
+		id[64] = '\0';
+		return load(id, out, err);
+	}
+	ret = by_prefix(key, id, err);
+	return ret < 0 ? ret : load(id, out, err);
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct sbx_container *x = *(struct sbx_container *const *)a;
+	const struct sbx_container *y = *(struct sbx_container *const *)b;
+
+	return (y->created > x->created) - (y->created < x->created);
+}
+
+int sbx_container_list(struct sbx_container ***out, size_t *n,
+		       struct hutch_err *err)
+{
+	cleanup_free char *root = cmn_store_dir();
+	cleanup_free char *dir =
+		root ? cmn_strdup_printf("%s/containers", root) : NULL;
+	cleanup_dir DIR *d = dir ? opendir(dir) : NULL;
+	struct sbx_container **list = NULL, *c;
+	struct dirent *de;
+	size_t count = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT
+			       ? 0
+			       : cmn_err_set(err, errno, "cannot list %s", dir);
+	while ((de = readdir(d))) {
+		struct sbx_container **more;
+
+		if (!is_id(de->d_name) || load(de->d_name, &c, NULL) < 0)
+			continue;
+		more = realloc(list, (count + 1) * sizeof(*list));
+		if (!more) {
+			sbx_container_free(c);
+			break;
+		}
+		list = more;
+		list[count++] = c;
+	}
+	if (count)
+		qsort(list, count, sizeof(*list), newest_first);
+	*out = list;
+	*n = count;
+	return 0;
+}
+
+/* ---- removal ----------------------------------------------------------------- */
+
+int sbx_container_remove(struct sbx_container *c, bool force,
+			 struct hutch_err *err)
+{
+	cleanup_free char *dir = sbx_container_dir(c->cfg.id);
+	cleanup_free char *rt = NULL;
+	int ret;
+
+	if (c->status == SBX_RUNNING && !force)
+		return cmn_err_msg(
+			err, EBUSY,
+			"cannot remove container %s: the container is running; stop it first, or use -f (rm -f)",
+			c->name);
+	if (c->status == SBX_RUNNING) {
+		ret = sbx_container_kill(c, SIGKILL, err);
+		if (ret == 0)
+			ret = sbx_container_wait(c, 30, NULL, err);
+		if (ret < 0)
+			return ret;
+	}
+	rt = ctr_runtime_dir(c->cfg.id, NULL);
+	if (rt)
+		cmn_remove_tree(AT_FDCWD, rt);
+	ctr_release_name(c);
+	return dir ? sbx_remove_tree(dir, err) : -ENOMEM;
+}

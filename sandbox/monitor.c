@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+/* monitor.c - who runs a container: hutch itself in the foreground, or a
+ * per-container monitor process for `run -d` and `start`
+ *
+ * Theory of operation. A detached container needs a parent that outlives
+ * the shell that started it: it keeps the runner's lock, reads the
+ * command's output into the log, records the exit and restarts on failure.
+ * We start one such monitor per container (no daemon shared between
+ * containers, so nothing to connect to and nothing that takes every
+ * container down with it): fork, setsid, fork again so that it is nobody's
+ * child, then exec `hutch container-monitor ID FD` for a clean process
+ * that reads the record from disk like every other command. It inherits
+ * the runner's lock already taken, so there is no moment when the
+ * container is starting but looks free, and answers on a pipe once the
+ * command runs (or why it could not). Its pid 1 has PR_SET_PDEATHSIG, so
+ * killing the monitor kills the container; the next reader of the state
+ * notices the free lock and records why it stopped.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/container-internal.h"
+
+/* One message on the handshake pipe: code 0 when the command runs. */
+struct handshake {
+	int code;
+	char text[1024];
+};
+
+/* ---- the foreground --------------------------------------------------------- */
+
+static void fg_started(void *ctx, pid_t init)
+{
+	ctr_state_running(ctx, init);
+}
+
+int sbx_container_run(struct sbx_container *c, int *status,
+		      struct hutch_err *err)
+{
+	struct sbx_run_io io = { .stdio = { -1, -1, -1 },
+				 .capture = { -1, -1 },
+				 .started = fg_started,
+				 .ctx = c };
+	int lock = ctr_lock_runner(c, err);
+	int ret;
+
+	*status = CMN_EXIT_HUTCH;
+	if (lock < 0)
+		return lock;
+	ret = sbx_run(&c->cfg, &io, status, err);
+	ctr_state_exited(c, *status, ret < 0 ? err->msg : NULL);
+	close(lock);
+	if (c->auto_remove) {
+		struct hutch_err rerr = { 0 };
+
+		if (sbx_container_remove(c, false, &rerr) < 0)
+			cmn_warn("%s", rerr.msg);
+	}
+	return ret;
+}
+
+/* ---- starting a monitor -------------------------------------------------------- */
+
+/* In the grandchild: descriptors 3 (handshake) and 4 (lock), /dev/null for
+ * the rest, then a fresh hutch. */
+__attribute__((noreturn)) static void exec_monitor(const char *id, int hs,
+						   int lock)
+{
+	char *argv[] = { "hutch", "container-monitor", (char *)id, "3", NULL };
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* Out of the way first: either may already be 3 or 4. */
+	hs = fcntl(hs, F_DUPFD_CLOEXEC, 10);
+	lock = fcntl(lock, F_DUPFD_CLOEXEC, 10);
+	if (null < 0 || hs < 0 || lock < 0 || dup2(hs, 3) < 0 ||
+	    dup2(lock, 4) < 0)
+		_exit(CMN_EXIT_HUTCH);
+	for (int i = 0; i < 3; i++)
+		dup2(null, i);
+	cmn_close_fds_from(5, -1);
+	execv("/proc/self/exe", argv);
+	_exit(CMN_EXIT_HUTCH);
+}
+
+static int read_handshake(int fd, int *status, struct hutch_err *err)
+{
+	struct handshake h;
+	ssize_t n = cmn_read_all(fd, &h, sizeof(h));
+
+	if (n != (ssize_t)sizeof(h)) {
+		*status = CMN_EXIT_HUTCH;
+		return cmn_err_msg(
+			err, EIO,
+			"the container's monitor died while starting it; see 'hutch logs' and 'hutch inspect'");
+	}
+	*status = h.code;
+	if (h.code == 0)
+		return 0;
+	h.text[sizeof(h.text) - 1] = '\0';
+	return cmn_err_msg(err, EIO, "%s", h.text);
+}
+
+int sbx_container_start(struct sbx_container *c, int *status,
+			struct hutch_err *err)
+{
+	int lock = ctr_lock_runner(c, err);
+	int hs[2], ret;
+	pid_t pid;
+
+	*status = CMN_EXIT_HUTCH;
+	if (lock < 0)
+		return lock;
+	if (pipe2(hs, O_CLOEXEC) < 0) {
+		close(lock);
+		return cmn_err_set(err, errno, "pipe");
+	}
+	pid = fork();
+	if (pid == 0) {
+		setsid();
+		if (fork() == 0)
+			exec_monitor(c->cfg.id, hs[1], lock);
+		_exit(0);
+	}
+	close(hs[1]);
+	close(lock);
+	if (pid < 0) {
+		close(hs[0]);
+		return cmn_err_set(err, errno, "cannot start the monitor");
+	}
+	waitpid(pid, NULL, 0);
+	ret = read_handshake(hs[0], status, err);
+	close(hs[0]);
+	return ret;
+}
+
+/* ---- the monitor ------------------------------------------------------------------ */
+
+struct monitor {
+	struct sbx_container *c;
+	int handshake; /* -1 once answered */
+	struct ctr_log *log;
+};
+
+static void answer(struct monitor *m, int code, const char *text)
+{
+	struct handshake h = { .code = code };
+
+	if (m->handshake < 0)
+		return;
+	snprintf(h.text, sizeof(h.text), "%s", text ? text : "");
+	cmn_write_all(m->handshake, &h, sizeof(h));
+	close(m->handshake);
+	m->handshake = -1;
+}
+
+static void mon_started(void *ctx, pid_t init)
+{
+	struct monitor *m = ctx;
+
+	ctr_state_running(m->c, init);
+	answer(m, 0, NULL);
+}
+
+static void mon_output(void *ctx, int stream, const char *buf, size_t len)
+{
+	struct monitor *m = ctx;
+
+	ctr_log_write(m->log, stream, buf, len);
+}
+
+/* Docker's on-failure: a non-zero exit not asked for by `stop`/`kill`. */
+static bool should_restart(const struct sbx_container *c, int status)
+{
+	if (c->restart_max < 0 || status == 0 || ctr_stop_requested(c))
+		return false;
+	return c->restart_max == 0 || c->restart_count < c->restart_max;
+}
+
+static int run_once(struct monitor *m, int *status, struct hutch_err *err)
+{
+	struct sbx_run_io io = { .stdio = { -1, -1, -1 },
+				 .capture = { -1, -1 },
+				 .output = mon_output,
+				 .started = mon_started,
+				 .ctx = m };
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 };
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	/* -di: a stdin that stays open (we hold its write end and never
+	 * write), so `run -dit IMAGE sh` keeps its shell, as under Docker. */
+	if (m->c->cfg.interactive && pipe2(in, O_CLOEXEC) == 0) {
+		close(null);
+		null = in[0];
+	}
+	if (null < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    pipe2(errp, O_CLOEXEC) < 0) {
+		ret = cmn_err_set(err, errno, "cannot make the output pipes");
+	} else {
+		io.stdio[0] = null;
+		io.stdio[1] = out[1];
+		io.stdio[2] = errp[1];
+		io.capture[0] = out[0];
+		io.capture[1] = errp[0];
+		ret = sbx_run(&m->c->cfg, &io, status, err);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	if (null >= 0)
+		close(null);
+	if (in[1] >= 0)
+		close(in[1]);
+	ctr_log_flush(m->log);
+	return ret;
+}
+
+static int monitor_loop(struct monitor *m)
+{
+	struct sbx_container *c = m->c;
+	struct hutch_err err = { 0 };
+	int status = CMN_EXIT_HUTCH, ret;
+
+	for (;;) {
+		ctr_stop_clear(c);
+		ret = run_once(m, &status, &err);
+		ctr_state_exited(c, status, ret < 0 ? err.msg : NULL);
+		if (ret < 0) {
+			answer(m, status, err.msg);
+			break;
+		}
+		if (!should_restart(c, status))
+			break;
+		c->restart_count++;
+	}
+	return status;
+}
+
+int sbx_monitor_main(const char *id, int handshake_fd)
+{
+	struct monitor m = { .handshake = handshake_fd };
+	struct hutch_err err = { 0 };
+	int status;
+
+	if (sbx_container_find(id, &m.c, &err) < 0) {
+		answer(&m, CMN_EXIT_HUTCH, err.msg);
+		return CMN_EXIT_HUTCH;
+	}
+	m.log = ctr_log_open(m.c, &err);
+	if (!m.log) {
+		answer(&m, CMN_EXIT_HUTCH, err.msg);
+		sbx_container_free(m.c);
+		return CMN_EXIT_HUTCH;
+	}
+	status = monitor_loop(&m);
+	ctr_log_close(m.log);
+	/* The runner's lock (fd 4) goes with this process: drop it before
+	 * removing, which needs the container to look stopped. */
+	close(4);
+	if (m.c->auto_remove && sbx_container_remove(m.c, false, &err) < 0)
+		cmn_warn("%s", err.msg);
+	sbx_container_free(m.c);
+	return status;
+}

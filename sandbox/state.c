@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: Apache-2.0
+/* state.c - a container's state: running (runtime dir) and exited (store),
+ * the runner's lock, kill and wait */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/container-internal.h"
+
+json_t *ctr_strv_json(char *const *v)
+{
+	json_t *a = json_array();
+
+	for (; a && v && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+char **ctr_json_strv(const json_t *a)
+{
+	char **v = NULL;
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(a, i, e) if (json_is_string(e))
+		cmn_strv_push(&v, strdup(json_string_value(e)));
+	return v;
+}
+
+static char *state_path(const char *id, bool durable)
+{
+	cleanup_free char *dir =
+		durable ? sbx_container_dir(id) : ctr_runtime_dir(id, NULL);
+
+	return dir ? cmn_strdup_printf("%s/state.json", dir) : NULL;
+}
+
+static int open_lock(const char *id)
+{
+	cleanup_free char *dir = ctr_runtime_dir(id, NULL);
+	cleanup_free char *path =
+		dir ? cmn_strdup_printf("%s/monitor.lock", dir) : NULL;
+
+	int fd;
+
+	if (!path)
+		return -ENOMEM;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+int ctr_lock_runner(const struct sbx_container *c, struct hutch_err *err)
+{
+	int fd = open_lock(c->cfg.id);
+
+	if (fd < 0)
+		return cmn_err_set(err, -fd,
+				   "cannot open the lock of container %s",
+				   c->name);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return cmn_err_msg(err, EBUSY,
+					   "container %s is already running",
+					   c->name);
+		return cmn_err_set(err, e, "cannot lock container %s", c->name);
+	}
+	return fd;
+}
+
+/* Someone holds the runner's lock. */
+static bool runner_alive(const char *id)
+{
+	int fd = open_lock(id);
+	bool alive;
+
+	if (fd < 0)
+		return false;
+	alive = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return alive;
+}
+
+static void parse_state(const json_t *j, struct sbx_container *c)
+{
+	const char *err = json_string_value(json_object_get(j, "Error"));
+
+	c->init_pid = (pid_t)json_integer_value(json_object_get(j, "Pid"));
+	c->monitor_pid =
+		(pid_t)json_integer_value(json_object_get(j, "MonitorPid"));
+	c->exit_code = (int)json_integer_value(json_object_get(j, "ExitCode"));
+	c->started_at = json_integer_value(json_object_get(j, "StartedAt"));
+	c->finished_at = json_integer_value(json_object_get(j, "FinishedAt"));
+	c->restart_count =
+		(int)json_integer_value(json_object_get(j, "RestartCount"));
+	free(c->error);
+	c->error = err && *err ? strdup(err) : NULL;
+}
+
+int ctr_state_load(struct sbx_container *c)
+{
+	cleanup_free char *rt = state_path(c->cfg.id, false);
+	cleanup_free char *dur = state_path(c->cfg.id, true);
+	json_t *j = rt ? ctr_read_json(rt) : NULL;
+
+	c->status = SBX_CREATED;
+	if (j) {
+		parse_state(j, c);
+		json_decref(j);
+		if (runner_alive(c->cfg.id)) {
+			c->status = SBX_RUNNING;
+			return 0;
+		}
+		/* Its runner died (kill -9 of the monitor, or of hutch in
+		 * the foreground): the container died with it. */
+		ctr_state_exited(
+			c, 137,
+			"the process that ran the container was killed; the container was stopped with it");
+		return 0;
+	}
+	j = dur ? ctr_read_json(dur) : NULL;
+	if (j) {
+		parse_state(j, c);
+		c->status = SBX_EXITED;
+		json_decref(j);
+	}
+	return 0;
+}
+
+int ctr_state_running(struct sbx_container *c, pid_t init)
+{
+	cleanup_free char *path = state_path(c->cfg.id, false);
+	json_t *j;
+	int ret;
+
+	c->status = SBX_RUNNING;
+	c->init_pid = init;
+	c->monitor_pid = getpid();
+	c->started_at = ctr_now_ns();
+	j = json_pack("{s:s,s:i,s:i,s:I,s:i}", "Status", "running", "Pid",
+		      (int)init, "MonitorPid", (int)c->monitor_pid, "StartedAt",
+		      (json_int_t)c->started_at, "RestartCount",
+		      c->restart_count);
+	ret = path && j ? ctr_write_json(path, j) : -ENOMEM;
+	if (j)
+		json_decref(j);
+	return ret;
+}
+
+int ctr_state_exited(struct sbx_container *c, int code, const char *error)
+{
+	cleanup_free char *rt = state_path(c->cfg.id, false);
+	cleanup_free char *dur = state_path(c->cfg.id, true);
+	json_t *j;
+	int ret;
+
+	c->status = SBX_EXITED;
+	c->exit_code = code;
+	c->finished_at = ctr_now_ns();
+	free(c->error);
+	c->error = error ? strdup(error) : NULL;
+	j = json_pack("{s:s,s:i,s:I,s:I,s:s,s:i}", "Status", "exited",
+		      "ExitCode", code, "StartedAt", (json_int_t)c->started_at,
+		      "FinishedAt", (json_int_t)c->finished_at, "Error",
+		      error ? error : "", "RestartCount", c->restart_count);
+	ret = dur && j ? ctr_write_json(dur, j) : -ENOMEM;
+	if (j)
+		json_decref(j);
+	if (rt)
+		unlink(rt);
+	return ret;
+}
+
+int sbx_container_kill(struct sbx_container *c, int sig, struct hutch_err *err)
+{
+	if (c->status != SBX_RUNNING || c->init_pid <= 0)
+		return cmn_err_msg(
+			err, EINVAL,
+			"cannot kill container %s: the container is not running",
+			c->name);
+	/* pid 1 has handlers for the signals it forwards; SIGKILL from
+	 * outside its namespace always lands and takes the namespace down. */
+	ctr_stop_mark(c);
+	if (kill(c->init_pid, sig) < 0 && errno != ESRCH)
+		return cmn_err_set(err, errno, "cannot signal container %s",
+				   c->name);
+	return 0;
+}
+
+/* Wait until nobody holds the runner's lock, @timeout seconds at most
+ * (-1: for ever). Return: 0, or -ETIMEDOUT. */
+static int wait_runner(const char *id, int timeout)
+{
+	int fd = open_lock(id);
+	struct timespec start, now;
+	int ret = 0;
+
+	if (fd < 0)
+		return fd;
+	if (timeout < 0) {
+		while (flock(fd, LOCK_SH) < 0 && errno == EINTR)
+			;
+		close(fd);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (flock(fd, LOCK_SH | LOCK_NB) < 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= timeout) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		/* No lock with a time-out exists; 20 ms steps are cheap. */
+		poll(NULL, 0, 20);
+	}
+	close(fd);
+	return ret;
+}
+
+int sbx_container_wait(struct sbx_container *c, int timeout, int *code,
+		       struct hutch_err *err)
+{
+	int ret = wait_runner(c->cfg.id, timeout);
+
+	if (ret < 0)
+		return cmn_err_set(
+			err, -ret,
+			"container %s did not stop within %d seconds", c->name,
+			timeout);
+	ctr_state_load(c);
+	if (code)
+		*code = c->exit_code;
+	return 0;
+}
+
+int sbx_container_stop(struct sbx_container *c, int timeout,
+		       struct hutch_err *err)
+{
+	int ret;
+
+	if (c->status != SBX_RUNNING)
+		return 0;
+	if (timeout < 0)
+		timeout = c->stop_timeout;
+	ret = sbx_container_kill(c, c->stop_signal, err);
+	if (ret == 0 && wait_runner(c->cfg.id, timeout) == -ETIMEDOUT) {
+		ctr_state_load(c);
+		if (c->status == SBX_RUNNING)
+			ret = sbx_container_kill(c, SIGKILL, err);
+		if (ret == 0)
+			ret = wait_runner(c->cfg.id, 30);
+		if (ret < 0)
+			cmn_err_msg(err, -ret, "container %s did not stop",
+				    c->name);
+	}
+	if (ret == 0)
+		ctr_state_load(c);
+	return ret;
+}
+
+static char *stop_path(const struct sbx_container *c)
+{
+	cleanup_free char *dir = ctr_runtime_dir(c->cfg.id, NULL);
+
+	return dir ? cmn_strdup_printf("%s/stop-requested", dir) : NULL;
+}
+
+void ctr_stop_mark(const struct sbx_container *c)
+{
+	cleanup_free char *path = stop_path(c);
+
+	if (path)
+		cmn_write_fileat(AT_FDCWD, path, "", 0, 0600);
+}
+
+bool ctr_stop_requested(const struct sbx_container *c)
+{
+	cleanup_free char *path = stop_path(c);
+
+	return path && access(path, F_OK) == 0;
+}
+
+void ctr_stop_clear(const struct sbx_container *c)
+{
+	cleanup_free char *path = stop_path(c);
+
+	if (path)
+		unlink(path);
+}
