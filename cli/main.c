@@ -51,6 +51,8 @@ static const struct cli_cmd commands[] = {
 	  cli_wait_main },
 	{ "inspect", "inspect [OPTIONS] NAME|ID...",
 	  "Show containers or images as JSON.", cli_inspect_main },
+	{ "exec", "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+	  "Run a command in a running container.", cli_exec_main },
 	{ "port", "port CONTAINER", "List a container's published ports.",
 	  cli_port_main },
 	{ "container-monitor", "container-monitor ID FD", NULL,

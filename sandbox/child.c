@@ -29,7 +29,7 @@ static void noop_handler(int sig)
 /* pid 1 of a namespace only receives signals it has handlers for; the
  * handlers never run (the signals stay blocked and are taken by
  * sigwaitinfo), they only make the kernel queue them. */
-static void prepare_signals(void)
+void sbx_prepare_signals(void)
 {
 	struct sigaction sa = { .sa_handler = noop_handler };
 	sigset_t set;
@@ -45,8 +45,8 @@ static void prepare_signals(void)
 
 /* A terminal from the container's own devpts, so `tty` inside says
  * /dev/pts/0; the master goes to the parent, which relays it. */
-static int open_pty(const struct sbx_plan *plan, char *slave, size_t len,
-		    struct hutch_err *err)
+int sbx_open_pty(const struct sbx_plan *plan, char *slave, size_t len,
+		 bool console, struct hutch_err *err)
 {
 	struct sbx_msg msg = { .type = SBX_MSG_PTY };
 	cleanup_close int master =
@@ -61,7 +61,8 @@ static int open_pty(const struct sbx_plan *plan, char *slave, size_t len,
 	snprintf(slave, len, "/dev/pts/%d", n);
 	ioctl(master, TIOCSWINSZ, &plan->winsize);
 	/* /dev/console is the terminal too, as under Docker's -t. */
-	if (cmn_write_fileat(AT_FDCWD, "/dev/console", "", 0, 0600) == 0 &&
+	if (console &&
+	    cmn_write_fileat(AT_FDCWD, "/dev/console", "", 0, 0600) == 0 &&
 	    mount(slave, "/dev/console", NULL, MS_BIND, NULL) < 0)
 		cmn_debug("no /dev/console: %s", strerror(errno));
 	if (sbx_msg_send(plan->sync, &msg, master) < 0)
@@ -84,16 +85,39 @@ static void setup(const struct sbx_plan *plan, char *slave, size_t len)
 		cmn_err_set(&err, -ret,
 			    "cannot bring up the loopback interface");
 	else if (sbx_setup_rootfs(plan, &err) == 0 && plan->cfg->tty)
-		open_pty(plan, slave, len, &err);
+		sbx_open_pty(plan, slave, len, true, &err);
 	if (err.msg[0])
 		sbx_child_fail(plan->sync, CMN_EXIT_HUTCH, &err);
+}
+
+void sbx_spawn_command(struct sbx_plan *plan, const char *slave)
+{
+	pid_t cmd;
+
+	sbx_prepare_signals();
+	cmd = fork();
+	if (cmd < 0) {
+		struct hutch_err err;
+
+		cmn_err_set(&err, errno, "cannot start the command");
+		sbx_child_fail(plan->sync, CMN_EXIT_HUTCH, &err);
+	}
+	if (cmd == 0)
+		sbx_exec_command(plan, slave[0] ? slave : NULL);
+	close(plan->sync);
+	/* The parent of the command needs no privilege to reap, and only
+	 * CAP_KILL to forward signals to a command that changed its uid; a
+	 * process in the container must not find a capable process to
+	 * attach to. It stays dumpable: `exec` opens its /proc/PID/ns, and
+	 * with CAP_KILL alone there is nothing to gain by tracing it. */
+	sbx_caps_keep_only(1ULL << CAP_KILL);
+	_exit(sbx_init_loop(cmd));
 }
 
 void sbx_child_main(struct sbx_plan *plan)
 {
 	char slave[32] = "";
 	struct sbx_msg msg;
-	pid_t cmd;
 
 	/* Die with hutch: a killed job must not leave a container behind. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -107,21 +131,5 @@ void sbx_child_main(struct sbx_plan *plan)
 	if (sbx_msg_recv(plan->sync, &msg, NULL) <= 0 || msg.type != SBX_MSG_GO)
 		_exit(CMN_EXIT_HUTCH);
 	setup(plan, slave, sizeof(slave));
-	prepare_signals();
-	cmd = fork();
-	if (cmd < 0) {
-		struct hutch_err err;
-
-		cmn_err_set(&err, errno, "cannot start the command");
-		sbx_child_fail(plan->sync, CMN_EXIT_HUTCH, &err);
-	}
-	if (cmd == 0)
-		sbx_exec_command(plan, slave[0] ? slave : NULL);
-	close(plan->sync);
-	/* pid 1 needs no privilege to reap, and only CAP_KILL to forward
-	 * signals to a command that changed its uid; a process in the
-	 * container must not find a capable process to attach to. */
-	sbx_caps_keep_only(1ULL << CAP_KILL);
-	prctl(PR_SET_DUMPABLE, 0);
-	_exit(sbx_init_loop(cmd));
+	sbx_spawn_command(plan, slave);
 }

@@ -160,6 +160,7 @@ struct sbx_plan {
 	char *etc_hosts;    /* owned */
 	char *etc_hostname; /* owned */
 	char *etc_resolv;   /* owned */
+	pid_t join; /* exec: the host pid of the container's pid 1, else 0 */
 };
 
 /**
@@ -172,6 +173,27 @@ int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err);
 
 /** sbx_child_main() - the container's first process: setup, then init. */
 __attribute__((noreturn)) void sbx_child_main(struct sbx_plan *plan);
+
+/** sbx_join_main() - exec's first process: join the namespaces of
+ * @plan->join, then start the command as sbx_child_main() does. */
+__attribute__((noreturn)) void sbx_join_main(struct sbx_plan *plan);
+
+/**
+ * sbx_spawn_command() - the end of the container side: fork the command
+ * (sbx_exec_command()), then reap and forward signals until it exits, and
+ * exit with its status. @slave: the terminal's path, "" without one.
+ */
+__attribute__((noreturn)) void sbx_spawn_command(struct sbx_plan *plan,
+						 const char *slave);
+
+/** sbx_open_pty() - a terminal from the devpts at /dev/pts, its master
+ * sent to hutch; with @console also bound on /dev/console. */
+int sbx_open_pty(const struct sbx_plan *plan, char *slave, size_t len,
+		 bool console, struct hutch_err *err);
+
+/** sbx_prepare_signals() - handlers and a block for the signals a
+ * forwarding parent takes with sigwaitinfo(). */
+void sbx_prepare_signals(void);
 
 /**
  * sbx_init_loop() - pid 1: reap every child, forward signals to @cmd, and

@@ -148,9 +148,24 @@ static int clone_failed(int e, struct hutch_err *err)
 	return -e;
 }
 
-static int start_child(struct sbx_plan *plan, pid_t *pid, struct hutch_err *err)
+/* Let the child go on, unless @ret says setting it up failed. */
+static int send_go(int sock, pid_t pid, int ret, struct hutch_err *err)
 {
 	struct sbx_msg go = { .type = SBX_MSG_GO };
+
+	if (ret == 0 && sbx_msg_send(sock, &go, -1) < 0)
+		ret = cmn_err_set(err, errno, "cannot start the container");
+	if (ret < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(sock);
+		return ret;
+	}
+	return sock;
+}
+
+static int start_child(struct sbx_plan *plan, pid_t *pid, struct hutch_err *err)
+{
 	int sv[2], ret;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -170,15 +185,32 @@ static int start_child(struct sbx_plan *plan, pid_t *pid, struct hutch_err *err)
 	}
 	close(sv[1]);
 	ret = sbx_idmap_apply(*pid, &plan->map, err);
-	if (ret == 0 && sbx_msg_send(sv[0], &go, -1) < 0)
-		ret = cmn_err_set(err, errno, "cannot start the container");
-	if (ret < 0) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, NULL, 0);
+	return send_go(sv[0], *pid, ret, err);
+}
+
+/* exec: a plain fork; the child joins the container's namespaces. */
+static int start_joiner(struct sbx_plan *plan, pid_t *pid,
+			struct hutch_err *err)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return cmn_err_set(err, errno, "socketpair");
+	plan->sync = sv[1];
+	*pid = fork();
+	if (*pid < 0) {
+		int e = errno;
+
 		close(sv[0]);
-		return ret;
+		close(sv[1]);
+		return cmn_err_set(err, e, "fork");
 	}
-	return sv[0];
+	if (*pid == 0) {
+		close(sv[0]);
+		sbx_join_main(plan);
+	}
+	close(sv[1]);
+	return send_go(sv[0], *pid, 0, err);
 }
 
 /* ---- the parent's loop ---------------------------------------------------- */
@@ -374,8 +406,9 @@ static void parent_loop(struct parent *p)
 		close(p->sync);
 }
 
-int sbx_run(const struct sbx_config *cfg, const struct sbx_run_io *io,
-	    int *status, struct hutch_err *err)
+/* Run @cfg as a new container, or in the one whose pid 1 is @join. */
+static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
+		    pid_t join, int *status, struct hutch_err *err)
 {
 	struct parent p = { .io = io,
 			    .sync = -1,
@@ -393,10 +426,12 @@ int sbx_run(const struct sbx_config *cfg, const struct sbx_run_io *io,
 	}
 	ret = plan_make(cfg, &plan, err);
 	plan.io = io;
+	plan.join = join;
 	if (ret == 0 && (p.sigfd = signal_fd(&old)) < 0)
 		ret = cmn_err_set(err, errno, "signalfd");
 	if (ret == 0)
-		ret = p.sync = start_child(&plan, &p.child, err);
+		ret = p.sync = join ? start_joiner(&plan, &p.child, err)
+				    : start_child(&plan, &p.child, err);
 	if (ret >= 0) {
 		p.read_stdin = cfg->tty && cfg->interactive;
 		parent_loop(&p);
@@ -413,4 +448,16 @@ int sbx_run(const struct sbx_config *cfg, const struct sbx_run_io *io,
 	}
 	plan_free(&plan);
 	return ret;
+}
+
+int sbx_run(const struct sbx_config *cfg, const struct sbx_run_io *io,
+	    int *status, struct hutch_err *err)
+{
+	return run_plan(cfg, io, 0, status, err);
+}
+
+int sbx_exec(const struct sbx_config *cfg, pid_t init, int *status,
+	     struct hutch_err *err)
+{
+	return run_plan(cfg, NULL, init, status, err);
 }

@@ -334,6 +334,26 @@ struct sbx_log_opts {
 int sbx_container_logs(struct sbx_container *c, const struct sbx_log_opts *o,
 		       int out, int err_fd, struct hutch_err *err);
 
+/**
+ * struct sbx_exec_opts - `exec`'s options (borrowed)
+ * @argv: the command; @env: extra KEY=VALUE; @workdir, @user: NULL for the
+ * container's own
+ */
+struct sbx_exec_opts {
+	char *const *argv;
+	char *const *env;
+	const char *workdir;
+	const char *user;
+	bool tty;
+	bool interactive;
+};
+
+/** sbx_container_exec() - run a command in the running container @c, with
+ * its capabilities, seccomp profile and environment. */
+int sbx_container_exec(const struct sbx_container *c,
+		       const struct sbx_exec_opts *o, int *status,
+		       struct hutch_err *err);
+
 /** sbx_remove_tree() - delete @path, through a user namespace when files
  * of subordinate ids are in it. */
 int sbx_remove_tree(const char *path, struct hutch_err *err);
@@ -357,6 +377,15 @@ int sbx_userns_call(enum sbx_userns mode,
 		    int (*fn)(void *arg, void *out, struct hutch_err *err),
 		    void *arg, void *out, size_t out_len,
 		    struct hutch_err *err);
+
+/**
+ * sbx_exec() - run @cfg's command inside the running container whose
+ * pid 1 has host pid @init, with @cfg's user, capabilities, seccomp
+ * profile, environment and working directory; foreground I/O as sbx_run()
+ * with a NULL io. Return and @status as sbx_run().
+ */
+int sbx_exec(const struct sbx_config *cfg, pid_t init, int *status,
+	     struct hutch_err *err);
 
 /* ---- host checks (hostcheck.c) ----------------------------------------- */
 

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+/* join.c - `exec`: a new process in a running container's namespaces
+ *
+ * hutch forks a child that opens /proc/PID/ns/ of the container's pid 1,
+ * joins the user namespace first (as the user that owns it, it may; and
+ * then holds the capabilities it needs for the rest), then the mount, pid,
+ * uts, ipc, net and cgroup namespaces that differ from its own (with
+ * --network host the container shares hutch's network namespace, and
+ * joining it again would need privilege over the host's). Joining the
+ * mount namespace puts it in the container's root. From there it is the
+ * same as a container's first process: an optional terminal from the
+ * container's devpts, then a fork into the pid namespace for the command
+ * (sbx_exec_command: user, capabilities, no_new_privs, the container's
+ * seccomp profile), and a reaping, forwarding parent.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sandbox/container-internal.h"
+
+static const struct {
+	const char *name;
+	int type;
+} namespaces[] = {
+	{ "user", CLONE_NEWUSER },     { "mnt", CLONE_NEWNS },
+	{ "pid", CLONE_NEWPID },       { "uts", CLONE_NEWUTS },
+	{ "ipc", CLONE_NEWIPC },       { "net", CLONE_NEWNET },
+	{ "cgroup", CLONE_NEWCGROUP },
+};
+
+static bool same_ns(const char *name, int fd)
+{
+	char self[64];
+	struct stat a, b;
+
+	snprintf(self, sizeof(self), "/proc/self/ns/%s", name);
+	return stat(self, &a) == 0 && fstat(fd, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int join(pid_t pid, struct hutch_err *err)
+{
+	int fds[ARRAY_SIZE(namespaces)];
+
+	/* All open before the first setns: /proc/PID is the host's view,
+	 * and the pid may not be reachable by path once we moved. */
+	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid,
+			 namespaces[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0 && errno != ENOENT)
+			return cmn_err_set(
+				err, errno,
+				"cannot open %s (has the container stopped?)",
+				path);
+		if (fds[i] >= 0 && same_ns(namespaces[i].name, fds[i])) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++) {
+		if (fds[i] < 0)
+			continue;
+		if (setns(fds[i], namespaces[i].type) < 0)
+			return cmn_err_set(
+				err, errno,
+				"cannot join the container's %s namespace",
+				namespaces[i].name);
+		close(fds[i]);
+	}
+	return chdir("/") < 0 ? cmn_err_set(err, errno, "chdir /") : 0;
+}
+
+void sbx_join_main(struct sbx_plan *plan)
+{
+	struct hutch_err err = { 0 };
+	char slave[32] = "";
+	struct sbx_msg msg;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	cmn_close_fds_from(3, plan->sync);
+	if (sbx_msg_recv(plan->sync, &msg, NULL) <= 0 || msg.type != SBX_MSG_GO)
+		_exit(CMN_EXIT_HUTCH);
+	if (join(plan->join, &err) < 0 || setsid() < 0 ||
+	    (plan->cfg->tty &&
+	     sbx_open_pty(plan, slave, sizeof(slave), false, &err) < 0))
+		sbx_child_fail(plan->sync, CMN_EXIT_HUTCH, &err);
+	sbx_spawn_command(plan, slave);
+}
+
+/* A deep copy through the record's own JSON form. */
+static int copy_config(const struct sbx_config *from, struct sbx_config *to)
+{
+	json_t *j = sbx_config_json(from);
+	int ret = j ? sbx_config_from_json(j, to) : -ENOMEM;
+
+	if (j)
+		json_decref(j);
+	return ret;
+}
+
+static int replace(char **field, const char *value)
+{
+	if (!value)
+		return 0;
+	free(*field);
+	*field = strdup(value);
+	return *field ? 0 : -ENOMEM;
+}
+
+/* Docker's exec: the container's environment, user and working directory
+ * unless -e, -u, -w say otherwise. */
+static int exec_config(const struct sbx_container *c,
+		       const struct sbx_exec_opts *o, struct sbx_config *cfg)
+{
+	int ret = copy_config(&c->cfg, cfg);
+
+	if (ret < 0)
+		return ret;
+	cmn_strv_free(cfg->argv);
+	cfg->argv = cmn_strv_dup(o->argv);
+	for (char *const *e = o->env; cfg->argv && e && *e && ret == 0; e++)
+		ret = cmn_strv_push(&cfg->env, strdup(*e));
+	if (ret == 0)
+		ret = replace(&cfg->workdir, o->workdir);
+	if (ret == 0)
+		ret = replace(&cfg->user, o->user);
+	cfg->tty = o->tty;
+	cfg->interactive = o->interactive;
+	return cfg->argv ? ret : -ENOMEM;
+}
+
+int sbx_container_exec(const struct sbx_container *c,
+		       const struct sbx_exec_opts *o, int *status,
+		       struct hutch_err *err)
+{
+	struct sbx_config cfg;
+	int ret;
+
+	*status = 1;
+	if (c->status != SBX_RUNNING)
+		return cmn_err_msg(
+			err, EINVAL,
+			"container %s is not running; start it first (hutch start %s)",
+			c->name, c->name);
+	ret = exec_config(c, o, &cfg);
+	if (ret < 0) {
+		sbx_config_free(&cfg);
+		return cmn_err_set(err, -ret, "exec");
+	}
+	ret = sbx_exec(&cfg, c->init_pid, status, err);
+	sbx_config_free(&cfg);
+	return ret;
+}
