@@ -529,6 +529,41 @@ static int setup_tree(const struct sbx_plan *plan, int rootfd,
 	return ret;
 }
 
+/*
+ * The image's layers as a kernel overlay. The lower directories are given
+ * relative to their common parent (we chdir there for the mount): the
+ * options must fit in one page, and 60 absolute store paths would not.
+ * userxattr: in a user namespace overlayfs keeps its whiteouts and opaque
+ * markers in user.overlay.* (Linux 5.11).
+ */
+static int mount_overlay(const struct sbx_config *cfg, struct hutch_err *err)
+{
+	char opts[4096];
+	size_t used;
+	int n, e;
+
+	n = snprintf(opts, sizeof(opts), "upperdir=%s,workdir=%s,userxattr,lowerdir=",
+		     cfg->upper, cfg->work);
+	for (char **l = cfg->lowers; n > 0 && *l; l++) {
+		used = (size_t)n;
+		if (used >= sizeof(opts))
+			break;
+		n += snprintf(opts + used, sizeof(opts) - used, "%s%s",
+			      l == cfg->lowers ? "" : ":", *l);
+	}
+	if (n < 0 || (size_t)n >= sizeof(opts))
+		return cmn_err_msg(err, E2BIG, "the image has too many layers for the kernel overlay's options; use --storage-driver fuse");
+	if (chdir(cfg->lower_base) < 0)
+		return cmn_err_set(err, errno, "cannot enter %s", cfg->lower_base);
+	if (mount("overlay", cfg->rootfs, "overlay", 0, opts) < 0) {
+		e = errno;
+		cmn_err_set(err, e, "cannot mount the image's layers (kernel overlay) on %s", cfg->rootfs);
+		cmn_err_fix(err, "run 'hutch info' to see whether this kernel allows overlay mounts in a user namespace, or use --storage-driver fuse");
+		return -e;
+	}
+	return chdir("/") < 0 ? cmn_err_set(err, errno, "chdir /") : 0;
+}
+
 int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err)
 {
 	const char *rootfs = plan->cfg->rootfs;
@@ -538,6 +573,8 @@ int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err)
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return cmn_err_set(err, errno,
 				   "cannot make the mount namespace private");
+	if (plan->cfg->lowers && (ret = mount_overlay(plan->cfg, err)) < 0)
+		return ret;
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return cmn_err_set(err, errno,
 				   "cannot bind the root filesystem %s",
