@@ -7,8 +7,9 @@
  * cross-repository mount is asked for (POST ?mount=&from=), which costs no
  * upload when the registry agrees (201) and opens an ordinary upload
  * session when it does not (202). The store keeps no record of where a
- * blob came from beyond the image's names, so those are the candidates;
- * with none, every missing blob is uploaded. Uploads are one PUT for blobs
+ * blob came from, so the candidates are the names, on the same registry
+ * and in another repository, of the images of the store that contain the
+ * blob; without one, a missing blob is uploaded. Uploads are one PUT for blobs
  * up to CHUNK bytes, else PATCHes of CHUNK bytes and a closing PUT. The
  * manifest goes last, byte for byte as stored, so that its digest at the
  * registry is the one in the store.
@@ -37,7 +38,9 @@ struct push {
 	struct reg_client *c;
 	struct img_image *img;
 	char scope[512];
-	char **sources; /* other repositories of the same registry */
+	struct img_image **others; /* every image of the store: mount sources */
+	size_t n_others;
+	char *source; /* owned: the last mount source found */
 	img_progress_fn progress;
 	void *ctx;
 };
@@ -153,6 +156,18 @@ static char *with_digest(const char *location, const struct img_digest *d)
 				 strchr(location, '?') ? '&' : '?', ds);
 }
 
+/* Blobs above this go up in PATCHes of this size. HUTCH_PUSH_CHUNK_SIZE
+ * (bytes, at least 64 KiB) overrides it, for tests. */
+static int64_t chunk_size(void)
+{
+	const char *env = getenv("HUTCH_PUSH_CHUNK_SIZE");
+	uint64_t v;
+
+	if (env && cmn_parse_u64(env, INT64_MAX, &v) && v >= (64u << 10))
+		return (int64_t)v;
+	return CHUNK;
+}
+
 static int send_part(struct push *p, const char *method, const char *url,
 		     int fd, int64_t off, int64_t len, bool ranged,
 		     const struct img_digest *d, size_t i, int64_t total,
@@ -165,7 +180,8 @@ static int send_part(struct push *p, const char *method, const char *url,
 				   .file_fd = fd,
 				   .file_off = off,
 				   .file_len = len,
-				   .progress = p->progress,
+				   .progress =
+					   i == SIZE_MAX ? NULL : p->progress,
 				   .progress_ctx = p->ctx,
 				   .progress_blob = d,
 				   .progress_index = i,
@@ -190,12 +206,12 @@ static int upload(struct push *p, char *location, int fd, int64_t size,
 	cleanup_free char *final = NULL;
 	struct reg_response r = { 0 };
 	char ds[72];
-	int64_t off = 0;
+	int64_t off = 0, chunk = chunk_size();
 	int ret;
 
 	img_digest_str(d, ds);
-	while (size > CHUNK && off < size) {
-		int64_t len = size - off < CHUNK ? size - off : CHUNK;
+	while (size > chunk && off < size) {
+		int64_t len = size - off < chunk ? size - off : chunk;
 
 		ret = send_part(p, "PATCH", loc, fd, off, len, true, d, i, size,
 				&r, err);
@@ -222,10 +238,34 @@ static int upload(struct push *p, char *location, int fd, int64_t size,
 	return ret;
 }
 
-/* An image name on the same registry, another repository: mountable. */
-static const char *mount_source(struct push *p)
+/* A repository of the same registry known to have blob @d: an image of
+ * the store holding it, named there. NULL when there is none. */
+static const char *mount_source(struct push *p, const struct img_digest *d)
 {
-	return p->sources && p->sources[0] ? p->sources[0] : NULL;
+	for (size_t i = 0; i < p->n_others; i++) {
+		const struct img_image *o = p->others[i];
+		bool has = img_digest_equal(&o->id, d);
+
+		for (size_t l = 0; !has && l < o->n_layers; l++)
+			has = img_digest_equal(&o->layers[l].blob, d);
+		for (char **n = o->names; has && n && *n; n++) {
+			struct img_ref r;
+			const char *found = NULL;
+
+			if (img_ref_parse(*n, &r, NULL) < 0)
+				continue;
+			if (!strcmp(r.registry, p->ref.registry) &&
+			    strcmp(r.repo, p->ref.repo)) {
+				free(p->source);
+				p->source = steal_ptr(&r.repo);
+				found = p->source;
+			}
+			img_ref_free(&r);
+			if (found)
+				return found;
+		}
+	}
+	return NULL;
 }
 
 static int push_blob(struct push *p, const struct img_digest *d, int64_t size,
@@ -233,7 +273,7 @@ static int push_blob(struct push *p, const struct img_digest *d, int64_t size,
 {
 	cleanup_free char *path = img_blob_path(p->s, d);
 	cleanup_close int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	const char *from = mount_source(p);
+	const char *from = mount_source(p, d);
 	char *location = NULL;
 	struct stat st;
 	bool exists = false;
@@ -327,21 +367,6 @@ static int put_manifest(struct push *p, struct img_push_result *res,
 	return ret;
 }
 
-/* Other repositories of the image on this registry: mount candidates. */
-static void find_sources(struct push *p)
-{
-	for (char **n = p->img->names; n && *n; n++) {
-		struct img_ref r;
-
-		if (img_ref_parse(*n, &r, NULL) < 0)
-			continue;
-		if (!strcmp(r.registry, p->ref.registry) &&
-		    strcmp(r.repo, p->ref.repo))
-			cmn_strv_push(&p->sources, strdup(r.repo));
-		img_ref_free(&r);
-	}
-}
-
 static int prepare(struct push *p, const char *name, struct hutch_err *err)
 {
 	cleanup_free char *full = NULL;
@@ -371,7 +396,9 @@ static int prepare(struct push *p, const char *name, struct hutch_err *err)
 		return ret;
 	snprintf(p->scope, sizeof(p->scope), "repository:%s:pull,push",
 		 p->ref.repo);
-	find_sources(p);
+	/* Without the list, blobs are uploaded rather than mounted. */
+	if (img_image_list(p->s, &p->others, &p->n_others, NULL) < 0)
+		p->n_others = 0;
 	return reg_open(p->ref.registry, false, NULL, NULL, &p->c, err);
 }
 
@@ -381,10 +408,11 @@ static int config_size(struct push *p, int64_t *size, struct hutch_err *err)
 			       NULL);
 	const json_t *sz =
 		json_object_get(json_object_get(m, "config"), "size");
+	bool ok = json_is_integer(sz);
 
 	*size = json_integer_value(sz);
 	json_decref(m);
-	if (!json_is_integer(sz))
+	if (!ok)
 		return cmn_err_msg(
 			err, EINVAL,
 			"the stored manifest of %s has no config size",
@@ -423,7 +451,10 @@ int img_push(struct img_store *s, const char *name, img_progress_fn progress,
 	img_image_free(p.img);
 	img_ref_free(&p.ref);
 	free(p.short_name);
-	cmn_strv_free(p.sources);
+	for (size_t i = 0; i < p.n_others; i++)
+		img_image_free(p.others[i]);
+	free(p.others);
+	free(p.source);
 	if (ret < 0)
 		img_push_result_free(res);
 	return ret;
