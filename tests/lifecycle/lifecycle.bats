@@ -1,0 +1,273 @@
+#!/usr/bin/env bats
+# lifecycle.bats - run -d, ps, logs, stop, kill, start, restart, rm, wait,
+# inspect, exec: Docker's behaviour, exit codes and messages
+
+load ../lib/common
+
+setup_file() {
+	make_rootfs "$(shared_rootfs)"
+}
+
+setup() {
+	hutch_test_env
+	R=$(shared_rootfs)
+}
+
+teardown() {
+	# Nothing of a test may outlive it: remove what it left by name.
+	"$HUTCH" ps -aq 2>/dev/null | xargs -r "$HUTCH" rm -f >/dev/null 2>&1 || true
+}
+
+# running NAME: the container's state is "running".
+state_is() {
+	[ "$("$HUTCH" inspect -f '{{.State.Status}}' "$1" 2>/dev/null)" = "$2" ]
+}
+
+@test "run -d prints the id, returns, and the container runs" {
+	run "$HUTCH" run -d --rootfs "$R" --name web -- sleep 1000
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^[0-9a-f]{64}$ ]]
+	id=$output
+	run "$HUTCH" ps
+	[ "$status" -eq 0 ]
+	[[ ${lines[1]} == "${id:0:12}"*"Up "*"web" ]]
+	run "$HUTCH" ps -q
+	[ "$output" = "${id:0:12}" ]
+	run "$HUTCH" ps --no-trunc -q
+	[ "$output" = "$id" ]
+	run "$HUTCH" inspect -f '{{.State.Status}} {{.State.Running}} {{.Name}} {{.Id}}' web
+	[ "$output" = "running true /web $id" ]
+}
+
+@test "ps -a shows exited containers with their code; --format and --filter" {
+	"$HUTCH" run --rootfs "$R" --name ok -- true
+	run -7 "$HUTCH" run --rootfs "$R" --name bad -- sh -c 'exit 7'
+	"$HUTCH" run -d --rootfs "$R" --name up -- sleep 1000
+	run "$HUTCH" ps
+	[ "${#lines[@]}" -eq 2 ]
+	run "$HUTCH" ps -a --format '{{.Names}} {{.Status}}'
+	[[ $output == *"ok Exited (0)"* ]]
+	[[ $output == *"bad Exited (7)"* ]]
+	[[ $output == *"up Up"* ]]
+	run "$HUTCH" ps -a --filter status=exited --format '{{.Names}}'
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "bad ok " ]
+	run "$HUTCH" ps -a --filter name=ba --format '{{.Names}}'
+	[ "$output" = bad ]
+	run "$HUTCH" ps --format '{{.Bogus}}'
+	[ "$status" -ne 0 ]
+	[[ $output == *"no field .Bogus"* ]]
+}
+
+@test "names are unique, generated names look like Docker's" {
+	"$HUTCH" run -d --rootfs "$R" --name dup -- sleep 1000
+	run "$HUTCH" run -d --rootfs "$R" --name dup -- sleep 1000
+	[ "$status" -eq 125 ]
+	[[ $output == *'Conflict. The container name "/dup" is already in use'* ]]
+	run "$HUTCH" run --rootfs "$R" -- true
+	run "$HUTCH" ps -a --format '{{.Names}}'
+	[[ $output =~ [a-z]+_[a-z]+ ]]
+	run "$HUTCH" run --rootfs "$R" --name 'bad/name' -- true
+	[ "$status" -eq 125 ]
+	[[ $output == *"Invalid container name"* ]]
+}
+
+@test "logs: stdout and stderr kept apart, -t, --tail, --since" {
+	"$HUTCH" run -d --rootfs "$R" --name talk -- sh -c 'echo out1; echo err1 >&2; echo out2; echo out3'
+	"$HUTCH" wait talk
+	run --separate-stderr "$HUTCH" logs talk
+	[ "$output" = "$(printf 'out1\nout2\nout3')" ]
+	[ "$stderr" = err1 ]
+	run "$HUTCH" logs --tail 2 talk
+	[ "$(grep -c out <<<"$output")" -le 2 ]
+	[[ $output == *out3* ]]
+	[[ $output != *out1* ]]
+	run "$HUTCH" logs -t talk
+	[[ ${lines[0]} =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\ out1$ ]]
+	run "$HUTCH" logs --since 1h talk
+	[[ $output == *out1* ]]
+	run "$HUTCH" logs --since 2099-01-01T00:00:00Z talk
+	[ "$output" = "" ]
+	run "$HUTCH" logs --since yesterday talk
+	[ "$status" -ne 0 ]
+}
+
+@test "logs -f follows and exits when the container does" {
+	"$HUTCH" run -d --rootfs "$R" -v "$BATS_TEST_TMPDIR:/sync" --name follow -- sh -c 'echo first; while [ ! -e /sync/go ]; do usleep 20000; done; echo last'
+	"$HUTCH" logs -f follow >"$BATS_TEST_TMPDIR/followed" &
+	pid=$!
+	wait_for 10 grep -q first "$BATS_TEST_TMPDIR/followed"
+	touch "$BATS_TEST_TMPDIR/go"
+	wait "$pid"
+	[ "$(cat "$BATS_TEST_TMPDIR/followed")" = "$(printf 'first\nlast')" ]
+}
+
+@test "logs of a foreground container explain why there are none" {
+	"$HUTCH" run --rootfs "$R" --name fg -- echo hi
+	run "$HUTCH" logs fg
+	[ "$status" -eq 1 ]
+	[[ $output == *"ran in the foreground"* ]]
+}
+
+@test "stop: SIGTERM first (143), then SIGKILL after -t (137)" {
+	"$HUTCH" run -d --rootfs "$R" --name polite -- sleep 1000
+	run "$HUTCH" stop polite
+	[ "$status" -eq 0 ]
+	[ "$output" = polite ]
+	run "$HUTCH" inspect -f '{{.State.ExitCode}}' polite
+	[ "$output" = 143 ]
+	"$HUTCH" run -d --rootfs "$R" --name stubborn -- sh -c 'trap "" TERM; while :; do usleep 50000; done'
+	SECONDS=0
+	run "$HUTCH" stop -t 1 stubborn
+	[ "$status" -eq 0 ]
+	[ "$SECONDS" -lt 10 ]
+	run "$HUTCH" inspect -f '{{.State.ExitCode}} {{.State.Status}}' stubborn
+	[ "$output" = "137 exited" ]
+}
+
+@test "kill -s sends a signal the command can handle" {
+	"$HUTCH" run -d --rootfs "$R" --name sig -- sh -c 'trap "echo got-usr1; exit 4" USR1; while :; do usleep 20000; done'
+	wait_for 10 state_is sig running
+	run "$HUTCH" kill -s USR1 sig
+	[ "$status" -eq 0 ]
+	run "$HUTCH" wait sig
+	[ "$output" = 4 ]
+	run "$HUTCH" logs sig
+	[ "$output" = got-usr1 ]
+	run "$HUTCH" kill -s BOGUS sig
+	[ "$status" -ne 0 ]
+	run "$HUTCH" kill sig
+	[ "$status" -eq 1 ]
+	[[ $output == *"not running"* ]]
+}
+
+@test "start runs a stopped container again; restart; start -a exits with it" {
+	"$HUTCH" run --rootfs "$R" --name again -- sh -c 'echo run >>/tmp/runs; wc -l </tmp/runs; exit 3' || true
+	run "$HUTCH" start again
+	[ "$status" -eq 0 ]
+	run "$HUTCH" wait again
+	[ "$output" = 3 ]
+	run -3 "$HUTCH" start -a again
+	[ "$output" -ge 3 ]
+	"$HUTCH" run -d --rootfs "$R" --name rs -- sleep 1000
+	old=$("$HUTCH" inspect -f '{{.State.Pid}}' rs)
+	run "$HUTCH" restart -t 1 rs
+	[ "$status" -eq 0 ]
+	new=$("$HUTCH" inspect -f '{{.State.Pid}}' rs)
+	[ "$new" != "$old" ]
+	state_is rs running
+}
+
+@test "rm refuses a running container unless -f, and leaves nothing" {
+	"$HUTCH" run -d --rootfs "$R" --name busy -- sleep 4343
+	run "$HUTCH" rm busy
+	[ "$status" -eq 1 ]
+	[[ $output == *"container is running"*"-f"* ]]
+	run "$HUTCH" rm -f busy
+	[ "$status" -eq 0 ]
+	[ "$output" = busy ]
+	wait_for 10 bash -c '! pgrep -u "$(id -u)" -f "sleep 434[3]" >/dev/null'
+	run "$HUTCH" ps -a -q
+	[ "$output" = "" ]
+	[ -z "$(ls -A "$HUTCH_ROOT/containers" | grep -v '^\.names$')" ]
+}
+
+@test "missing containers and ambiguous prefixes: Docker's errors, exit 1" {
+	for cmd in stop kill start rm wait logs inspect port; do
+		run "$HUTCH" $cmd nosuch
+		[ "$status" -eq 1 ] || { echo "$cmd: $status"; false; }
+		[[ $output == *"No such "*"nosuch"* ]] || { echo "$cmd: $output"; false; }
+	done
+	run "$HUTCH" exec nosuch true
+	[ "$status" -eq 1 ]
+	# Ids are random: make containers until two share a first digit.
+	for i in $(seq 40); do "$HUTCH" run --rootfs "$R" -- true; done
+	prefix=$("$HUTCH" ps -aq --no-trunc | cut -c1 | sort | uniq -d | head -n 1)
+	[ -n "$prefix" ]
+	run "$HUTCH" rm "$prefix"
+	[ "$status" -eq 1 ]
+	[[ $output == *"multiple containers"* ]]
+}
+
+@test "--rm removes a container when it exits, detached or not" {
+	"$HUTCH" run --rm --rootfs "$R" --name gone -- true
+	run "$HUTCH" ps -aq
+	[ "$output" = "" ]
+	"$HUTCH" run -d --rm --rootfs "$R" --name gone2 -- true
+	wait_for 10 bash -c "[ -z \"\$('$HUTCH' ps -aq)\" ]"
+	run "$HUTCH" run --rm --restart on-failure --rootfs "$R" -- true
+	[ "$status" -eq 125 ]
+	[[ $output == *"conflicting options"* ]]
+}
+
+@test "--restart on-failure:2 restarts twice, then stays exited" {
+	"$HUTCH" run -d --restart on-failure:2 --rootfs "$R" -v "$BATS_TEST_TMPDIR:/data" --name flaky -- sh -c 'echo x >>/data/count; exit 1'
+	run "$HUTCH" wait flaky
+	wait_for 20 bash -c "[ \"\$('$HUTCH' inspect -f '{{.RestartCount}} {{.State.Status}}' flaky)\" = '2 exited' ]"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/count")" -eq 3 ]
+}
+
+@test "a stopped on-failure container is not restarted" {
+	"$HUTCH" run -d --restart on-failure --rootfs "$R" --name keepgoing -- sleep 1000
+	"$HUTCH" stop -t 1 keepgoing
+	run "$HUTCH" inspect -f '{{.State.Status}} {{.RestartCount}}' keepgoing
+	[ "$output" = "exited 0" ]
+}
+
+@test "kill -9 of the monitor: the container dies with it, ps says why, rm works" {
+	"$HUTCH" run -d --rootfs "$R" --name orphan -- sleep 4545
+	# The oldest: the container's pid 1 is a fork of it, same command line.
+	monitor=$(pgrep -o -u "$(id -u)" -f "container-monitor $("$HUTCH" inspect -f '{{.Id}}' orphan)")
+	[ -n "$monitor" ]
+	kill -KILL "$monitor"
+	wait_for 10 bash -c '! pgrep -u "$(id -u)" -f "sleep 454[5]" >/dev/null'
+	run "$HUTCH" ps -a --format '{{.Names}} {{.Status}}'
+	[[ $output == *"orphan Exited (137)"* ]]
+	run "$HUTCH" inspect -f '{{.State.Error}}' orphan
+	[[ $output == *"killed"* ]]
+	run "$HUTCH" rm orphan
+	[ "$status" -eq 0 ]
+	# No mount of it is left anywhere.
+	! grep -q "$HUTCH_ROOT" /proc/self/mountinfo
+}
+
+@test "exec joins the container: env, pid namespace, -e -w -u, exit codes" {
+	"$HUTCH" run -d --rootfs "$R" --name box -e FROM_RUN=1 -- sleep 1000
+	run "$HUTCH" exec -e EXTRA=2 -w /tmp box sh -c 'echo $FROM_RUN $EXTRA $(pwd); ps -o comm | sed 1d | sort | tr "\n" " "'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "1 2 /tmp" ]
+	[[ ${lines[1]} == *hutch-init*sleep* ]]
+	run "$HUTCH" exec box grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status
+	[[ $output == *"NoNewPrivs:"*1* ]]
+	[[ $output == *"Seccomp:"*2* ]]
+	run "$HUTCH" exec box sysprobe keyctl
+	[ "$output" = EPERM ]
+	run "$HUTCH" exec box sh -c 'exit 5'
+	[ "$status" -eq 5 ]
+	run -127 "$HUTCH" exec box nosuch
+	[[ $output == *"executable file not found"* ]]
+	if subids_available; then
+		run "$HUTCH" exec -u alice box id -u
+		[ "$output" = 1000 ]
+	fi
+	"$HUTCH" stop -t 1 box
+	run "$HUTCH" exec box true
+	[ "$status" -eq 1 ]
+	[[ $output == *"not running"* ]]
+}
+
+@test "20 detached containers at once, each serving its own port, then all gone" {
+	local base=$((20000 + RANDOM % 20000)) i pids=()
+	for i in $(seq 0 19); do
+		"$HUTCH" run -d --rootfs "$R" --name "srv$i" -- httpd -f -p "127.0.0.1:$((base + i))" -h /etc >/dev/null &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	for i in $(seq 0 19); do
+		wait_for 20 bash -c "wget -qO- http://127.0.0.1:$((base + i))/hostname >/dev/null 2>&1 || busybox wget -qO- http://127.0.0.1:$((base + i))/hostname >/dev/null 2>&1"
+	done
+	[ "$("$HUTCH" ps -q | wc -l)" -eq 20 ]
+	"$HUTCH" rm -f $(seq -f 'srv%g' 0 19) >/dev/null
+	[ "$("$HUTCH" ps -aq | wc -l)" -eq 0 ]
+	run pgrep -u "$(id -u)" -f 'container-monitor|httpd -f'
+	[ "$status" -ne 0 ]
+}
