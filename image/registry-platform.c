@@ -120,7 +120,7 @@ const json_t *reg_platform_select(const json_t *index,
 				  size_t avail_size)
 {
 	const json_t *entries = json_object_get(index, "manifests");
-	const json_t *entry, *loose = NULL;
+	const json_t *entry, *exact = NULL, *loose = NULL;
 	size_t i, used = 0;
 
 	if (avail_size)
@@ -139,10 +139,10 @@ const json_t *reg_platform_select(const json_t *index,
 						 used ? ", " : "", s);
 		if (strcmp(p.os, want->os) || strcmp(p.arch, want->arch))
 			continue;
-		if (!strcmp(p.variant, want->variant))
-			return entry;
+		if (!exact && !strcmp(p.variant, want->variant))
+			exact = entry;
 		if (!want->explicit_variant && !loose)
 			loose = entry;
 	}
-	return loose;
+	return exact ? exact : loose;
 }

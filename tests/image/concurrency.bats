@@ -1,0 +1,69 @@
+#!/usr/bin/env bats
+# concurrency.bats - pulls at the same time, and pulls killed with SIGKILL
+# at random points: each blob downloaded once, never a half-visible image
+
+load ../lib/common
+load ../lib/registry
+
+setup_file() {
+	reg_suite_start
+}
+
+teardown_file() {
+	registry_stop
+}
+
+setup() {
+	hutch_test_env
+	export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config"
+}
+
+teardown() {
+	proxy_stop
+}
+
+@test "two pulls at once: both succeed, each blob is downloaded once" {
+	proxy_start
+	"$HUTCH" pull -q "$PROXY/test/layered:1" >"$BATS_TEST_TMPDIR/1.out" 2>&1 &
+	local p1=$!
+	"$HUTCH" pull -q "$PROXY/test/layered:1" >"$BATS_TEST_TMPDIR/2.out" 2>&1 &
+	local p2=$! rc1=0 rc2=0 b
+	wait "$p1" || rc1=$?
+	wait "$p2" || rc2=$?
+	cat "$BATS_TEST_TMPDIR"/*.out
+	[ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ]
+	for b in $(skopeo inspect --raw --tls-verify=false "docker://$REG/test/layered:1" | jq -r '.layers[].digest'); do
+		[ "$(grep -c "GET /v2/test/layered/blobs/$b" "$PROXY_LOG")" -eq 1 ]
+	done
+	store_consistent
+	image_tree "$PROXY/test/layered:1" "$BATS_TEST_TMPDIR/tree"
+	same_tree "$BATS_TEST_TMPDIR/tree" "$IMG/expected"
+}
+
+@test "SIGKILL at random points of pulls, then a clean pull: a complete image" {
+	local i pid delay
+	for i in $(seq 12); do
+		"$HUTCH" pull -q "$REG/test/layered:1" >/dev/null 2>&1 &
+		pid=$!
+		# Not a synchronisation: the random moment of the kill.
+		delay=$((RANDOM % 600))
+		sleep "$(printf '0.%03d' "$delay")"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		# Whatever it left: every recorded image complete, blobs whole.
+		"$HUTCH" images >/dev/null
+		wait_for 10 store_tmp_empty
+		store_consistent
+		if [ -n "$(ref_id "$REG/test/layered:1")" ]; then
+			image_tree "$REG/test/layered:1" "$BATS_TEST_TMPDIR/tree.$i"
+			same_tree "$BATS_TEST_TMPDIR/tree.$i" "$IMG/expected"
+		fi
+		# Start over now and then, to hit the early phases again.
+		((i % 4)) || rm -rf "$HUTCH_ROOT"
+	done
+	run "$HUTCH" pull "$REG/test/layered:1"
+	[ "$status" -eq 0 ]
+	store_consistent
+	image_tree "$REG/test/layered:1" "$BATS_TEST_TMPDIR/tree"
+	same_tree "$BATS_TEST_TMPDIR/tree" "$IMG/expected"
+}
