@@ -64,9 +64,10 @@ setup() {
 	[ "$status" -eq 125 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ $output == *"root filesystem"*"does not exist"* ]]
-	run "$HUTCH" run -- true
+	run "$HUTCH" run -- no-such-image-here
 	[ "$status" -eq 125 ]
-	[[ $output == *"--rootfs"* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $output == *"no-such-image-here"* ]]
 	run "$HUTCH" run --rootfs "$R"
 	[ "$status" -eq 125 ]
 	[[ $output == *"no command given"* ]]
