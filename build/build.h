@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* build.h - hutch build: the Dockerfile parser, variable substitution and
+ * scoping, and the .dockerignore matcher. The whole interface of build/.
+ *
+ * The parser turns a Dockerfile into a model (struct bld_dockerfile): the
+ * global ARGs, then an array of stages, each a FROM and its instructions.
+ * Every instruction keeps its words exactly as written (quotes, $VARS and
+ * all); bld_expand() gives an instruction's values after Docker's variable
+ * substitution, one instruction at a time, because the values depend on
+ * what ran before (ENV, ARG, the base image's environment).
+ */
+#ifndef HUTCH_BUILD_H
+#define HUTCH_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+
+/* ---- the Dockerfile model (dockerfile.c) --------------------------------- */
+
+enum bld_kind {
+	BLD_ADD,
+	BLD_ARG,
+	BLD_CMD,
+	BLD_COPY,
+	BLD_ENTRYPOINT,
+	BLD_ENV,
+	BLD_EXPOSE,
+	BLD_FROM,
+	BLD_HEALTHCHECK,
+	BLD_LABEL,
+	BLD_MAINTAINER,
+	BLD_ONBUILD,
+	BLD_RUN,
+	BLD_SHELL,
+	BLD_STOPSIGNAL,
+	BLD_USER,
+	BLD_VOLUME,
+	BLD_WORKDIR,
+	BLD_KIND_COUNT
+};
+
+/**
+ * struct bld_flag - one "--name[=value]" option of an instruction
+ * @name:  owned, without the leading "--" ("mount", "from", "chown")
+ * @value: owned; NULL when the flag was written without "=" (a boolean
+ *         such as --link). Flags that may repeat (--mount, --exclude,
+ *         --device) appear once per use, in order.
+ */
+struct bld_flag {
+	char *name;
+	char *value;
+};
+
+/**
+ * struct bld_kv - a name and value of ENV, LABEL or ARG
+ * @key:   owned, as written (may hold quotes or $VARS before bld_expand())
+ * @value: owned; NULL only for an ARG declared without a default
+ */
+struct bld_kv {
+	char *key;
+	char *value;
+};
+
+/**
+ * struct bld_heredoc - a here-document attached to RUN, COPY or ADD
+ * @name:   owned: the delimiter after quote removal ("EOF")
+ * @body:   owned: the lines between the instruction and the delimiter,
+ *          each with its newline; leading tabs already stripped for "<<-"
+ * @fd:     the file descriptor written before "<<" ("3<<EOF"), or -1
+ * @expand: the delimiter was unquoted: for COPY and ADD bld_expand()
+ *          substitutes $VARS in the body; for RUN the shell does
+ * @chomp:  written "<<-"
+ * @arg:    COPY/ADD: the index in args[] of the source word that names
+ *          this heredoc (the file written is @name); -1 otherwise
+ */
+struct bld_heredoc {
+	char *name;
+	char *body;
+	int fd;
+	bool expand;
+	bool chomp;
+	int arg;
+};
+
+/**
+ * struct bld_health - HEALTHCHECK's options, parsed
+ * @none: HEALTHCHECK NONE (the rest is zero)
+ * Durations are in nanoseconds; 0 means "the default" (as in Docker's
+ * image config), as does @retries 0.
+ */
+struct bld_health {
+	bool none;
+	int64_t interval_ns;
+	int64_t timeout_ns;
+	int64_t start_period_ns;
+	int64_t start_interval_ns;
+	int retries;
+};
+
+/**
+ * struct bld_instr - one instruction
+ * @kind:      which instruction
+ * @line:      first line (1-based) of the instruction in the file
+ * @end_line:  last line, continuation lines and heredoc bodies included
+ * @original:  owned: the logical line as written, continuations joined,
+ *             comment lines dropped; no heredoc bodies (cache keys and
+ *             `history` use it)
+ * @flags:     owned array of @n_flags options, in order
+ * @json:      the arguments were written in the JSON (exec) form
+ * @args:      owned NULL-terminated array of @n_args words:
+ *             RUN CMD ENTRYPOINT SHELL HEALTHCHECK: the JSON elements, or
+ *               one element holding the whole shell-form command text;
+ *             COPY ADD VOLUME: the JSON elements or the whitespace-split
+ *               words (for COPY/ADD the last one is the destination);
+ *             FROM EXPOSE: the whitespace-split words ("img" "AS" "name");
+ *             MAINTAINER USER WORKDIR STOPSIGNAL: one element, the text;
+ *             ENV LABEL ARG ONBUILD: none (see @kvs, @trigger)
+ * @kvs:       owned array of @n_kvs pairs: ENV, LABEL, ARG
+ * @heredocs:  owned array of @n_heredocs here-documents, in order
+ * @health:    HEALTHCHECK only
+ * @trigger:   ONBUILD only: owned, the wrapped instruction (its @line is
+ *             the ONBUILD's); never FROM, MAINTAINER or ONBUILD
+ */
+struct bld_instr {
+	enum bld_kind kind;
+	unsigned line;
+	unsigned end_line;
+	char *original;
+	struct bld_flag *flags;
+	size_t n_flags;
+	bool json;
+	char **args;
+	size_t n_args;
+	struct bld_kv *kvs;
+	size_t n_kvs;
+	struct bld_heredoc *heredocs;
+	size_t n_heredocs;
+	struct bld_health health;
+	struct bld_instr *trigger;
+};
+
+/**
+ * struct bld_stage - FROM and what follows it up to the next FROM
+ * @index:    position among the stages, from 0 ("COPY --from=0")
+ * @name:     owned, lowercased "AS" name, or NULL for an unnamed stage
+ * @image:    borrowed from @instrs[0]: the base image as written (may hold
+ *            $ARGs; expand it with bld_expand() on @instrs[0])
+ * @platform: borrowed from @instrs[0]: --platform as written, or NULL
+ * @instrs:   owned array of @n_instrs instructions; @instrs[0] is the FROM
+ */
+struct bld_stage {
+	size_t index;
+	char *name;
+	const char *image;
+	const char *platform;
+	struct bld_instr *instrs;
+	size_t n_instrs;
+};
+
+/**
+ * struct bld_dockerfile - a parsed Dockerfile
+ * @filename:  owned copy of the name given to the parser (for messages)
+ * @escape:    the escape character: '\\' or '`' ("# escape=" directive)
+ * @syntax:    owned value of "# syntax=", or NULL; hutch always uses its
+ *             own parser, so this is only noted
+ * @check:     owned value of "# check=", or NULL; ignored
+ * @meta_args: owned array of @n_meta_args ARG instructions that come
+ *             before the first FROM (usable only in FROM lines)
+ * @stages:    owned array of @n_stages stages (at least one)
+ * @warnings:  owned NULL-terminated array of one-line warnings (empty
+ *             continuation lines, an unknown "# syntax=" frontend), each
+ *             starting "FILE:LINE: "; NULL when there are none
+ *
+ * Free with bld_dockerfile_free(). Nothing in it points into the text
+ * that was parsed.
+ */
+struct bld_dockerfile {
+	char *filename;
+	char escape;
+	char *syntax;
+	char *check;
+	struct bld_instr *meta_args;
+	size_t n_meta_args;
+	struct bld_stage *stages;
+	size_t n_stages;
+	char **warnings;
+};
+
+/**
+ * bld_dockerfile_parse() - parse a Dockerfile
+ * @text:     the file's contents (need not be NUL-terminated)
+ * @len:      its length in bytes
+ * @filename: the name used in messages ("Dockerfile", "ci/Dockerfile")
+ * @out:      set to the model, owned by the caller, on success
+ * @err:      on failure, one line "FILE:LINE: what is wrong; what to do"
+ *
+ * Checks everything that does not depend on build-time values: syntax,
+ * flags, argument counts, JSON, heredocs, stage names, quoting and ${...}
+ * syntax in the words that will be substituted.
+ *
+ * Return: 0, -EINVAL for a bad Dockerfile, -ENOMEM.
+ */
+int bld_dockerfile_parse(const char *text, size_t len, const char *filename,
+			 struct bld_dockerfile **out, struct hutch_err *err);
+
+/** bld_dockerfile_free() - free @df and everything it owns (NULL is fine). */
+void bld_dockerfile_free(struct bld_dockerfile *df);
+
+/** bld_instr_free() - free an instruction made by bld_expand(). */
+void bld_instr_free(struct bld_instr *in);
+
+/** bld_kind_name() - "RUN", "COPY", ... (static). */
+const char *bld_kind_name(enum bld_kind kind);
+
+/**
+ * bld_instr_flag() - the value of the last --@name given to @in
+ * @found: set to whether the flag was given at all (may be NULL)
+ * Return: the value (borrowed), or NULL when not given or given bare.
+ */
+const char *bld_instr_flag(const struct bld_instr *in, const char *name,
+			   bool *found);
+
+/** bld_instr_flag_bool() - a boolean flag: bare or "=true" is true. */
+bool bld_instr_flag_bool(const struct bld_instr *in, const char *name);
+
+/**
+ * bld_target_resolve() - the stage `--target NAME` builds
+ * @target: a stage name (any case), or NULL/"" for the last stage
+ * Return: 0 with *@index set, or -ENOENT with @err listing the names.
+ */
+int bld_target_resolve(const struct bld_dockerfile *df, const char *target,
+		       size_t *index, struct hutch_err *err);
+
+/**
+ * bld_stage_ref() - what "FROM REF", "COPY --from=REF" or
+ * "RUN --mount=from=REF" means inside stage @current
+ * @ref:   the expanded value: a stage name, a stage index, or an image
+ * @index: set to the stage when it is one
+ *
+ * A name matches a stage defined before @current (case-insensitively); a
+ * number is a stage index and must be below @current.
+ *
+ * Return: 0 (a stage), -ENOENT (not a stage: an image reference), or
+ * -EINVAL with @err when @ref names @current itself or a later stage, or
+ * is an index out of range.
+ */
+int bld_stage_ref(const struct bld_dockerfile *df, size_t current,
+		  const char *ref, size_t *index, struct hutch_err *err);
+
+/**
+ * bld_dockerfile_dump() - a normalised text form, one line per instruction,
+ * for tests and `hutch build --debug`:
+ *
+ *   7 RUN --mount="type=cache,target=/c" shell "apt-get update"
+ *   9-11 COPY "<<EOF" "/etc/motd"
+ *     heredoc "EOF" expand "hello\n"
+ *
+ * Return: an owned string, or NULL with errno set.
+ */
+char *bld_dockerfile_dump(const struct bld_dockerfile *df);
+
+/** bld_instr_dump() - one instruction as bld_dockerfile_dump() writes it
+ * (its heredoc lines included); owned, or NULL with errno set. */
+char *bld_instr_dump(const struct bld_instr *in);
+
+/* ---- variable substitution (dockerfile-subst.c) ------------------------- */
+
+/**
+ * struct bld_lookup - where substitution finds variables
+ * @get: returns the value of @name (borrowed, valid until the next call),
+ *       or NULL when the variable is unset; it sees every name used, so a
+ *       caller can record which build args an instruction depends on
+ * @ctx: passed to @get
+ */
+struct bld_lookup {
+	const char *(*get)(void *ctx, const char *name);
+	void *ctx;
+};
+
+enum {
+	/* Quotes are ordinary characters (heredoc bodies of COPY/ADD). */
+	BLD_SUBST_KEEP_QUOTES = 1 << 0,
+};
+
+/**
+ * bld_substitute() - process one word as Docker's builder does
+ * @word:   the word as written
+ * @escape: the Dockerfile's escape character ('\\' or '`')
+ * @flags:  BLD_SUBST_*
+ * @env:    the variables; NULL means none are set
+ * @out:    set to the result, owned by the caller
+ *
+ * Removes quotes ('...' literal, "..." with $ expansion and escapes of
+ * " $ and the escape character), processes the escape character outside
+ * quotes, and expands $VAR, ${VAR}, ${VAR:-word}, ${VAR-word},
+ * ${VAR:+word}, ${VAR+word}, ${VAR:?msg}, ${VAR?msg}, ${VAR#pat},
+ * ${VAR##pat}, ${VAR%pat}, ${VAR%%pat}, ${VAR/pat/rep}, ${VAR//pat/rep};
+ * words nest. $ followed by anything else is a literal "$".
+ *
+ * Return: 0, -EINVAL with @err ("bad substitution", "unexpected end of
+ * statement while looking for matching double-quote", "VAR: message" for
+ * ${VAR?message}), or -ENOMEM.
+ */
+int bld_substitute(const char *word, char escape, unsigned flags,
+		   const struct bld_lookup *env, char **out,
+		   struct hutch_err *err);
+
+/* ---- build-time variables and scoping (dockerfile-scope.c) -------------- */
+
+/**
+ * struct bld_vars - an ordered set of variables
+ * @v: owned array of @n entries; each name appears at most once per kind
+ *
+ * An entry is an ENV variable (@env true: from the base image's config or
+ * an ENV instruction) or a build argument (an ARG instruction; @value is
+ * NULL for an ARG declared without a value and not given one). Lookups
+ * prefer ENV over ARG: Docker's "ENV always overrides ARG". Zero-initialise
+ * an empty set; release with bld_vars_clear().
+ */
+struct bld_var {
+	char *name;
+	char *value;
+	bool env;
+};
+
+struct bld_vars {
+	struct bld_var *v;
+	size_t n;
+};
+
+/** bld_vars_set() - add or replace (@name, kind @env); @value may be NULL
+ * (declared, unset). Return: 0 or -ENOMEM. */
+int bld_vars_set(struct bld_vars *vars, const char *name, const char *value,
+		 bool env);
+/** bld_vars_get() - the value @name substitutes to: the ENV entry if any,
+ * else the ARG entry's value; NULL when unset. Borrowed. */
+const char *bld_vars_get(const struct bld_vars *vars, const char *name);
+/** bld_vars_has() - is there an entry of kind @env named @name (even one
+ * without a value)? */
+bool bld_vars_has(const struct bld_vars *vars, const char *name, bool env);
+/** bld_vars_add_environ() - add "NAME=VALUE" strings (an image config's
+ * Env) as ENV entries. Return: 0 or -ENOMEM. */
+int bld_vars_add_environ(struct bld_vars *vars, char *const *environ);
+/** bld_vars_copy() - replace @dst's contents with a copy of @src. */
+int bld_vars_copy(struct bld_vars *dst, const struct bld_vars *src);
+/** bld_vars_clear() - free the entries; @vars is empty afterwards. */
+void bld_vars_clear(struct bld_vars *vars);
+/** bld_vars_lookup() - a lookup over @vars for bld_substitute(). */
+struct bld_lookup bld_vars_lookup(const struct bld_vars *vars);
+
+/**
+ * bld_run_environ() - the environment of a RUN: every ENV entry, then each
+ * ARG with a value whose name no ENV has, then the predefined proxy
+ * arguments (HTTP_PROXY, http_proxy, ... ALL_PROXY, all_proxy) found in
+ * @build_args that are not declared; "NAME=VALUE" strings.
+ * Return: an owned NULL-terminated array, or NULL with errno set.
+ */
+char **bld_run_environ(const struct bld_vars *vars,
+		       const struct bld_vars *build_args);
+
+/** bld_arg_predefined() - is @name one of Docker's predefined proxy ARGs? */
+bool bld_arg_predefined(const char *name);
+
+/** bld_arg_platform() - is @name an automatic platform ARG (TARGETPLATFORM,
+ * TARGETOS, TARGETARCH, TARGETVARIANT, BUILDPLATFORM, BUILDOS, BUILDARCH,
+ * BUILDVARIANT)? They are in the global scope without an ARG. */
+bool bld_arg_platform(const char *name);
+
+/**
+ * struct bld_scope - what substitution sees while one stage is built
+ * @filename:   borrowed: for messages
+ * @escape:     the Dockerfile's escape character
+ * @build_args: borrowed: --build-arg values (ARG entries); may be NULL.
+ *              The builder also puts the automatic platform ARGs here.
+ * @global:     borrowed: the global scope from bld_global_args(); FROM
+ *              lines are expanded with it
+ * @vars:       owned: the stage's variables so far. Start it with the base
+ *              image's Env (bld_vars_add_environ()); for a stage built on
+ *              an earlier stage, with a copy of that stage's @vars (ARGs
+ *              are inherited that way). bld_expand() adds ARG and ENV.
+ */
+struct bld_scope {
+	const char *filename;
+	char escape;
+	const struct bld_vars *build_args;
+	const struct bld_vars *global;
+	struct bld_vars vars;
+};
+
+/**
+ * bld_global_args() - evaluate the ARGs before the first FROM
+ * @build_args: --build-arg values (may be NULL)
+ * @global:     filled with one ARG entry per declared name (value: the
+ *              build arg, else the default expanded with the earlier global
+ *              ARGs, else unset) and the automatic platform ARGs found in
+ *              @build_args
+ * Return: 0, -EINVAL with @err ("Dockerfile:2: ..."), -ENOMEM.
+ */
+int bld_global_args(const struct bld_dockerfile *df,
+		    const struct bld_vars *build_args, struct bld_vars *global,
+		    struct hutch_err *err);
+
+/**
+ * bld_expand() - an instruction with Docker's substitution applied
+ * @in:    an instruction of the model (not modified)
+ * @scope: FROM is expanded with @scope->global; every other instruction
+ *         with @scope->vars, which ARG and ENV then update. ARG: the build
+ *         arg, else the default substituted, else the global ARG's value,
+ *         name by name; ENV: every value of the instruction is computed
+ *         before any is set
+ * @out:   set to a new instruction, owned (bld_instr_free())
+ *
+ * Substituted: ADD COPY (sources, destination, --chown --chmod --from
+ * --checksum --exclude, heredoc bodies unless the delimiter was quoted),
+ * ENV and LABEL (names and values), ARG (defaults), EXPOSE, FROM
+ * (image, --platform), STOPSIGNAL, USER, VOLUME, WORKDIR, and RUN's
+ * --mount values (quotes kept for the mount parser). Copied unchanged:
+ * RUN's command, CMD, ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER, ONBUILD
+ * (the shell or a later build substitutes those). Checks what needs the
+ * values: EXPOSE ports, STOPSIGNAL names, empty VOLUME paths, empty FROM.
+ *
+ * Return: 0, -EINVAL with @err ("Dockerfile:7: ..."), -ENOMEM.
+ */
+int bld_expand(const struct bld_instr *in, struct bld_scope *scope,
+	       struct bld_instr **out, struct hutch_err *err);
+
+/**
+ * bld_expose_parse() - "80", "80/udp", "8000-8010/tcp" (protocol any case)
+ * @lo, @hi: the port range (equal for one port)
+ * @proto:   set to "tcp", "udp" or "sctp" (static)
+ * Return: true when @spec is valid.
+ */
+bool bld_expose_parse(const char *spec, unsigned *lo, unsigned *hi,
+		      const char **proto);
+
+/**
+ * bld_signal_parse() - STOPSIGNAL's value: "SIGTERM", "TERM", "9",
+ * "SIGRTMIN+3" (names any case). Return: the number, or -1.
+ */
+int bld_signal_parse(const char *s);
+
+/* ---- .dockerignore (dockerignore.c) -------------------------------------- */
+
+/*
+ * Docker's rules (moby's patternmatcher, as the docker CLI and BuildKit
+ * use it): one pattern per line; a line starting with '#' is a comment
+ * (only in the first column); blank lines are skipped; surrounding
+ * whitespace is trimmed; "!" makes an exception; a pattern is cleaned like
+ * Go's filepath.Clean and a leading "/" dropped, so "/a/./b/" is "a/b".
+ * '*' matches any run of characters but '/', '?' one character but '/',
+ * "[a-z]" and "[^a-z]" one character of a class, '\' escapes the next
+ * character, and "**" any number of directories ("**" alone: everything).
+ * A path is excluded when the last pattern that matches it, or matches one
+ * of its parent directories, is not an exception; so "!dir" re-includes
+ * everything below "dir".
+ *
+ * The Dockerfile and .dockerignore are not special here: exclude them and
+ * COPY . leaves them out, but the build still reads both (Docker sends
+ * them to the builder regardless).
+ */
+struct bld_ignore;
+
+/**
+ * bld_ignore_parse() - read a .dockerignore
+ * @filename: for messages (".dockerignore")
+ * Return: 0 with *@out set (owned; bld_ignore_free()), -EINVAL with @err
+ * naming the line of a bad pattern ("[" unclosed, trailing "\", a lone
+ * "!"), -ENOMEM.
+ */
+int bld_ignore_parse(const char *text, size_t len, const char *filename,
+		     struct bld_ignore **out, struct hutch_err *err);
+
+void bld_ignore_free(struct bld_ignore *ign);
+
+/**
+ * bld_ignore_match() - is @relpath (relative to the context, '/'-separated;
+ * cleaned here: "./a//b/" is "a/b") excluded from the build context?
+ * Directories and files follow the same rules.
+ */
+bool bld_ignore_match(const struct bld_ignore *ign, const char *relpath);
+
+/**
+ * bld_ignore_may_include_below() - may something below the directory
+ * @reldir be included even though @reldir itself is excluded? True when an
+ * exception pattern could match a path that starts with "@reldir/". When
+ * false, a context walk can skip the whole directory: every path below it
+ * is excluded too.
+ */
+bool bld_ignore_may_include_below(const struct bld_ignore *ign,
+				  const char *reldir);
+
+/** bld_ignore_has_exceptions() - does any pattern start with "!"? */
+bool bld_ignore_has_exceptions(const struct bld_ignore *ign);
+
+#endif
