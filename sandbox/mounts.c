@@ -542,8 +542,9 @@ static int mount_overlay(const struct sbx_config *cfg, struct hutch_err *err)
 	size_t used;
 	int n, e;
 
-	n = snprintf(opts, sizeof(opts), "upperdir=%s,workdir=%s,userxattr,lowerdir=",
-		     cfg->upper, cfg->work);
+	n = snprintf(opts, sizeof(opts),
+		     "upperdir=%s,workdir=%s,userxattr,lowerdir=", cfg->upper,
+		     cfg->work);
 	for (char **l = cfg->lowers; n > 0 && *l; l++) {
 		used = (size_t)n;
 		if (used >= sizeof(opts))
@@ -552,13 +553,21 @@ static int mount_overlay(const struct sbx_config *cfg, struct hutch_err *err)
 			      l == cfg->lowers ? "" : ":", *l);
 	}
 	if (n < 0 || (size_t)n >= sizeof(opts))
-		return cmn_err_msg(err, E2BIG, "the image has too many layers for the kernel overlay's options; use --storage-driver fuse");
+		return cmn_err_msg(
+			err, E2BIG,
+			"the image has too many layers for the kernel overlay's options; use --storage-driver fuse");
 	if (chdir(cfg->lower_base) < 0)
-		return cmn_err_set(err, errno, "cannot enter %s", cfg->lower_base);
+		return cmn_err_set(err, errno, "cannot enter %s",
+				   cfg->lower_base);
 	if (mount("overlay", cfg->rootfs, "overlay", 0, opts) < 0) {
 		e = errno;
-		cmn_err_set(err, e, "cannot mount the image's layers (kernel overlay) on %s", cfg->rootfs);
-		cmn_err_fix(err, "run 'hutch info' to see whether this kernel allows overlay mounts in a user namespace, or use --storage-driver fuse");
+		cmn_err_set(
+			err, e,
+			"cannot mount the image's layers (kernel overlay) on %s",
+			cfg->rootfs);
+		cmn_err_fix(
+			err,
+			"run 'hutch info' to see whether this kernel allows overlay mounts in a user namespace, or use --storage-driver fuse");
 		return -e;
 	}
 	return chdir("/") < 0 ? cmn_err_set(err, errno, "chdir /") : 0;
