@@ -227,6 +227,15 @@ const char *bld_instr_flag(const struct bld_instr *in, const char *name,
 bool bld_instr_flag_bool(const struct bld_instr *in, const char *name);
 
 /**
+ * bld_onbuild_expression() - the trigger an ONBUILD stores in the image
+ * config (its OnBuild list), as Docker writes it: the instruction text
+ * without "ONBUILD", then each heredoc body and delimiter on the lines
+ * after it ("RUN <<EOF\necho hi\nEOF").
+ * Return: owned string; NULL with errno EINVAL (not an ONBUILD) or ENOMEM.
+ */
+char *bld_onbuild_expression(const struct bld_instr *in);
+
+/**
  * bld_target_resolve() - the stage `--target NAME` builds
  * @target: a stage name (any case), or NULL/"" for the last stage
  * Return: 0 with *@index set, or -ENOENT with @err listing the names.

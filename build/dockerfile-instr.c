@@ -810,27 +810,89 @@ static bool has_dollar(const char *s)
 	return strchr(s, '$') != NULL;
 }
 
+static int check_from(const struct bld_pctx *pc, unsigned lineno,
+		      const struct bld_instr *in)
+{
+	if (in->n_args == 3 && strcasecmp(in->args[1], "as") == 0) {
+		if (!stage_name_valid(in->args[2]))
+			return bld_perr(
+				pc, lineno,
+				"invalid name for build stage: \"%s\"; a name starts with a letter and holds only letters, digits, '-', '_' and '.'",
+				in->args[2]);
+		return 0;
+	}
+	if (in->n_args != 1)
+		return bld_perr(
+			pc, lineno,
+			"FROM requires either one or three arguments; write FROM image[:tag] [AS name]");
+	return 0;
+}
+
+/* VOLUME and EXPOSE: a list of paths or ports. */
+static int check_list(const struct bld_pctx *pc, unsigned lineno,
+		      const struct bld_instr *in)
+{
+	size_t i;
+
+	if (!in->n_args)
+		return bld_perr(pc, lineno, "%s requires at least one argument",
+				ispecs[in->kind].name);
+	for (i = 0; in->kind == BLD_VOLUME && i < in->n_args; i++) {
+		const char *v = in->args[i];
+
+		while (bld_isspace(*v))
+			v++;
+		if (!*v)
+			return bld_perr(
+				pc, lineno,
+				"VOLUME specified can not be an empty string; name a path such as /data");
+	}
+	for (i = 0; in->kind == BLD_EXPOSE && i < in->n_args; i++) {
+		unsigned lo, hi;
+		const char *proto;
+
+		if (!has_dollar(in->args[i]) &&
+		    !bld_expose_parse(in->args[i], &lo, &hi, &proto))
+			return bld_perr(
+				pc, lineno,
+				"invalid port \"%s\" in EXPOSE; write PORT[/tcp|/udp|/sctp] or FIRST-LAST[/PROTO]",
+				in->args[i]);
+	}
+	return 0;
+}
+
+/* MAINTAINER USER WORKDIR STOPSIGNAL: one piece of text. */
+static int check_text(const struct bld_pctx *pc, unsigned lineno,
+		      const struct bld_instr *in)
+{
+	static const char *const example[BLD_KIND_COUNT] = {
+		[BLD_MAINTAINER] = "MAINTAINER Jane Doe <jane@example.org>",
+		[BLD_USER] = "USER app:app",
+		[BLD_WORKDIR] = "WORKDIR /app",
+		[BLD_STOPSIGNAL] = "STOPSIGNAL SIGTERM",
+	};
+
+	if (in->n_args != 1)
+		return bld_perr(pc, lineno,
+				"%s requires exactly one argument, as in %s",
+				ispecs[in->kind].name, example[in->kind]);
+	if (in->kind == BLD_STOPSIGNAL && !has_dollar(in->args[0]) &&
+	    bld_signal_parse(in->args[0]) < 0)
+		return bld_perr(
+			pc, lineno,
+			"STOPSIGNAL: unknown signal \"%s\"; use a name such as SIGTERM or SIGINT, or a number",
+			in->args[0]);
+	return 0;
+}
+
 static int check_args(const struct bld_pctx *pc, unsigned lineno,
 		      enum bld_kind kind, struct bld_instr *in)
 {
 	const char *name = ispecs[kind].name;
-	size_t i;
 
 	switch (kind) {
 	case BLD_FROM:
-		if (in->n_args == 3 && strcasecmp(in->args[1], "as") == 0) {
-			if (!stage_name_valid(in->args[2]))
-				return bld_perr(
-					pc, lineno,
-					"invalid name for build stage: \"%s\"; a name starts with a letter and holds only letters, digits, '-', '_' and '.'",
-					in->args[2]);
-			return 0;
-		}
-		if (in->n_args != 1)
-			return bld_perr(
-				pc, lineno,
-				"FROM requires either one or three arguments; write FROM image[:tag] [AS name]");
-		return 0;
+		return check_from(pc, lineno, in);
 	case BLD_RUN:
 		return check_run(pc, lineno, in);
 	case BLD_CMD:
@@ -861,47 +923,12 @@ static int check_args(const struct bld_pctx *pc, unsigned lineno,
 		return 0;
 	case BLD_VOLUME:
 	case BLD_EXPOSE:
-		if (!in->n_args)
-			return bld_perr(pc, lineno,
-					"%s requires at least one argument",
-					name);
-		for (i = 0; kind == BLD_VOLUME && i < in->n_args; i++) {
-			const char *v = in->args[i];
-
-			while (bld_isspace(*v))
-				v++;
-			if (!*v)
-				return bld_perr(
-					pc, lineno,
-					"VOLUME specified can not be an empty string; name a path such as /data");
-		}
-		for (i = 0; kind == BLD_EXPOSE && i < in->n_args; i++) {
-			unsigned lo, hi;
-			const char *proto;
-
-			if (!has_dollar(in->args[i]) &&
-			    !bld_expose_parse(in->args[i], &lo, &hi, &proto))
-				return bld_perr(
-					pc, lineno,
-					"invalid port \"%s\" in EXPOSE; write PORT[/tcp|/udp|/sctp] or FIRST-LAST[/PROTO]",
-					in->args[i]);
-		}
-		return 0;
+		return check_list(pc, lineno, in);
 	case BLD_MAINTAINER:
 	case BLD_USER:
 	case BLD_WORKDIR:
 	case BLD_STOPSIGNAL:
-		if (in->n_args != 1)
-			return bld_perr(pc, lineno,
-					"%s requires exactly one argument",
-					name);
-		if (kind == BLD_STOPSIGNAL && !has_dollar(in->args[0]) &&
-		    bld_signal_parse(in->args[0]) < 0)
-			return bld_perr(
-				pc, lineno,
-				"STOPSIGNAL: unknown signal \"%s\"; use a name such as SIGTERM or SIGINT, or a number",
-				in->args[0]);
-		return 0;
+		return check_text(pc, lineno, in);
 	case BLD_ENV:
 	case BLD_LABEL:
 	case BLD_ARG:

@@ -251,6 +251,29 @@ bool bld_instr_flag_bool(const struct bld_instr *in, const char *name)
 	return found && (!v || strcasecmp(v, "true") == 0);
 }
 
+char *bld_onbuild_expression(const struct bld_instr *in)
+{
+	const struct bld_instr *t = in->trigger;
+	struct bld_sbuf b = { 0 };
+	size_t i;
+	int ret;
+
+	if (in->kind != BLD_ONBUILD || !t) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ret = bld_sbuf_adds(&b, t->original);
+	for (i = 0; !ret && i < t->n_heredocs; i++)
+		ret = bld_sbuf_addf(&b, "\n%s%s", t->heredocs[i].body,
+				    t->heredocs[i].name);
+	if (ret) {
+		bld_sbuf_free(&b);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return bld_sbuf_take(&b);
+}
+
 /* ---- lines --------------------------------------------------------------- */
 
 struct reader {

@@ -601,9 +601,21 @@ static void instruction_accessors(void **state)
 		d,
 		"3 ADD --link=\"false\" --keep-git-dir=\"TRUE\" \"s\" \"d\"");
 	free(d);
+	assert_null(bld_onbuild_expression(add));
+	assert_int_equal(errno, EINVAL);
 	bld_dockerfile_free(df);
 	bld_dockerfile_free(NULL);
 	bld_instr_free(NULL);
+
+	df = parse_ok("FROM a\nONBUILD   RUN <<EOF  cat\nhi\nEOF\n"
+		      "onbuild COPY . /app\n");
+	d = bld_onbuild_expression(&df->stages[0].instrs[1]);
+	assert_string_equal(d, "RUN <<EOF  cat\nhi\nEOF");
+	free(d);
+	d = bld_onbuild_expression(&df->stages[0].instrs[2]);
+	assert_string_equal(d, "COPY . /app");
+	free(d);
+	bld_dockerfile_free(df);
 }
 
 static void values(void **state)
