@@ -121,6 +121,8 @@ int cli_wait_main(int argc, char **argv);
 int cli_inspect_main(int argc, char **argv);
 int cli_exec_main(int argc, char **argv);
 int cli_port_main(int argc, char **argv);
+int cli_top_main(int argc, char **argv);
+int cli_stats_main(int argc, char **argv);
 int cli_monitor_main(int argc, char **argv);
 
 /** cli_version_string() - "0.1.0 (commit abcdef123456)". */

@@ -55,6 +55,11 @@ static const struct cli_cmd commands[] = {
 	  "Run a command in a running container.", cli_exec_main },
 	{ "port", "port CONTAINER", "List a container's published ports.",
 	  cli_port_main },
+	{ "top", "top CONTAINER", "List a container's processes.",
+	  cli_top_main },
+	{ "stats", "stats [OPTIONS] [CONTAINER...]",
+	  "Show CPU, memory and processes of running containers.",
+	  cli_stats_main },
 	{ "container-monitor", "container-monitor ID FD", NULL,
 	  cli_monitor_main },
 };

@@ -354,6 +354,26 @@ int sbx_container_exec(const struct sbx_container *c,
 		       const struct sbx_exec_opts *o, int *status,
 		       struct hutch_err *err);
 
+/**
+ * struct sbx_proc - a process of a running container (top, stats)
+ * @pid, @ppid: host pids; @uid: host uid; @ticks: CPU time used, in clock
+ * ticks; @start_ticks: start time in ticks after boot; @rss_pages: memory
+ */
+struct sbx_proc {
+	pid_t pid;
+	pid_t ppid;
+	uid_t uid;
+	unsigned long long ticks;
+	unsigned long long start_ticks;
+	long rss_pages;
+	char comm[64];
+};
+
+/** sbx_container_procs() - the processes in @c's pid namespace; free()
+ * the array. */
+int sbx_container_procs(const struct sbx_container *c, struct sbx_proc **out,
+			size_t *n, struct hutch_err *err);
+
 /** sbx_remove_tree() - delete @path, through a user namespace when files
  * of subordinate ids are in it. */
 int sbx_remove_tree(const char *path, struct hutch_err *err);

@@ -271,3 +271,23 @@ state_is() {
 	run pgrep -u "$(id -u)" -f 'container-monitor|httpd -f'
 	[ "$status" -ne 0 ]
 }
+
+@test "top lists the container's processes; stats samples them" {
+	"$HUTCH" run -d --rootfs "$R" --name spin -- sh -c 'sleep 1000 & while :; do :; done'
+	wait_for 10 bash -c "'$HUTCH' top spin | grep -q sleep"
+	run "$HUTCH" top spin
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == *PID*CMD* ]]
+	[[ $output == *hutch-init* ]]
+	[[ $output == *sleep* ]]
+	[ "${#lines[@]}" -eq 4 ]
+	run "$HUTCH" stats --no-stream spin
+	[ "$status" -eq 0 ]
+	[[ ${lines[1]} == *spin* ]]
+	# A busy loop shows CPU use; three processes.
+	read -r _ _ cpu _ _ pids <<<"${lines[1]}"
+	[ "${cpu%%.*}" -gt 5 ]
+	[ "$pids" -eq 3 ]
+	run "$HUTCH" top nosuch
+	[ "$status" -eq 1 ]
+}
