@@ -468,7 +468,9 @@ int bld_signal_parse(const char *s);
  *
  * The Dockerfile and .dockerignore are not special here: exclude them and
  * COPY . leaves them out, but the build still reads both (Docker sends
- * them to the builder regardless).
+ * them to the builder regardless). Which file to read is the builder's
+ * choice: BuildKit prefers NAME.dockerignore next to a Dockerfile called
+ * NAME ("build.Dockerfile.dockerignore") to the context's .dockerignore.
  */
 struct bld_ignore;
 

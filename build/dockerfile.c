@@ -520,14 +520,18 @@ static int warn(struct parser *p, unsigned line, const char *fmt, ...)
 	return cmn_strv_push(&p->df->warnings, bld_sbuf_take(&b));
 }
 
-/* Append to a growable array of instructions. */
+/* Append to a growable array of instructions; the capacity doubles, at
+ * each power of two. */
 static int push_instr(struct bld_instr **arr, size_t *n, struct bld_instr *in)
 {
-	struct bld_instr *p = realloc(*arr, (*n + 1) * sizeof(**arr));
+	struct bld_instr *p = *arr;
 
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
+	if (*n < 4 || !(*n & (*n - 1))) {
+		p = realloc(*arr, (*n < 4 ? 4 : *n * 2) * sizeof(**arr));
+		if (!p)
+			return -ENOMEM;
+		*arr = p;
+	}
 	p[*n] = *in;
 	(*n)++;
 	*in = (struct bld_instr){ 0 };
