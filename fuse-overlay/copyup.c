@@ -334,6 +334,11 @@ static int copy_up_locked(struct ovl_fs *fs, struct ovl_node *n,
 	struct timespec ts[2] = { pst.st_atim, pst.st_mtim };
 
 	futimens(dfd, ts);
+	/* A directory now merged reports one link (attr.c): the kernel
+	 * cached the old count, and nothing else tells it. */
+	if (S_ISDIR(st.st_mode) && fs->se)
+		fuse_lowlevel_notify_inval_inode(fs->se, ovl_node_id(fs, n), -1,
+						 0);
 	return 0;
 }
 

@@ -70,6 +70,12 @@ void ovl_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 		r = fstat(ovl_fh_fd(fs, n, fh), &st) < 0 ? -errno : 0;
 		layer = fh->layer;
+	} else if (r == -ENOENT) {
+		int fd = ovl_node_dup_fd(fs, n);
+
+		r = fd < 0 ? fd : fstat(fd, &st) < 0 ? -errno : 0;
+		if (fd >= 0)
+			close(fd);
 	}
 	if (r < 0) {
 		fuse_reply_err(req, -r);
@@ -178,17 +184,10 @@ void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct stat st;
 	int fd = -1, layer, r;
 
+	(void)fi; /* paths serve; an unlinked file is found by its node */
 	r = ovl_copy_up(fs, n, trunc0 ? OVL_CU_NODATA : 0);
-	if (fi && fi->fh) {
-		struct ovl_fh *fh = (struct ovl_fh *)(uintptr_t)fi->fh;
-
-		if (fh->layer == OVL_UPPER && fs->has_upper)
-			fd = ovl_fh_fd(fs, n, fh);
-	}
-	if (r == -ENOENT && fd >= 0)
-		r = 0; /* unlinked, but open for writing: use the file */
-	if (r == 0 && fd < 0)
-		r = ovl_node_path(fs, n, path, sizeof(path), &layer);
+	if (r == 0 || r == -ENOENT)
+		r = ovl_node_target(fs, n, path, sizeof(path), &layer, &fd);
 	if (r == 0)
 		r = apply_setattr(fs, path, fd, attr, valid);
 	if (r == 0)

@@ -74,7 +74,8 @@ static int open_real(struct ovl_fs *fs, int layer, const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
-static struct ovl_fh *fh_new(int fd, int layer)
+static struct ovl_fh *fh_new(struct ovl_fs *fs, struct ovl_node *n, int fd,
+			     int layer)
 {
 	struct ovl_fh *fh = malloc(sizeof(*fh));
 
@@ -83,7 +84,60 @@ static struct ovl_fh *fh_new(int fd, int layer)
 	fh->fd = fd;
 	fh->layer = layer;
 	atomic_init(&fh->upfd, -1);
+	pthread_mutex_lock(&fs->tree_lock);
+	fh->next = n->fhs;
+	n->fhs = fh;
+	pthread_mutex_unlock(&fs->tree_lock);
 	return fh;
+}
+
+static void fh_free(struct ovl_fs *fs, struct ovl_node *n, struct ovl_fh *fh)
+{
+	int up = atomic_load(&fh->upfd);
+
+	pthread_mutex_lock(&fs->tree_lock);
+	for (struct ovl_fh **pp = &n->fhs; *pp; pp = &(*pp)->next) {
+		if (*pp == fh) {
+			*pp = fh->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->tree_lock);
+	close(fh->fd);
+	if (up >= 0)
+		close(up);
+	free(fh);
+}
+
+int ovl_node_target(struct ovl_fs *fs, struct ovl_node *n, char *path,
+		    size_t size, int *layer, int *fd)
+{
+	int r = ovl_node_path(fs, n, path, size, layer);
+
+	*fd = -1;
+	if (r != -ENOENT)
+		return r;
+	r = ovl_node_dup_fd(fs, n);
+	if (r < 0)
+		return r;
+	*fd = r;
+	return 0;
+}
+
+int ovl_node_dup_fd(struct ovl_fs *fs, struct ovl_node *n)
+{
+	int fd = -ENOENT;
+
+	pthread_mutex_lock(&fs->tree_lock);
+	for (struct ovl_fh *fh = n->fhs; fh; fh = fh->next) {
+		if (fs->has_upper && fh->layer == OVL_UPPER) {
+			fd = fcntl(fh->fd, F_DUPFD_CLOEXEC, 0);
+			fd = fd < 0 ? -errno : fd;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->tree_lock);
+	return fd;
 }
 
 static void set_open_flags(struct ovl_fs *fs, struct fuse_file_info *fi)
@@ -117,7 +171,7 @@ void ovl_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	fh = fh_new(fd, layer);
+	fh = fh_new(fs, n, fd, layer);
 	if (!fh) {
 		close(fd);
 		fuse_reply_err(req, ENOMEM);
@@ -125,10 +179,8 @@ void ovl_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)fh;
 	set_open_flags(fs, fi);
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		close(fd); /* the opener was interrupted */
-		free(fh);
-	}
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		fh_free(fs, n, fh); /* the opener was interrupted */
 }
 
 void ovl_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -146,7 +198,7 @@ void ovl_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -r);
 		return;
 	}
-	fh = fh_new(m.fd, OVL_UPPER);
+	fh = fh_new(fs, ovl_node_of(fs, e.ino), m.fd, OVL_UPPER);
 	if (!fh) {
 		close(m.fd);
 		ovl_node_forget(fs, ovl_node_of(fs, e.ino), 1);
@@ -155,10 +207,8 @@ void ovl_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	fi->fh = (uintptr_t)fh;
 	set_open_flags(fs, fi);
-	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-		close(m.fd);
-		free(fh);
-	}
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		fh_free(fs, ovl_node_of(fs, e.ino), fh);
 }
 
 void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -200,14 +250,9 @@ void ovl_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void ovl_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct ovl_fh *fh = fh_of(fi);
-	int up = atomic_load(&fh->upfd);
+	struct ovl_fs *fs = ovl_fs_of(req);
 
-	(void)ino;
-	close(fh->fd);
-	if (up >= 0)
-		close(up);
-	free(fh);
+	fh_free(fs, ovl_node_of(fs, ino), fh_of(fi));
 	fuse_reply_err(req, 0);
 }
 

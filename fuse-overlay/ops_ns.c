@@ -151,7 +151,7 @@ static int create_over_whiteout(struct ovl_fs *fs, fuse_req_t req, int dfd,
 	r = make_object(fs, fs->workfd, tmp, m);
 	if (r == 0 && fstatat(fs->workfd, tmp, st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
-	if (r == 0)
+	if (r == 0 && m->kind != OVL_MK_LINK)
 		r = fix_owner(fs, req, fs->workfd, tmp, st);
 	if (r == 0 && dir)
 		r = ovl_opaque_at(fs, fs->workfd, tmp);
@@ -172,7 +172,7 @@ static int create_plain(struct ovl_fs *fs, fuse_req_t req, int dfd,
 
 	if (r == 0 && fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
-	if (r == 0)
+	if (r == 0 && m->kind != OVL_MK_LINK) /* a link shares the owner */
 		r = fix_owner(fs, req, dfd, name, st);
 	if (r == 0 && wh_file && m->kind == OVL_MK_DIR)
 		r = ovl_opaque_at(fs, dfd, name);

@@ -61,13 +61,14 @@ static const char *user_name(const char *disk, char *buf, size_t size)
 	return buf;
 }
 
-/* Path and layer of @n, with the thread's cwd in that layer. */
+/* Path and layer of @n, with the thread's cwd in that layer; or, for an
+ * unlinked node, an open descriptor of it in *@fd (caller closes). */
 static int at_node(struct ovl_fs *fs, struct ovl_node *n, char *path,
-		   size_t size)
+		   size_t size, int *fd)
 {
-	int layer, r = ovl_node_path(fs, n, path, size, &layer);
+	int layer, r = ovl_node_target(fs, n, path, size, &layer, fd);
 
-	return r < 0 ? r : ovl_chdir_layer(fs, layer);
+	return r < 0 || *fd >= 0 ? r : ovl_chdir_layer(fs, layer);
 }
 
 static void reply_size_or_data(fuse_req_t req, size_t size, const char *buf,
@@ -87,19 +88,21 @@ void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct ovl_fs *fs = ovl_fs_of(req);
 	char path[PATH_MAX], dname[XATTR_NAME_MAX + 32];
 	cleanup_free char *buf = size ? malloc(size) : NULL;
+	cleanup_close int fd = -1;
 	ssize_t n;
 	int r;
 
 	r = disk_name(name, dname, sizeof(dname));
 	if (r == 0)
-		r = at_node(fs, ovl_node_of(fs, ino), path, sizeof(path));
+		r = at_node(fs, ovl_node_of(fs, ino), path, sizeof(path), &fd);
 	if (r == 0 && size && !buf)
 		r = -ENOMEM;
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	n = lgetxattr(path, dname, buf, size);
+	n = fd >= 0 ? fgetxattr(fd, dname, buf, size)
+		    : lgetxattr(path, dname, buf, size);
 	reply_size_or_data(req, size, buf, n);
 }
 
@@ -125,19 +128,26 @@ static size_t filter_names(const char *in, size_t len, char *out,
 	return used;
 }
 
+static ssize_t list_raw(const char *path, int fd, char *buf, size_t size)
+{
+	return fd >= 0 ? flistxattr(fd, buf, size)
+		       : llistxattr(path, buf, size);
+}
+
 void ovl_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
 	char path[PATH_MAX];
 	cleanup_free char *raw = NULL, *out = NULL;
+	cleanup_close int fd = -1;
 	ssize_t len;
 	size_t used;
-	int r = at_node(fs, ovl_node_of(fs, ino), path, sizeof(path));
+	int r = at_node(fs, ovl_node_of(fs, ino), path, sizeof(path), &fd);
 
-	len = r < 0 ? (errno = -r, -1) : llistxattr(path, NULL, 0);
+	len = r < 0 ? (errno = -r, -1) : list_raw(path, fd, NULL, 0);
 	if (len > 0) {
 		raw = malloc(len);
-		len = raw ? llistxattr(path, raw, len) : (errno = ENOMEM, -1);
+		len = raw ? list_raw(path, fd, raw, len) : (errno = ENOMEM, -1);
 	}
 	if (len < 0) {
 		fuse_reply_err(req, errno);
@@ -161,13 +171,13 @@ void ovl_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	fuse_reply_buf(req, out, used);
 }
 
-/* Copy up @n and point the thread at its upper path. */
+/* Copy up @n and point the thread at its upper path (or *@fd). */
 static int prepare_change(struct ovl_fs *fs, struct ovl_node *n, char *path,
-			  size_t size)
+			  size_t size, int *fd)
 {
 	int r = ovl_copy_up(fs, n, 0);
 
-	return r < 0 ? r : at_node(fs, n, path, size);
+	return r < 0 && r != -ENOENT ? r : at_node(fs, n, path, size, fd);
 }
 
 void ovl_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
@@ -175,12 +185,15 @@ void ovl_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
 	char path[PATH_MAX], dname[XATTR_NAME_MAX + 32];
+	cleanup_close int fd = -1;
 	int r = disk_name(name, dname, sizeof(dname));
 
 	if (r == 0)
-		r = prepare_change(fs, ovl_node_of(fs, ino), path,
-				   sizeof(path));
-	if (r == 0 && lsetxattr(path, dname, value, size, flags) < 0)
+		r = prepare_change(fs, ovl_node_of(fs, ino), path, sizeof(path),
+				   &fd);
+	if (r == 0 &&
+	    (fd >= 0 ? fsetxattr(fd, dname, value, size, flags)
+		     : lsetxattr(path, dname, value, size, flags)) < 0)
 		r = -errno;
 	fuse_reply_err(req, -r);
 }
@@ -190,17 +203,19 @@ void ovl_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct ovl_fs *fs = ovl_fs_of(req);
 	struct ovl_node *n = ovl_node_of(fs, ino);
 	char path[PATH_MAX], dname[XATTR_NAME_MAX + 32];
+	cleanup_close int fd = -1;
 	int r = disk_name(name, dname, sizeof(dname));
 
 	/* Removing what is not there copies nothing up. */
 	if (r == 0 && !ovl_node_is_upper(fs, n)) {
-		r = at_node(fs, n, path, sizeof(path));
-		if (r == 0 && lgetxattr(path, dname, NULL, 0) < 0)
+		r = at_node(fs, n, path, sizeof(path), &fd);
+		if (r == 0 && fd < 0 && lgetxattr(path, dname, NULL, 0) < 0)
 			r = -errno;
 	}
-	if (r == 0)
-		r = prepare_change(fs, n, path, sizeof(path));
-	if (r == 0 && lremovexattr(path, dname) < 0)
+	if (r == 0 && fd < 0)
+		r = prepare_change(fs, n, path, sizeof(path), &fd);
+	if (r == 0 &&
+	    (fd >= 0 ? fremovexattr(fd, dname) : lremovexattr(path, dname)) < 0)
 		r = -errno;
 	fuse_reply_err(req, -r);
 }

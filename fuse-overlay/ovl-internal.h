@@ -129,12 +129,13 @@ struct ovl_fs {
 	struct ovl_layer *layers; /* owned: [0] upper if @has_upper, lowers */
 	unsigned nlayers;
 	bool has_upper;
-	int workfd;	    /* owned: workdir/work, -1 without an upper */
-	bool wh_chardev;    /* can create 0/0 whiteouts in the upper */
-	bool opaque_xattr;  /* can set user.overlay.opaque in the upper */
-	bool trusted_xattr; /* may read trusted.overlay.* (real root) */
-	unsigned nfs;	    /* distinct filesystems among the layers */
-	uid_t euid;	    /* the daemon's ids */
+	int workfd;		 /* owned: workdir/work, -1 without an upper */
+	bool wh_chardev;	 /* can create 0/0 whiteouts in the upper */
+	bool opaque_xattr;	 /* can set user.overlay.opaque in the upper */
+	bool trusted_xattr;	 /* may read trusted.overlay.* (real root) */
+	unsigned nfs;		 /* distinct filesystems among the layers */
+	struct fuse_session *se; /* for notifications; NULL when not mounted */
+	uid_t euid;		 /* the daemon's ids */
 	gid_t egid;
 
 	pthread_mutex_t tree_lock; /* see struct ovl_node */
@@ -224,6 +225,7 @@ struct ovl_node {
 	char *name;		   /* tree_lock, owned */
 	struct ovl_alias *aliases; /* tree_lock, owned: more upper names */
 	struct ovl_dir *dir;	   /* owned, directories only */
+	struct ovl_fh *fhs;	   /* tree_lock: its open files */
 	pthread_mutex_t lock;	   /* see above */
 };
 
@@ -624,7 +626,19 @@ struct ovl_fh {
 	int fd;
 	int layer;
 	_Atomic int upfd;
+	struct ovl_fh *next; /* tree_lock: on the node's list */
 };
+
+/** ovl_node_dup_fd() - a duplicate of a descriptor of one of @n's open
+ * files (for an unlinked node, which has no path), or -ENOENT. */
+int ovl_node_dup_fd(struct ovl_fs *fs, struct ovl_node *n);
+/**
+ * ovl_node_target() - where to act on @n: its path (and layer), or, for an
+ * unlinked node with open files, a descriptor in *@fd (owned by the
+ * caller; -1 when the path serves). Return: 0 or -errno.
+ */
+int ovl_node_target(struct ovl_fs *fs, struct ovl_node *n, char *path,
+		    size_t size, int *layer, int *fd);
 
 /** ovl_fh_fd() - the descriptor to read @n's data through. */
 int ovl_fh_fd(struct ovl_fs *fs, struct ovl_node *n, struct ovl_fh *fh);

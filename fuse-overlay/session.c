@@ -187,12 +187,14 @@ int ovl_session_run(struct ovl_fs *fs, struct hutch_err *err)
 			err, EINVAL,
 			"cannot start the FUSE session with options '%s' (see the message above)",
 			opts);
+	fs->se = se;
 	if (fuse_set_signal_handlers(se) != 0) {
 		fuse_session_destroy(se);
 		return cmn_err_set(err, errno,
 				   "cannot install signal handlers");
 	}
 	r = serve(fs, se, err);
+	fs->se = NULL;
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);
 	return r;

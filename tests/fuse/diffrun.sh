@@ -1,0 +1,68 @@
+#!/bin/bash
+# diffrun.sh WORK SCRIPT MODE - one differential run, as root of a user ns
+#
+# SCRIPT is a file of fsops.py ops, or fuzz:SEED:COUNT for random ops
+# chosen while running on the kernel's side (and replayed on ours).
+#
+# Builds the fixture layers once, copies them twice, mounts the kernel's
+# overlayfs (userxattr) on one copy and hutch-overlay on the other, runs
+# SCRIPT (fsops.py ops) on both, and compares, line by line: every op's
+# result, the visible trees afterwards, and the upper directories' entries
+# and markers once unmounted. Prints the differences; exits 1 on any.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+work=$1 script=$2 mode=$3
+PY=/usr/bin/python3
+OVL=${OVL:?}
+
+"$here/mkfixture.sh" "$work/base" "$mode" || exit 2
+cp -a "$work/base" "$work/k" && cp -a "$work/base" "$work/h" || exit 2
+lowers() { echo "$1/l1:$1/l2:$1/l3"; }
+mount -t overlay overlay \
+	-o "lowerdir=$(lowers "$work/k"),upperdir=$work/k/u,workdir=$work/k/w,userxattr" \
+	"$work/k/m" || { echo "cannot mount the kernel's overlayfs"; exit 2; }
+mkfifo "$work/ready"
+"$OVL" -f --ready-fd=3 \
+	-o "lowerdir=$(lowers "$work/h"),upperdir=$work/h/u,workdir=$work/h/w" \
+	"$work/h/m" 3>"$work/ready" 2>"$work/hutch.log" &
+ovl_pid=$!
+# The daemon holds this namespace alive: never leave it behind.
+trap 'kill $ovl_pid 2>/dev/null' EXIT
+if ! read -r -n 1 -t 30 _ <"$work/ready"; then
+	echo "hutch-overlay did not come up:"
+	cat "$work/hutch.log"
+	exit 2
+fi
+if [[ $script == fuzz:* ]]; then
+	IFS=: read -r _ seed count <<<"$script"
+	script=$work/fuzz.ops
+	$PY "$here/fsops.py" fuzz "$seed" "$count" "$work/k/m" "$script" \
+		>"$work/k.ops" 2>&1
+else
+	$PY "$here/fsops.py" run "$work/k/m" <"$script" >"$work/k.ops" 2>&1
+fi
+$PY "$here/fsops.py" run "$work/h/m" <"$script" >"$work/h.ops" 2>&1
+for side in k h; do
+	$PY "$here/fsops.py" tree "$work/$side/m" >"$work/$side.tree" 2>&1
+done
+umount "$work/k/m"
+umount "$work/h/m"
+wait "$ovl_pid"
+rc=$?
+for side in k h; do
+	$PY "$here/fsops.py" markers "$work/$side/u" >"$work/$side.markers" 2>&1
+done
+fail=0
+for what in ops tree markers; do
+	if ! diff -u --label "kernel.$what" --label "hutch.$what" \
+		"$work/k.$what" "$work/h.$what"; then
+		fail=1
+	fi
+done
+if [ "$rc" -ne 0 ] || [ -s "$work/hutch.log" ]; then
+	echo "hutch-overlay exited $rc:"
+	cat "$work/hutch.log"
+	fail=1
+fi
+echo "$(grep -c . "$work/k.ops") ops compared, $(grep -c . "$work/k.tree") tree entries"
+exit $fail
