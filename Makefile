@@ -16,7 +16,7 @@ VERSION    := 0.1.0
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 DESTDIR    ?=
-BUILD      ?= build
+BUILD      ?= out
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
 
@@ -77,7 +77,7 @@ GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 .PHONY: all unit test asan install clean format format-check analyze deps demo
 all: $(PROGRAMS)
-ifeq ($(BUILD),build)
+ifeq ($(BUILD),out)
 	@for p in $(notdir $(PROGRAMS)); do ln -sfn $(BUILD)/$$p $$p; done
 endif
 
@@ -138,8 +138,8 @@ test: deps
 	@tests/run --build $(BUILD)
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 all unit
-	@tests/run --build build-asan
+	@$(MAKE) --no-print-directory BUILD=out-asan SANITIZE=1 all unit
+	@tests/run --build out-asan
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -150,7 +150,7 @@ install: all
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 
 clean:
-	rm -rf build build-* hutch hutch-overlay hutch-net
+	rm -rf out out-* hutch hutch-overlay hutch-net
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

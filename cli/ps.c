@@ -134,12 +134,15 @@ static void command_text(const struct sbx_container *c, bool full, char *buf,
 	char cmd[512] = "";
 	size_t n = 0;
 
-	for (char **a = c->cfg.argv; a && *a && n < sizeof(cmd) - 1; a++)
-		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%s%s",
-				      a == c->cfg.argv ? "" : " ", *a);
+	for (char **a = c->cfg.argv; a && *a && n < sizeof(cmd) - 1; a++) {
+		int w = snprintf(cmd + n, sizeof(cmd) - n, "%s%s",
+				 a == c->cfg.argv ? "" : " ", *a);
+
+		n = w < 0 ? sizeof(cmd) : n + (size_t)w;
+	}
 	if (!full && strlen(cmd) > 20)
 		snprintf(cmd + 19, sizeof(cmd) - 19, "\u2026");
-	snprintf(buf, len, "\"%s\"", cmd);
+	snprintf(buf, len, "\"%.*s\"", len > 3 ? (int)(len - 3) : 0, cmd);
 }
 
 static void fill(struct ps_row *r, const struct sbx_container *c,

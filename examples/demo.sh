@@ -11,7 +11,7 @@
 # rootless is the point.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-HUTCH=${HUTCH:-$here/build/hutch}
+HUTCH=${HUTCH:-$here/out/hutch}
 
 if [ "$(id -u)" = 0 ] && [ -z "${HUTCH_DEMO_INNER:-}" ]; then
 	id hutch-demo >/dev/null 2>&1 || useradd -m -s /bin/bash hutch-demo

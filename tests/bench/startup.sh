@@ -12,7 +12,7 @@
 # unprivileged user hutch-sub (created by tests/run) or hutch-bench.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-build=build runs=300
+build=out runs=300
 while (($#)); do
 	case $1 in
 	--build) build=$2; shift 2 ;;

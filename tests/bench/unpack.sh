@@ -16,7 +16,7 @@
 # unpacker, TMPDIR=/dev/shm (tmpfs) measures the CPU cost.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
-build=build rounds=5 src="/usr/include /usr/lib/python3.11 /usr/lib/python3"
+build=out rounds=5 src="/usr/include /usr/lib/python3.11 /usr/lib/python3"
 while (($#)); do
 	case $1 in
 	--build) build=$2; shift 2 ;;
