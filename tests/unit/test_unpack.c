@@ -137,6 +137,7 @@ struct ent {
 	int64_t uid, gid;
 	unsigned maj, min;
 	const char *xname, *xvalue; /* one extended attribute */
+	size_t xlen;		    /* its length, 0: strlen(xvalue) */
 	time_t mtime;		    /* 0: MTIME */
 };
 
@@ -169,7 +170,8 @@ static void add_entry(struct archive *a, const struct ent *x)
 	}
 	if (x->xname)
 		archive_entry_xattr_add_entry(e, x->xname, x->xvalue,
-					      strlen(x->xvalue));
+					      x->xlen ? x->xlen
+						      : strlen(x->xvalue));
 	archive_entry_set_size(e, S_ISREG(x->mode) ? (la_int64_t)len : 0);
 	/* WARN: a name that is not UTF-8, stored as it is. */
 	assert_true(archive_write_header(a, e) >= ARCHIVE_WARN);
@@ -1274,6 +1276,31 @@ static void escapes_portable_walk(void **state)
 	cmn_path_force_walk = false;
 }
 
+/* File capabilities are applied (namespaced to this user namespace). */
+static void userns_file_caps(void **state)
+{
+	struct env *env = *state;
+	/* struct vfs_cap_data, revision 2, effective: cap_net_bind_service */
+	static const char caps[20] = { 1, 0, 0, 2, 0, 4 };
+	const struct ent ents[] = {
+		{ .path = "ping",
+		  .mode = S_IFREG | 0755,
+		  .data = "p",
+		  .xname = "security.capability",
+		  .xvalue = caps,
+		  .xlen = sizeof(caps) },
+	};
+	char path[PATH_MAX + 16], buf[64];
+	ssize_t n;
+
+	need_userns();
+	assert_int_equal(unpack_fd(env, make_tar(ents, 1), true, false), 0);
+	snprintf(path, sizeof(path), "%s/dest/ping", env->base);
+	n = getxattr(path, "security.capability", buf, sizeof(buf));
+	assert_int_equal(n, sizeof(caps));
+	assert_memory_equal(buf, caps, sizeof(caps));
+}
+
 static int userns_group_setup(void **state)
 {
 	(void)state;
@@ -1337,6 +1364,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(userns_unmapped_owner, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(userns_escapes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(userns_file_caps, setup,
 						teardown),
 	};
 	int failed, status;
