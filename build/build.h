@@ -506,4 +506,42 @@ bool bld_ignore_may_include_below(const struct bld_ignore *ign,
 /** bld_ignore_has_exceptions() - does any pattern start with "!"? */
 bool bld_ignore_has_exceptions(const struct bld_ignore *ign);
 
+/* ---- the builder (builder.c, step_run.c, step_copy.c, context.c, cache.c) */
+
+/**
+ * struct bld_opts - `hutch build`'s options (all borrowed)
+ * @context:     the build context directory
+ * @dockerfile:  its path; NULL: context/Dockerfile; "-": @dockerfile_text
+ * @dockerfile_text: the Dockerfile's text when read from standard input
+ * @tags:        names for the result ("app", "app:1.0"), NULL-terminated
+ * @build_args:  "NAME=VALUE" (or "NAME": from the environment)
+ * @labels:      "KEY=VALUE" added to the image
+ * @target:      the stage to build (NULL: the last)
+ * @network_none: RUN steps get a network namespace of their own (else the
+ *               host's network, as Docker's build does by default here)
+ * @output:      where step headers and RUN output go (-1: nowhere, -q)
+ */
+struct bld_opts {
+	const char *context;
+	const char *dockerfile;
+	const char *dockerfile_text;
+	char *const *tags;
+	char *const *build_args;
+	char *const *labels;
+	const char *target;
+	bool no_cache;
+	bool network_none;
+	int output;
+};
+
+/**
+ * bld_build() - build an image from a Dockerfile
+ * @id: set to the image's id
+ * Return: 0, or -errno with @err naming the step ("STEP 3/7: RUN ...
+ * failed: exit status 2") or the Dockerfile line.
+ */
+struct img_digest;
+int bld_build(const struct bld_opts *o, struct img_digest *id,
+	      struct hutch_err *err);
+
 #endif

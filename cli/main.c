@@ -21,6 +21,8 @@ static const struct cli_cmd commands[] = {
 	  cli_info_main },
 	{ "version", "version", "Show the version of hutch and its libraries.",
 	  cli_version_main },
+	{ "build", "build [OPTIONS] CONTEXT",
+	  "Build an image from a Dockerfile.", cli_build_main },
 	{ "pull", "pull [OPTIONS] NAME[:TAG|@DIGEST]",
 	  "Download an image from a registry.", cli_pull_main },
 	{ "push", "push [OPTIONS] NAME[:TAG]", "Upload an image to a registry.",

@@ -160,6 +160,25 @@ int img_layer_add(struct img_store *s, const struct img_digest *blob,
 		  const struct img_digest *parent,
 		  const struct img_digest *diff_id, struct img_digest *chain,
 		  struct hutch_err *err);
+struct img_layer_info;
+
+/** img_chain_id() - OCI's ChainID: @diff_id for the base layer, else
+ * sha256("<parent> <diff_id>"). */
+int img_chain_id(const struct img_digest *parent,
+		 const struct img_digest *diff_id, struct img_digest *out);
+
+/**
+ * img_layer_from_dir() - make a layer of an overlay upper directory (a
+ * build step's changes) without unpacking anything: its tar (whiteouts as
+ * OCI markers) becomes the blob, and @dir itself, which must be on the
+ * store's filesystem (under tmp/), is moved to layers/<chain>/diff
+ * @parent: chain id of the layers it sits on, NULL for a base layer
+ * @out:    blob (= diff_id, uncompressed), size, media type, chain id
+ */
+int img_layer_from_dir(struct img_store *s, const char *dir,
+		       const struct img_digest *parent,
+		       struct img_layer_info *out, struct hutch_err *err);
+
 /** img_layer_dir() - the unpacked tree of a layer (layers/<chain>/diff);
  * owned; NULL with errno ENOENT when the layer is not there. */
 char *img_layer_dir(struct img_store *s, const struct img_digest *chain);
@@ -214,6 +233,11 @@ void img_image_free(struct img_image *img);
 int img_image_list(struct img_store *s, struct img_image ***out, size_t *n,
 		   struct hutch_err *err);
 
+/** img_store_tmpdir() - a fresh directory under the store's tmp/ (on the
+ * store's filesystem, cleared if its maker dies); owned absolute path. */
+char *img_store_tmpdir(struct img_store *s, const char *suffix,
+		       struct hutch_err *err);
+
 /** img_store_remove() - delete a tree under the store (relative path),
  * in a user namespace when subordinate ids own part of it. */
 int img_store_remove(struct img_store *s, const char *path,
@@ -267,6 +291,15 @@ int img_stop_signal(const struct img_image *img);
 int img_rootfs_prepare(struct img_store *s, const struct img_image *img,
 		       const char *dir, struct sbx_config *cfg,
 		       struct hutch_err *err);
+
+/**
+ * img_image_make() - record an image whose layers are all in the store
+ * already (a build's): stores @config (the full image config JSON, its
+ * rootfs.diff_ids matching @layers) and an OCI manifest for it.
+ */
+int img_image_make(struct img_store *s, const char *config,
+		   const struct img_layer_info *layers, size_t n,
+		   struct img_digest *id, struct hutch_err *err);
 
 /** img_tag() - point @ref ("repo:tag" or "repo@sha256:...") at image @id. */
 int img_tag(struct img_store *s, const struct img_ref *ref,

@@ -494,3 +494,46 @@ int img_image_list(struct img_store *s, struct img_image ***out, size_t *n,
 	*n = count;
 	return 0;
 }
+
+static json_t *layers_json(const struct img_layer_info *layers, size_t n)
+{
+	json_t *a = json_array();
+	char d[72];
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(
+			a,
+			json_pack(
+				"{s:s,s:s,s:I}", "mediaType",
+				layers[i].media_type
+					? layers[i].media_type
+					: "application/vnd.oci.image.layer.v1.tar",
+				"digest", img_digest_str(&layers[i].blob, d),
+				"size", (json_int_t)layers[i].size));
+	return a;
+}
+
+int img_image_make(struct img_store *s, const char *config,
+		   const struct img_layer_info *layers, size_t n,
+		   struct img_digest *id, struct hutch_err *err)
+{
+	struct img_digest cfg;
+	cleanup_json json_t *m = NULL;
+	cleanup_free char *text = NULL;
+	char c[72];
+	int ret = img_blob_put(s, config, strlen(config), NULL, &cfg, err);
+
+	if (ret < 0)
+		return ret;
+	m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:o}", "schemaVersion", 2,
+		      "mediaType", "application/vnd.oci.image.manifest.v1+json",
+		      "config", "mediaType",
+		      "application/vnd.oci.image.config.v1+json", "digest",
+		      img_digest_str(&cfg, c), "size",
+		      (json_int_t)strlen(config), "layers",
+		      layers_json(layers, n));
+	text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	if (!text)
+		return cmn_err_set(err, ENOMEM, "manifest");
+	return img_image_add(s, text, strlen(text), id, err);
+}

@@ -56,8 +56,8 @@ static int unpack_in_ns(void *arg, void *out, struct hutch_err *err)
 	return ret;
 }
 
-static int chain_id(const struct img_digest *parent,
-		    const struct img_digest *diff_id, struct img_digest *out)
+int img_chain_id(const struct img_digest *parent,
+		 const struct img_digest *diff_id, struct img_digest *out)
 {
 	char p[72], d[72], buf[160];
 
@@ -152,7 +152,7 @@ int img_layer_add(struct img_store *s, const struct img_digest *blob,
 	char final[96], name[80];
 	int lock, ret;
 
-	ret = chain_id(parent, diff_id, chain);
+	ret = img_chain_id(parent, diff_id, chain);
 	if (ret < 0)
 		return cmn_err_set(err, -ret, "chain id");
 	snprintf(final, sizeof(final), "layers/%s", chain->hex);

@@ -199,3 +199,19 @@ const char *img_store_root(const struct img_store *s)
 {
 	return s->root;
 }
+
+char *img_store_tmpdir(struct img_store *s, const char *suffix,
+		       struct hutch_err *err)
+{
+	char rel[96];
+	int ret = store_tmp_name(rel, suffix);
+
+	if (ret == 0 && mkdirat(s->rootfd, rel, 0700) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		cmn_err_set(err, -ret, "cannot create a directory in %s/tmp",
+			    s->root);
+		return NULL;
+	}
+	return cmn_strdup_printf("%s/%s", s->root, rel);
+}

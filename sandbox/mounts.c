@@ -536,41 +536,52 @@ static int setup_tree(const struct sbx_plan *plan, int rootfd,
  * userxattr: in a user namespace overlayfs keeps its whiteouts and opaque
  * markers in user.overlay.* (Linux 5.11).
  */
-static int mount_overlay(const struct sbx_config *cfg, struct hutch_err *err)
+int sbx_mount_overlay(const char *lower_base, char *const *lowers,
+		      const char *upper, const char *work, const char *target,
+		      struct hutch_err *err)
 {
 	char opts[4096];
 	size_t used;
 	int n, e;
 
-	n = snprintf(opts, sizeof(opts),
-		     "upperdir=%s,workdir=%s,userxattr,lowerdir=", cfg->upper,
-		     cfg->work);
-	for (char **l = cfg->lowers; n > 0 && *l; l++) {
+	if (upper)
+		n = snprintf(opts, sizeof(opts),
+			     "upperdir=%s,workdir=%s,userxattr,lowerdir=",
+			     upper, work);
+	else
+		n = snprintf(opts, sizeof(opts), "userxattr,lowerdir=");
+	for (char *const *l = lowers; n > 0 && *l; l++) {
 		used = (size_t)n;
 		if (used >= sizeof(opts))
 			break;
 		n += snprintf(opts + used, sizeof(opts) - used, "%s%s",
-			      l == cfg->lowers ? "" : ":", *l);
+			      l == lowers ? "" : ":", *l);
 	}
 	if (n < 0 || (size_t)n >= sizeof(opts))
 		return cmn_err_msg(
 			err, E2BIG,
 			"the image has too many layers for the kernel overlay's options; use --storage-driver fuse");
-	if (chdir(cfg->lower_base) < 0)
-		return cmn_err_set(err, errno, "cannot enter %s",
-				   cfg->lower_base);
-	if (mount("overlay", cfg->rootfs, "overlay", 0, opts) < 0) {
+	if (chdir(lower_base) < 0)
+		return cmn_err_set(err, errno, "cannot enter %s", lower_base);
+	if (mount("overlay", target, "overlay", upper ? 0 : MS_RDONLY, opts) <
+	    0) {
 		e = errno;
 		cmn_err_set(
 			err, e,
 			"cannot mount the image's layers (kernel overlay) on %s",
-			cfg->rootfs);
+			target);
 		cmn_err_fix(
 			err,
 			"run 'hutch info' to see whether this kernel allows overlay mounts in a user namespace, or use --storage-driver fuse");
 		return -e;
 	}
 	return chdir("/") < 0 ? cmn_err_set(err, errno, "chdir /") : 0;
+}
+
+static int mount_overlay(const struct sbx_config *cfg, struct hutch_err *err)
+{
+	return sbx_mount_overlay(cfg->lower_base, cfg->lowers, cfg->upper,
+				 cfg->work, cfg->rootfs, err);
 }
 
 int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err)

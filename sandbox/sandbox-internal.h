@@ -82,6 +82,9 @@ struct sbx_bpf {
  * Return: 0 with @out filled (release with sbx_bpf_free()), or -errno with
  * @err naming the profile and the problem.
  */
+/* Not a capability: in @caps it asks for root emulation (seccomp.c). */
+#define SBX_SECCOMP_FAKE_ROOT (1ULL << 62)
+
 int sbx_seccomp_compile(const char *profile, uint64_t caps, struct sbx_bpf *out,
 			struct hutch_err *err);
 void sbx_bpf_free(struct sbx_bpf *bpf);
@@ -113,29 +116,6 @@ int sbx_caps_apply(uint64_t caps, uid_t uid);
 /** sbx_caps_keep_only() - reduce the caller's effective and permitted sets
  * to @caps and empty its inheritable set. */
 int sbx_caps_keep_only(uint64_t caps);
-
-/* ---- users inside the root filesystem (user.c) ------------------------- */
-
-#define SBX_MAX_GROUPS 64
-
-struct sbx_user {
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[SBX_MAX_GROUPS];
-	size_t n_groups;
-	char home[256];
-};
-
-/**
- * sbx_user_resolve() - resolve "name|uid[:group|gid]" like Docker does,
- * against @passwd and @group files (the container's, after pivot_root)
- * @spec: NULL or "" means root
- *
- * Return: 0, or -errno with @err filled ("unable to find user alice: no
- * matching entries in passwd file").
- */
-int sbx_user_resolve(const char *spec, const char *passwd, const char *group,
-		     struct sbx_user *out, struct hutch_err *err);
 
 /* ---- the container side (mounts.c, child.c, init.c, exec.c) ------------ */
 

@@ -91,8 +91,11 @@ static int plan_make(const struct sbx_config *cfg, struct sbx_plan *plan,
 	plan->sync = -1;
 	ret = sbx_idmap_plan(cfg->userns, &plan->map, NULL, err);
 	if (ret == 0 && !cfg->seccomp_unconfined)
-		ret = sbx_seccomp_compile_cached(cfg->seccomp_profile,
-						 cfg->caps, &plan->bpf, err);
+		ret = sbx_seccomp_compile_cached(
+			cfg->seccomp_profile,
+			cfg->caps |
+				(cfg->fake_root ? SBX_SECCOMP_FAKE_ROOT : 0),
+			&plan->bpf, err);
 	if (ret == 0)
 		ret = plan_files(plan, err);
 	if (cfg->tty)

@@ -144,6 +144,7 @@ struct sbx_config {
 	char *seccomp_profile; /* Docker-format JSON path, NULL: default */
 	bool seccomp_unconfined;
 	bool no_new_privs;
+	bool fake_root; /* builds without subuids: chown & co. succeed */
 };
 
 /** sbx_config_init() - defaults: Docker's capabilities, no_new_privs, our
@@ -406,6 +407,38 @@ int sbx_userns_call(enum sbx_userns mode,
  */
 int sbx_exec(const struct sbx_config *cfg, pid_t init, int *status,
 	     struct hutch_err *err);
+
+/**
+ * sbx_mount_overlay() - mount kernel overlayfs (userxattr) on @target:
+ * @lowers top first, relative to @lower_base; without @upper, read-only.
+ * The caller is root of a user namespace with its own mount namespace.
+ */
+int sbx_mount_overlay(const char *lower_base, char *const *lowers,
+		      const char *upper, const char *work, const char *target,
+		      struct hutch_err *err);
+
+/* ---- users inside the root filesystem (user.c) ------------------------- */
+
+#define SBX_MAX_GROUPS 64
+
+struct sbx_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[SBX_MAX_GROUPS];
+	size_t n_groups;
+	char home[256];
+};
+
+/**
+ * sbx_user_resolve() - resolve "name|uid[:group|gid]" like Docker does,
+ * against @passwd and @group files (the container's, after pivot_root)
+ * @spec: NULL or "" means root
+ *
+ * Return: 0, or -errno with @err filled ("unable to find user alice: no
+ * matching entries in passwd file").
+ */
+int sbx_user_resolve(const char *spec, const char *passwd, const char *group,
+		     struct sbx_user *out, struct hutch_err *err);
 
 /* ---- host checks (hostcheck.c) ----------------------------------------- */
 

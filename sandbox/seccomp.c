@@ -374,6 +374,55 @@ static int add_personality(scmp_filter_ctx ctx)
 }
 
 /* The default profile for one architecture, in a context of its own. */
+/*
+ * Root emulation for builds without subordinate ids: a user namespace with
+ * only root mapped cannot give files other owners or switch ids, and
+ * apt-get, dpkg, useradd and pip try to. These calls then "succeed"
+ * without effect (SCMP_ACT_ERRNO(0) returns 0 and runs nothing), as do
+ * mknod of device nodes; fifos and regular files are made for real.
+ */
+static const char *const fake_root_calls[] = {
+	"chown",       "fchown",      "lchown",	     "fchownat",   "chown32",
+	"fchown32",    "lchown32",    "setuid",	     "setgid",	   "setreuid",
+	"setregid",    "setresuid",   "setresgid",   "setgroups",  "setfsuid",
+	"setfsgid",    "setuid32",    "setgid32",    "setreuid32", "setregid32",
+	"setresuid32", "setresgid32", "setgroups32", "setfsuid32", "setfsgid32",
+};
+
+static int add_fake_root(scmp_filter_ctx ctx, uint32_t arch)
+{
+	static const struct {
+		const char *name;
+		unsigned int mode_arg;
+	} mknods[] = { { "mknod", 1 }, { "mknodat", 2 } };
+	int ret = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fake_root_calls) && ret == 0; i++) {
+		int nr = seccomp_syscall_resolve_name_arch(arch,
+							   fake_root_calls[i]);
+
+		if (nr != __NR_SCMP_ERROR)
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 0);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(mknods) && ret == 0; i++) {
+		int nr =
+			seccomp_syscall_resolve_name_arch(arch, mknods[i].name);
+
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 1,
+				       SCMP_CMP(mknods[i].mode_arg,
+						SCMP_CMP_MASKED_EQ, S_IFMT,
+						S_IFCHR));
+		if (ret == 0)
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 1,
+					       SCMP_CMP(mknods[i].mode_arg,
+							SCMP_CMP_MASKED_EQ,
+							S_IFMT, S_IFBLK));
+	}
+	return ret;
+}
+
 static scmp_filter_ctx default_ctx(uint32_t arch, uint64_t have,
 				   struct hutch_err *err)
 {
@@ -390,6 +439,8 @@ static scmp_filter_ctx default_ctx(uint32_t arch, uint64_t have,
 			ret = add_deny_rule(ctx, arch, &deny_rules[i]);
 	if (ret == 0)
 		ret = add_personality(ctx);
+	if (ret == 0 && (have & SBX_SECCOMP_FAKE_ROOT))
+		ret = add_fake_root(ctx, arch);
 	if (ret < 0) {
 		cmn_err_set(
 			err, -ret,

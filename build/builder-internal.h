@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* builder-internal.h - what the builder's files share; private to build/ */
+#ifndef HUTCH_BUILD_BUILDER_INTERNAL_H
+#define HUTCH_BUILD_BUILDER_INTERNAL_H
+
+#include <jansson.h>
+
+#include "build/build.h"
+#include "image/image.h"
+#include "sandbox/sandbox.h"
+
+/**
+ * struct stage - the state of one stage while it is built
+ * @config:  the image config's "config" object (Env, Cmd, WorkingDir ...)
+ * @history: the image config's "history" array
+ * @layers:  the layers so far, base first (media_type owned)
+ * @base:    what the first layer sits on, for cache keys: the base image's
+ *           id, or "scratch"
+ * @vars:    substitution scope (ENV and ARG)
+ * @shell:   SHELL, default /bin/sh -c
+ * @built:   the stage is complete (a later COPY --from may use it)
+ */
+struct stage {
+	json_t *config;
+	json_t *history;
+	json_t *image_meta; /* architecture, os of the base */
+	struct img_layer_info *layers;
+	size_t n_layers;
+	char base[80];
+	struct bld_scope scope;
+	char **shell;
+	bool built;
+};
+
+/**
+ * struct bld - one build
+ * @df:      the parsed Dockerfile
+ * @store:   the image store
+ * @stages:  one per Dockerfile stage (built on demand)
+ * @context: the context directory (absolute) and a descriptor for it
+ * @ignore:  the .dockerignore rules (NULL: none)
+ * @step/@steps: counters for "STEP n/m"
+ * @fake_root: RUN steps emulate root (no subordinate ids)
+ */
+struct bld {
+	const struct bld_opts *o;
+	struct bld_dockerfile *df;
+	struct img_store *store;
+	struct stage *stages;
+	char *context;
+	int context_fd;
+	struct bld_ignore *ignore;
+	struct bld_vars build_args;
+	struct bld_vars global;
+	size_t step, steps;
+	bool fake_root;
+};
+
+/* Output to the build's log (-q: nowhere). */
+void bld_say(const struct bld *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- stages (builder.c) ---------------------------------------------------- */
+
+/** bld_build_stage() - build stage @index and those it needs, once. */
+int bld_build_stage(struct bld *b, size_t index, struct hutch_err *err);
+/** bld_stage_from_image() - @st as a copy of image @name (pulled when
+ * missing): config, history and layers. */
+int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
+			 struct hutch_err *err);
+void bld_stage_release(struct stage *st);
+
+/* ---- steps (step_run.c, step_copy.c) -------------------------------------- */
+
+/** bld_step_run() - a RUN: a container on the stage's layers whose upper
+ * directory becomes the new layer (NULL-layer when nothing changed). */
+int bld_step_run(struct bld *b, struct stage *st, const struct bld_instr *in,
+		 struct hutch_err *err);
+
+/** bld_step_copy() - COPY or ADD into a new layer. */
+int bld_step_copy(struct bld *b, struct stage *st, size_t stage_index,
+		  const struct bld_instr *in, struct hutch_err *err);
+
+/**
+ * bld_commit_layer() - turn a finished upper directory into the stage's
+ * next layer, or into nothing when it is empty; record history
+ * @created_by: the history line
+ */
+int bld_commit_layer(struct bld *b, struct stage *st, const char *upper,
+		     const char *created_by, const char *cache_key,
+		     struct hutch_err *err);
+
+/**
+ * bld_commit_cached() - reuse the layer of @key when the cache has it:
+ * prints CACHED and records the step. Return: 1 on a hit, 0 on a miss.
+ */
+int bld_commit_cached(struct bld *b, struct stage *st, const char *key,
+		      const char *created_by);
+
+/* ---- the cache (cache.c) ---------------------------------------------------- */
+
+/**
+ * bld_cache_key() - the key of a step: its parent (the last layer's chain
+ * id or the base), the stage's config, and @what (the expanded
+ * instruction and everything else it depends on)
+ */
+void bld_cache_key(const struct stage *st, const char *what, char out[65]);
+
+/**
+ * bld_cache_get() - a recorded result for @key whose layer is still in the
+ * store. Return: 1 with @layer filled (or @empty set when the step changed
+ * nothing), 0 on a miss.
+ */
+int bld_cache_get(struct bld *b, const char *key, struct img_layer_info *layer,
+		  bool *empty);
+void bld_cache_put(struct bld *b, const char *key,
+		   const struct img_layer_info *layer);
+
+/* ---- the context (context.c) ------------------------------------------------ */
+
+/**
+ * struct bld_source - one file matched by a COPY source
+ * @rel: path relative to the context (or the source root)
+ */
+struct bld_source {
+	char *rel;
+	bool dir;
+};
+
+/**
+ * bld_sources() - the paths a COPY/ADD source names: a path or a glob
+ * (*, ?, [..]) relative to @root_fd, with .dockerignore applied when
+ * @ignore is given; a directory stands for itself (its contents are
+ * copied). "../" leaving the context is refused.
+ */
+int bld_sources(int root_fd, const struct bld_ignore *ignore,
+		const char *pattern, struct bld_source **out, size_t *n,
+		struct hutch_err *err);
+void bld_sources_free(struct bld_source *s, size_t n);
+
+/** bld_hash_tree() - add the content and metadata of @rel (recursively,
+ * .dockerignore applied) to @h, for cache keys. */
+int bld_hash_tree(int root_fd, const struct bld_ignore *ignore, const char *rel,
+		  struct img_sha256 *h);
+
+#endif

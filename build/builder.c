@@ -1,0 +1,755 @@
+// SPDX-License-Identifier: Apache-2.0
+/* builder.c - `hutch build`: a Dockerfile into an image, without root
+ *
+ * Theory of operation. The Dockerfile is parsed whole first (build.h), then
+ * the stages the target needs are built in order, each from its FROM: an
+ * image of the store (pulled when missing), an earlier stage, or scratch.
+ * A stage carries the image config as it grows and its list of layers.
+ * Instructions that only change the config (ENV, WORKDIR, CMD, ...) add
+ * no layer. RUN runs a container on the stage's layers with a fresh
+ * overlay upper directory; COPY and ADD write into one through a
+ * mounted overlay; that upper directory becomes the layer as it is
+ * (img_layer_from_dir()): no tree is diffed and nothing is unpacked. Each
+ * RUN/COPY/ADD has a cache key (parent, config, expanded instruction, the
+ * content of what it copies); a hit reuses the layer and prints CACHED.
+ * Without subordinate ids, RUN steps get root emulation (chown and the
+ * setuid family succeed without effect) so that apt-get and dpkg work.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "build/builder-internal.h"
+
+void bld_say(const struct bld *b, const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+	int n;
+
+	if (b->o->output < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		cmn_write_all(b->o->output, line,
+			      (size_t)n < sizeof(line) ? (size_t)n
+						       : sizeof(line) - 1);
+}
+
+/* ---- stages ---------------------------------------------------------------- */
+
+void bld_stage_release(struct stage *st)
+{
+	if (st->config)
+		json_decref(st->config);
+	if (st->history)
+		json_decref(st->history);
+	if (st->image_meta)
+		json_decref(st->image_meta);
+	for (size_t i = 0; i < st->n_layers; i++)
+		free(st->layers[i].media_type);
+	free(st->layers);
+	bld_vars_clear(&st->scope.vars);
+	cmn_strv_free(st->shell);
+	memset(st, 0, sizeof(*st));
+}
+
+static int copy_layers(struct stage *st, const struct img_layer_info *l,
+		       size_t n)
+{
+	st->layers = calloc(n + 1, sizeof(*st->layers));
+	if (!st->layers)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		st->layers[i] = l[i];
+		st->layers[i].media_type =
+			strdup(l[i].media_type ? l[i].media_type : "");
+	}
+	st->n_layers = n;
+	return 0;
+}
+
+static char **env_of(const json_t *config)
+{
+	char **env = NULL;
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(json_object_get(config, "Env"), i,
+			   e) if (json_is_string(e))
+		cmn_strv_push(&env, strdup(json_string_value(e)));
+	return env;
+}
+
+/* A FROM image not in the store yet: pull it, as Docker's build does. */
+static int pull_base(struct bld *b, const char *name, struct img_digest *id,
+		     struct hutch_err *err)
+{
+	struct img_pull_opts po = { 0 };
+	struct img_pull_result res = { 0 };
+	char d[72];
+	int ret;
+
+	bld_say(b, "Trying to pull %s...\n", name);
+	ret = img_pull(b->store, name, &po, &res, err);
+	if (ret == 0) {
+		*id = res.id;
+		bld_say(b, "Pulled %s (%s)\n", res.name,
+			img_digest_str(&res.digest, d));
+	}
+	img_pull_result_free(&res);
+	return ret;
+}
+
+/* The stage starts as a copy of an image: its config, history, layers. */
+int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
+			 struct hutch_err *err)
+{
+	struct img_digest id;
+	struct img_image *img = NULL;
+	json_t *root = NULL;
+	cleanup_strv char **env = NULL;
+	int ret = img_resolve(b->store, name, &id, err);
+
+	if (ret == -ENOENT)
+		ret = pull_base(b, name, &id, err);
+	if (ret == 0)
+		ret = img_image_load(b->store, &id, &img, err);
+	if (ret == 0) {
+		root = json_loadb(img->config_json, img->config_len, 0, NULL);
+		st->config = json_deep_copy(json_object_get(root, "config"));
+		st->history = json_deep_copy(json_object_get(root, "history"));
+		st->image_meta =
+			json_pack("{s:O?,s:O?}", "architecture",
+				  json_object_get(root, "architecture"), "os",
+				  json_object_get(root, "os"));
+		img_digest_str(&id, st->base);
+		ret = copy_layers(st, img->layers, img->n_layers);
+	}
+	if (ret == 0 && !st->config)
+		st->config = json_object();
+	if (ret == 0 && !st->history)
+		st->history = json_array();
+	env = ret == 0 ? env_of(st->config) : NULL;
+	if (ret == 0 && env)
+		ret = bld_vars_add_environ(&st->scope.vars, env);
+	if (root)
+		json_decref(root);
+	img_image_free(img);
+	return ret;
+}
+
+static int stage_from_scratch(struct stage *st)
+{
+	st->config = json_object();
+	st->history = json_array();
+	st->image_meta = json_object();
+	snprintf(st->base, sizeof(st->base), "scratch");
+	return st->config && st->history ? 0 : -ENOMEM;
+}
+
+static int stage_from_stage(struct stage *st, const struct stage *from)
+{
+	int ret;
+
+	st->config = json_deep_copy(from->config);
+	st->history = json_deep_copy(from->history);
+	st->image_meta = json_deep_copy(from->image_meta);
+	snprintf(st->base, sizeof(st->base), "%s", from->base);
+	ret = copy_layers(st, from->layers, from->n_layers);
+	if (ret == 0)
+		ret = bld_vars_copy(&st->scope.vars, &from->scope.vars);
+	return ret;
+}
+
+/* FROM: an earlier stage, scratch, or an image. */
+static int stage_begin(struct bld *b, size_t index,
+		       const struct bld_instr *from, struct hutch_err *err)
+{
+	struct stage *st = &b->stages[index];
+	const char *image = from->args[0];
+	size_t ref;
+	int ret;
+
+	st->scope.filename = b->df->filename;
+	st->scope.escape = b->df->escape;
+	st->scope.build_args = &b->build_args;
+	st->scope.global = &b->global;
+	if (bld_stage_ref(b->df, index, image, &ref, NULL) == 1) {
+		ret = bld_build_stage(b, ref, err);
+		return ret < 0 ? ret : stage_from_stage(st, &b->stages[ref]);
+	}
+	if (!strcasecmp(image, "scratch"))
+		return stage_from_scratch(st);
+	return bld_stage_from_image(b, st, image, err);
+}
+
+/* ---- config-only instructions ------------------------------------------------- */
+
+static json_t *strv_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* CMD, ENTRYPOINT, HEALTHCHECK's CMD: JSON form as is, shell form through
+ * the stage's SHELL. */
+static json_t *command_json(const struct stage *st, const struct bld_instr *in)
+{
+	json_t *a;
+	char *joined;
+
+	if (in->json)
+		return strv_json(in->args, in->n_args);
+	a = json_array();
+	for (char **s = st->shell; a && s && *s; s++)
+		json_array_append_new(a, json_string(*s));
+	joined = in->n_args ? strdup(in->args[0]) : strdup("");
+	for (size_t i = 1; joined && i < in->n_args; i++) {
+		char *more = cmn_strdup_printf("%s %s", joined, in->args[i]);
+
+		free(joined);
+		joined = more;
+	}
+	if (a && joined)
+		json_array_append_new(a, json_string(joined));
+	free(joined);
+	return a;
+}
+
+static void set_env(struct stage *st, const char *k, const char *v)
+{
+	json_t *env = json_object_get(st->config, "Env");
+	size_t klen = strlen(k), i;
+	char *kv = cmn_strdup_printf("%s=%s", k, v);
+	json_t *e;
+
+	if (!json_is_array(env)) {
+		env = json_array();
+		json_object_set_new(st->config, "Env", env);
+	}
+	json_array_foreach(env, i, e)
+	{
+		const char *s = json_string_value(e);
+
+		if (s && !strncmp(s, k, klen) && s[klen] == '=') {
+			json_array_set_new(env, i, json_string(kv));
+			free(kv);
+			return;
+		}
+	}
+	json_array_append_new(env, json_string(kv));
+	free(kv);
+}
+
+static json_t *object_of(json_t *config, const char *key)
+{
+	json_t *o = json_object_get(config, key);
+
+	if (!json_is_object(o)) {
+		o = json_object();
+		json_object_set_new(config, key, o);
+	}
+	return o;
+}
+
+static char *join_path(const char *base, const char *rel)
+{
+	if (rel[0] == '/')
+		return strdup(rel);
+	return cmn_strdup_printf("%s/%s", base && *base ? base : "", rel);
+}
+
+/* The instructions that change only the config; true when handled. */
+static bool config_step(struct bld *b, struct stage *st,
+			const struct bld_instr *in)
+{
+	json_t *c = st->config;
+
+	switch (in->kind) {
+	case BLD_ENV:
+		for (size_t i = 0; i < in->n_kvs; i++)
+			set_env(st, in->kvs[i].key, in->kvs[i].value);
+		return true;
+	case BLD_LABEL:
+		for (size_t i = 0; i < in->n_kvs; i++)
+			json_object_set_new(object_of(c, "Labels"),
+					    in->kvs[i].key,
+					    json_string(in->kvs[i].value));
+		return true;
+	case BLD_EXPOSE:
+		for (size_t i = 0; i < in->n_args; i++) {
+			char *p = strchr(in->args[i], '/')
+					  ? strdup(in->args[i])
+					  : cmn_strdup_printf("%s/tcp",
+							      in->args[i]);
+
+			json_object_set_new(object_of(c, "ExposedPorts"), p,
+					    json_object());
+			free(p);
+		}
+		return true;
+	case BLD_WORKDIR: {
+		char *w = join_path(
+			json_string_value(json_object_get(c, "WorkingDir")),
+			in->args[0]);
+
+		json_object_set_new(c, "WorkingDir", json_string(w));
+		free(w);
+		return true;
+	}
+	case BLD_USER:
+		json_object_set_new(c, "User", json_string(in->args[0]));
+		return true;
+	case BLD_CMD:
+		json_object_set_new(c, "Cmd", command_json(st, in));
+		return true;
+	case BLD_ENTRYPOINT:
+		json_object_set_new(c, "Entrypoint", command_json(st, in));
+		return true;
+	case BLD_VOLUME:
+		for (size_t i = 0; i < in->n_args; i++)
+			json_object_set_new(object_of(c, "Volumes"),
+					    in->args[i], json_object());
+		return true;
+	case BLD_STOPSIGNAL:
+		json_object_set_new(c, "StopSignal", json_string(in->args[0]));
+		return true;
+	case BLD_SHELL:
+		cmn_strv_free(st->shell);
+		st->shell = NULL;
+		for (size_t i = 0; i < in->n_args; i++)
+			cmn_strv_push(&st->shell, strdup(in->args[i]));
+		json_object_set_new(c, "Shell",
+				    strv_json(in->args, in->n_args));
+		return true;
+	case BLD_HEALTHCHECK:
+		if (in->health.none)
+			json_object_set_new(
+				c, "Healthcheck",
+				json_pack("{s:[s]}", "Test", "NONE"));
+		else
+			json_object_set_new(
+				c, "Healthcheck",
+				json_pack(
+					"{s:o,s:I,s:I,s:I,s:i}", "Test",
+					command_json(st, in), "Interval",
+					(json_int_t)in->health.interval_ns,
+					"Timeout",
+					(json_int_t)in->health.timeout_ns,
+					"StartPeriod",
+					(json_int_t)in->health.start_period_ns,
+					"Retries", in->health.retries));
+		return true;
+	case BLD_ONBUILD: {
+		char *expr = bld_onbuild_expression(in);
+		json_t *list = json_object_get(c, "OnBuild");
+
+		if (!json_is_array(list)) {
+			list = json_array();
+			json_object_set_new(c, "OnBuild", list);
+		}
+		json_array_append_new(list, json_string(expr ? expr : ""));
+		free(expr);
+		return true;
+	}
+	case BLD_MAINTAINER:
+	case BLD_ARG:
+		return true;
+	default:
+		(void)b;
+		return false;
+	}
+}
+
+/* ---- steps ------------------------------------------------------------------- */
+
+static void history(struct stage *st, const char *created_by, bool empty)
+{
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_array_append_new(st->history,
+			      json_pack("{s:s,s:s,s:s,s:b}", "created", when,
+					"created_by", created_by, "comment",
+					"hutch build", "empty_layer", empty));
+}
+
+static int add_layer(struct stage *st, const struct img_layer_info *li)
+{
+	struct img_layer_info *more =
+		realloc(st->layers, (st->n_layers + 2) * sizeof(*more));
+
+	if (!more)
+		return -ENOMEM;
+	st->layers = more;
+	st->layers[st->n_layers++] = *li;
+	return 0;
+}
+
+int bld_commit_cached(struct bld *b, struct stage *st, const char *key,
+		      const char *created_by)
+{
+	struct img_layer_info li = { 0 };
+	bool empty = false;
+
+	if (!bld_cache_get(b, key, &li, &empty))
+		return 0;
+	if (!empty && add_layer(st, &li) < 0) {
+		free(li.media_type);
+		return 0;
+	}
+	bld_say(b, "--> CACHED\n");
+	history(st, created_by, empty);
+	return 1;
+}
+
+static bool dir_empty(const char *path)
+{
+	cleanup_dir DIR *d = opendir(path);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			return false;
+	return true;
+}
+
+int bld_commit_layer(struct bld *b, struct stage *st, const char *upper,
+		     const char *created_by, const char *key,
+		     struct hutch_err *err)
+{
+	struct img_layer_info li;
+	int ret;
+
+	if (dir_empty(upper)) {
+		history(st, created_by, true);
+		bld_cache_put(b, key, NULL);
+		return 0;
+	}
+	ret = img_layer_from_dir(
+		b->store, upper,
+		st->n_layers ? &st->layers[st->n_layers - 1].chain : NULL, &li,
+		err);
+	if (ret == 0 && (ret = add_layer(st, &li)) < 0)
+		free(li.media_type);
+	if (ret < 0)
+		return ret;
+	history(st, created_by, false);
+	bld_cache_put(b, key, &li);
+	return 0;
+}
+
+static int step(struct bld *b, size_t index, const struct bld_instr *raw,
+		struct hutch_err *err)
+{
+	struct stage *st = &b->stages[index];
+	struct bld_instr *in = NULL;
+	struct timespec t0, t1;
+	int ret;
+
+	b->step++;
+	bld_say(b, "STEP %zu/%zu: %s\n", b->step, b->steps, raw->original);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = bld_expand(raw, &st->scope, &in, err);
+	if (ret < 0)
+		return ret;
+	if (in->kind == BLD_RUN)
+		ret = bld_step_run(b, st, in, err);
+	else if (in->kind == BLD_COPY || in->kind == BLD_ADD)
+		ret = bld_step_copy(b, st, index, in, err);
+	else if (config_step(b, st, in))
+		history(st, in->original, true);
+	bld_instr_free(in);
+	if (ret < 0) {
+		cmn_err_prefix(err, "STEP %zu/%zu: %s", b->step, b->steps,
+			       raw->original);
+		return ret;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (raw->kind == BLD_RUN || raw->kind == BLD_COPY ||
+	    raw->kind == BLD_ADD)
+		bld_say(b, "--> %.2fs\n",
+			(double)(t1.tv_sec - t0.tv_sec) +
+				(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return 0;
+}
+
+int bld_build_stage(struct bld *b, size_t index, struct hutch_err *err)
+{
+	const struct bld_stage *s = &b->df->stages[index];
+	int ret;
+
+	if (b->stages[index].built)
+		return 0;
+	b->step++;
+	bld_say(b, "STEP %zu/%zu: %s\n", b->step, b->steps,
+		s->instrs[0].original);
+	ret = stage_begin(b, index, &s->instrs[0], err);
+	if (ret < 0) {
+		cmn_err_prefix(err, "%s:%u: FROM %s", b->df->filename,
+			       s->instrs[0].line, s->image);
+		return ret;
+	}
+	if (!b->stages[index].shell) {
+		cmn_strv_push(&b->stages[index].shell, strdup("/bin/sh"));
+		cmn_strv_push(&b->stages[index].shell, strdup("-c"));
+	}
+	for (size_t i = 1; i < s->n_instrs && ret == 0; i++)
+		ret = step(b, index, &s->instrs[i], err);
+	b->stages[index].built = ret == 0;
+	return ret;
+}
+
+/* ---- the whole build ---------------------------------------------------------- */
+
+/* The stages @index needs: its FROM stage and its COPY --from stages. */
+static void mark_needed(const struct bld *b, size_t index, bool *need)
+{
+	const struct bld_stage *s = &b->df->stages[index];
+	size_t ref;
+
+	if (need[index])
+		return;
+	need[index] = true;
+	if (bld_stage_ref(b->df, index, s->image, &ref, NULL) == 1)
+		mark_needed(b, ref, need);
+	for (size_t i = 1; i < s->n_instrs; i++) {
+		const char *from = bld_instr_flag(&s->instrs[i], "from", NULL);
+
+		if (from && s->instrs[i].kind == BLD_COPY &&
+		    bld_stage_ref(b->df, index, from, &ref, NULL) == 1)
+			mark_needed(b, ref, need);
+	}
+}
+
+static int parse(struct bld *b, struct hutch_err *err)
+{
+	const struct bld_opts *o = b->o;
+	cleanup_free char *path = NULL;
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+
+	if (o->dockerfile && !strcmp(o->dockerfile, "-")) {
+		text = strdup(o->dockerfile_text ? o->dockerfile_text : "");
+		len = text ? strlen(text) : 0;
+	} else {
+		path = o->dockerfile
+			       ? strdup(o->dockerfile)
+			       : cmn_strdup_printf("%s/Dockerfile", b->context);
+		text = path ? cmn_read_fileat(AT_FDCWD, path, 8 << 20, &len)
+			    : NULL;
+		if (!text)
+			return cmn_err_set(err, errno,
+					   "cannot read the Dockerfile %s",
+					   path ? path : "");
+	}
+	return bld_dockerfile_parse(text, len, "Dockerfile", &b->df, err);
+}
+
+static int load_ignore(struct bld *b, struct hutch_err *err)
+{
+	cleanup_free char *text = NULL;
+	size_t len = 0;
+
+	text = cmn_read_fileat(b->context_fd, ".dockerignore", 1 << 20, &len);
+	if (!text)
+		return errno == ENOENT
+			       ? 0
+			       : cmn_err_set(err, errno,
+					     "cannot read %s/.dockerignore",
+					     b->context);
+	return bld_ignore_parse(text, len, ".dockerignore", &b->ignore, err);
+}
+
+static int build_args(struct bld *b, struct hutch_err *err)
+{
+	for (char *const *a = b->o->build_args; a && *a; a++) {
+		const char *eq = strchr(*a, '=');
+		cleanup_free char *name =
+			eq ? strndup(*a, (size_t)(eq - *a)) : strdup(*a);
+		const char *value = eq ? eq + 1 : getenv(*a);
+
+		if (!name || !*name)
+			return cmn_err_msg(
+				err, EINVAL,
+				"invalid --build-arg \"%s\": use NAME=VALUE",
+				*a);
+		if (bld_vars_set(&b->build_args, name, value, false) < 0)
+			return -ENOMEM;
+	}
+	return bld_global_args(b->df, &b->build_args, &b->global, err);
+}
+
+static int open_context(struct bld *b, struct hutch_err *err)
+{
+	char real[4096];
+	struct stat st;
+
+	if (!realpath(b->o->context, real) || stat(real, &st) < 0)
+		return cmn_err_msg(
+			err, ENOENT,
+			"unable to prepare the context: path \"%s\" not found",
+			b->o->context);
+	if (!S_ISDIR(st.st_mode))
+		return cmn_err_msg(
+			err, ENOTDIR,
+			"unable to prepare the context: \"%s\" is not a directory",
+			b->o->context);
+	b->context = strdup(real);
+	b->context_fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!b->context || b->context_fd < 0)
+		return cmn_err_set(err, errno, "cannot open the context %s",
+				   real);
+	return 0;
+}
+
+static char *image_config(const struct bld *b, const struct stage *st)
+{
+	json_t *root = json_deep_copy(st->image_meta);
+	json_t *diffs = json_array();
+	struct utsname u;
+	char when[32], d[72];
+	time_t t = time(NULL);
+	struct tm tm;
+	char *text;
+
+	if (!root || !diffs)
+		return NULL;
+	for (size_t i = 0; i < st->n_layers; i++)
+		json_array_append_new(
+			diffs,
+			json_string(img_digest_str(&st->layers[i].diff_id, d)));
+	if (!json_object_get(root, "architecture"))
+		json_object_set_new(
+			root, "architecture",
+			json_string(
+				uname(&u) == 0 && !strcmp(u.machine, "aarch64")
+					? "arm64"
+					: "amd64"));
+	if (!json_object_get(root, "os"))
+		json_object_set_new(root, "os", json_string("linux"));
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(root, "created", json_string(when));
+	json_object_set(root, "config", st->config);
+	json_object_set_new(
+		root, "rootfs",
+		json_pack("{s:s,s:o}", "type", "layers", "diff_ids", diffs));
+	json_object_set(root, "history", st->history);
+	for (char *const *l = b->o->labels; l && *l; l++) {
+		const char *eq = strchr(*l, '=');
+		char *k = eq ? strndup(*l, (size_t)(eq - *l)) : strdup(*l);
+
+		json_object_set_new(object_of(st->config, "Labels"), k,
+				    json_string(eq ? eq + 1 : ""));
+		free(k);
+	}
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return text;
+}
+
+static int commit(struct bld *b, size_t target, struct img_digest *id,
+		  struct hutch_err *err)
+{
+	struct stage *st = &b->stages[target];
+	cleanup_free char *config = image_config(b, st);
+	char d[72];
+	int ret;
+
+	if (!config)
+		return cmn_err_set(err, ENOMEM, "image config");
+	ret = img_image_make(b->store, config, st->layers, st->n_layers, id,
+			     err);
+	for (char *const *t = b->o->tags; ret == 0 && t && *t; t++) {
+		struct img_ref ref;
+
+		ret = img_ref_parse(*t, &ref, err);
+		if (ret == 0)
+			ret = img_tag(b->store, &ref, id, err);
+		img_ref_free(&ref);
+	}
+	if (ret == 0)
+		bld_say(b, "COMMIT %s\n--> %.12s\n",
+			b->o->tags && b->o->tags[0] ? b->o->tags[0] : "",
+			img_digest_str(id, d) + 7);
+	return ret;
+}
+
+static void bld_free(struct bld *b)
+{
+	for (size_t i = 0; b->df && b->stages && i < b->df->n_stages; i++)
+		bld_stage_release(&b->stages[i]);
+	free(b->stages);
+	bld_dockerfile_free(b->df);
+	bld_ignore_free(b->ignore);
+	bld_vars_clear(&b->build_args);
+	bld_vars_clear(&b->global);
+	if (b->context_fd >= 0)
+		close(b->context_fd);
+	free(b->context);
+	img_store_close(b->store);
+}
+
+static int run_build(struct bld *b, struct img_digest *id,
+		     struct hutch_err *err)
+{
+	cleanup_free bool *need = NULL;
+	struct sbx_idmap map;
+	size_t target;
+	int ret = open_context(b, err);
+
+	if (ret == 0)
+		ret = parse(b, err);
+	if (ret == 0)
+		ret = load_ignore(b, err);
+	if (ret == 0)
+		ret = build_args(b, err);
+	if (ret == 0)
+		ret = bld_target_resolve(b->df, b->o->target, &target, err);
+	if (ret == 0)
+		ret = img_store_open(&b->store, err);
+	if (ret < 0)
+		return ret;
+	b->fake_root = sbx_idmap_plan(SBX_USERNS_AUTO, &map, NULL, NULL) == 0 &&
+		       !map.full;
+	b->stages = calloc(b->df->n_stages, sizeof(*b->stages));
+	need = calloc(b->df->n_stages, sizeof(*need));
+	if (!b->stages || !need)
+		return cmn_err_set(err, ENOMEM, "build");
+	mark_needed(b, target, need);
+	for (size_t i = 0; i < b->df->n_stages; i++)
+		if (need[i])
+			b->steps += b->df->stages[i].n_instrs;
+	ret = bld_build_stage(b, target, err);
+	return ret < 0 ? ret : commit(b, target, id, err);
+}
+
+int bld_build(const struct bld_opts *o, struct img_digest *id,
+	      struct hutch_err *err)
+{
+	struct bld b = { .o = o, .context_fd = -1 };
+	int ret = run_build(&b, id, err);
+
+	bld_free(&b);
+	return ret;
+}
