@@ -2,11 +2,15 @@
 /* dir.c - merged directory listings: opendir, readdir(plus), releasedir
  *
  * A listing is the upper directory's entries (less whiteouts and markers)
- * followed by the lower entries of the directory's index that the upper
- * neither has nor whites out (unless the upper is opaque). It is built at
- * opendir and is a snapshot: offsets are positions in it, so telldir and
- * seekdir work and entries created meanwhile do not shift anything; a
- * rewind (offset 0 again) takes a fresh snapshot if the directory changed.
+ * and the lower entries of the directory's index that the upper neither
+ * has nor whites out (unless the upper is opaque). It is built at opendir
+ * and is a snapshot, sorted by a 62-bit hash of each name, which is also
+ * the entry's offset (its telldir cookie), as ext4 does: an offset then
+ * means the same place in every listing of the directory, before or after
+ * a change and in any open handle. So seekdir works, entries created
+ * during a listing neither shift nor repeat anything, and the kernel may
+ * cache listings across handles (it resumes a stream by offset). A rewind
+ * (offset 0 again) takes a fresh snapshot if the directory changed.
  * The node keeps its last listing, shared by every handle while the
  * directory's version (bumped by each change through us) stays the same,
  * so listing a lower directory again costs no system call; the kernel is
@@ -35,6 +39,43 @@ void ovl_listing_put(struct ovl_listing *l)
 	free(l->ents);
 	free(l->arena);
 	free(l);
+}
+
+/* The offset of an entry: a hash of its name above the 1 and 2 of "."
+ * and "..", below 2^63 (off_t is signed). */
+static uint64_t cookie(const char *name)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	while (*name)
+		h = (h ^ (unsigned char)*name++) * 1099511628211ull;
+	h ^= h >> 31;
+	h *= 0x9e3779b97f4a7c15ull;
+	h ^= h >> 29;
+	return 3 + (h >> 2);
+}
+
+static int by_cookie(const void *a, const void *b)
+{
+	const struct ovl_lent *x = a, *y = b;
+
+	return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
+}
+
+/* The first entry past offset @off. */
+static size_t first_after(const struct ovl_listing *l, uint64_t off)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->ents[mid].cookie <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static int listing_add(struct ovl_listing *l, const char *name, uint8_t type,
@@ -68,6 +109,7 @@ static int listing_add(struct ovl_listing *l, const char *name, uint8_t type,
 	l->ents[l->n].type = type;
 	l->ents[l->n].layer = layer;
 	l->ents[l->n].ino = ino;
+	l->ents[l->n].cookie = cookie(name);
 	l->n++;
 	l->alen += len;
 	return 0;
@@ -203,6 +245,7 @@ static int build(struct ovl_fs *fs, struct ovl_node *dir,
 		ovl_listing_put(l);
 		return r;
 	}
+	qsort(l->ents, l->n, sizeof(*l->ents), by_cookie);
 	l->version = s.version;
 	atomic_init(&l->refs, 1);
 	*out = l;
@@ -300,8 +343,8 @@ static uint64_t dot_ino(struct ovl_fs *fs, struct ovl_node *dir, bool dotdot)
 	return ino;
 }
 
-/* Add entry @i (0 ".", 1 "..", then the listing) to @buf. Returns its
- * size (more than @rem: did not fit), 0 to skip it, -errno. */
+/* Add "." (@i == 0), ".." (@i == 1) or listing entry @i - 2 to @buf.
+ * Returns its size (more than @rem: did not fit), 0 to skip it, -errno. */
 static ssize_t add_entry(fuse_req_t req, struct ovl_node *dir,
 			 struct ovl_listing *l, size_t i, char *buf, size_t rem,
 			 bool plus)
@@ -309,6 +352,7 @@ static ssize_t add_entry(fuse_req_t req, struct ovl_node *dir,
 	struct ovl_fs *fs = ovl_fs_of(req);
 	struct fuse_entry_param e = { 0 };
 	const char *name = i == 0 ? "." : i == 1 ? ".." : NULL;
+	off_t next = i + 1;
 	size_t size;
 
 	if (name) {
@@ -318,6 +362,7 @@ static ssize_t add_entry(fuse_req_t req, struct ovl_node *dir,
 		const struct ovl_lent *le = &l->ents[i - 2];
 
 		name = l->arena + le->name_off;
+		next = (off_t)le->cookie;
 		e.attr.st_ino = entry_ino(fs, le);
 		e.attr.st_mode = DTTOIF(le->type);
 		if (plus) {
@@ -328,8 +373,8 @@ static ssize_t add_entry(fuse_req_t req, struct ovl_node *dir,
 		}
 	}
 	if (!plus)
-		return fuse_add_direntry(req, buf, rem, name, &e.attr, i + 1);
-	size = fuse_add_direntry_plus(req, buf, rem, name, &e, i + 1);
+		return fuse_add_direntry(req, buf, rem, name, &e.attr, next);
+	size = fuse_add_direntry_plus(req, buf, rem, name, &e, next);
 	if (size > rem && e.ino)
 		ovl_node_forget(fs, ovl_node_of(fs, e.ino), 1);
 	return size;
@@ -357,7 +402,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 	}
 	h->started = true;
-	for (size_t i = off; i < (size_t)h->l->n + 2; i++) {
+	/* Offsets 0 and 1 come before "." and ".."; any other is the cookie
+	 * of the last entry read. */
+	for (size_t i = off < 2 ? (size_t)off
+				: 2 + first_after(h->l, (uint64_t)off);
+	     i < (size_t)h->l->n + 2; i++) {
 		ssize_t n = add_entry(req, dir, h->l, i, buf + (size - rem),
 				      rem, plus);
 

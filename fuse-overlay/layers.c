@@ -156,6 +156,8 @@ static void probe_upper(struct ovl_fs *fs)
 {
 	char name[64];
 
+	if (fs->opts->oci_whiteouts)
+		return; /* .wh. files and .wh..wh..opq, by request */
 	ovl_tmpname(fs, name, sizeof(name));
 	if (mknodat(fs->workfd, name, S_IFCHR | 0, makedev(0, 0)) == 0) {
 		fs->wh_chardev = true;

@@ -78,6 +78,8 @@ static const struct opt_def opt_table[] = {
 	  "N write one byte to descriptor N once mounted" },
 	{ "exit_with_mntns", OPT_FLAG, F(exit_with_mntns), false,
 	  "unmount and exit when the mount namespace dies" },
+	{ "oci_whiteouts", OPT_FLAG, F(oci_whiteouts), false,
+	  "write .wh.NAME whiteouts and .wh..wh..opq (OCI layer format)" },
 	{ "debug", OPT_FLAG, F(debug), false,
 	  "log every request (implies -f)" },
 	{ "allow_other", OPT_FLAG, F(allow_other), false,

@@ -66,7 +66,7 @@ struct ovl_opts {
 	int ready_fd;	      /* -1: none */
 	bool foreground, debug, readonly;
 	bool static_nlink, fsync, writeback, splice_read, splice_write;
-	bool exit_with_mntns, allow_other;
+	bool exit_with_mntns, allow_other, oci_whiteouts;
 	bool help, version;
 };
 
@@ -486,6 +486,7 @@ int ovl_rmtree_at(struct ovl_fs *fs, int dirfd, const char *name);
 /* ---- directories (dir.c) ----------------------------------------------- */
 
 struct ovl_lent {
+	uint64_t cookie; /* its offset in the listing: a hash of the name */
 	uint32_t name_off;
 	uint16_t layer;
 	uint8_t type;

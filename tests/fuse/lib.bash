@@ -64,3 +64,25 @@ kernel_overlay_works() {
 	rm -rf "$t"
 	return $rc
 }
+
+# with_overlay OPTS SNIPPET: in a new user namespace, mount hutch-overlay
+# with -o OPTS on $d/m, run the bash SNIPPET (with $M the mountpoint and $d
+# the test directory), unmount, and check the daemon's clean exit.
+with_overlay() {
+	run userns_exec env OVL="$OVL" d="$d" "$FUSE_TESTS/with-overlay.sh" \
+		"$d" "$1" bash -euc "$2"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+# std_opts: the layers of setup's layout.
+std_opts() {
+	echo "lowerdir=$d/l1:$d/l2,upperdir=$d/u,workdir=$d/w"
+}
+
+# ns_cleanup: remove the test's files; some belong to subordinate ids or
+# have no permissions (the kernel's work/work), which only root of the
+# namespace may remove.
+ns_cleanup() {
+	userns_exec rm -rf "$BATS_TEST_TMPDIR"/* >/dev/null 2>&1 || true
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bats
+# differential.bats - hutch-overlay against the kernel's overlayfs
+#
+# Each test builds the same layers twice, mounts the kernel's overlayfs
+# (in a user namespace, userxattr) on one copy and hutch-overlay on the
+# other, runs the same operations on both and compares every result, the
+# visible trees, and the upper directories' entries, whiteouts and opaque
+# markers afterwards (diffrun.sh). The random runs choose their operations
+# among what exists at each step, so most of them act on real objects.
+
+load ../lib/common
+load lib
+
+setup_file() {
+	if ! kernel_overlay_works; then
+		skip "this kernel cannot mount overlayfs in a user namespace (needs Linux 5.11+): nothing to compare with"
+	fi
+}
+
+teardown() {
+	ns_cleanup
+}
+
+run_diff() {
+	run userns_exec env OVL="$OVL" "$FUSE_TESTS/diffrun.sh" \
+		"$BATS_TEST_TMPDIR/w" "$1" "$(mode_now)"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "differential: scripted reads, copy-up, whiteouts, renames, xattrs, big files" {
+	run_diff "$FUSE_TESTS/scripts/basic.ops"
+}
+
+@test "differential: merged directories removed and recreated, opaque markers" {
+	run_diff "$FUSE_TESTS/scripts/dirs.ops"
+}
+
+@test "differential: renames across layers" {
+	run_diff "$FUSE_TESTS/scripts/renames.ops"
+}
+
+@test "differential: 300 random operations, seed 1" {
+	run_diff fuzz:1:300
+}
+
+@test "differential: 300 random operations, seed 2" {
+	run_diff fuzz:2:300
+}
+
+@test "differential: 300 random operations, seed 3" {
+	run_diff fuzz:3:300
+}
+
+@test "differential: 300 random operations, seed 4" {
+	run_diff fuzz:4:300
+}
+
+@test "differential: 300 random operations, seed 5" {
+	run_diff fuzz:5:300
+}
+
+@test "differential: 300 random operations, seed 6" {
+	run_diff fuzz:6:300
+}
