@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "image/image.h"
 #include "sandbox/sandbox.h"
 
@@ -589,6 +590,31 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 	return o->cfg.argv ? 0 : -ENOMEM;
 }
 
+/* Docker's `run` pulls what is not there, its progress on stderr. */
+static int pull_missing(struct img_store *store, const char *name,
+			struct img_digest *id, struct hutch_err *err)
+{
+	struct img_pull_opts po = { 0 };
+	struct img_pull_result res = { 0 };
+	struct cli_progress *bar = NULL;
+	struct img_ref ref;
+	int ret = img_ref_parse(name, &ref, err);
+
+	if (ret < 0)
+		return ret;
+	fprintf(stderr, "Unable to find image '%s' locally\n", name);
+	bar = cli_progress_new(stderr, isatty(2), ref.repo);
+	po.progress = bar ? cli_progress_event : NULL;
+	po.ctx = bar;
+	img_ref_free(&ref);
+	ret = img_pull(store, name, &po, &res, err);
+	cli_progress_free(bar);
+	if (ret == 0)
+		*id = res.id;
+	img_pull_result_free(&res);
+	return ret;
+}
+
 /* The image's layers under the container's own upper directory, and its
  * config under the user's options. */
 static int prepare_image(struct run_opts *o, const char *name, char **args,
@@ -604,10 +630,7 @@ static int prepare_image(struct run_opts *o, const char *name, char **args,
 	if (ret == 0) {
 		ret = img_resolve(store, name, &id, err);
 		if (ret == -ENOENT)
-			cmn_err_msg(
-				err, ENOENT,
-				"Unable to find image '%s' locally; pull it first with 'hutch pull %s'",
-				name, name);
+			ret = pull_missing(store, name, &id, err);
 	}
 	if (ret == 0)
 		ret = img_image_load(store, &id, &img, err);
