@@ -54,10 +54,6 @@ pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
 COMMON_SRCS := $(wildcard common/*.c)
 HUTCH_SRCS  := $(wildcard sandbox/*.c image/*.c build/*.c) \
 	$(filter-out cli/main.c,$(wildcard cli/*.c))
-# TEMPORARY: weak stand-ins for the layer unpacker until it lands.
-ifneq ($(wildcard image/unpack.c),)
-HUTCH_SRCS := $(filter-out image/unpack-weak.c,$(HUTCH_SRCS))
-endif
 OVL_SRCS    := $(filter-out fuse-overlay/main.c,$(wildcard fuse-overlay/*.c))
 NET_SRCS    := $(filter-out net/main.c,$(wildcard net/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
