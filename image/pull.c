@@ -382,45 +382,20 @@ static int read_manifest(struct pull *p, struct hutch_err *err)
 
 /* ---- the config ------------------------------------------------------- */
 
+/* The config goes through the same downloader as layers: resumption,
+ * retries, the size enforced byte by byte. */
 static int download_config(struct pull *p, struct hutch_err *err)
 {
-	char path[1024], scope[512], d[72];
-	struct reg_request req = { .method = "GET",
-				   .path = path,
-				   .scope = scope,
-				   .file_fd = -1,
-				   .max = (size_t)p->cfg_size + 1 };
-	struct reg_response r;
-	int ret;
+	struct reg_blob b = { .digest = p->cfg_digest,
+			      .size = p->cfg_size,
+			      .index = SIZE_MAX,
+			      .quiet = true };
+	int ret = img_blob_writer_new(p->s, &p->cfg_digest, p->cfg_size, &b.w,
+				      err);
 
-	img_digest_str(&p->cfg_digest, d);
-	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->ref.repo, d);
-	snprintf(scope, sizeof(scope), "repository:%s:pull", p->ref.repo);
-	ret = reg_do(p->c, &req, &r, err);
-	if (ret == -EFBIG)
-		return cmn_err_msg(
-			err, EBADMSG,
-			"the config blob %s of %s is larger than its manifest says; nothing was kept",
-			d, p->short_name);
-	if (ret < 0)
-		return ret;
-	if (r.status != 200) {
-		cleanup_free char *why = reg_error_text(&r);
-
-		reg_response_free(&r);
-		return cmn_err_msg(err, r.status == 404 ? ENOENT : EPROTO,
-				   "cannot get the config blob %s of %s: %s", d,
-				   p->short_name, why);
-	}
-	ret = img_blob_put(p->s, r.body ? r.body : "", r.len, &p->cfg_digest,
-			   NULL, err);
-	if (ret == 0 && (int64_t)r.len != p->cfg_size)
-		ret = cmn_err_msg(
-			err, EBADMSG,
-			"the config blob %s of %s is %zu bytes, but the manifest says %lld",
-			d, p->short_name, r.len, (long long)p->cfg_size);
-	reg_response_free(&r);
-	return ret;
+	if (ret != 0)
+		return ret < 0 ? ret : 0;
+	return reg_fetch_blobs(p->c, p->ref.repo, &b, 1, 1, NULL, NULL, err);
 }
 
 static int check_config_platform(struct pull *p, struct hutch_err *err)

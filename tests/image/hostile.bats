@@ -84,7 +84,7 @@ nothing_kept() {
 }
 
 @test "a download that is always cut: retried, then refused; nothing kept" {
-	proxy_start --truncate -1
+	proxy_start --truncate -1 --min-size 100000
 	run "$HUTCH" pull "$PROXY/test/busybox:1"
 	[ "$status" -eq 1 ]
 	[[ ${lines[-1]} == *"failed 5 times, last: "* ]]
@@ -95,7 +95,7 @@ nothing_kept() {
 }
 
 @test "a download cut once resumes where it stopped, with a Range request" {
-	proxy_start --truncate 1
+	proxy_start --truncate 1 --min-size 100000
 	run "$HUTCH" pull -q "$PROXY/test/busybox:1"
 	[ "$status" -eq 0 ]
 	grep -q 'blobs/sha256:[0-9a-f]* auth=none range=bytes=[1-9][0-9]*-$' "$PROXY_LOG"

@@ -213,7 +213,7 @@ teardown() {
 # imported busybox.
 run_works() {
 	"$HUTCH" run --help 2>&1 | grep -q IMAGE || return 1
-	tar -C "$IMG/base" -cf "$BATS_TEST_TMPDIR/base.tar" . &&
+	tar --owner=0 --group=0 --numeric-owner -C "$IMG/base" -cf "$BATS_TEST_TMPDIR/base.tar" . &&
 		"$HUTCH" import "$BATS_TEST_TMPDIR/base.tar" imported:1 >/dev/null &&
 		[ "$("$HUTCH" run --rm imported:1 echo ok 2>&1)" = ok ]
 }

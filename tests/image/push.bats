@@ -28,7 +28,7 @@ unique_tar() {
 	local dir="$BATS_TEST_TMPDIR/rootfs.$RANDOM"
 	cp -a "$IMG/base" "$dir"
 	head -c "$((${2:-1} * 1024))" /dev/urandom >"$dir/random"
-	tar -C "$dir" -cf "$1" .
+	tar --owner=0 --group=0 --numeric-owner -C "$dir" -cf "$1" .
 }
 
 @test "push an imported image; skopeo and a fresh store see the same digest and tree" {

@@ -4,6 +4,7 @@
 It relays every request to the registry given with --upstream and can, as
 asked on its command line:
   --truncate N   cut the body of the first N blob GETs in half (-1: all)
+  --min-size B   ... only of blobs larger than B bytes in all
   --fail N       answer the first N blob GETs with 503
   --corrupt N    flip a byte in the body of the first N blob GETs
   --redirect     answer blob GETs with a 307 to /cdn/... on itself, as
@@ -143,7 +144,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         st, hdrs, data = self.upstream("GET", path, body, headers)
         if st in (200, 206) and take("corrupt", ARGS.corrupt) and data:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
-        if st in (200, 206) and take("truncate", ARGS.truncate):
+        total = len(data)
+        for k, v in hdrs:
+            if k.lower() == "content-range" and "/" in v:
+                total = int(v.rsplit("/", 1)[1])
+        if (st in (200, 206) and total > ARGS.min_size
+                and take("truncate", ARGS.truncate)):
             # Promise everything, send half, hang up.
             self.send_response(st)
             for k, v in hdrs:
@@ -168,6 +174,7 @@ def main():
     p.add_argument("--upstream", required=True)
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--truncate", type=int, default=0)
+    p.add_argument("--min-size", type=int, default=0)
     p.add_argument("--fail", type=int, default=0)
     p.add_argument("--corrupt", type=int, default=0)
     p.add_argument("--redirect", action="store_true")
