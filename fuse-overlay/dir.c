@@ -245,7 +245,8 @@ static int build(struct ovl_fs *fs, struct ovl_node *dir,
 		ovl_listing_put(l);
 		return r;
 	}
-	qsort(l->ents, l->n, sizeof(*l->ents), by_cookie);
+	if (l->n > 1)
+		qsort(l->ents, l->n, sizeof(*l->ents), by_cookie);
 	l->version = s.version;
 	atomic_init(&l->refs, 1);
 	*out = l;
