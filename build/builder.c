@@ -174,12 +174,14 @@ static int stage_from_stage(struct stage *st, const struct stage *from)
 	return ret;
 }
 
-/* FROM: an earlier stage, scratch, or an image. */
-static int stage_begin(struct bld *b, size_t index,
-		       const struct bld_instr *from, struct hutch_err *err)
+/* FROM: an earlier stage, scratch, or an image (ARGs before FROM
+ * substituted). */
+static int stage_begin(struct bld *b, size_t index, const struct bld_instr *raw,
+		       struct hutch_err *err)
 {
 	struct stage *st = &b->stages[index];
-	const char *image = from->args[0];
+	struct bld_instr *from = NULL;
+	const char *image;
 	size_t ref;
 	int ret;
 
@@ -187,13 +189,21 @@ static int stage_begin(struct bld *b, size_t index,
 	st->scope.escape = b->df->escape;
 	st->scope.build_args = &b->build_args;
 	st->scope.global = &b->global;
-	if (bld_stage_ref(b->df, index, image, &ref, NULL) == 1) {
+	ret = bld_expand(raw, &st->scope, &from, err);
+	if (ret < 0)
+		return ret;
+	image = from->args[0];
+	if (bld_stage_ref(b->df, index, image, &ref, NULL) == 0) {
 		ret = bld_build_stage(b, ref, err);
-		return ret < 0 ? ret : stage_from_stage(st, &b->stages[ref]);
+		if (ret == 0)
+			ret = stage_from_stage(st, &b->stages[ref]);
+	} else if (!strcasecmp(image, "scratch")) {
+		ret = stage_from_scratch(st);
+	} else {
+		ret = bld_stage_from_image(b, st, image, err);
 	}
-	if (!strcasecmp(image, "scratch"))
-		return stage_from_scratch(st);
-	return bld_stage_from_image(b, st, image, err);
+	bld_instr_free(from);
+	return ret;
 }
 
 /* ---- config-only instructions ------------------------------------------------- */
@@ -530,13 +540,13 @@ static void mark_needed(const struct bld *b, size_t index, bool *need)
 	if (need[index])
 		return;
 	need[index] = true;
-	if (bld_stage_ref(b->df, index, s->image, &ref, NULL) == 1)
+	if (bld_stage_ref(b->df, index, s->image, &ref, NULL) == 0)
 		mark_needed(b, ref, need);
 	for (size_t i = 1; i < s->n_instrs; i++) {
 		const char *from = bld_instr_flag(&s->instrs[i], "from", NULL);
 
 		if (from && s->instrs[i].kind == BLD_COPY &&
-		    bld_stage_ref(b->df, index, from, &ref, NULL) == 1)
+		    bld_stage_ref(b->df, index, from, &ref, NULL) == 0)
 			mark_needed(b, ref, need);
 	}
 }

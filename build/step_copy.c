@@ -338,6 +338,15 @@ static int copy_heredoc(struct copy_job *j, const struct bld_heredoc *h,
 	return 0;
 }
 
+/* COPY <<EOF /dest: argument @i names a heredoc, not a file. */
+static bool heredoc_arg(const struct bld_instr *in, size_t i)
+{
+	for (size_t h = 0; h < in->n_heredocs; h++)
+		if (in->heredocs[h].arg == (int)i)
+			return true;
+	return false;
+}
+
 /* ---- in the user namespace ------------------------------------------------------------ */
 
 static char **lowers_of(const struct stage *st)
@@ -433,7 +442,7 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 	const struct bld_instr *in = j->in;
 	cleanup_close int src_root = -1;
 	cleanup_close int dst_root = -1;
-	size_t n_src = in->n_args - 1;
+	size_t n_src = in->n_args - 1, count = in->n_heredocs;
 	bool globbed = false, into_dir;
 	int ret;
 
@@ -442,17 +451,16 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 	if (ret == 0)
 		ret = resolve_chown(j, dst_root, err);
 	for (size_t i = 0; i < n_src; i++)
-		globbed |= strpbrk(in->args[i], "*?[") != NULL;
-	into_dir = ret == 0 &&
-		   dest_is_dir(j, dst_root, n_src + in->n_heredocs, globbed);
+		if (!heredoc_arg(in, i)) {
+			globbed |= strpbrk(in->args[i], "*?[") != NULL;
+			count++;
+		}
+	into_dir = ret == 0 && dest_is_dir(j, dst_root, count, globbed);
 	for (size_t i = 0; ret == 0 && i < n_src; i++) {
 		struct bld_source *list = NULL;
 		size_t n = 0;
-		bool heredoc = false;
 
-		for (size_t h = 0; h < in->n_heredocs; h++)
-			heredoc |= in->heredocs[h].arg == (int)i;
-		if (heredoc)
+		if (heredoc_arg(in, i))
 			continue;
 		ret = bld_sources(src_root, j->from ? NULL : j->b->ignore,
 				  in->args[i], &list, &n, err);
@@ -510,6 +518,8 @@ static int copy_key(struct bld *b, struct stage *st, const struct copy_job *j,
 		struct bld_source *list = NULL;
 		size_t n = 0;
 
+		if (heredoc_arg(j->in, i))
+			continue;
 		ret = bld_sources(b->context_fd, b->ignore, j->in->args[i],
 				  &list, &n, err);
 		for (size_t k = 0; ret == 0 && k < n; k++)
@@ -558,9 +568,9 @@ static int source_stage(struct bld *b, size_t index, const char *from,
 	size_t ref;
 	int kind = bld_stage_ref(b->df, index, from, &ref, err);
 
-	if (kind < 0)
+	if (kind < 0 && kind != -ENOENT)
 		return kind;
-	if (kind == 1) {
+	if (kind == 0) {
 		int ret = bld_build_stage(b, ref, err);
 
 		*out = &b->stages[ref];

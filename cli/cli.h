@@ -123,6 +123,7 @@ int cli_exec_main(int argc, char **argv);
 int cli_port_main(int argc, char **argv);
 int cli_top_main(int argc, char **argv);
 int cli_build_main(int argc, char **argv);
+int cli_unshare_main(int argc, char **argv);
 int cli_stats_main(int argc, char **argv);
 int cli_monitor_main(int argc, char **argv);
 

@@ -62,6 +62,9 @@ static const struct cli_cmd commands[] = {
 	{ "stats", "stats [OPTIONS] [CONTAINER...]",
 	  "Show CPU, memory and processes of running containers.",
 	  cli_stats_main },
+	{ "unshare", "unshare [COMMAND [ARG...]]",
+	  "Run a command as root of hutch's user namespace.",
+	  cli_unshare_main },
 	{ "container-monitor", "container-monitor ID FD", NULL,
 	  cli_monitor_main },
 };

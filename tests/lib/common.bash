@@ -56,6 +56,13 @@ shared_rootfs() {
 	echo "$BATS_FILE_TMPDIR/rootfs"
 }
 
+# remove_store DIR: a store's layers may hold files of subordinate ids,
+# which only root of hutch's user namespace can delete.
+remove_store() {
+	[ -d "$1" ] && "$HUTCH" unshare rm -rf "$1" 2>/dev/null
+	rm -rf "$1" 2>/dev/null || true
+}
+
 # subids_available: does this user have /etc/subuid ranges (full mapping)?
 subids_available() {
 	grep -qE "^($(id -un)|$(id -u)):" /etc/subuid 2>/dev/null
