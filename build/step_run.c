@@ -175,7 +175,8 @@ static void drop_stubs(const struct bld *b, const struct stage *st,
 		       const char *upper)
 {
 	static const char *const files[] = { "etc/hosts", "etc/hostname",
-					     "etc/resolv.conf" };
+					     "etc/resolv.conf",
+					     SBX_APT_ROOT_CONF + 1 };
 	static const char *const dirs[] = { "proc", "sys", "dev", "etc" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {

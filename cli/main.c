@@ -8,6 +8,7 @@
  * exit.
  */
 
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,6 +86,10 @@ int main(int argc, char **argv)
 {
 	int i = 1;
 
+	/* libarchive converts pax names (UTF-8) to the locale's charset: with
+	 * the C locale any non-ASCII name in a layer would fail to convert. */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "");
 	cmn_log_init("hutch");
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--debug") || !strcmp(argv[i], "-D")) {

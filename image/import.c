@@ -26,49 +26,101 @@
 
 #define BUF_SIZE (256 * 1024)
 
-/* Decompress (gzip, zstd, xz, bzip2 or none) @fd into a blob. */
+/* The re-archived tar goes to the blob writer as it is produced. */
+struct sink {
+	struct img_blob_writer *w;
+	uint64_t size;
+};
+
+static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf,
+			     size_t len)
+{
+	struct sink *s = ctx;
+
+	(void)a;
+	if (img_blob_writer_write(s->w, buf, len) < 0)
+		return -1;
+	s->size += len;
+	return (la_ssize_t)len;
+}
+
+static int copy_entry_data(struct archive *in, struct archive *out, char *buf)
+{
+	la_ssize_t n;
+
+	while ((n = archive_read_data(in, buf, BUF_SIZE)) > 0)
+		if (archive_write_data(out, buf, (size_t)n) != n)
+			return -EIO;
+	return n < 0 ? -EBADMSG : 0;
+}
+
+/*
+ * The input (tar, compressed or not) entry by entry into an uncompressed
+ * tar blob. Device nodes are dropped: a root filesystem tarball made by
+ * debootstrap has /dev/null and friends, which layers may not hold (a
+ * container gets its /dev from hutch); Docker's rootless import drops
+ * them too.
+ */
+static int rearchive(struct archive *in, struct archive *out, char *buf,
+		     uint64_t *entries, struct hutch_err *err)
+{
+	struct archive_entry *e;
+	int st, ret = 0;
+
+	while (ret == 0 && (st = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
+		mode_t type = archive_entry_filetype(e);
+
+		if (type == AE_IFCHR || type == AE_IFBLK)
+			continue;
+		(*entries)++;
+		if (archive_write_header(out, e) != ARCHIVE_OK)
+			ret = cmn_err_msg(err, EIO, "cannot store %s: %s", archive_entry_pathname(e), archive_error_string(out));
+		else if (type == AE_IFREG && copy_entry_data(in, out, buf) < 0)
+			ret = cmn_err_msg(err, EBADMSG, "the archive is corrupt at %s: %s", archive_entry_pathname(e), archive_error_string(in));
+	}
+	if (ret == 0 && st != ARCHIVE_EOF)
+		ret = cmn_err_msg(err, EBADMSG, "the archive is corrupt or not a tar archive: %s", archive_error_string(in));
+	return ret;
+}
+
 static int stream_tar(struct img_store *s, int fd, struct img_digest *out,
 		      uint64_t *size, struct hutch_err *err)
 {
-	struct archive *a = archive_read_new();
-	struct img_blob_writer *w = NULL;
+	struct archive *in = archive_read_new();
+	struct archive *ar = archive_write_new();
+	struct sink sink = { 0 };
 	cleanup_free char *buf = malloc(BUF_SIZE);
-	struct archive_entry *e;
-	int ret;
+	uint64_t entries = 0;
+	int ret = in && ar && buf ? 0 : cmn_err_set(err, ENOMEM, "import");
 
-	if (!a || !buf)
-		return cmn_err_set(err, ENOMEM, "import");
-	archive_read_support_filter_all(a);
-	archive_read_support_format_raw(a);
-	ret = archive_read_open_fd(a, fd, BUF_SIZE) == ARCHIVE_OK &&
-			      archive_read_next_header(a, &e) == ARCHIVE_OK
-		      ? img_blob_writer_new(s, NULL, -1, &w, err)
-		      : cmn_err_msg(err, EINVAL, "cannot read the archive: %s",
-				    archive_error_string(a));
-	*size = 0;
-	while (ret == 0) {
-		la_ssize_t n = archive_read_data(a, buf, BUF_SIZE);
-
-		if (n < 0)
-			ret = cmn_err_msg(err, EBADMSG,
-					  "the archive is corrupt: %s",
-					  archive_error_string(a));
-		if (n <= 0)
-			break;
-		*size += (uint64_t)n;
-		ret = img_blob_writer_write(w, buf, (size_t)n);
-		if (ret < 0)
-			cmn_err_set(err, -ret, "cannot store the layer");
+	if (ret == 0)
+		ret = img_blob_writer_new(s, NULL, -1, &sink.w, err);
+	if (ret == 0) {
+		archive_read_support_filter_all(in);
+		archive_read_support_format_tar(in);
+		archive_read_support_format_gnutar(in);
+		archive_write_set_format_pax_restricted(ar);
+		/* Names as the bytes they are, whatever the locale: no
+		 * conversion to UTF-8 to fail on a Latin-1 file name. */
+		archive_write_set_format_option(ar, "pax", "hdrcharset", "BINARY");
+		if (archive_read_open_fd(in, fd, BUF_SIZE) != ARCHIVE_OK ||
+		    archive_write_open2(ar, &sink, NULL, sink_write, NULL, NULL) != ARCHIVE_OK)
+			ret = cmn_err_msg(err, EINVAL, "cannot read the archive: %s", archive_error_string(in));
 	}
-	archive_read_free(a);
-	if (ret == 0 && *size < 1024)
-		ret = cmn_err_msg(err, EINVAL,
-				  "the input is empty or not a tar archive");
+	if (ret == 0)
+		ret = rearchive(in, ar, buf, &entries, err);
+	if (ret == 0 && archive_write_close(ar) != ARCHIVE_OK)
+		ret = cmn_err_msg(err, EIO, "cannot store the layer: %s", archive_error_string(ar));
+	archive_write_free(ar);
+	archive_read_free(in);
+	if (ret == 0 && entries == 0)
+		ret = cmn_err_msg(err, EINVAL, "the input is empty or not a tar archive");
+	*size = sink.size;
 	if (ret < 0) {
-		img_blob_writer_abort(w);
+		img_blob_writer_abort(sink.w);
 		return ret;
 	}
-	return img_blob_writer_commit(w, out, err);
+	return img_blob_writer_commit(sink.w, out, err);
 }
 
 /* ---- a directory, archived in the user namespace ---------------------------- */
@@ -110,6 +162,9 @@ static int archive_dir(void *arg, void *out_, struct hutch_err *err)
 				       ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
 	archive_read_disk_set_symlink_physical(disk);
 	archive_write_set_format_pax_restricted(out);
+	/* Names as the bytes they are, whatever the locale: no
+	 * conversion to UTF-8 to fail on a Latin-1 file name. */
+	archive_write_set_format_option(out, "pax", "hdrcharset", "BINARY");
 	if (archive_write_open_filename(out, job->tar) != ARCHIVE_OK ||
 	    archive_read_disk_open(disk, ".") != ARCHIVE_OK)
 		ret = cmn_err_msg(err, EIO, "cannot archive %s: %s", job->dir,

@@ -168,13 +168,11 @@ static int bind_host(int rootfd, const char *src, const char *path,
 /* ---- /etc/hosts, /etc/hostname, /etc/resolv.conf ------------------------ */
 
 static int bind_staged(int rootfd, int stage, const char *name,
-		       struct hutch_err *err)
+		       const char *path, struct hutch_err *err)
 {
-	char path[64];
 	cleanup_close int src = openat(stage, name, O_PATH | O_CLOEXEC);
 	cleanup_close int dst = -1;
 
-	snprintf(path, sizeof(path), "/etc/%s", name);
 	dst = cmn_open_in_root(rootfd, path, O_PATH, CMN_CREATE_FILE);
 	/* A read-only or foreign-owned rootfs cannot take a mount point;
 	 * the image's own file then stays, as under Docker's --read-only. */
@@ -190,15 +188,37 @@ static int bind_staged(int rootfd, int stage, const char *name,
 	return 0;
 }
 
+/*
+ * Under root emulation setgid(2) "succeeds" without effect, and apt checks
+ * that it really dropped to its _apt user ("Could not switch group"). A
+ * configuration file, bound in like /etc/hosts and never part of a layer,
+ * makes apt keep root for its downloads, as it does when run as root
+ * without an _apt user.
+ */
+static bool apt_needs_root(const struct sbx_plan *plan, int rootfd)
+{
+	int fd;
+
+	if (!plan->cfg->fake_root)
+		return false;
+	fd = cmn_open_in_root(rootfd, "/etc/apt/apt.conf.d",
+			      O_PATH | O_DIRECTORY, CMN_CREATE_NONE);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static int setup_etc(const struct sbx_plan *plan, int rootfd,
 		     struct hutch_err *err)
 {
 	const struct {
-		const char *name, *data;
+		const char *name, *data, *path;
 	} files[] = {
-		{ "hosts", plan->etc_hosts },
-		{ "hostname", plan->etc_hostname },
-		{ "resolv.conf", plan->etc_resolv },
+		{ "hosts", plan->etc_hosts, "/etc/hosts" },
+		{ "hostname", plan->etc_hostname, "/etc/hostname" },
+		{ "resolv.conf", plan->etc_resolv, "/etc/resolv.conf" },
+		{ "apt", "APT::Sandbox::User \"root\";\n", SBX_APT_ROOT_CONF },
 	};
 	cleanup_close int stage = -1;
 	int ret;
@@ -214,12 +234,16 @@ static int setup_etc(const struct sbx_plan *plan, int rootfd,
 		return cmn_err_set(err, -stage,
 				   "cannot open the staging tmpfs");
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		if (!strcmp(files[i].path, SBX_APT_ROOT_CONF) &&
+		    !apt_needs_root(plan, rootfd))
+			continue;
 		ret = cmn_write_fileat(stage, files[i].name, files[i].data,
 				       strlen(files[i].data), 0644);
 		if (ret < 0)
 			return cmn_err_set(err, -ret, "cannot write %s",
 					   files[i].name);
-		ret = bind_staged(rootfd, stage, files[i].name, err);
+		ret = bind_staged(rootfd, stage, files[i].name, files[i].path,
+				  err);
 		if (ret < 0)
 			return ret;
 	}

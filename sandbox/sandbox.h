@@ -145,6 +145,7 @@ struct sbx_config {
 	bool seccomp_unconfined;
 	bool no_new_privs;
 	bool fake_root; /* builds without subuids: chown & co. succeed */
+#define SBX_APT_ROOT_CONF "/etc/apt/apt.conf.d/00hutch-root-emulation"
 };
 
 /** sbx_config_init() - defaults: Docker's capabilities, no_new_privs, our

@@ -397,18 +397,21 @@ static int add_fake_root(scmp_filter_ctx ctx, uint32_t arch)
 	} mknods[] = { { "mknod", 1 }, { "mknodat", 2 } };
 	int ret = 0;
 
+	/* Rules take libseccomp's (native) numbers; a call absent on @arch
+	 * is left out, as for the deny rules. */
 	for (size_t i = 0; i < ARRAY_SIZE(fake_root_calls) && ret == 0; i++) {
-		int nr = seccomp_syscall_resolve_name_arch(arch,
-							   fake_root_calls[i]);
+		int nr = seccomp_syscall_resolve_name(fake_root_calls[i]);
 
-		if (nr != __NR_SCMP_ERROR)
+		if (nr != __NR_SCMP_ERROR &&
+		    seccomp_syscall_resolve_name_arch(arch,
+						      fake_root_calls[i]) >= 0)
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 0);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(mknods) && ret == 0; i++) {
-		int nr =
-			seccomp_syscall_resolve_name_arch(arch, mknods[i].name);
+		int nr = seccomp_syscall_resolve_name(mknods[i].name);
 
-		if (nr == __NR_SCMP_ERROR)
+		if (nr == __NR_SCMP_ERROR ||
+		    seccomp_syscall_resolve_name_arch(arch, mknods[i].name) < 0)
 			continue;
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 1,
 				       SCMP_CMP(mknods[i].mode_arg,
