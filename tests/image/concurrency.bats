@@ -22,6 +22,11 @@ teardown() {
 	proxy_stop
 }
 
+reopened_tmp_empty() {
+	"$HUTCH" images >/dev/null 2>&1
+	store_tmp_empty
+}
+
 @test "two pulls at once: both succeed, each blob is downloaded once" {
 	proxy_start
 	"$HUTCH" pull -q "$PROXY/test/layered:1" >"$BATS_TEST_TMPDIR/1.out" 2>&1 &
@@ -50,9 +55,10 @@ teardown() {
 		sleep "$(printf '0.%03d' "$delay")"
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
-		# Whatever it left: every recorded image complete, blobs whole.
-		"$HUTCH" images >/dev/null
-		wait_for 10 store_tmp_empty
+		# Whatever it left: every recorded image complete, blobs whole,
+		# and tmp/ cleared by the next open once the pull's workers
+		# (killed with it) are gone.
+		wait_for 10 reopened_tmp_empty
 		store_consistent
 		if [ -n "$(ref_id "$REG/test/layered:1")" ]; then
 			image_tree "$REG/test/layered:1" "$BATS_TEST_TMPDIR/tree.$i"
