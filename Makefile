@@ -53,7 +53,7 @@ pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
 # unit tests link the same objects.
 COMMON_SRCS := $(wildcard common/*.c)
 HUTCH_SRCS  := $(wildcard sandbox/*.c image/*.c build/*.c) \
-	$(filter-out cli/main.c,$(wildcard cli/*.c))
+	$(filter-out cli/main.c,$(wildcard cli/*.c)) net/portspec.c
 OVL_SRCS    := $(filter-out fuse-overlay/main.c,$(wildcard fuse-overlay/*.c))
 NET_SRCS    := $(filter-out net/main.c,$(wildcard net/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)

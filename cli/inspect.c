@@ -102,7 +102,9 @@ static json_t *container_json(const struct sbx_container *c)
 		c->auto_remove, "RestartPolicy", "Name",
 		c->restart_max < 0 ? "no" : "on-failure", "MaximumRetryCount",
 		c->restart_max < 0 ? 0 : c->restart_max, "NetworkMode",
-		cfg->network == SBX_NET_NONE ? "none" : "host",
+		cfg->network == SBX_NET_NONE	? "none"
+		: cfg->network == SBX_NET_SLIRP ? "slirp"
+						: "host",
 		"ReadonlyRootfs", cfg->read_only, "Mounts", mounts(cfg),
 		"Config", "Hostname", cfg->hostname ? cfg->hostname : "",
 		"User", cfg->user ? cfg->user : "", "Env", strv(cfg->env),

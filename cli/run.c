@@ -18,17 +18,20 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "image/image.h"
+#include "net/net.h"
 #include "sandbox/sandbox.h"
 
 struct run_opts {
 	struct sbx_config cfg;
 	uint64_t cap_add, cap_drop;
 	bool cap_add_all, cap_drop_all;
-	char *entrypoint; /* --entrypoint; NULL: the image's */
-	char *name;	  /* --name */
-	bool detach;	  /* -d */
-	bool auto_remove; /* --rm */
-	int restart_max;  /* --restart on-failure[:N]; -1: no */
+	char *entrypoint;   /* --entrypoint; NULL: the image's */
+	char *name;	    /* --name */
+	bool detach;	    /* -d */
+	bool auto_remove;   /* --rm */
+	int restart_max;    /* --restart on-failure[:N]; -1: no */
+	bool network_set;   /* --network given: no automatic choice */
+	char **shown_ports; /* -p as ps shows them */
 };
 
 static int push_env(struct run_opts *o, const char *kv, struct hutch_err *err)
@@ -422,18 +425,47 @@ static int set_security_opt(void *ctx, const char *arg, struct hutch_err *err)
 		arg);
 }
 
+/* auto: slirp when ports are published, else the host's (DESIGN.md);
+ * slirp:allow_host_loopback=true lets 10.0.2.2 reach the host's loopback. */
 static int set_network(void *ctx, const char *arg, struct hutch_err *err)
 {
-	struct sbx_config *c = &((struct run_opts *)ctx)->cfg;
+	struct run_opts *o = ctx;
+	struct sbx_config *c = &o->cfg;
 
+	o->network_set = strcmp(arg, "auto") != 0;
 	if (!strcmp(arg, "host") || !strcmp(arg, "auto"))
 		c->network = SBX_NET_HOST;
 	else if (!strcmp(arg, "none"))
 		c->network = SBX_NET_NONE;
-	else
-		return cmn_err_msg(err, EINVAL,
-				   "unknown network \"%s\"; use host or none",
-				   arg);
+	else if (!strcmp(arg, "slirp") || !strcmp(arg, "slirp4netns") ||
+		 !strcmp(arg, "bridge"))
+		c->network = SBX_NET_SLIRP;
+	else if (!strcmp(arg, "slirp:allow_host_loopback=true") ||
+		 !strcmp(arg, "slirp4netns:allow_host_loopback=true")) {
+		c->network = SBX_NET_SLIRP;
+		c->allow_host_loopback = true;
+	} else
+		return cmn_err_msg(
+			err, EINVAL,
+			"unknown network \"%s\"; use auto, host, slirp[:allow_host_loopback=true] or none",
+			arg);
+	return 0;
+}
+
+/* -p [IP:][HOSTPORT:]CONTAINERPORT[/PROTO]; 127.0.0.1 unless an address
+ * is given: a shared login node must not expose a server by accident. */
+static int set_publish(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+	struct net_port_spec spec;
+	char shown[128];
+
+	if (net_portspec_parse(arg, &spec, err) < 0)
+		return -EINVAL;
+	net_portspec_format(&spec, shown, sizeof(shown));
+	if (cmn_strv_push(&o->cfg.ports, strdup(arg)) < 0 ||
+	    cmn_strv_push(&o->shown_ports, strdup(shown)) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -523,9 +555,13 @@ static const struct cli_opt run_options[] = {
 	{ "security-opt", 0, "OPT",
 	  "seccomp=unconfined|PROFILE.json, no-new-privileges[=false]",
 	  set_security_opt },
-	{ "network", 0, "MODE", "host (default) or none (loopback only)",
+	{ "network", 0, "MODE",
+	  "auto (slirp with -p, else host), host, slirp[:allow_host_loopback=true], none",
 	  set_network },
 	{ "net", 0, "MODE", "same as --network", set_network },
+	{ "publish", 'p', "[IP:][HOST:]PORT[/udp]",
+	  "publish a port; binds 127.0.0.1 unless IP is given (0.0.0.0: every interface)",
+	  set_publish },
 	{ "userns", 0, "MODE",
 	  "id mapping: auto (default), full, single, keep-id", set_userns },
 	{ "group-add", 0, "keep-groups",
@@ -584,6 +620,12 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 			err, ENOTTY,
 			"run: the input device is not a TTY; drop -t, or run from a terminal");
 	o->cfg.caps = final_caps(o);
+	if (o->cfg.ports && !o->network_set)
+		o->cfg.network = SBX_NET_SLIRP;
+	if (o->cfg.ports && o->cfg.network != SBX_NET_SLIRP)
+		return cmn_err_msg(
+			err, EINVAL,
+			"run: published ports need user-mode networking; drop --network or use --network slirp");
 	if (!o->cfg.rootfs)
 		return 0;
 	o->cfg.argv = cmn_strv_dup(argv);
@@ -663,6 +705,7 @@ static struct sbx_container *make_container(struct run_opts *o,
 	c->auto_remove = o->auto_remove;
 	c->detached = o->detach;
 	c->restart_max = o->restart_max;
+	c->ports = steal_ptr(&o->shown_ports);
 	return c;
 }
 
@@ -740,5 +783,6 @@ int cli_run_main(int argc, char **argv)
 	sbx_config_free(&o.cfg);
 	free(o.entrypoint);
 	free(o.name);
+	cmn_strv_free(o.shown_ports);
 	return status;
 }

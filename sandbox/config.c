@@ -24,6 +24,7 @@ void sbx_config_free(struct sbx_config *cfg)
 	free(cfg->user);
 	free(cfg->hostname);
 	free(cfg->seccomp_profile);
+	cmn_strv_free(cfg->ports);
 	free(cfg->lower_base);
 	cmn_strv_free(cfg->lowers);
 	free(cfg->upper);

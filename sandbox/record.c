@@ -17,7 +17,7 @@
 
 static const char *const userns_names[] = { "auto", "full", "single",
 					    "keep-id" };
-static const char *const network_names[] = { "host", "none" };
+static const char *const network_names[] = { "host", "none", "slirp" };
 
 static json_t *strv_json(char *const *v)
 {
@@ -108,7 +108,7 @@ json_t *sbx_config_json(const struct sbx_config *c)
 	snprintf(caps, sizeof(caps), "0x%llx", (unsigned long long)c->caps);
 	return json_pack(
 		"{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:b,s:b,"
-		"s:s,s:s,s:s,s:o,s:b,s:b,s:o,s:o,s:o,s:o}",
+		"s:s,s:s,s:s,s:o,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:b}",
 		"Id", c->id, "Rootfs", opt_string(c->rootfs), "Cmd",
 		strv_json(c->argv), "Env", strv_json(c->env), "WorkingDir",
 		opt_string(c->workdir), "User", opt_string(c->user), "Hostname",
@@ -120,7 +120,8 @@ json_t *sbx_config_json(const struct sbx_config *c)
 		"SeccompUnconfined", c->seccomp_unconfined, "NoNewPrivs",
 		c->no_new_privs, "LowerBase", opt_string(c->lower_base),
 		"Lowers", strv_json(c->lowers), "Upper", opt_string(c->upper),
-		"Work", opt_string(c->work));
+		"Work", opt_string(c->work), "Publish", strv_json(c->ports),
+		"AllowHostLoopback", c->allow_host_loopback);
 }
 
 static int pick(const char *s, const char *const *names, size_t n, int *out)
@@ -176,6 +177,9 @@ int sbx_config_from_json(const json_t *j, struct sbx_config *c)
 	c->lowers = json_strv(json_object_get(j, "Lowers"));
 	c->upper = dup_string(j, "Upper");
 	c->work = dup_string(j, "Work");
+	c->ports = json_strv(json_object_get(j, "Publish"));
+	c->allow_host_loopback =
+		json_is_true(json_object_get(j, "AllowHostLoopback"));
 	if (!c->argv || !c->rootfs ||
 	    json_mounts(json_object_get(j, "Mounts"), c) < 0) {
 		sbx_config_free(c);

@@ -194,6 +194,22 @@ void sbx_init_signals(sigset_t *set);
 __attribute__((noreturn)) void sbx_exec_command(const struct sbx_plan *plan,
 						const char *pty_slave);
 
+/* ---- user-mode networking (netstart.c) ---------------------------------- */
+
+/** struct sbx_net - a running hutch-net: its pid and the pipe whose
+ * closing tells it to go */
+struct sbx_net {
+	pid_t pid;
+	int exit_fd;
+};
+
+/** sbx_net_start() - hutch-net for the container whose first process is
+ * @pid; returns once its network and published ports are usable. */
+int sbx_net_start(const struct sbx_config *cfg, pid_t pid, struct sbx_net *net,
+		  struct hutch_err *err);
+/** sbx_net_stop() - tell it to go and reap it. */
+void sbx_net_stop(struct sbx_net *net);
+
 /* ---- network namespace (netns.c) --------------------------------------- */
 
 /** sbx_loopback_up() - bring "lo" up in the current network namespace. */

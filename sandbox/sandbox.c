@@ -54,12 +54,14 @@ static char *etc_hosts(const struct sbx_plan *plan)
 	 * only in /etc/hosts on HPC) must resolve as they do outside. */
 	if (plan->cfg->network == SBX_NET_HOST)
 		host = cmn_read_fileat(AT_FDCWD, "/etc/hosts", 1 << 20, NULL);
-	return cmn_strdup_printf("127.0.0.1\tlocalhost\n"
-				 "::1\tlocalhost ip6-localhost ip6-loopback\n"
-				 "127.0.1.1\t%s\n%s%s",
-				 plan->hostname,
-				 host ? "\n# from the host\n" : "",
-				 host ? host : "");
+	return cmn_strdup_printf(
+		"127.0.0.1\tlocalhost\n"
+		"::1\tlocalhost ip6-localhost ip6-loopback\n"
+		"%s\t%s\n%s%s",
+		plan->cfg->network == SBX_NET_SLIRP ? "10.0.2.100"
+						    : "127.0.1.1",
+		plan->hostname, host ? "\n# from the host\n" : "",
+		host ? host : "");
 }
 
 static int plan_files(struct sbx_plan *plan, struct hutch_err *err)
@@ -72,8 +74,12 @@ static int plan_files(struct sbx_plan *plan, struct hutch_err *err)
 		plan->hostname[12] = '\0';
 	plan->etc_hostname = cmn_strdup_printf("%s\n", plan->hostname);
 	plan->etc_hosts = etc_hosts(plan);
-	plan->etc_resolv =
-		cmn_read_fileat(AT_FDCWD, "/etc/resolv.conf", 1 << 20, NULL);
+	/* With user-mode networking, names go through slirp's forwarder. */
+	if (cfg->network == SBX_NET_SLIRP)
+		plan->etc_resolv = strdup("nameserver 10.0.2.3\n");
+	else
+		plan->etc_resolv = cmn_read_fileat(AT_FDCWD, "/etc/resolv.conf",
+						   1 << 20, NULL);
 	if (!plan->etc_resolv)
 		plan->etc_resolv = strdup("");
 	if (!plan->etc_hostname || !plan->etc_hosts || !plan->etc_resolv)
@@ -167,7 +173,8 @@ static int send_go(int sock, pid_t pid, int ret, struct hutch_err *err)
 	return sock;
 }
 
-static int start_child(struct sbx_plan *plan, pid_t *pid, struct hutch_err *err)
+static int start_child(struct sbx_plan *plan, pid_t *pid, struct sbx_net *net,
+		       struct hutch_err *err)
 {
 	int sv[2], ret;
 
@@ -188,6 +195,9 @@ static int start_child(struct sbx_plan *plan, pid_t *pid, struct hutch_err *err)
 	}
 	close(sv[1]);
 	ret = sbx_idmap_apply(*pid, &plan->map, err);
+	/* The network is up, its ports bound, before the command starts. */
+	if (ret == 0 && plan->cfg->network == SBX_NET_SLIRP)
+		ret = sbx_net_start(plan->cfg, *pid, net, err);
 	return send_go(sv[0], *pid, ret, err);
 }
 
@@ -418,6 +428,7 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 			    .sigfd = -1,
 			    .master = -1,
 			    .capture = { -1, -1 } };
+	struct sbx_net net = { .pid = -1, .exit_fd = -1 };
 	struct sbx_plan plan;
 	sigset_t old;
 	int ret;
@@ -434,7 +445,7 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 		ret = cmn_err_set(err, errno, "signalfd");
 	if (ret == 0)
 		ret = p.sync = join ? start_joiner(&plan, &p.child, err)
-				    : start_child(&plan, &p.child, err);
+				    : start_child(&plan, &p.child, &net, err);
 	if (ret >= 0) {
 		p.read_stdin = cfg->tty && cfg->interactive;
 		parent_loop(&p);
@@ -445,6 +456,7 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 			*status = p.error.code;
 		}
 	}
+	sbx_net_stop(&net);
 	if (p.sigfd >= 0) {
 		close(p.sigfd);
 		sigprocmask(SIG_SETMASK, &old, NULL);

@@ -81,8 +81,9 @@ bool sbx_idmap_maps_gid(const struct sbx_idmap *map, gid_t gid);
 /* ---- the container's configuration -------------------------------------- */
 
 enum sbx_network {
-	SBX_NET_HOST, /* share the host's network namespace */
-	SBX_NET_NONE, /* own network namespace with loopback only */
+	SBX_NET_HOST,  /* share the host's network namespace */
+	SBX_NET_NONE,  /* own network namespace with loopback only */
+	SBX_NET_SLIRP, /* own namespace, user-mode networking (hutch-net) */
 };
 
 enum sbx_mount_kind {
@@ -130,6 +131,8 @@ struct sbx_config {
 
 	enum sbx_userns userns;
 	enum sbx_network network;
+	char **ports;		  /* -p specs for hutch-net (slirp) */
+	bool allow_host_loopback; /* slirp: 10.0.2.2 is the host's 127.0.0.1 */
 
 	/* A copy-on-write root: kernel overlayfs of @lowers (top first,
 	 * relative to @lower_base, which keeps the mount options short) with

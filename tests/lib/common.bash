@@ -49,6 +49,13 @@ nogroup:x:65534:
 GROUP
 	chmod 1777 "$dir/tmp"
 	cp "$HUTCH_BUILD/tests/sysprobe" "$dir/usr/local/bin/sysprobe"
+	# hget HOST PORT [PATH]: an HTTP GET with nc (busybox-static's wget
+	# crashes in its resolver without the image's NSS libraries).
+	cat >"$dir/usr/local/bin/hget" <<'HGET'
+#!/bin/sh
+printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "${3:-/}" "$1" | nc -w 5 "$1" "$2" | sed '1,/^\r*$/d'
+HGET
+	chmod 0755 "$dir/usr/local/bin/hget"
 }
 
 # A rootfs shared by the tests of one file (built in setup_file).

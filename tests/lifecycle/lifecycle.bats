@@ -255,21 +255,62 @@ state_is() {
 	[[ $output == *"not running"* ]]
 }
 
-@test "20 detached containers at once, each serving its own port, then all gone" {
+@test "20 detached containers at once, each publishing its own port, then all gone" {
 	local base=$((20000 + RANDOM % 20000)) i pids=()
 	for i in $(seq 0 19); do
-		"$HUTCH" run -d --rootfs "$R" --name "srv$i" -- httpd -f -p "127.0.0.1:$((base + i))" -h /etc >/dev/null &
+		"$HUTCH" run -d --rootfs "$R" --name "srv$i" -p "$((base + i)):8080" -- httpd -f -p 8080 -h /etc >/dev/null &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p"; done
 	for i in $(seq 0 19); do
-		wait_for 20 bash -c "wget -qO- http://127.0.0.1:$((base + i))/hostname >/dev/null 2>&1 || busybox wget -qO- http://127.0.0.1:$((base + i))/hostname >/dev/null 2>&1"
+		run busybox wget -qO- "http://127.0.0.1:$((base + i))/hostname"
+		[ "$status" -eq 0 ] || { echo "srv$i does not answer"; false; }
+		[ "$output" = "$("$HUTCH" inspect -f '{{.Id}}' "srv$i" | cut -c1-12)" ]
 	done
 	[ "$("$HUTCH" ps -q | wc -l)" -eq 20 ]
 	"$HUTCH" rm -f $(seq -f 'srv%g' 0 19) >/dev/null
 	[ "$("$HUTCH" ps -aq | wc -l)" -eq 0 ]
-	run pgrep -u "$(id -u)" -f 'container-monitor|httpd -f'
+	run pgrep -u "$(id -u)" -f 'container-monitor|hutch-net'
 	[ "$status" -ne 0 ]
+	run ss -ltn
+	[[ $output != *":$base "* ]]
+}
+
+@test "-p publishes on 127.0.0.1 by default; ps and port show it; a taken port is a clear error" {
+	local port=$((20000 + RANDOM % 20000))
+	"$HUTCH" run -d --rootfs "$R" --name pub -p "$port:8080" -- httpd -f -p 8080 -h /etc >/dev/null
+	run ss -ltnH "sport = :$port"
+	[[ $output == *"127.0.0.1:$port"* ]]
+	run "$HUTCH" ps --format '{{.Ports}}'
+	[ "$output" = "127.0.0.1:$port->8080/tcp" ]
+	run "$HUTCH" port pub
+	[ "$output" = "127.0.0.1:$port->8080/tcp" ]
+	run "$HUTCH" run -d --rootfs "$R" --name clash -p "$port:80" -- true
+	[ "$status" -eq 125 ]
+	[[ $output == *"$port"* ]]
+	run "$HUTCH" ps -a --format '{{.Names}} {{.Status}}'
+	[[ $output == *"pub Up"* ]]
+	run "$HUTCH" run --rootfs "$R" -p 99999:80 -- true
+	[ "$status" -eq 125 ]
+	run "$HUTCH" run --rootfs "$R" --network host -p 8080:80 -- true
+	[ "$status" -eq 125 ]
+	[[ $output == *"user-mode networking"* ]]
+}
+
+@test "a container with published ports reaches nothing on the host's loopback" {
+	local port=$((20000 + RANDOM % 20000))
+	mkdir -p "$BATS_TEST_TMPDIR/www" && echo host-only >"$BATS_TEST_TMPDIR/www/index.html"
+	# 3>&-: bats waits for whoever holds its descriptor 3.
+	busybox httpd -f -p "127.0.0.1:$port" -h "$BATS_TEST_TMPDIR/www" 3>&- &
+	local server=$!
+	wait_for 10 bash -c "busybox wget -qO- http://127.0.0.1:$port/ >/dev/null 2>&1"
+	# The same request from the host's network works (the test can fail)...
+	run "$HUTCH" run --rm --rootfs "$R" -- hget 127.0.0.1 "$port"
+	[ "$output" = host-only ]
+	# ...and from user-mode networking it does not, by any address.
+	run "$HUTCH" run --rm --rootfs "$R" -p "$((port + 1)):80" -- sh -c "hget 10.0.2.2 $port; hget 127.0.0.1 $port"
+	kill "$server"
+	[[ $output != *host-only* ]]
 }
 
 @test "top lists the container's processes; stats samples them" {
