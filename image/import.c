@@ -67,19 +67,28 @@ static int rearchive(struct archive *in, struct archive *out, char *buf,
 	struct archive_entry *e;
 	int st, ret = 0;
 
-	while (ret == 0 && (st = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
+	while (ret == 0 &&
+	       (st = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
 		mode_t type = archive_entry_filetype(e);
 
 		if (type == AE_IFCHR || type == AE_IFBLK)
 			continue;
 		(*entries)++;
 		if (archive_write_header(out, e) != ARCHIVE_OK)
-			ret = cmn_err_msg(err, EIO, "cannot store %s: %s", archive_entry_pathname(e), archive_error_string(out));
+			ret = cmn_err_msg(err, EIO, "cannot store %s: %s",
+					  archive_entry_pathname(e),
+					  archive_error_string(out));
 		else if (type == AE_IFREG && copy_entry_data(in, out, buf) < 0)
-			ret = cmn_err_msg(err, EBADMSG, "the archive is corrupt at %s: %s", archive_entry_pathname(e), archive_error_string(in));
+			ret = cmn_err_msg(err, EBADMSG,
+					  "the archive is corrupt at %s: %s",
+					  archive_entry_pathname(e),
+					  archive_error_string(in));
 	}
 	if (ret == 0 && st != ARCHIVE_EOF)
-		ret = cmn_err_msg(err, EBADMSG, "the archive is corrupt or not a tar archive: %s", archive_error_string(in));
+		ret = cmn_err_msg(
+			err, EBADMSG,
+			"the archive is corrupt or not a tar archive: %s",
+			archive_error_string(in));
 	return ret;
 }
 
@@ -102,19 +111,25 @@ static int stream_tar(struct img_store *s, int fd, struct img_digest *out,
 		archive_write_set_format_pax_restricted(ar);
 		/* Names as the bytes they are, whatever the locale: no
 		 * conversion to UTF-8 to fail on a Latin-1 file name. */
-		archive_write_set_format_option(ar, "pax", "hdrcharset", "BINARY");
+		archive_write_set_format_option(ar, "pax", "hdrcharset",
+						"BINARY");
 		if (archive_read_open_fd(in, fd, BUF_SIZE) != ARCHIVE_OK ||
-		    archive_write_open2(ar, &sink, NULL, sink_write, NULL, NULL) != ARCHIVE_OK)
-			ret = cmn_err_msg(err, EINVAL, "cannot read the archive: %s", archive_error_string(in));
+		    archive_write_open2(ar, &sink, NULL, sink_write, NULL,
+					NULL) != ARCHIVE_OK)
+			ret = cmn_err_msg(err, EINVAL,
+					  "cannot read the archive: %s",
+					  archive_error_string(in));
 	}
 	if (ret == 0)
 		ret = rearchive(in, ar, buf, &entries, err);
 	if (ret == 0 && archive_write_close(ar) != ARCHIVE_OK)
-		ret = cmn_err_msg(err, EIO, "cannot store the layer: %s", archive_error_string(ar));
+		ret = cmn_err_msg(err, EIO, "cannot store the layer: %s",
+				  archive_error_string(ar));
 	archive_write_free(ar);
 	archive_read_free(in);
 	if (ret == 0 && entries == 0)
-		ret = cmn_err_msg(err, EINVAL, "the input is empty or not a tar archive");
+		ret = cmn_err_msg(err, EINVAL,
+				  "the input is empty or not a tar archive");
 	*size = sink.size;
 	if (ret < 0) {
 		img_blob_writer_abort(sink.w);

@@ -214,7 +214,8 @@ static int make_tar(void *arg, void *out_, struct hutch_err *err)
 		archive_write_set_format_pax_restricted(out);
 		/* Names as the bytes they are, whatever the locale: no
 		 * conversion to UTF-8 to fail on a Latin-1 file name. */
-		archive_write_set_format_option(out, "pax", "hdrcharset", "BINARY");
+		archive_write_set_format_option(out, "pax", "hdrcharset",
+						"BINARY");
 		archive_write_set_bytes_in_last_block(out, 1);
 		if (archive_write_open2(out, &sink, NULL, sink_write, NULL,
 					NULL) != ARCHIVE_OK ||
