@@ -316,7 +316,7 @@ static int unknown_flag(const struct bld_pctx *pc, unsigned lineno,
 			pc, lineno,
 			"%s takes no flags, but --%s was given; remove it",
 			ispecs[kind].name, name);
-	for (i = 0; specs[i].name && i < ARRAY_SIZE(names); i++) {
+	for (i = 0; i < ARRAY_SIZE(names) && specs[i].name; i++) {
 		names[i] = specs[i].name;
 		if (bld_sbuf_addf(&list, "%s--%s", i ? ", " : "",
 				  specs[i].name))

@@ -315,7 +315,7 @@ static void step(const struct token *t, const char *s, size_t n,
 	for (q = 0; q <= n; q++) {
 		switch (t->type) {
 		case T_LIT:
-			if (cur[q] && q < n && (unsigned char)s[q] == t->c)
+			if (q < n && cur[q] && (unsigned char)s[q] == t->c)
 				nxt[q + 1] = true;
 			break;
 		case T_QMARK:
