@@ -227,3 +227,12 @@ run_works() {
 	[ "${lines[1]}" = three ]
 	[ "${lines[2]}" = conf ]
 }
+
+@test "hutch run pulls a missing image, its progress on stderr" {
+	run_works || skip "hutch run IMAGE does not run an imported busybox either"
+	run --separate-stderr "$HUTCH" run --rm "$REG/test/layered:1" cat /etc/app/conf
+	[ "$status" -eq 0 ]
+	[ "$output" = upper ]
+	[[ $stderr == *"1: Pulling from test/layered"*"Pull complete"* ]]
+	[ -n "$(ref_id "$REG/test/layered:1")" ]
+}
