@@ -39,11 +39,10 @@ static const char *skip_ows(const char *p)
 static char *read_value(const char **pp)
 {
 	const char *p = *pp;
-	char *out, *o;
+	size_t n = 0;
+	char *out;
 
 	if (*p != '"') {
-		size_t n = 0;
-
 		while (p[n] && tchar(p[n]))
 			n++;
 		/* token68 may end in '=' padding, and realms hold '/' */
@@ -52,15 +51,15 @@ static char *read_value(const char **pp)
 		*pp = p + n;
 		return strndup(p, n);
 	}
-	out = o = malloc(strlen(p) + 1);
+	out = calloc(1, strlen(p) + 1);
 	if (!out)
 		return NULL;
 	for (p++; *p && *p != '"'; p++) {
 		if (*p == '\\' && p[1])
 			p++;
-		*o++ = *p;
+		out[n++] = *p;
 	}
-	*o = '\0';
+	out[n] = '\0';
 	*pp = *p == '"' ? p + 1 : p;
 	return out;
 }
