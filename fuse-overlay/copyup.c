@@ -318,6 +318,7 @@ static int copy_up_locked(struct ovl_fs *fs, struct ovl_node *n,
 	if (dfd < 0 || fstat(dfd, &pst) < 0)
 		return -errno;
 	ovl_tmpname(fs, tmp, sizeof(tmp));
+	ovl_loop_may_block();
 	if (S_ISREG(st.st_mode))
 		r = make_reg(fs, layer, src, tmp, &st, flags);
 	else if (S_ISDIR(st.st_mode))

@@ -303,6 +303,14 @@ int ovl_dir_is_empty(struct ovl_fs *fs, struct ovl_node *dir)
 void ovl_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
+
+	/* Where the kernel takes ENOSYS as "no handle needed", it sends no
+	 * OPENDIR and RELEASEDIR at all, caches listings, and readdir serves
+	 * the directory's current listing by cookie. */
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	struct ovl_dirh *h = calloc(1, sizeof(*h));
 	int r = h ? ovl_listing_get(fs, ovl_node_of(fs, ino), &h->l) : -ENOMEM;
 
@@ -381,6 +389,33 @@ static ssize_t add_entry(fuse_req_t req, struct ovl_node *dir,
 	return size;
 }
 
+/* The listing to serve from: the handle's snapshot, or (no handle: the
+ * kernel skipped opendir) the directory's current one. A reference. */
+static int listing_for(struct ovl_fs *fs, struct ovl_node *dir,
+		       struct ovl_dirh *h, off_t off, struct ovl_listing **out)
+{
+	struct ovl_listing *l;
+	int r;
+
+	if (h && !(off == 0 && h->started)) {
+		h->started = true;
+		atomic_fetch_add(&h->l->refs, 1);
+		*out = h->l;
+		return 0;
+	}
+	r = ovl_listing_get(fs, dir, &l); /* a rewind takes a fresh one */
+	if (r < 0)
+		return r;
+	if (h) {
+		ovl_listing_put(h->l);
+		atomic_fetch_add(&l->refs, 1);
+		h->l = l;
+		h->started = true;
+	}
+	*out = l;
+	return 0;
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
@@ -388,30 +423,24 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct ovl_node *dir = ovl_node_of(fs, ino);
 	struct ovl_dirh *h = (struct ovl_dirh *)(uintptr_t)fi->fh;
 	cleanup_free char *buf = malloc(size);
+	struct ovl_listing *l = NULL;
 	size_t rem = size;
+	int r = buf ? listing_for(fs, dir, h, off, &l) : -ENOMEM;
 
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
 		return;
 	}
-	if (off == 0 && h->started) { /* rewinddir: a fresh snapshot */
-		struct ovl_listing *l;
-
-		if (ovl_listing_get(fs, dir, &l) == 0) {
-			ovl_listing_put(h->l);
-			h->l = l;
-		}
-	}
-	h->started = true;
 	/* Offsets 0 and 1 come before "." and ".."; any other is the cookie
 	 * of the last entry read. */
 	for (size_t i = off < 2 ? (size_t)off
-				: 2 + first_after(h->l, (uint64_t)off);
-	     i < (size_t)h->l->n + 2; i++) {
-		ssize_t n = add_entry(req, dir, h->l, i, buf + (size - rem),
-				      rem, plus);
+				: 2 + first_after(l, (uint64_t)off);
+	     i < (size_t)l->n + 2; i++) {
+		ssize_t n = add_entry(req, dir, l, i, buf + (size - rem), rem,
+				      plus);
 
 		if (n < 0 && rem == size) {
+			ovl_listing_put(l);
 			fuse_reply_err(req, (int)-n);
 			return;
 		}
@@ -419,6 +448,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		rem -= n;
 	}
+	ovl_listing_put(l);
 	fuse_reply_buf(req, buf, size - rem);
 }
 
@@ -440,7 +470,8 @@ void ovl_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct ovl_dirh *h = (struct ovl_dirh *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	ovl_listing_put(h->l);
+	if (h)
+		ovl_listing_put(h->l);
 	free(h);
 	fuse_reply_err(req, 0);
 }

@@ -147,6 +147,9 @@ static void set_open_flags(struct ovl_fs *fs, struct fuse_file_info *fi)
 	 * its page cache current; dropping it at each open would only make
 	 * reads of unchanged files slow. */
 	fi->keep_cache = 1;
+	/* No FLUSH round trip at each close: nothing is buffered here, locks
+	 * are the kernel's, and dirty pages go back by writeback. */
+	fi->noflush = 1;
 	if (fi->flags & O_DIRECT)
 		fi->direct_io = 1;
 }
@@ -263,8 +266,10 @@ void ovl_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	int fd = fh_of(fi)->fd, r = 0;
 
 	(void)ino;
-	if (fs->opts->fsync)
+	if (fs->opts->fsync) {
+		ovl_loop_may_block();
 		r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
+	}
 	fuse_reply_err(req, r);
 }
 
@@ -272,6 +277,7 @@ void ovl_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		      off_t length, struct fuse_file_info *fi)
 {
 	(void)ino;
+	ovl_loop_may_block();
 	if (fallocate(fh_of(fi)->fd, mode, offset, length) < 0)
 		fuse_reply_err(req, errno);
 	else
@@ -288,6 +294,7 @@ void ovl_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	ssize_t n;
 
 	(void)ino_out;
+	ovl_loop_may_block();
 	n = copy_file_range(
 		ovl_fh_fd(fs, ovl_node_of(fs, ino_in), fh_of(fi_in)), &in,
 		fh_of(fi_out)->fd, &out, len, flags);

@@ -364,6 +364,8 @@ static int remove_upper(struct ovl_fs *fs, struct ovl_node *dir,
 			const char *dirpath, int dfd, const char *name,
 			bool is_dir, bool need_wh)
 {
+	if (is_dir)
+		ovl_loop_may_block(); /* it may hold many whiteouts */
 	if (!need_wh) {
 		if (!is_dir)
 			return unlinkat(dfd, name, 0) < 0 ? -errno : 0;

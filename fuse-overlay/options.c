@@ -63,7 +63,7 @@ static const struct opt_def opt_table[] = {
 	  "0 makes fsync a no-op (throwaway containers)" },
 	{ "volatile", OPT_FLAG, F(fsync), true, "the same as fsync=0" },
 	{ "timeout", OPT_SECS, F(upper_timeout), false,
-	  "SECONDS the kernel caches entries of the upper (default 1)" },
+	  "SECONDS the kernel caches entries of the upper (default 86400)" },
 	{ "lower_timeout", OPT_SECS, F(lower_timeout), false,
 	  "SECONDS the kernel caches entries only lowers hold (default 86400)" },
 	{ "writeback", OPT_BOOL, F(writeback), false,
@@ -73,7 +73,7 @@ static const struct opt_def opt_table[] = {
 	{ "splice_write", OPT_BOOL, F(splice_write), false,
 	  "0 stops splicing read data to the kernel" },
 	{ "threads", OPT_UINT, F(threads), false,
-	  "N idle worker threads kept (default 4)" },
+	  "N worker threads at most (default 8)" },
 	{ "ready_fd", OPT_UINT, F(ready_fd), false,
 	  "N write one byte to descriptor N once mounted" },
 	{ "exit_with_mntns", OPT_FLAG, F(exit_with_mntns), false,
@@ -119,7 +119,8 @@ static const struct opt_def opt_table[] = {
 	{ "xino", OPT_IGNORE, 0, false, NULL },
 	{ "ino32_t", OPT_IGNORE, 0, false, NULL },
 	{ "fast_ino", OPT_IGNORE, 0, false, NULL },
-	{ "threaded", OPT_IGNORE, 0, false, NULL },
+	{ "threaded", OPT_BOOL, F(single_thread), true,
+	  "0 serves requests in one thread (as -s)" },
 	{ "plugins", OPT_IGNORE, 0, false, NULL },
 	{ "xattr_permissions", OPT_IGNORE, 0, false, NULL },
 	{ "noxattrs", OPT_IGNORE, 0, false, NULL },
@@ -141,12 +142,13 @@ const char *ovl_usage(void)
 		return text;
 	used = snprintf(
 		text, sizeof(text),
-		"usage: hutch-overlay [-f] [-d] [--ready-fd=N] [--exit-with-mntns]\n"
+		"usage: hutch-overlay [-f] [-d] [-s] [--ready-fd=N] [--exit-with-mntns]\n"
 		"                     -o lowerdir=L1[:L2...][,upperdir=U,workdir=W][,OPT...] MOUNTPOINT\n"
 		"\n"
 		"A copy-on-write overlay of directories (kernel overlayfs semantics) over FUSE.\n"
 		"  -f                 stay in the foreground\n"
 		"  -d                 debug: log every request (implies -f)\n"
+		"  -s                 serve requests in a single thread\n"
 		"  --ready-fd=N       write one byte to descriptor N once the mount is live\n"
 		"  --exit-with-mntns  unmount and exit when the last other process of the\n"
 		"                     mount namespace is gone (start it inside that namespace)\n"
@@ -365,9 +367,9 @@ static void opts_defaults(struct ovl_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->squash_uid = -1;
 	o->squash_gid = -1;
-	o->upper_timeout = 1.0;
+	o->upper_timeout = 86400.0;
 	o->lower_timeout = 86400.0;
-	o->threads = 4;
+	o->threads = 8;
 	o->ready_fd = -1;
 	o->fsync = true;
 	o->writeback = true;
@@ -434,6 +436,9 @@ static int short_opts(const char *arg, const char *next, int *used,
 			break;
 		case 'd':
 			o->debug = true;
+			break;
+		case 's':
+			o->single_thread = true;
 			break;
 		case 'h':
 			o->help = true;

@@ -62,9 +62,9 @@ struct ovl_opts {
 	long squash_uid, squash_gid; /* -1: no squashing */
 	double upper_timeout; /* seconds the kernel caches upper entries */
 	double lower_timeout; /* ... and entries only lowers hold */
-	unsigned threads;     /* idle worker threads kept */
+	unsigned threads;     /* worker threads at most */
 	int ready_fd;	      /* -1: none */
-	bool foreground, debug, readonly;
+	bool foreground, debug, readonly, single_thread;
 	bool static_nlink, fsync, writeback, splice_read, splice_write;
 	bool exit_with_mntns, allow_other, oci_whiteouts;
 	bool help, version;
@@ -133,6 +133,7 @@ struct ovl_fs {
 	bool wh_chardev;	 /* can create 0/0 whiteouts in the upper */
 	bool opaque_xattr;	 /* can set user.overlay.opaque in the upper */
 	bool trusted_xattr;	 /* may read trusted.overlay.* (real root) */
+	bool no_opendir;	 /* the kernel opens directories without us */
 	unsigned nfs;		 /* distinct filesystems among the layers */
 	struct fuse_session *se; /* for notifications; NULL when not mounted */
 	uid_t euid;		 /* the daemon's ids */
@@ -643,6 +644,19 @@ int ovl_node_target(struct ovl_fs *fs, struct ovl_node *n, char *path,
 
 /** ovl_fh_fd() - the descriptor to read @n's data through. */
 int ovl_fh_fd(struct ovl_fs *fs, struct ovl_node *n, struct ovl_fh *fh);
+
+/* ---- the request loop (loop.c) ----------------------------------------- */
+
+/**
+ * ovl_loop_run() - serve @se with up to @max_threads threads until the
+ * session ends (unmount or a signal). Return: 0 or -errno.
+ */
+int ovl_loop_run(struct fuse_session *se, unsigned max_threads);
+/**
+ * ovl_loop_may_block() - the current request is about to do slow work
+ * (copy data, fsync): let another thread take the next requests.
+ */
+void ovl_loop_may_block(void);
 
 /* ---- the session (session.c) ------------------------------------------- */
 

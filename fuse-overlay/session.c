@@ -39,6 +39,12 @@ static void ovl_init(void *userdata, struct fuse_conn_info *conn)
 		want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
 	if (o->splice_read)
 		want |= FUSE_CAP_SPLICE_READ;
+#ifdef FUSE_CAP_NO_OPENDIR_SUPPORT
+	if (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) {
+		want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+		fs->no_opendir = true;
+	}
+#endif
 	conn->want |= want & conn->capable;
 	if (!o->splice_write)
 		conn->want &= ~(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
@@ -141,8 +147,6 @@ static int serve(struct ovl_fs *fs, struct fuse_session *se,
 		 struct hutch_err *err)
 {
 	const struct ovl_opts *o = fs->opts;
-	struct fuse_loop_config cfg = { .clone_fd = 0,
-					.max_idle_threads = o->threads };
 	int r;
 
 	if (fuse_session_mount(se, o->mountpoint) != 0)
@@ -162,7 +166,7 @@ static int serve(struct ovl_fs *fs, struct fuse_session *se,
 		}
 	}
 	signal_ready(fs);
-	r = fuse_session_loop_mt(se, &cfg);
+	r = ovl_loop_run(se, o->single_thread ? 1 : o->threads);
 	if (!o->exit_with_mntns)
 		fuse_session_unmount(se);
 	if (r < 0)
