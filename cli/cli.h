@@ -124,6 +124,10 @@ int cli_port_main(int argc, char **argv);
 int cli_top_main(int argc, char **argv);
 int cli_build_main(int argc, char **argv);
 int cli_unshare_main(int argc, char **argv);
+int cli_tag_main(int argc, char **argv);
+int cli_rmi_main(int argc, char **argv);
+int cli_history_main(int argc, char **argv);
+int cli_system_main(int argc, char **argv);
 int cli_stats_main(int argc, char **argv);
 int cli_monitor_main(int argc, char **argv);
 

@@ -301,6 +301,38 @@ int img_image_make(struct img_store *s, const char *config,
 		   const struct img_layer_info *layers, size_t n,
 		   struct img_digest *id, struct hutch_err *err);
 
+/* ---- removal and checks (gc.c) ------------------------------------------------ */
+
+/** img_untag() - remove one name (-ENOENT "No such image" when unknown). */
+int img_untag(struct img_store *s, const char *name, struct hutch_err *err);
+/** img_image_delete() - remove an image's record and all its names; its
+ * layers and blobs stay until img_gc(). */
+int img_image_delete(struct img_store *s, const struct img_digest *id,
+		     struct hutch_err *err);
+
+struct img_gc_result {
+	uint64_t layers; /* unpacked layers deleted */
+	uint64_t bytes;	 /* bytes of blobs deleted */
+};
+
+/**
+ * img_gc() - delete the layers and blobs no image refers to
+ * @removed:     an image to count as gone already (NULL: none)
+ * @keep_chains: chain ids (hex) that containers use as lowers, NULL-ended
+ */
+int img_gc(struct img_store *s, const struct img_digest *removed,
+	   char *const *keep_chains, struct img_gc_result *res,
+	   struct hutch_err *err);
+
+struct img_check_result {
+	size_t images, layers, blobs, problems;
+	char first[256]; /* the first problem, in words */
+};
+
+/** img_check() - verify every image's blobs (by their digests) and layers. */
+int img_check(struct img_store *s, struct img_check_result *r,
+	      struct hutch_err *err);
+
 /** img_tag() - point @ref ("repo:tag" or "repo@sha256:...") at image @id. */
 int img_tag(struct img_store *s, const struct img_ref *ref,
 	    const struct img_digest *id, struct hutch_err *err);

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: Apache-2.0
+/* system.c - `hutch system df|prune|check`: the store as a whole */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "image/image.h"
+
+struct system_opts {
+	bool all;
+	bool force;
+};
+
+static int set_all(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return cli_parse_bool(arg, &((struct system_opts *)ctx)->all, err);
+}
+
+static int set_force(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return cli_parse_bool(arg, &((struct system_opts *)ctx)->force, err);
+}
+
+static const struct cli_opt prune_options[] = {
+	{ "all", 'a', NULL,
+	  "remove every image no container uses, not only unnamed ones",
+	  set_all },
+	{ "force", 'f', NULL, "do not ask", set_force },
+};
+
+static const struct cli_cmd system_cmd = {
+	"system", "system df | prune [-a] [-f] | check",
+	"Disk use, clean-up and consistency of the store.", cli_system_main
+};
+
+static char **container_chains(struct sbx_container **cs, size_t n)
+{
+	char **chains = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		for (char **l = cs[i]->cfg.lowers; l && *l; l++)
+			cmn_strv_push(&chains, strndup(*l, 64));
+	return chains;
+}
+
+static bool image_used(struct sbx_container **cs, size_t n,
+		       const struct img_image *img)
+{
+	char id[72];
+
+	img_digest_str(&img->id, id);
+	for (size_t i = 0; i < n; i++)
+		if (cs[i]->image_id && !strcmp(cs[i]->image_id, id))
+			return true;
+	return false;
+}
+
+/* Stopped containers, then unnamed (or, with -a, unused) images, then
+ * layers and blobs nothing refers to, then the build cache. */
+static int prune(struct img_store *s, const struct system_opts *o,
+		 struct hutch_err *err)
+{
+	struct sbx_container **cs = NULL;
+	struct img_image **imgs = NULL;
+	struct img_gc_result gc = { 0 };
+	cleanup_strv char **chains = NULL;
+	size_t nc = 0, ni = 0, removed_c = 0, removed_i = 0, kept = 0;
+	int ret = sbx_container_list(&cs, &nc, err);
+
+	for (size_t i = 0; ret == 0 && i < nc; i++) {
+		if (cs[i]->status != SBX_RUNNING &&
+		    sbx_container_remove(cs[i], false, NULL) == 0) {
+			removed_c++;
+			sbx_container_free(cs[i]);
+		} else {
+			cs[kept++] = cs[i];
+		}
+	}
+	nc = kept;
+	chains = container_chains(cs, nc);
+	if (ret == 0)
+		ret = img_image_list(s, &imgs, &ni, err);
+	for (size_t i = 0; i < ni; i++) {
+		bool unnamed = !imgs[i]->names || !imgs[i]->names[0];
+
+		if (ret == 0 && (unnamed || o->all) &&
+		    !image_used(cs, nc, imgs[i]) &&
+		    img_image_delete(s, &imgs[i]->id, NULL) == 0)
+			removed_i++;
+		img_image_free(imgs[i]);
+	}
+	free(imgs);
+	if (ret == 0)
+		ret = img_gc(s, NULL, chains, &gc, err);
+	if (ret == 0) {
+		cleanup_free char *cache =
+			cmn_strdup_printf("%s/build-cache", img_store_root(s));
+
+		if (cache)
+			cmn_remove_tree(AT_FDCWD, cache);
+		printf("Deleted containers: %zu\nDeleted images: %zu\nDeleted layers: %llu\nTotal reclaimed space: %llu bytes of blobs\n",
+		       removed_c, removed_i, (unsigned long long)gc.layers,
+		       (unsigned long long)gc.bytes);
+	}
+	for (size_t i = 0; i < nc; i++)
+		sbx_container_free(cs[i]);
+	free(cs);
+	return ret;
+}
+
+static uint64_t dir_size(int parent, const char *name, int depth)
+{
+	int fd = openat(parent, name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	uint64_t total = 0;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		total += (uint64_t)st.st_blocks * 512;
+		if (S_ISDIR(st.st_mode) && depth < 64)
+			total += dir_size(dirfd(d), de->d_name, depth + 1);
+	}
+	closedir(d);
+	return total;
+}
+
+static int df(struct img_store *s, struct hutch_err *err)
+{
+	struct img_image **imgs = NULL;
+	struct sbx_container **cs = NULL;
+	size_t ni = 0, nc = 0, running = 0;
+	int root = open(img_store_root(s), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char a[16], b[16], c[16], d[16];
+	int ret = img_image_list(s, &imgs, &ni, err);
+
+	if (ret == 0)
+		ret = sbx_container_list(&cs, &nc, err);
+	for (size_t i = 0; i < nc; i++)
+		running += cs[i]->status == SBX_RUNNING;
+	if (ret == 0) {
+		printf("%-14s %-8s %-8s %-12s\n", "TYPE", "TOTAL", "ACTIVE",
+		       "SIZE");
+		printf("%-14s %-8zu %-8zu %-12s (layers %s)\n", "Images", ni,
+		       nc ? ni : 0,
+		       cli_human_size(dir_size(root, "blobs", 0), a),
+		       cli_human_size(dir_size(root, "layers", 0), b));
+		printf("%-14s %-8zu %-8zu %-12s\n", "Containers", nc, running,
+		       cli_human_size(dir_size(root, "containers", 0), c));
+		printf("%-14s %-8s %-8s %-12s\n", "Build Cache", "-", "-",
+		       cli_human_size(dir_size(root, "build-cache", 0), d));
+	}
+	for (size_t i = 0; i < ni; i++)
+		img_image_free(imgs[i]);
+	for (size_t i = 0; i < nc; i++)
+		sbx_container_free(cs[i]);
+	free(imgs);
+	free(cs);
+	if (root >= 0)
+		close(root);
+	return ret;
+}
+
+static int check(struct img_store *s, struct hutch_err *err)
+{
+	struct img_check_result r;
+	int ret = img_check(s, &r, err);
+
+	if (ret < 0)
+		return ret;
+	printf("%zu images, %zu layers, %zu blobs verified: %s\n", r.images,
+	       r.layers, r.blobs,
+	       r.problems ? "PROBLEMS" : "the store is consistent");
+	if (r.problems)
+		return cmn_err_msg(
+			err, EIO,
+			"%zu problem(s), the first: %s; remove the image (hutch rmi) and pull it again",
+			r.problems, r.first);
+	return 0;
+}
+
+int cli_system_main(int argc, char **argv)
+{
+	struct system_opts o = { 0 };
+	struct hutch_err err = { 0 };
+	struct img_store *s = NULL;
+	int first, ret;
+
+	if (argc < 2 || (strcmp(argv[1], "df") && strcmp(argv[1], "prune") &&
+			 strcmp(argv[1], "check"))) {
+		cli_help(&system_cmd, NULL, 0);
+		return argc < 2 ? 0 : CMN_EXIT_HUTCH;
+	}
+	ret = cli_simple(&system_cmd, prune_options, ARRAY_SIZE(prune_options),
+			 &o, argc - 1, argv + 1, 0, &first);
+	if (ret >= 0)
+		return ret;
+	if (!strcmp(argv[1], "prune") && !o.force) {
+		char answer[8] = "";
+
+		fprintf(stderr,
+			"WARNING! This will remove stopped containers, %s images, unused layers and the build cache.\nAre you sure you want to continue? [y/N] ",
+			o.all ? "unused" : "unnamed");
+		if (!fgets(answer, sizeof(answer), stdin) ||
+		    (answer[0] != 'y' && answer[0] != 'Y'))
+			return 0;
+	}
+	ret = img_store_open(&s, &err);
+	if (ret == 0)
+		ret = !strcmp(argv[1], "df")	  ? df(s, &err)
+		      : !strcmp(argv[1], "prune") ? prune(s, &o, &err)
+						  : check(s, &err);
+	img_store_close(s);
+	return ret < 0 ? cli_fail(&err, 1) : 0;
+}

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: Apache-2.0
+/* gc.c - removing images and what nothing uses any more; checking the store
+ *
+ * A layer or blob is shared by every image that has it, so removal works
+ * by reachability: after an image record goes, its layers and blobs are
+ * deleted only when no remaining image, and no container (whose overlay
+ * lowers are layers), refers to them. The set of what is still referenced
+ * is computed from the image records each time: there is no reference
+ * count to get out of step after a kill -9.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/store-internal.h"
+
+/* A set of 64-hex names, sorted for bsearch. */
+struct hexset {
+	char (*v)[65];
+	size_t n, cap;
+};
+
+static int set_add(struct hexset *s, const char *hex)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		char(*v)[65] = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	memcpy(s->v[s->n++], hex, 64);
+	s->v[s->n - 1][64] = '\0';
+	return 0;
+}
+
+static int cmp_hex(const void *a, const void *b)
+{
+	return memcmp(a, b, 64);
+}
+
+static void set_sort(struct hexset *s)
+{
+	if (s->n)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_hex);
+}
+
+static bool set_has(const struct hexset *s, const char *hex)
+{
+	return s->n && bsearch(hex, s->v, s->n, sizeof(*s->v), cmp_hex);
+}
+
+/* Everything the images (but @skip) and @keep_chains refer to. */
+static int referenced(struct img_store *s, const struct img_digest *skip,
+		      char *const *keep_chains, struct hexset *chains,
+		      struct hexset *blobs, struct hutch_err *err)
+{
+	struct img_image **imgs = NULL;
+	size_t n = 0;
+	int ret = img_image_list(s, &imgs, &n, err);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct img_image *im = imgs[i];
+
+		if (ret == 0 && !(skip && img_digest_equal(&im->id, skip))) {
+			ret = set_add(blobs, im->id.hex);
+			if (ret == 0)
+				ret = set_add(blobs, im->manifest.hex);
+			for (size_t l = 0; ret == 0 && l < im->n_layers; l++) {
+				ret = set_add(blobs, im->layers[l].blob.hex);
+				if (ret == 0)
+					ret = set_add(chains,
+						      im->layers[l].chain.hex);
+			}
+		}
+		img_image_free(imgs[i]);
+	}
+	free(imgs);
+	for (char *const *k = keep_chains; ret == 0 && k && *k; k++)
+		if (strlen(*k) >= 64)
+			ret = set_add(chains, *k);
+	set_sort(chains);
+	set_sort(blobs);
+	return ret;
+}
+
+/* Delete entries of @dir (layers or blobs/sha256) that @keep lacks. */
+static uint64_t sweep(struct img_store *s, const char *dir,
+		      const struct hexset *keep, bool trees)
+{
+	int fd = openat(s->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_dir DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	uint64_t freed = 0;
+
+	while (d && (de = readdir(d))) {
+		char path[200];
+		struct stat st;
+
+		if (strlen(de->d_name) != 64 || set_has(keep, de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (trees) {
+			if (store_remove_tree(s, path, NULL) == 0)
+				freed++;
+		} else if (fstatat(s->rootfd, path, &st, 0) == 0 &&
+			   unlinkat(s->rootfd, path, 0) == 0) {
+			freed += (uint64_t)st.st_size;
+		}
+	}
+	return freed;
+}
+
+int img_gc(struct img_store *s, const struct img_digest *removed,
+	   char *const *keep_chains, struct img_gc_result *res,
+	   struct hutch_err *err)
+{
+	struct hexset chains = { 0 }, blobs = { 0 };
+	int lock = store_lock(s, "gc", true);
+	int ret =
+		lock < 0 ? cmn_err_set(err, -lock, "cannot lock the store") : 0;
+
+	memset(res, 0, sizeof(*res));
+	if (ret == 0)
+		ret = referenced(s, removed, keep_chains, &chains, &blobs, err);
+	if (ret == 0) {
+		res->layers = sweep(s, "layers", &chains, true);
+		res->bytes = sweep(s, "blobs/sha256", &blobs, false);
+	}
+	store_unlock(lock);
+	free(chains.v);
+	free(blobs.v);
+	return ret;
+}
+
+/* ---- names and records -------------------------------------------------------- */
+
+int img_untag(struct img_store *s, const char *name, struct hutch_err *err)
+{
+	struct img_ref ref = { 0 };
+	cleanup_free char *full = NULL;
+	json_t *refs = NULL;
+	char *text = NULL;
+	int lock, ret = img_ref_parse(name, &ref, err);
+
+	if (ret < 0)
+		return ret;
+	full = img_ref_str(&ref);
+	img_ref_free(&ref);
+	lock = store_lock(s, "refs", true);
+	if (!full || lock < 0) {
+		store_unlock(lock);
+		return cmn_err_set(err, lock < 0 ? -lock : ENOMEM,
+				   "cannot lock the image names");
+	}
+	text = cmn_read_fileat(s->rootfd, "refs.json", 16 << 20, NULL);
+	refs = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	text = NULL;
+	if (!json_object_get(refs, full))
+		ret = cmn_err_msg(err, ENOENT, "No such image: %s", name);
+	else if (json_object_del(refs, full) == 0 &&
+		 (text = json_dumps(refs, JSON_INDENT(1) | JSON_SORT_KEYS)))
+		ret = store_write_atomic(s, "refs.json", text, strlen(text));
+	if (ret < 0 && ret != -ENOENT)
+		cmn_err_set(err, -ret, "cannot update the image names");
+	free(text);
+	if (refs)
+		json_decref(refs);
+	store_unlock(lock);
+	return ret;
+}
+
+int img_image_delete(struct img_store *s, const struct img_digest *id,
+		     struct hutch_err *err)
+{
+	struct img_image *img = NULL;
+	char path[96];
+	int ret = img_image_load(s, id, &img, err);
+
+	for (char **n = img ? img->names : NULL; ret == 0 && n && *n; n++)
+		ret = img_untag(s, *n, err);
+	snprintf(path, sizeof(path), "images/%s.json", id->hex);
+	if (ret == 0 && unlinkat(s->rootfd, path, 0) < 0 && errno != ENOENT)
+		ret = cmn_err_set(err, errno, "cannot remove %s", path);
+	img_image_free(img);
+	return ret;
+}
+
+/* ---- checking ------------------------------------------------------------------ */
+
+static int check_blob(struct img_store *s, const struct img_digest *d,
+		      struct img_check_result *r)
+{
+	cleanup_free char *path = img_blob_path(s, d);
+	cleanup_close int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	struct img_sha256 *h = img_sha256_new();
+	struct img_digest got;
+	char buf[65536];
+	ssize_t n;
+
+	if (fd < 0 || !h) {
+		img_sha256_free(h);
+		r->problems++;
+		snprintf(r->first, sizeof(r->first), "blob %.12s is missing",
+			 d->hex);
+		return 0;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		img_sha256_update(h, buf, (size_t)n);
+	img_sha256_final(h, &got);
+	r->blobs++;
+	if (n < 0 || !img_digest_equal(&got, d)) {
+		r->problems++;
+		snprintf(r->first, sizeof(r->first),
+			 "blob %.12s does not match its digest", d->hex);
+	}
+	return 0;
+}
+
+int img_check(struct img_store *s, struct img_check_result *r,
+	      struct hutch_err *err)
+{
+	struct img_image **imgs = NULL;
+	size_t n = 0;
+	int ret = img_image_list(s, &imgs, &n, err);
+
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < n; i++) {
+		const struct img_image *im = imgs[i];
+
+		r->images++;
+		check_blob(s, &im->id, r);
+		check_blob(s, &im->manifest, r);
+		for (size_t l = 0; l < im->n_layers; l++) {
+			char *dir = img_layer_dir(s, &im->layers[l].chain);
+
+			check_blob(s, &im->layers[l].blob, r);
+			r->layers++;
+			if (!dir) {
+				r->problems++;
+				snprintf(
+					r->first, sizeof(r->first),
+					"layer %.12s of image %.12s is missing",
+					im->layers[l].chain.hex, im->id.hex);
+			}
+			free(dir);
+		}
+		img_image_free(imgs[i]);
+	}
+	free(imgs);
+	return ret;
+}
