@@ -105,6 +105,8 @@ int cli_run_main(int argc, char **argv);
 int cli_info_main(int argc, char **argv);
 int cli_version_main(int argc, char **argv);
 int cli_pull_main(int argc, char **argv);
+int cli_save_main(int argc, char **argv);
+int cli_load_main(int argc, char **argv);
 int cli_push_main(int argc, char **argv);
 int cli_login_main(int argc, char **argv);
 int cli_logout_main(int argc, char **argv);

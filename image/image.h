@@ -256,6 +256,30 @@ int img_import(struct img_store *s, const char *dir, int fd, const char *config,
 	       const char *message, struct img_digest *id,
 	       struct hutch_err *err);
 
+/* ---- archives (archive.c) ------------------------------------------------ */
+
+/**
+ * img_save() - write images as one tar to @fd
+ * @keys: names or ids; a name becomes the archive's tag for that image
+ * @oci:  an OCI image layout (oci-archive) rather than docker-archive
+ */
+int img_save(struct img_store *s, char *const *keys, size_t n, bool oci, int fd,
+	     struct hutch_err *err);
+
+/** img_load_fn - told of each image loaded, once per name it got (@name
+ * NULL: it came without one). */
+typedef void (*img_load_fn)(void *ctx, const struct img_digest *id,
+			    const char *name);
+/**
+ * img_load() - add the images of a docker-archive or oci-archive tar
+ * (plain or compressed) read from @fd; @what names it in errors
+ *
+ * Every blob is verified by its digest and every layer by its diff id, as
+ * for a pull; links in the archive are followed by name only.
+ */
+int img_load(struct img_store *s, int fd, const char *what, img_load_fn cb,
+	     void *ctx, struct hutch_err *err);
+
 /* ---- running an image (runconf.c) ------------------------------------------ */
 
 struct sbx_config;

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+/* load.c - `hutch load`: images from a docker-archive or oci-archive tar */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "image/image.h"
+
+struct load_opts {
+	char *input;
+	bool quiet;
+};
+
+static int set_input(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct load_opts *o = ctx;
+
+	(void)err;
+	free(o->input);
+	o->input = strdup(arg);
+	return o->input ? 0 : -ENOMEM;
+}
+
+static int set_quiet(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return cli_parse_bool(arg, &((struct load_opts *)ctx)->quiet, err);
+}
+
+static const struct cli_opt load_options[] = {
+	{ "input", 'i', "FILE",
+	  "Read from a tar archive file (plain or compressed), instead of standard input",
+	  set_input },
+	{ "quiet", 'q', NULL, "Print nothing but errors", set_quiet },
+};
+
+static const struct cli_cmd load_cmd = {
+	"load", "load [OPTIONS]",
+	"Load images from a tar archive (docker-archive or oci-archive).", NULL
+};
+
+static void loaded(void *ctx, const struct img_digest *id, const char *name)
+{
+	char d[72];
+
+	if (*(bool *)ctx)
+		return;
+	if (name)
+		printf("Loaded image: %s\n", name);
+	else
+		printf("Loaded image ID: %s\n", img_digest_str(id, d));
+}
+
+static int load(struct load_opts *o, struct hutch_err *err)
+{
+	struct img_store *s = NULL;
+	int fd = STDIN_FILENO, ret;
+
+	if (!o->input && isatty(STDIN_FILENO))
+		return cmn_err_msg(
+			err, EINVAL,
+			"no archive to load: standard input is a terminal; use -i FILE or redirect the input");
+	if (o->input && (fd = open(o->input, O_RDONLY | O_CLOEXEC)) < 0)
+		return cmn_err_set(err, errno, "cannot open %s", o->input);
+	ret = img_store_open(&s, err);
+	if (ret == 0)
+		ret = img_load(s, fd, o->input ? o->input : "standard input",
+			       loaded, &o->quiet, err);
+	img_store_close(s);
+	if (o->input)
+		close(fd);
+	return ret;
+}
+
+int cli_load_main(int argc, char **argv)
+{
+	struct load_opts o = { 0 };
+	struct hutch_err err = { 0 };
+	int first, ret = cli_simple(&load_cmd, load_options,
+				    ARRAY_SIZE(load_options), &o, argc, argv, 0,
+				    &first);
+
+	if (ret < 0 && first < argc)
+		ret = cli_fail(
+			&(struct hutch_err){
+				.msg = "\"hutch load\" takes no arguments: give the archive with -i FILE or on standard input" },
+			1);
+	else if (ret < 0)
+		ret = load(&o, &err) < 0 ? cli_fail(&err, 1) : 0;
+	free(o.input);
+	return ret;
+}
