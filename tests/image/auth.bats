@@ -20,7 +20,6 @@ setup_file() {
 
 teardown_file() {
 	registry_stop
-	REG_PID=$OPEN_PID registry_stop
 }
 
 setup() {

@@ -16,6 +16,13 @@ hutch_test_env() {
 	export HUTCH_RUNTIME="$BATS_TEST_TMPDIR/runtime"
 }
 
+# skopeo: credentials only from the test, never a stray auth file of the
+# machine (/run/containers/UID/auth.json may exist, made by root, unreadable).
+skopeo() {
+	REGISTRY_AUTH_FILE="${REGISTRY_AUTH_FILE:-$BATS_FILE_TMPDIR/skopeo-auth.json}" \
+		command skopeo "$@"
+}
+
 # wait_for SECONDS CMD...: poll CMD until it succeeds or the deadline passes.
 wait_for() {
 	local deadline=$((SECONDS + $1))

@@ -43,6 +43,9 @@ registry_start() {
 		} >"$dir/config.yml"
 		docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null 3>&- &
 		REG_PID=$!
+		# Every registry of the file is listed, so registry_stop finds
+		# those whose PID a failing setup_file never handed on.
+		echo "$REG_PID" >>"$BATS_FILE_TMPDIR/registry.pids"
 		if wait_for 20 reg_answers "http://127.0.0.1:$port"; then
 			export REG="127.0.0.1:$port" REG_PID REG_DIR="$dir"
 			return 0
@@ -55,11 +58,19 @@ registry_start() {
 	return 1
 }
 
-# registry_stop: stop the registry of registry_start, by its PID.
+# registry_stop: stop the registries registry_start started in this file
+# (teardown_file), by PID; a PID is only killed while it is still a
+# docker-registry, never a process that reused the number.
 registry_stop() {
-	[ -n "${REG_PID:-}" ] || return 0
-	kill "$REG_PID" 2>/dev/null
-	wait "$REG_PID" 2>/dev/null
+	local pid
+	[ -f "$BATS_FILE_TMPDIR/registry.pids" ] || return 0
+	while read -r pid; do
+		if grep -qs docker-registry "/proc/$pid/cmdline"; then
+			kill "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+		fi
+	done <"$BATS_FILE_TMPDIR/registry.pids"
+	rm -f "$BATS_FILE_TMPDIR/registry.pids"
 	REG_PID=
 }
 
