@@ -326,7 +326,7 @@ state_is() {
 	[ "$status" -eq 0 ]
 	[[ ${lines[1]} == *spin* ]]
 	# A busy loop shows CPU use; three processes.
-	read -r _ _ cpu _ _ pids <<<"${lines[1]}"
+	read -r _ _ cpu _ pids <<<"${lines[1]}"
 	[ "${cpu%%.*}" -gt 5 ]
 	[ "$pids" -eq 3 ]
 	run "$HUTCH" top nosuch
