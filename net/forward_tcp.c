@@ -51,8 +51,9 @@ struct fwd_side {
  * container to host. */
 struct fwd_dir {
 	struct fwd_pipe pipe;
-	bool eof;  /* the source said EOF */
-	bool shut; /* and the destination was shut down for writing */
+	bool eof;	   /* the source said EOF */
+	bool shut;	   /* and the destination was shut down for writing */
+	unsigned int more; /* SPLICE_F_MORE while a bulk transfer runs */
 };
 
 struct fwd_conn {
@@ -288,7 +289,7 @@ static int dir_pump(struct fwd_loop *lp, struct fwd_dir *d, int src, int dst)
 	for (;;) {
 		if (d->pipe.len > 0) {
 			n = splice(d->pipe.rd, NULL, dst, NULL, d->pipe.len,
-				   SPLICE_FLAGS);
+				   SPLICE_FLAGS | d->more);
 			if (n < 0)
 				return errno == EAGAIN ? 0 : -errno;
 			d->pipe.len -= n;
@@ -311,20 +312,27 @@ static int dir_pump(struct fwd_loop *lp, struct fwd_dir *d, int src, int dst)
 			return errno == EAGAIN ? 0 : -errno;
 		if (n == 0)
 			d->eof = true;
+		/* A nearly full pipe means a bulk transfer: tell TCP more
+		 * follows, so that it sends full segments. */
+		d->more = (size_t)n >= PIPE_SIZE / 2 ? SPLICE_F_MORE : 0;
 		d->pipe.len = n;
 		budget = (size_t)n >= budget ? 0 : budget - n;
 	}
 }
 
-/* Pump both ways; close when both are done or one broke. */
-static void conn_pump(struct fwd_loop *lp, struct fwd_conn *c)
+/* Pump the directions in @dirs (bit i: dir[i]); close when both are done
+ * or one broke. */
+static void conn_pump(struct fwd_loop *lp, struct fwd_conn *c, unsigned dirs)
 {
 	bool more = false;
 
 	for (int i = 0; i < 2; i++) {
 		struct fwd_dir *d = &c->dir[i];
-		int ret = dir_pump(lp, d, c->side[i].fd, c->side[!i].fd);
+		int ret;
 
+		if (!(dirs & (1u << i)))
+			continue;
+		ret = dir_pump(lp, d, c->side[i].fd, c->side[!i].fd);
 		if (ret < 0) {
 			conn_close(lp, c);
 			return;
@@ -344,6 +352,22 @@ static void conn_pump(struct fwd_loop *lp, struct fwd_conn *c)
 	}
 }
 
+/* Which directions an event on side @si can unblock: readable moves the
+ * direction it feeds, writable the one that drains into it. Skipping the
+ * other saves a splice that would only say EAGAIN. */
+static unsigned event_dirs(int si, uint32_t ev)
+{
+	unsigned dirs = 0;
+
+	if (ev & (EPOLLERR | EPOLLHUP))
+		return 3;
+	if (ev & (EPOLLIN | EPOLLRDHUP))
+		dirs |= 1u << si;
+	if (ev & EPOLLOUT)
+		dirs |= 1u << !si;
+	return dirs;
+}
+
 /* The container side's connect finished: go on, or try the next address. */
 static void conn_connected(struct fwd_loop *lp, struct fwd_conn *c)
 {
@@ -360,7 +384,7 @@ static void conn_connected(struct fwd_loop *lp, struct fwd_conn *c)
 		return;
 	}
 	c->connecting = false;
-	conn_pump(lp, c);
+	conn_pump(lp, c, 3);
 }
 
 void fwd_tcp_event(struct fwd_loop *lp, struct fwd_tag *tag, uint32_t ev)
@@ -376,7 +400,7 @@ void fwd_tcp_event(struct fwd_loop *lp, struct fwd_tag *tag, uint32_t ev)
 			conn_connected(lp, c);
 		return;
 	}
-	conn_pump(lp, c);
+	conn_pump(lp, c, event_dirs(s == &c->side[1], ev));
 }
 
 void fwd_tcp_run_ready(struct fwd_loop *lp)
@@ -394,7 +418,7 @@ void fwd_tcp_run_ready(struct fwd_loop *lp)
 			lp->grave = c;
 			continue;
 		}
-		conn_pump(lp, c);
+		conn_pump(lp, c, 3);
 	}
 }
 

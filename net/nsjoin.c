@@ -153,6 +153,15 @@ static int recv_report(int sock, int *fd, struct hutch_err *err)
 	return r.code ? -r.code : -EPROTO;
 }
 
+/* Wait until the child closed its end of the socket pair. */
+static void wait_eof(int sock)
+{
+	char c;
+
+	while (recv(sock, &c, 1, 0) < 0 && errno == EINTR)
+		;
+}
+
 /* In the child: join the namespaces and create the tap; -errno. */
 static int child_setup(const struct net_config *cfg, const struct net_ns *ns,
 		       struct hutch_err *err)
@@ -194,14 +203,19 @@ child_main(const struct net_config *cfg, const struct net_ns *ns,
 	if (tap < 0)
 		_exit(1);
 	close(tap);
+	if (ns->userns >= 0)
+		close(ns->userns);
+	close(ns->netns);
+	/* Last: the parent waits for this EOF, so that it reports ready
+	 * with the forwarder's descriptors in their steady state. */
 	close(sock);
 	if (nl == 0)
-		_exit(0);
+		exit(0);
 	ret = net_forward_run(cfg, l, nl);
 	if (ret < 0)
 		cmn_log(CMN_LOG_ERROR, "the port forwarder failed: %s",
 			strerror(-ret));
-	_exit(ret < 0);
+	exit(ret < 0);
 }
 
 int net_nsjoin_spawn(const struct net_config *cfg, const struct net_ns *ns,
@@ -228,6 +242,8 @@ int net_nsjoin_spawn(const struct net_config *cfg, const struct net_ns *ns,
 	}
 	close(sv[1]);
 	ret = recv_report(sv[0], tapfd, err);
+	if (ret == 0)
+		wait_eof(sv[0]);
 	close(sv[0]);
 	if (ret < 0 || nlisteners == 0) {
 		if (ret < 0)
