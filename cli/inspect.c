@@ -78,14 +78,33 @@ static json_t *mounts(const struct sbx_config *cfg)
 	return a;
 }
 
+/* Docker's GraphDriver: the overlay and its directories. */
+static json_t *graph_driver(const struct sbx_config *cfg)
+{
+	json_t *lowers = json_array();
+
+	for (char **l = cfg->lowers; l && *l; l++)
+		json_array_append_new(
+			lowers, json_sprintf("%s/%s", cfg->lower_base, *l));
+	return json_pack("{s:s,s:{s:o,s:s,s:s,s:s}}", "Name",
+			 !cfg->lowers			    ? "none"
+			 : cfg->storage == SBX_STORAGE_FUSE ? "fuse-overlay"
+							    : "overlay",
+			 "Data", "LowerDirs", lowers, "UpperDir",
+			 cfg->upper ? cfg->upper : "", "WorkDir",
+			 cfg->work ? cfg->work : "", "MergedDir",
+			 cfg->rootfs ? cfg->rootfs : "");
+}
+
 static json_t *container_json(const struct sbx_container *c)
 {
 	static const char *const states[] = { "created", "running", "exited" };
 	const struct sbx_config *cfg = &c->cfg;
 	char name[256];
+	json_t *o;
 
 	snprintf(name, sizeof(name), "/%s", c->name);
-	return json_pack(
+	o = json_pack(
 		"{s:s,s:o,s:s,s:o,s:{s:s,s:b,s:b,s:i,s:i,s:o,s:o,s:s},s:s,s:s,s:i,"
 		"s:{s:b,s:{s:s,s:i},s:s,s:b},s:o,s:{s:s,s:s,s:o,s:o,s:s,s:s,s:b,s:b,s:s},s:{s:o}}",
 		"Id", cfg->id, "Created", time_json(c->created), "Path",
@@ -112,6 +131,9 @@ static json_t *container_json(const struct sbx_container *c)
 		cfg->workdir ? cfg->workdir : "", "Tty", cfg->tty, "OpenStdin",
 		cfg->interactive, "StopSignal", cmn_signal_name(c->stop_signal),
 		"NetworkSettings", "Ports", strv(c->ports));
+	if (o)
+		json_object_set_new(o, "GraphDriver", graph_driver(cfg));
+	return o;
 }
 
 /* A value of the image config, or @dflt (both new references). */

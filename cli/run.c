@@ -32,6 +32,8 @@ struct run_opts {
 	int restart_max;    /* --restart on-failure[:N]; -1: no */
 	bool network_set;   /* --network given: no automatic choice */
 	char **shown_ports; /* -p as ps shows them */
+	bool overlay;	    /* --overlay: --rootfs copy-on-write */
+	char *upper_dir;    /* --upper DIR: a kept DIR/upper and DIR/work */
 };
 
 static int push_env(struct run_opts *o, const char *kv, struct hutch_err *err)
@@ -497,15 +499,28 @@ static int set_entrypoint(void *ctx, const char *arg, struct hutch_err *err)
 	return set_string(&((struct run_opts *)ctx)->entrypoint, arg);
 }
 
-/* Only the kernel driver exists until hutch-overlay is wired in. */
+static int set_overlay(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return cli_parse_bool(arg, &((struct run_opts *)ctx)->overlay, err);
+}
+
+static int set_upper(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+	char real[PATH_MAX];
+
+	if (cmn_mkdir_p(arg, 0755) < 0 || !realpath(arg, real))
+		return cmn_err_set(err, errno, "--upper: cannot create %s",
+				   arg);
+	free(o->upper_dir);
+	o->upper_dir = strdup(real);
+	return o->upper_dir ? 0 : -ENOMEM;
+}
+
 static int set_storage_driver(void *ctx, const char *arg, struct hutch_err *err)
 {
-	(void)ctx;
-	if (!strcmp(arg, "kernel") || !strcmp(arg, "auto"))
-		return 0;
-	return cmn_err_msg(err, EINVAL,
-			   "unknown storage driver \"%s\"; use kernel or auto",
-			   arg);
+	return sbx_storage_parse(arg, &((struct run_opts *)ctx)->cfg.storage,
+				 err);
 }
 
 static int set_group_add(void *ctx, const char *arg, struct hutch_err *err)
@@ -525,8 +540,14 @@ static const struct cli_opt run_options[] = {
 	  set_rootfs },
 	{ "entrypoint", 0, "CMD",
 	  "override the image's ENTRYPOINT (\"\" for none)", set_entrypoint },
+	{ "overlay", 0, NULL,
+	  "with --rootfs: a copy-on-write root; the directory stays untouched and the changes go when the container is removed",
+	  set_overlay },
+	{ "upper", 0, "DIR",
+	  "keep the root's changes in DIR (DIR/upper, DIR/work) across containers; implies --overlay",
+	  set_upper },
 	{ "storage-driver", 0, "DRIVER",
-	  "how the image's layers are mounted: auto, kernel",
+	  "how the image's layers are mounted: auto (kernel where it works), kernel (overlayfs) or fuse (hutch-overlay); default $HUTCH_STORAGE_DRIVER or auto",
 	  set_storage_driver },
 	{ "env", 'e', "KEY=VALUE",
 	  "set an environment variable (KEY alone: the host's value)",
@@ -709,6 +730,49 @@ static struct sbx_container *make_container(struct run_opts *o,
 	return c;
 }
 
+/* --rootfs DIR --overlay: DIR becomes the one lower of a container of the
+ * store, like an image's layers. */
+static int prepare_rootfs_overlay(struct run_opts *o, struct hutch_err *err)
+{
+	struct img_store *store = NULL;
+	cleanup_free char *lower = steal_ptr(&o->cfg.rootfs);
+	char dir[96];
+	int ret = img_store_open(&store, err);
+
+	snprintf(dir, sizeof(dir), "containers/%s", o->cfg.id);
+	if (ret == 0)
+		ret = img_rootfs_prepare(store, NULL, dir, &o->cfg, err);
+	img_store_close(store);
+	if (ret < 0)
+		return ret;
+	cmn_strv_free(o->cfg.lowers);
+	o->cfg.lowers = NULL;
+	free(o->cfg.lower_base);
+	o->cfg.lower_base = steal_ptr(&lower);
+	return cmn_strv_push(&o->cfg.lowers, strdup(".")) < 0
+		       ? cmn_err_set(err, ENOMEM, "overlay")
+		       : 0;
+}
+
+/* --upper DIR: the root's changes kept in DIR, not the container's. */
+static int use_upper_dir(struct run_opts *o, struct hutch_err *err)
+{
+	char *upper = cmn_strdup_printf("%s/upper", o->upper_dir);
+	char *work = cmn_strdup_printf("%s/work", o->upper_dir);
+
+	free(o->cfg.upper);
+	free(o->cfg.work);
+	o->cfg.upper = upper;
+	o->cfg.work = work;
+	if (!upper || !work)
+		return cmn_err_set(err, ENOMEM, "--upper");
+	if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(work, 0700) < 0 && errno != EEXIST))
+		return cmn_err_set(err, errno, "--upper: cannot create %s",
+				   errno == EEXIST ? work : upper);
+	return 0;
+}
+
 static int start(struct run_opts *o, const char *image, char **args,
 		 int *status, struct hutch_err *err)
 {
@@ -717,6 +781,13 @@ static int start(struct run_opts *o, const char *image, char **args,
 
 	if (ret == 0 && !o->cfg.rootfs)
 		ret = prepare_image(o, image, args, c, err);
+	else if (ret == 0 && (o->overlay || o->upper_dir))
+		ret = prepare_rootfs_overlay(o, err);
+	if (ret == 0 && o->upper_dir)
+		ret = use_upper_dir(o, err);
+	/* The record keeps the driver: start and exec find the same. */
+	if (ret == 0)
+		sbx_storage_resolve(&o->cfg);
 	if (ret == 0) {
 		struct sbx_container *made = make_container(o, image);
 
@@ -775,11 +846,22 @@ int cli_run_main(int argc, char **argv)
 	struct hutch_err err = { 0 };
 	int status;
 
+	const char *driver = getenv("HUTCH_STORAGE_DRIVER");
+	enum sbx_storage ignored;
+
+	if (driver && sbx_storage_parse(driver, &ignored, &err) < 0) {
+		cmn_err_msg(
+			&err, EINVAL,
+			"HUTCH_STORAGE_DRIVER=%s is not a storage driver: use auto, kernel or fuse",
+			driver);
+		return cli_fail(&err, CMN_EXIT_HUTCH);
+	}
 	if (sbx_config_init(&o.cfg) < 0) {
 		cmn_err_set(&err, errno, "cannot make a container id");
 		return cli_fail(&err, CMN_EXIT_HUTCH);
 	}
 	status = run(&o, argc, argv);
+	free(o.upper_dir);
 	sbx_config_free(&o.cfg);
 	free(o.entrypoint);
 	free(o.name);

@@ -310,7 +310,8 @@ int img_stop_signal(const struct img_image *img);
 /**
  * img_rootfs_prepare() - a copy-on-write root for @img: @dir (relative to
  * the store, created) gets upper/, work/ and rootfs/, and @cfg the layers
- * as overlay lowers. Return: 0 or -errno with @err.
+ * as overlay lowers (@img NULL: the caller sets the lowers).
+ * Return: 0 or -errno with @err.
  */
 int img_rootfs_prepare(struct img_store *s, const struct img_image *img,
 		       const char *dir, struct sbx_config *cfg,

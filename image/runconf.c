@@ -174,7 +174,7 @@ int img_rootfs_prepare(struct img_store *s, const struct img_image *img,
 	cfg->rootfs = cmn_strdup_printf("%s/%s/rootfs", s->root, dir);
 	if (!cfg->upper || !cfg->work || !cfg->rootfs)
 		return cmn_err_set(err, ENOMEM, "rootfs");
-	return lowers(s, img, cfg, err);
+	return img ? lowers(s, img, cfg, err) : 0;
 }
 
 int img_stop_signal(const struct img_image *img)

@@ -865,6 +865,24 @@ static void add_overlay(struct builder *b, int ret,
 	}
 }
 
+int sbx_overlay_probe(const char *base)
+{
+	cleanup_free char *dir =
+		cmn_strdup_printf("%s/.hutch-probe-XXXXXX", base);
+	struct probe_result res = { 0 };
+	int ret;
+
+	if (!dir || !mkdtemp(dir))
+		return -errno;
+	ret = overlay_prepare(dir);
+	if (ret == 0)
+		ret = run_probe(probe_overlay, dir, &res);
+	remove_tree(AT_FDCWD, dir, 0);
+	if (ret == 0 && res.step)
+		ret = res.err ? -res.err : -EPERM;
+	return ret;
+}
+
 static void check_overlay(struct builder *b)
 {
 	cleanup_free char *base = probe_base();

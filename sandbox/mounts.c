@@ -617,7 +617,9 @@ int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err)
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return cmn_err_set(err, errno,
 				   "cannot make the mount namespace private");
-	if (plan->cfg->lowers && (ret = mount_overlay(plan->cfg, err)) < 0)
+	/* hutch-overlay has mounted the root already (sbx_fuse_mount). */
+	if (plan->cfg->lowers && plan->storage != SBX_STORAGE_FUSE &&
+	    (ret = mount_overlay(plan->cfg, err)) < 0)
 		return ret;
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return cmn_err_set(err, errno,

@@ -29,10 +29,9 @@
 
 extern char **environ;
 
-/* hutch-net next to hutch (installed together), $HUTCH_NET, or PATH. */
-static char *helper_path(void)
+char *sbx_helper_path(const char *var, const char *name)
 {
-	const char *env = getenv("HUTCH_NET");
+	const char *env = getenv(var);
 	char self[PATH_MAX];
 	ssize_t n;
 	char *slash;
@@ -44,12 +43,14 @@ static char *helper_path(void)
 		self[n] = '\0';
 		slash = strrchr(self, '/');
 		if (slash) {
-			strcpy(slash + 1, "hutch-net");
+			snprintf(slash + 1,
+				 sizeof(self) - (size_t)(slash + 1 - self),
+				 "%s", name);
 			if (access(self, X_OK) == 0)
 				return strdup(self);
 		}
 	}
-	return strdup("hutch-net");
+	return strdup(name);
 }
 
 static char **helper_argv(const struct sbx_config *cfg, const char *path,
@@ -106,7 +107,7 @@ static int wait_ready(int fd, const char *path, struct hutch_err *err)
 int sbx_net_start(const struct sbx_config *cfg, pid_t pid, struct sbx_net *net,
 		  struct hutch_err *err)
 {
-	cleanup_free char *path = helper_path();
+	cleanup_free char *path = sbx_helper_path("HUTCH_NET", "hutch-net");
 	cleanup_strv char **argv = path ? helper_argv(cfg, path, pid) : NULL;
 	int ready[2], ex[2], ret;
 

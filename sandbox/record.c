@@ -108,7 +108,7 @@ json_t *sbx_config_json(const struct sbx_config *c)
 	snprintf(caps, sizeof(caps), "0x%llx", (unsigned long long)c->caps);
 	return json_pack(
 		"{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:b,s:b,"
-		"s:s,s:s,s:s,s:o,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:b}",
+		"s:s,s:s,s:s,s:o,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:b,s:s}",
 		"Id", c->id, "Rootfs", opt_string(c->rootfs), "Cmd",
 		strv_json(c->argv), "Env", strv_json(c->env), "WorkingDir",
 		opt_string(c->workdir), "User", opt_string(c->user), "Hostname",
@@ -121,7 +121,8 @@ json_t *sbx_config_json(const struct sbx_config *c)
 		c->no_new_privs, "LowerBase", opt_string(c->lower_base),
 		"Lowers", strv_json(c->lowers), "Upper", opt_string(c->upper),
 		"Work", opt_string(c->work), "Publish", strv_json(c->ports),
-		"AllowHostLoopback", c->allow_host_loopback);
+		"AllowHostLoopback", c->allow_host_loopback, "StorageDriver",
+		sbx_storage_name(c->storage));
 }
 
 static int pick(const char *s, const char *const *names, size_t n, int *out)
@@ -180,6 +181,11 @@ int sbx_config_from_json(const json_t *j, struct sbx_config *c)
 	c->ports = json_strv(json_object_get(j, "Publish"));
 	c->allow_host_loopback =
 		json_is_true(json_object_get(j, "AllowHostLoopback"));
+	/* Records from before drivers: auto. */
+	if (json_string_value(json_object_get(j, "StorageDriver")))
+		sbx_storage_parse(
+			json_string_value(json_object_get(j, "StorageDriver")),
+			&c->storage, NULL);
 	if (!c->argv || !c->rootfs ||
 	    json_mounts(json_object_get(j, "Mounts"), c) < 0) {
 		sbx_config_free(c);

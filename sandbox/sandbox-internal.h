@@ -141,6 +141,8 @@ struct sbx_plan {
 	char *etc_hostname; /* owned */
 	char *etc_resolv;   /* owned */
 	pid_t join; /* exec: the host pid of the container's pid 1, else 0 */
+	enum sbx_storage storage; /* cfg's, AUTO resolved */
+	pid_t fuse_daemon;	  /* hutch-overlay for the root, or -1 */
 };
 
 /**
@@ -195,6 +197,24 @@ __attribute__((noreturn)) void sbx_exec_command(const struct sbx_plan *plan,
 						const char *pty_slave);
 
 /* ---- user-mode networking (netstart.c) ---------------------------------- */
+
+/** sbx_helper_path() - a helper program (hutch-net, hutch-overlay): $@var,
+ * else next to hutch's own executable (installed together), else @name for
+ * a PATH search. Owned. */
+char *sbx_helper_path(const char *var, const char *name);
+
+/**
+ * sbx_fuse_mount() - start hutch-overlay and wait until it has mounted the
+ * overlay on @target
+ * @join:   a process whose user and mount namespaces the daemon enters
+ *          (the container's first process, held before its setup), or 0
+ * @daemon: set to the daemon's pid; the caller reaps it (sbx_fuse_reap)
+ */
+int sbx_fuse_mount(const char *lower_base, char *const *lowers,
+		   const char *upper, const char *work, const char *target,
+		   pid_t join, pid_t *daemon, struct hutch_err *err);
+/** sbx_fuse_reap() - wait for a daemon whose mount is going away. */
+void sbx_fuse_reap(pid_t daemon);
 
 /** struct sbx_net - a running hutch-net: its pid and the pipe whose
  * closing tells it to go */

@@ -86,6 +86,13 @@ enum sbx_network {
 	SBX_NET_SLIRP, /* own namespace, user-mode networking (hutch-net) */
 };
 
+/* How an image's layers (or --overlay's directory) become the root. */
+enum sbx_storage {
+	SBX_STORAGE_AUTO,   /* kernel where its probe passes, else FUSE */
+	SBX_STORAGE_KERNEL, /* overlayfs in the user namespace (5.11+) */
+	SBX_STORAGE_FUSE,   /* hutch-overlay */
+};
+
 enum sbx_mount_kind {
 	SBX_MOUNT_BIND,
 	SBX_MOUNT_TMPFS
@@ -137,11 +144,13 @@ struct sbx_config {
 	/* A copy-on-write root: kernel overlayfs of @lowers (top first,
 	 * relative to @lower_base, which keeps the mount options short) with
 	 * @upper and @work, mounted on @rootfs inside the container's mount
-	 * namespace. NULL @lowers: @rootfs is used as it is. */
+	 * namespace. NULL @lowers: @rootfs is used as it is. @storage says
+	 * which overlay; AUTO is resolved before the container starts. */
 	char *lower_base;
 	char **lowers;
 	char *upper;
 	char *work;
+	enum sbx_storage storage;
 
 	uint64_t caps; /* capability bounding/effective set, bit = cap */
 	char *seccomp_profile; /* Docker-format JSON path, NULL: default */
@@ -155,6 +164,42 @@ struct sbx_config {
  * seccomp profile, host network, automatic mapping, a fresh id. */
 int sbx_config_init(struct sbx_config *cfg);
 void sbx_config_free(struct sbx_config *cfg);
+
+/* ---- storage drivers (storage.c) ---------------------------------------- */
+
+/** sbx_storage_parse() - "auto", "kernel" or "fuse"; -EINVAL with @err. */
+int sbx_storage_parse(const char *s, enum sbx_storage *out,
+		      struct hutch_err *err);
+/** sbx_storage_name() - "auto", "kernel" or "fuse". */
+const char *sbx_storage_name(enum sbx_storage s);
+/**
+ * sbx_storage_resolve() - turn AUTO into KERNEL or FUSE for a container
+ * with lowers: kernel overlayfs when a probe in the directory of its upper
+ * (its filesystem, this kernel) passes. The answer is kept in the runtime
+ * directory per filesystem and kernel release, so only the first
+ * container on a filesystem pays for the probe.
+ */
+void sbx_storage_resolve(struct sbx_config *cfg);
+/** sbx_storage_of() - what sbx_storage_resolve() would set. */
+enum sbx_storage sbx_storage_of(const struct sbx_config *cfg);
+/** sbx_storage_pick() - @want, or for AUTO the driver that works for an
+ * upper dir under @dir. */
+enum sbx_storage sbx_storage_pick(enum sbx_storage want, const char *dir);
+/**
+ * sbx_mount_layers() - mount an overlay with @driver (KERNEL or FUSE) on
+ * @target in the caller's own user and mount namespaces (a build's COPY);
+ * see sbx_mount_overlay(). @daemon: the FUSE daemon's pid, or -1.
+ */
+int sbx_mount_layers(enum sbx_storage driver, const char *lower_base,
+		     char *const *lowers, const char *upper, const char *work,
+		     const char *target, pid_t *daemon, struct hutch_err *err);
+/** sbx_unmount_layers() - unmount, flushing to the upper, and reap @daemon. */
+void sbx_unmount_layers(const char *target, pid_t daemon);
+/**
+ * sbx_overlay_probe() - can kernel overlayfs be mounted in a user
+ * namespace here, with an upper dir under @dir? 0, or -errno (hostcheck.c)
+ */
+int sbx_overlay_probe(const char *dir);
 
 /* ---- capabilities (caps.c) --------------------------------------------- */
 
