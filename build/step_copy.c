@@ -41,6 +41,10 @@ struct copy_job {
 	gid_t gid;
 	const char *chown_spec;
 	int chmod; /* -1: keep the source's modes */
+	/* In the copy's namespace: the overlay driver and, with FUSE, the
+	 * daemons of the destination's and --from's mounts (-1: none). */
+	enum sbx_storage driver;
+	pid_t dst_daemon, src_daemon;
 };
 
 static int copy_fd(struct copy_job *j, int src, const struct stat *st,
@@ -360,7 +364,7 @@ static char **lowers_of(const struct stage *st)
 }
 
 /* The layers of --from, read-only at DIR/src. */
-static int mount_from(const struct copy_job *j, const char *lower_base,
+static int mount_from(struct copy_job *j, const char *lower_base,
 		      const char *at, struct hutch_err *err)
 {
 	cleanup_strv char **l = lowers_of(j->from);
@@ -369,7 +373,8 @@ static int mount_from(const struct copy_job *j, const char *lower_base,
 	if (j->from->n_layers == 0)
 		return 0;
 	if (j->from->n_layers > 1)
-		return sbx_mount_overlay(lower_base, l, NULL, NULL, at, err);
+		return sbx_mount_layers(j->driver, lower_base, l, NULL, NULL,
+					at, &j->src_daemon, err);
 	/* overlayfs wants two lowers without an upper: bind the one. */
 	one = cmn_strdup_printf("%s/%s", lower_base, l[0]);
 	if (!one || mount(one, at, NULL, MS_BIND, NULL) < 0 ||
@@ -393,9 +398,10 @@ static int open_roots(struct copy_job *j, int *src_root, int *dst_root,
 
 	if (!lower_base || !upper || !work || !merged || !src)
 		return -ENOMEM;
+	j->driver = sbx_storage_pick(sbx_storage_default(), j->dir);
 	if (j->st->n_layers)
-		ret = sbx_mount_overlay(lower_base, l, upper, work, merged,
-					err);
+		ret = sbx_mount_layers(j->driver, lower_base, l, upper, work,
+				       merged, &j->dst_daemon, err);
 	if (ret == 0 && j->from)
 		ret = mount_from(j, lower_base, src, err);
 	if (ret < 0)
@@ -436,9 +442,8 @@ static int resolve_chown(struct copy_job *j, int dst_root,
 	return 0;
 }
 
-static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
+static int copy_files(struct copy_job *j, struct hutch_err *err)
 {
-	struct copy_job *j = arg;
 	const struct bld_instr *in = j->in;
 	cleanup_close int src_root = -1;
 	cleanup_close int dst_root = -1;
@@ -446,7 +451,6 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 	bool globbed = false, into_dir;
 	int ret;
 
-	(void)out;
 	ret = open_roots(j, &src_root, &dst_root, err);
 	if (ret == 0)
 		ret = resolve_chown(j, dst_root, err);
@@ -472,6 +476,25 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 	for (size_t h = 0; ret == 0 && h < in->n_heredocs; h++)
 		ret = copy_heredoc(j, &in->heredocs[h], dst_root, into_dir,
 				   err);
+	return ret;
+}
+
+static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
+{
+	struct copy_job *j = arg;
+	cleanup_free char *merged = cmn_strdup_printf("%s/rootfs", j->dir);
+	cleanup_free char *src = cmn_strdup_printf("%s/src", j->dir);
+	int ret;
+
+	(void)out;
+	j->dst_daemon = j->src_daemon = -1;
+	ret = copy_files(j, err);
+	/* With FUSE, a synchronous unmount once every descriptor is closed:
+	 * all the copy's bytes are in the upper before it becomes a layer. */
+	if (j->dst_daemon > 0 && merged)
+		sbx_unmount_layers(merged, j->dst_daemon);
+	if (j->src_daemon > 0 && src)
+		sbx_unmount_layers(src, j->src_daemon);
 	return ret;
 }
 

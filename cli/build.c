@@ -81,6 +81,17 @@ static int set_quiet(void *ctx, const char *arg, struct hutch_err *err)
 	return cli_parse_bool(arg, &((struct build_cli *)ctx)->quiet, err);
 }
 
+/* RUN's containers and COPY's mounts both read the variable. */
+static int set_storage_driver(void *ctx, const char *arg, struct hutch_err *err)
+{
+	enum sbx_storage s;
+
+	(void)ctx;
+	if (sbx_storage_parse(arg, &s, err) < 0)
+		return -EINVAL;
+	return setenv("HUTCH_STORAGE_DRIVER", arg, 1) < 0 ? -errno : 0;
+}
+
 static int set_network(void *ctx, const char *arg, struct hutch_err *err)
 {
 	struct build_cli *b = ctx;
@@ -109,6 +120,9 @@ static const struct cli_opt build_options[] = {
 	{ "no-cache", 0, NULL, "do not use the build cache", set_no_cache },
 	{ "network", 0, "MODE", "RUN steps' network: host (default) or none",
 	  set_network },
+	{ "storage-driver", 0, "DRIVER",
+	  "how steps mount the layers: auto (default), kernel or fuse",
+	  set_storage_driver },
 	{ "iidfile", 0, "FILE", "write the image id to FILE", set_iidfile },
 	{ "quiet", 'q', NULL, "print only the image id", set_quiet },
 	{ "label", 0, "KEY=VALUE", "add a label to the image", set_label },

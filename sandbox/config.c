@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* config.c - struct sbx_config: defaults and release */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "sandbox/sandbox-internal.h"
@@ -13,10 +12,7 @@ int sbx_config_init(struct sbx_config *cfg)
 	cfg->no_new_privs = true;
 	cfg->userns = SBX_USERNS_AUTO;
 	cfg->network = SBX_NET_HOST;
-	/* The command line checks the variable; here a bad value is auto. */
-	if (getenv("HUTCH_STORAGE_DRIVER"))
-		sbx_storage_parse(getenv("HUTCH_STORAGE_DRIVER"), &cfg->storage,
-				  NULL);
+	cfg->storage = sbx_storage_default();
 	return cmn_random_hex(cfg->id, 32);
 }
 

@@ -182,6 +182,8 @@ const char *sbx_storage_name(enum sbx_storage s);
 void sbx_storage_resolve(struct sbx_config *cfg);
 /** sbx_storage_of() - what sbx_storage_resolve() would set. */
 enum sbx_storage sbx_storage_of(const struct sbx_config *cfg);
+/** sbx_storage_default() - $HUTCH_STORAGE_DRIVER, or AUTO. */
+enum sbx_storage sbx_storage_default(void);
 /** sbx_storage_pick() - @want, or for AUTO the driver that works for an
  * upper dir under @dir. */
 enum sbx_storage sbx_storage_pick(enum sbx_storage want, const char *dir);

@@ -96,6 +96,17 @@ static enum sbx_storage pick(const char *dir)
 	return works ? SBX_STORAGE_KERNEL : SBX_STORAGE_FUSE;
 }
 
+enum sbx_storage sbx_storage_default(void)
+{
+	const char *env = getenv("HUTCH_STORAGE_DRIVER");
+	enum sbx_storage s = SBX_STORAGE_AUTO;
+
+	/* The command line checks the variable; here a bad value is auto. */
+	if (env)
+		sbx_storage_parse(env, &s, NULL);
+	return s;
+}
+
 enum sbx_storage sbx_storage_pick(enum sbx_storage want, const char *dir)
 {
 	return want == SBX_STORAGE_AUTO ? pick(dir) : want;

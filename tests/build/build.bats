@@ -190,3 +190,28 @@ RUN echo x >/x'
 		[ "$output" = 1000 ]
 	fi
 }
+
+@test "the same build on kernel overlayfs and on hutch-overlay: the same files" {
+	mkdir -p "$C/src" && echo one >"$C/src/a" && echo two >"$C/b"
+	cat >"$C/Dockerfile" <<'DF'
+FROM base:1
+RUN mkdir -p /w/d && echo x >/w/d/f && rm /etc/group && ln -s /w/d/f /w/link
+COPY src /w/src/
+COPY b /w/d/
+RUN rm -r /w/d && mkdir /w/d && echo y >/w/d/g && chmod 600 /w/d/g
+COPY --chmod=640 b /w/b
+DF
+	for d in kernel fuse; do
+		run "$HUTCH" build --no-cache --storage-driver "$d" -q -t "drv:$d" "$C"
+		[ "$status" -eq 0 ]
+		"$HUTCH" run --rm "drv:$d" sh -c 'cd /w && find . | sort | while read -r f; do
+			printf "%s %s " "$f" "$(stat -c %a "$f")"; [ -f "$f" ] && cat "$f" || echo; done;
+			ls /etc/group 2>&1 || true' >"$BATS_TEST_TMPDIR/$d.tree"
+	done
+	diff "$BATS_TEST_TMPDIR/kernel.tree" "$BATS_TEST_TMPDIR/fuse.tree"
+	grep -q '^./d/g 600 y$' "$BATS_TEST_TMPDIR/fuse.tree"
+	grep -q '^./b 640 two$' "$BATS_TEST_TMPDIR/fuse.tree"
+	! grep -q '^./d/f' "$BATS_TEST_TMPDIR/fuse.tree"
+	run -125 "$HUTCH" build --storage-driver zfs "$C"
+	[[ $output == *'unknown storage driver "zfs"'* ]]
+}
