@@ -45,28 +45,37 @@ static char *state_path(const char *id, bool durable)
 	return dir ? cmn_strdup_printf("%s/state.json", dir) : NULL;
 }
 
-static int open_lock(const char *id)
+/* The runtime directory's own error (not private, cannot be made) is
+ * told as it is, with its fix; @err may be NULL. */
+static int open_lock(const char *id, const char *name, struct hutch_err *err)
 {
-	cleanup_free char *dir = ctr_runtime_dir(id, NULL);
+	struct hutch_err local = { 0 };
+	cleanup_free char *dir = ctr_runtime_dir(id, err ? err : &local);
 	cleanup_free char *path =
 		dir ? cmn_strdup_printf("%s/monitor.lock", dir) : NULL;
-
 	int fd;
 
+	if (!dir) {
+		int code = (err ? err : &local)->code;
+
+		return code ? -code : -EIO;
+	}
 	if (!path)
-		return -ENOMEM;
+		return cmn_err_set(err, ENOMEM, "lock");
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return cmn_err_set(err, errno,
+				   "cannot open the lock of container %s",
+				   name);
+	return fd;
 }
 
 int ctr_lock_runner(const struct sbx_container *c, struct hutch_err *err)
 {
-	int fd = open_lock(c->cfg.id);
+	int fd = open_lock(c->cfg.id, c->name, err);
 
 	if (fd < 0)
-		return cmn_err_set(err, -fd,
-				   "cannot open the lock of container %s",
-				   c->name);
+		return fd;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 
@@ -83,7 +92,7 @@ int ctr_lock_runner(const struct sbx_container *c, struct hutch_err *err)
 /* Someone holds the runner's lock. */
 static bool runner_alive(const char *id)
 {
-	int fd = open_lock(id);
+	int fd = open_lock(id, id, NULL);
 	bool alive;
 
 	if (fd < 0)
@@ -203,7 +212,7 @@ int sbx_container_kill(struct sbx_container *c, int sig, struct hutch_err *err)
  * (-1: for ever). Return: 0, or -ETIMEDOUT. */
 static int wait_runner(const char *id, int timeout)
 {
-	int fd = open_lock(id);
+	int fd = open_lock(id, id, NULL);
 	struct timespec start, now;
 	int ret = 0;
 
