@@ -106,6 +106,7 @@ int cli_info_main(int argc, char **argv);
 int cli_version_main(int argc, char **argv);
 int cli_pull_main(int argc, char **argv);
 int cli_save_main(int argc, char **argv);
+int cli_cp_main(int argc, char **argv);
 int cli_load_main(int argc, char **argv);
 int cli_push_main(int argc, char **argv);
 int cli_login_main(int argc, char **argv);

@@ -50,6 +50,8 @@ static const struct cli_cmd commands[] = {
 	{ "system", "system df|prune|check",
 	  "Disk use, clean-up and consistency of the store.", cli_system_main },
 	{ "ps", "ps [OPTIONS]", "List containers.", cli_ps_main },
+	{ "cp", "cp CONTAINER:SRC DEST | cp SRC CONTAINER:DEST",
+	  "Copy files between a container and the host.", cli_cp_main },
 	{ "logs", "logs [OPTIONS] CONTAINER", "Show a container's output.",
 	  cli_logs_main },
 	{ "stop", "stop [OPTIONS] CONTAINER...", "Stop running containers.",

@@ -307,6 +307,15 @@ void sbx_container_free(struct sbx_container *c);
 int sbx_container_create(struct sbx_container *c, struct hutch_err *err);
 
 /**
+ * sbx_container_copy() - `hutch cp`: @src on the host to @dst in the
+ * container (@into), or @src in the container to @dst on the host, by
+ * Docker's rules (a directory's contents with "DIR/.", into an existing
+ * directory, a new name otherwise); running or stopped
+ */
+int sbx_container_copy(const struct sbx_container *c, const char *src,
+		       const char *dst, bool into, struct hutch_err *err);
+
+/**
  * sbx_container_find() - load a container by name, id or unique id prefix,
  * with its current state (a running record whose runner died is marked
  * exited, with the reason)
@@ -449,6 +458,16 @@ int sbx_userns_call(enum sbx_userns mode,
 		    int (*fn)(void *arg, void *out, struct hutch_err *err),
 		    void *arg, void *out, size_t out_len,
 		    struct hutch_err *err);
+
+/**
+ * sbx_userns_join_call() - as sbx_userns_call(), in the user namespace of
+ * the running process @target (a container's pid 1) rather than a new
+ * one; the mount namespace stays the caller's.
+ */
+int sbx_userns_join_call(pid_t target,
+			 int (*fn)(void *arg, void *out, struct hutch_err *err),
+			 void *arg, void *out, size_t out_len,
+			 struct hutch_err *err);
 
 /**
  * sbx_exec() - run @cfg's command inside the running container whose

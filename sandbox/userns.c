@@ -65,19 +65,17 @@ static int collect(pid_t pid, int res, void *out, size_t out_len,
 	return r.ret;
 }
 
-int sbx_userns_call(enum sbx_userns mode,
-		    int (*fn)(void *arg, void *out, struct hutch_err *err),
-		    void *arg, void *out, size_t out_len, struct hutch_err *err)
+typedef int (*call_fn)(void *arg, void *out, struct hutch_err *err);
+
+/* @fn in a child cloned with @flags; with @map, the child's new user
+ * namespace gets it before @fn runs. */
+static int call_in_child(unsigned long flags, const struct sbx_idmap *map,
+			 call_fn fn, void *arg, void *out, size_t out_len,
+			 struct hutch_err *err)
 {
-	struct sbx_idmap map;
-	int go[2], res[2], ret;
+	int go[2], res[2], ret = 0;
 	pid_t pid;
 
-	ret = sbx_idmap_plan(mode == SBX_USERNS_KEEP_ID ? SBX_USERNS_AUTO
-							: mode,
-			     &map, NULL, err);
-	if (ret < 0)
-		return ret;
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return cmn_err_set(err, errno, "pipe");
 	if (pipe2(res, O_CLOEXEC) < 0) {
@@ -86,8 +84,7 @@ int sbx_userns_call(enum sbx_userns mode,
 		close(go[1]);
 		return ret;
 	}
-	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD,
-			     NULL, NULL, NULL, 0);
+	pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid == 0) {
 		close(go[1]);
 		close(res[0]);
@@ -97,8 +94,9 @@ int sbx_userns_call(enum sbx_userns mode,
 	close(res[1]);
 	if (pid < 0)
 		ret = cmn_err_set(err, errno, "cannot create a user namespace");
-	else if ((ret = sbx_idmap_apply(pid, &map, err)) == 0 &&
-		 cmn_write_all(go[1], "g", 1) < 0)
+	else if (map)
+		ret = sbx_idmap_apply(pid, map, err);
+	if (pid > 0 && ret == 0 && cmn_write_all(go[1], "g", 1) < 0)
 		ret = cmn_err_set(err, errno, "cannot start the helper");
 	close(go[1]);
 	if (pid > 0 && ret < 0) {
@@ -109,6 +107,49 @@ int sbx_userns_call(enum sbx_userns mode,
 	}
 	close(res[0]);
 	return ret;
+}
+
+int sbx_userns_call(enum sbx_userns mode, call_fn fn, void *arg, void *out,
+		    size_t out_len, struct hutch_err *err)
+{
+	struct sbx_idmap map;
+	int ret = sbx_idmap_plan(mode == SBX_USERNS_KEEP_ID ? SBX_USERNS_AUTO
+							    : mode,
+				 &map, NULL, err);
+
+	if (ret < 0)
+		return ret;
+	return call_in_child(CLONE_NEWUSER | CLONE_NEWNS, &map, fn, arg, out,
+			     out_len, err);
+}
+
+struct join_job {
+	pid_t target;
+	call_fn fn;
+	void *arg;
+};
+
+static int join_then_call(void *arg, void *out, struct hutch_err *err)
+{
+	const struct join_job *j = arg;
+	char path[64];
+	cleanup_close int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)j->target);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWUSER) < 0)
+		return cmn_err_set(
+			err, errno,
+			"cannot enter the container's user namespace");
+	return j->fn(j->arg, out, err);
+}
+
+int sbx_userns_join_call(pid_t target, call_fn fn, void *arg, void *out,
+			 size_t out_len, struct hutch_err *err)
+{
+	struct join_job j = { target, fn, arg };
+
+	return call_in_child(0, NULL, join_then_call, &j, out, out_len, err);
 }
 
 struct remove_job {

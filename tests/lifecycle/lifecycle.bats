@@ -332,3 +332,53 @@ state_is() {
 	run "$HUTCH" top nosuch
 	[ "$status" -eq 1 ]
 }
+
+@test "cp both ways, running and stopped, by Docker's rules; the container's links never lead out" {
+	"$HUTCH" import "$R" cpimg:1 >/dev/null
+	"$HUTCH" run -d --name cpbox cpimg:1 sleep 1000
+	H=$BATS_TEST_TMPDIR/host
+	mkdir -p "$H/src/sub" && echo a >"$H/src/a" && echo b >"$H/src/sub/b"
+	chmod 640 "$H/src/a" && ln -s a "$H/src/lnk"
+	# A directory into an existing directory; a file to a new name.
+	run "$HUTCH" cp "$H/src" cpbox:/tmp/
+	[ "$status" -eq 0 ]
+	run "$HUTCH" exec cpbox sh -c 'cat /tmp/src/a /tmp/src/sub/b; readlink /tmp/src/lnk; stat -c "%a %u" /tmp/src/a'
+	[ "$output" = "$(printf 'a\nb\na\n640 0')" ]
+	"$HUTCH" cp "$H/src/a" cpbox:/renamed
+	[ "$("$HUTCH" exec cpbox cat /renamed)" = a ]
+	# Out: links are copied as links, never followed into the host.
+	"$HUTCH" exec cpbox sh -c 'mkdir /out && echo inside >/out/f && ln -s /etc/passwd /out/abs && ln -s ../../../../../etc /root/up'
+	"$HUTCH" cp cpbox:/out "$H/got"
+	[ "$(cat "$H/got/f")" = inside ]
+	[ "$(readlink "$H/got/abs")" = /etc/passwd ]
+	[ "$(stat -c %u "$H/got/f")" = "$(id -u)" ]
+	# DIR/. copies the contents into an existing directory.
+	mkdir "$H/contents"
+	"$HUTCH" cp cpbox:/out/. "$H/contents"
+	[ -f "$H/contents/f" ]
+	# A path through a link that climbs out stays in the container.
+	echo decoy >"$H/decoy"
+	run "$HUTCH" cp "$H/decoy" cpbox:/root/up/
+	[ "$status" -eq 0 ]
+	[ "$("$HUTCH" exec cpbox cat /etc/decoy)" = decoy ]
+	[ ! -e /etc/decoy ]
+	# Stopped: the same, on its kept root.
+	"$HUTCH" stop -t 1 cpbox >/dev/null
+	"$HUTCH" cp cpbox:/renamed "$H/from-stopped"
+	[ "$(cat "$H/from-stopped")" = a ]
+	echo late >"$H/late"
+	"$HUTCH" cp "$H/late" cpbox:/late
+	"$HUTCH" start cpbox >/dev/null
+	[ "$("$HUTCH" exec cpbox cat /late)" = late ]
+	# Errors: one line each, exit 1.
+	run -1 "$HUTCH" cp cpbox:/nonexistent "$H/x"
+	[ "$output" = "hutch: /nonexistent: no such file or directory in the container" ]
+	run -1 "$HUTCH" cp "$H/nonexistent" cpbox:/x
+	[[ $output == *"no such file or directory on the host"* ]]
+	run -1 "$HUTCH" cp "$H/late" cpbox:/no/such/dir/
+	[[ $output == *"no such directory in the container"* ]]
+	run -1 "$HUTCH" cp nosuch:/x "$H/x"
+	[ "$output" = "hutch: No such container: nosuch" ]
+	run -1 "$HUTCH" cp "$H/a" "$H/b"
+	[ "${#lines[@]}" -eq 1 ]
+}

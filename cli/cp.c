@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+/* cp.c - `hutch cp`: copy files between a container and the host */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct cli_cmd cp_cmd = {
+	"cp",
+	"cp CONTAINER:SRC_PATH DEST_PATH | cp SRC_PATH CONTAINER:DEST_PATH",
+	"Copy files between a container and the host.", cli_cp_main
+};
+
+/* "name:path" names a container unless it starts like a path ("./a:b",
+ * "/x:y"), as in Docker. */
+static char *split(char *arg)
+{
+	char *colon = strchr(arg, ':');
+
+	if (!colon || arg[0] == '/' || arg[0] == '.' || colon == arg)
+		return NULL;
+	*colon = '\0';
+	return colon + 1;
+}
+
+int cli_cp_main(int argc, char **argv)
+{
+	struct hutch_err err = { 0 };
+	struct sbx_container *c = NULL;
+	char *spath, *dpath;
+	int first,
+		ret = cli_simple(&cp_cmd, NULL, 0, NULL, argc, argv, 2, &first);
+
+	if (ret >= 0)
+		return ret;
+	if (argc - first != 2)
+		return cli_fail(
+			&(struct hutch_err){
+				.msg = "\"hutch cp\" requires exactly 2 arguments: SOURCE and DESTINATION, one of them CONTAINER:PATH" },
+			1);
+	spath = split(argv[first]);
+	dpath = split(argv[first + 1]);
+	if (spath && dpath)
+		return cli_fail(
+			&(struct hutch_err){
+				.msg = "copying between containers is not supported: copy to the host first" },
+			1);
+	if (!spath && !dpath)
+		return cli_fail(
+			&(struct hutch_err){
+				.msg = "one of the paths must name a container, as CONTAINER:PATH" },
+			1);
+	if (!*(spath ? spath : dpath))
+		return cli_fail(
+			&(struct hutch_err){
+				.msg = "the container's path is empty: give CONTAINER:/path" },
+			1);
+	ret = sbx_container_find(argv[spath ? first : first + 1], &c, &err);
+	if (ret == 0)
+		ret = spath ? sbx_container_copy(c, spath, argv[first + 1],
+						 false, &err)
+			    : sbx_container_copy(c, argv[first], dpath, true,
+						 &err);
+	sbx_container_free(c);
+	return ret < 0 ? cli_fail(&err, 1) : 0;
+}
