@@ -37,8 +37,12 @@ churn() {
 	run -0 churn 1000 1000
 	[ "${lines[0]}" = "ok=1000 errors=0" ]
 	echo "RSS idle ${idle_rss} KiB, after the churn $(rss_kb "$NET_PID") KiB"
-	# Within 3 MiB of idle once TIME_WAIT has passed.
+	# Within 3 MiB of idle once TIME_WAIT has passed. (AddressSanitizer
+	# keeps freed memory in quarantine: there only the descriptors.)
 	wait_for 60 fd_count_is "$NET_PID" "$idle_fds"
+	if ldd "$HUTCH_NET" | grep -q libasan; then
+		return 0
+	fi
 	wait_for 30 rss_within "$NET_PID" "$idle_rss" 3072
 }
 

@@ -150,5 +150,10 @@ net_teardown() {
 	for p in "${BG_PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	# Under SANITIZE=1: any report from either process fails the test.
+	if grep -qE "Sanitizer|runtime error" "$BATS_TEST_TMPDIR/hutch-net.err" 2>/dev/null; then
+		cat "$BATS_TEST_TMPDIR/hutch-net.err"
+		leftover=1
+	fi
 	return "$leftover"
 }
