@@ -135,7 +135,7 @@ test: deps
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=out-asan SANITIZE=1 all unit
-	@tests/run --build out-asan
+	@HUTCH_TEST_ONE_MODE=1 tests/run --build out-asan --skip demo
 
 demo: deps
 	@$(MAKE) --no-print-directory all
