@@ -791,7 +791,8 @@ static int ld_docker_image(struct loader *l, const json_t *entry,
 	l->loaded++;
 	if (json_array_size(tags) == 0)
 		ld_tag(l, &id, NULL);
-	json_array_foreach(tags, i, v) ld_tag(l, &id, json_string_value(v));
+	for (i = 0; i < json_array_size(tags); i++)
+		ld_tag(l, &id, json_string_value(json_array_get(tags, i)));
 	return 0;
 }
 
