@@ -59,6 +59,10 @@ int cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 void cli_help(const struct cli_cmd *cmd, const struct cli_opt *opts,
 	      size_t n_opts);
 
+/** cli_set_string() - replace *@field with a copy of @arg (string option
+ * setters). Return: 0 or -ENOMEM. */
+int cli_set_string(char **field, const char *arg);
+
 /** cli_parse_bool() - "true"/"1" or "false"/"0" for flag setters. */
 int cli_parse_bool(const char *arg, bool *out, struct hutch_err *err);
 

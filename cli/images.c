@@ -43,9 +43,7 @@ static int set_format(void *ctx, const char *arg, struct hutch_err *err)
 	struct images_opts *o = ctx;
 
 	(void)err;
-	free(o->format);
-	o->format = strdup(arg);
-	return o->format ? 0 : -ENOMEM;
+	return cli_set_string(&o->format, arg);
 }
 
 static const struct cli_opt images_options[] = {

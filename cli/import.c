@@ -22,9 +22,7 @@ static int set_message(void *ctx, const char *arg, struct hutch_err *err)
 	struct import_opts *o = ctx;
 
 	(void)err;
-	free(o->message);
-	o->message = strdup(arg);
-	return o->message ? 0 : -ENOMEM;
+	return cli_set_string(&o->message, arg);
 }
 
 static int set_config(void *ctx, const char *arg, struct hutch_err *err)
@@ -35,9 +33,7 @@ static int set_config(void *ctx, const char *arg, struct hutch_err *err)
 		return cmn_err_msg(
 			err, EINVAL,
 			"--config-json takes a JSON object such as '{\"Cmd\":[\"/bin/sh\"]}'");
-	free(o->config);
-	o->config = strdup(arg);
-	return o->config ? 0 : -ENOMEM;
+	return cli_set_string(&o->config, arg);
 }
 
 static const struct cli_opt import_options[] = {

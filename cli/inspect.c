@@ -21,9 +21,7 @@ static int set_format(void *ctx, const char *arg, struct hutch_err *err)
 	struct inspect_opts *o = ctx;
 
 	(void)err;
-	free(o->format);
-	o->format = strdup(arg);
-	return o->format ? 0 : -ENOMEM;
+	return cli_set_string(&o->format, arg);
 }
 
 static const struct cli_opt inspect_options[] = {

@@ -21,9 +21,7 @@ static int set_input(void *ctx, const char *arg, struct hutch_err *err)
 	struct load_opts *o = ctx;
 
 	(void)err;
-	free(o->input);
-	o->input = strdup(arg);
-	return o->input ? 0 : -ENOMEM;
+	return cli_set_string(&o->input, arg);
 }
 
 static int set_quiet(void *ctx, const char *arg, struct hutch_err *err)

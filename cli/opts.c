@@ -3,9 +3,17 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+
+int cli_set_string(char **field, const char *arg)
+{
+	free(*field);
+	*field = strdup(arg);
+	return *field ? 0 : -ENOMEM;
+}
 
 int cli_parse_bool(const char *arg, bool *out, struct hutch_err *err)
 {

@@ -26,9 +26,7 @@ static int set_platform(void *ctx, const char *arg, struct hutch_err *err)
 	struct pull_opts *o = ctx;
 
 	(void)err;
-	free(o->platform);
-	o->platform = strdup(arg);
-	return o->platform ? 0 : -ENOMEM;
+	return cli_set_string(&o->platform, arg);
 }
 
 static const struct cli_opt pull_options[] = {

@@ -85,13 +85,6 @@ static int set_env_file(void *ctx, const char *arg, struct hutch_err *err)
 	return ret;
 }
 
-static int set_string(char **field, const char *arg)
-{
-	free(*field);
-	*field = strdup(arg);
-	return *field ? 0 : -ENOMEM;
-}
-
 static int set_rootfs(void *ctx, const char *arg, struct hutch_err *err)
 {
 	struct run_opts *o = ctx;
@@ -108,7 +101,7 @@ static int set_rootfs(void *ctx, const char *arg, struct hutch_err *err)
 			err, 0,
 			"root filesystem %s is not a directory; give the directory that holds bin/, etc/, usr/",
 			arg);
-	return set_string(&o->cfg.rootfs, real);
+	return cli_set_string(&o->cfg.rootfs, real);
 }
 
 static int set_workdir(void *ctx, const char *arg, struct hutch_err *err)
@@ -120,13 +113,13 @@ static int set_workdir(void *ctx, const char *arg, struct hutch_err *err)
 			err, EINVAL,
 			"the working directory \"%s\" is invalid: it needs to be an absolute path",
 			arg);
-	return set_string(&o->cfg.workdir, arg);
+	return cli_set_string(&o->cfg.workdir, arg);
 }
 
 static int set_user(void *ctx, const char *arg, struct hutch_err *err)
 {
 	(void)err;
-	return set_string(&((struct run_opts *)ctx)->cfg.user, arg);
+	return cli_set_string(&((struct run_opts *)ctx)->cfg.user, arg);
 }
 
 static int set_hostname(void *ctx, const char *arg, struct hutch_err *err)
@@ -136,7 +129,7 @@ static int set_hostname(void *ctx, const char *arg, struct hutch_err *err)
 			err, EINVAL,
 			"invalid host name \"%s\": use 1 to 64 letters, digits, '-' or '.'",
 			arg);
-	return set_string(&((struct run_opts *)ctx)->cfg.hostname, arg);
+	return cli_set_string(&((struct run_opts *)ctx)->cfg.hostname, arg);
 }
 
 static int set_flag(bool *field, const char *arg, struct hutch_err *err)
@@ -182,7 +175,7 @@ static int set_rm(void *ctx, const char *arg, struct hutch_err *err)
 static int set_name(void *ctx, const char *arg, struct hutch_err *err)
 {
 	(void)err;
-	return set_string(&((struct run_opts *)ctx)->name, arg);
+	return cli_set_string(&((struct run_opts *)ctx)->name, arg);
 }
 
 /* no | on-failure[:N]; always and unless-stopped need a daemon that
@@ -411,7 +404,7 @@ static int set_security_opt(void *ctx, const char *arg, struct hutch_err *err)
 		c->seccomp_unconfined = !strcmp(val, "unconfined");
 		return c->seccomp_unconfined
 			       ? 0
-			       : set_string(&c->seccomp_profile, val);
+			       : cli_set_string(&c->seccomp_profile, val);
 	}
 	if (!strncmp(arg, "no-new-privileges", klen) && klen == 17)
 		return cli_parse_bool(val ? val : "true", &c->no_new_privs,
@@ -496,7 +489,7 @@ static int set_userns(void *ctx, const char *arg, struct hutch_err *err)
 static int set_entrypoint(void *ctx, const char *arg, struct hutch_err *err)
 {
 	(void)err;
-	return set_string(&((struct run_opts *)ctx)->entrypoint, arg);
+	return cli_set_string(&((struct run_opts *)ctx)->entrypoint, arg);
 }
 
 static int set_overlay(void *ctx, const char *arg, struct hutch_err *err)

@@ -21,9 +21,7 @@ static int set_output(void *ctx, const char *arg, struct hutch_err *err)
 	struct save_opts *o = ctx;
 
 	(void)err;
-	free(o->output);
-	o->output = strdup(arg);
-	return o->output ? 0 : -ENOMEM;
+	return cli_set_string(&o->output, arg);
 }
 
 static int set_format(void *ctx, const char *arg, struct hutch_err *err)
