@@ -352,11 +352,53 @@ static uint64_t dot_ino(struct ovl_fs *fs, struct ovl_node *dir, bool dotdot)
 	return ino;
 }
 
+/* Directory descriptors of one readdirplus call, per layer, opened on
+ * first use: attributes are read relative to them. */
+struct plus_ctx {
+	char path[PATH_MAX]; /* the directory's path in every layer */
+	bool have_path;
+	int fds[8];
+	uint16_t layers[8];
+	unsigned n;
+};
+
+static void plus_ctx_done(struct plus_ctx *pc)
+{
+	for (unsigned i = 0; i < pc->n; i++) {
+		if (pc->fds[i] >= 0)
+			close(pc->fds[i]);
+	}
+}
+
+static int plus_fd(struct ovl_fs *fs, struct ovl_node *dir, struct plus_ctx *pc,
+		   uint16_t layer)
+{
+	unsigned i;
+
+	for (i = 0; i < pc->n; i++) {
+		if (pc->layers[i] == layer)
+			return pc->fds[i];
+	}
+	if (!pc->have_path) {
+		if (ovl_node_path(fs, dir, pc->path, sizeof(pc->path), NULL) <
+		    0)
+			return -1;
+		pc->have_path = true;
+	}
+	if (pc->n == ARRAY_SIZE(pc->fds))
+		return -1;
+	pc->layers[pc->n] = layer;
+	pc->fds[pc->n] =
+		openat(fs->layers[layer].fd, pc->path,
+		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return pc->fds[pc->n++];
+}
+
 /* Add "." (@i == 0), ".." (@i == 1) or listing entry @i - 2 to @buf.
  * Returns its size (more than @rem: did not fit), 0 to skip it, -errno. */
 static ssize_t add_entry(fuse_req_t req, struct ovl_node *dir,
 			 struct ovl_listing *l, size_t i, char *buf, size_t rem,
-			 bool plus)
+			 struct plus_ctx *pc)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
 	struct fuse_entry_param e = { 0 };
@@ -374,14 +416,16 @@ static ssize_t add_entry(fuse_req_t req, struct ovl_node *dir,
 		next = (off_t)le->cookie;
 		e.attr.st_ino = entry_ino(fs, le);
 		e.attr.st_mode = DTTOIF(le->type);
-		if (plus) {
-			int r = ovl_lookup_entry(fs, dir, name, &e);
+		if (pc) {
+			int r = ovl_lookup_listed(
+				fs, dir, plus_fd(fs, dir, pc, le->layer),
+				pc->path, name, le->layer, &e);
 
 			if (r < 0)
 				return r == -ENOENT ? 0 : r; /* gone since */
 		}
 	}
-	if (!plus)
+	if (!pc)
 		return fuse_add_direntry(req, buf, rem, name, &e.attr, next);
 	size = fuse_add_direntry_plus(req, buf, rem, name, &e, next);
 	if (size > rem && e.ino)
@@ -424,6 +468,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct ovl_dirh *h = (struct ovl_dirh *)(uintptr_t)fi->fh;
 	cleanup_free char *buf = malloc(size);
 	struct ovl_listing *l = NULL;
+	struct plus_ctx pc = { .n = 0 };
 	size_t rem = size;
 	int r = buf ? listing_for(fs, dir, h, off, &l) : -ENOMEM;
 
@@ -437,9 +482,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				: 2 + first_after(l, (uint64_t)off);
 	     i < (size_t)l->n + 2; i++) {
 		ssize_t n = add_entry(req, dir, l, i, buf + (size - rem), rem,
-				      plus);
+				      plus ? &pc : NULL);
 
 		if (n < 0 && rem == size) {
+			plus_ctx_done(&pc);
 			ovl_listing_put(l);
 			fuse_reply_err(req, (int)-n);
 			return;
@@ -448,6 +494,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		rem -= n;
 	}
+	plus_ctx_done(&pc);
 	ovl_listing_put(l);
 	fuse_reply_buf(req, buf, size - rem);
 }

@@ -491,12 +491,10 @@ int ovl_child_path(struct ovl_fs *fs, struct ovl_node *parent, const char *name,
 
 int ovl_node_layer(struct ovl_fs *fs, struct ovl_node *n)
 {
-	int layer;
-
-	pthread_mutex_lock(&fs->tree_lock);
-	layer = n->layer;
-	pthread_mutex_unlock(&fs->tree_lock);
-	return layer;
+	(void)fs;
+	/* It only ever changes once, from a lower to the upper (copy-up,
+	 * stored with release): no lock needed to read it. */
+	return __atomic_load_n(&n->layer, __ATOMIC_ACQUIRE);
 }
 
 bool ovl_node_is_upper(struct ovl_fs *fs, struct ovl_node *n)
@@ -519,7 +517,7 @@ void ovl_node_set_upper(struct ovl_fs *fs, struct ovl_node *n, dev_t dev,
 		n->ino = ino;
 		n->kparent = NULL;
 	}
-	n->layer = OVL_UPPER;
+	__atomic_store_n(&n->layer, OVL_UPPER, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&fs->tree_lock);
 }
 

@@ -116,7 +116,7 @@ int ovl_dir_index(struct ovl_fs *fs, struct ovl_node *dir,
 				break;
 			}
 			r = ovl_dindex_scan_layer(fs, ix, fd, d->lower[i],
-						  &opaque);
+						  i + 1 == d->nlower, &opaque);
 			if (opaque)
 				break;
 		}
@@ -328,25 +328,53 @@ int ovl_find(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
 	return r;
 }
 
+static int entry_for(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
+		     const struct ovl_found *f, struct fuse_entry_param *e)
+{
+	struct ovl_node *n = ovl_node_obtain(fs, dir, name, f);
+
+	if (!n)
+		return -errno;
+	ovl_fill_entry(fs, n, f, e);
+	return 0;
+}
+
 int ovl_lookup_entry(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
 		     struct fuse_entry_param *e)
 {
-	struct ovl_found *f = malloc(sizeof(*f));
-	struct ovl_node *n;
-	int r;
+	struct ovl_found f; /* 1 KiB: fine on a worker's stack */
+	int r = ovl_find(fs, dir, name, &f);
 
-	if (!f)
-		return -ENOMEM;
-	r = ovl_find(fs, dir, name, f);
-	if (r == 0) {
-		n = ovl_node_obtain(fs, dir, name, f);
-		if (n)
-			ovl_fill_entry(fs, n, f, e);
-		else
-			r = -errno;
+	return r < 0 ? r : entry_for(fs, dir, name, &f, e);
+}
+
+int ovl_lookup_listed(struct ovl_fs *fs, struct ovl_node *dir, int dirfd,
+		      const char *dirpath, const char *name, int layer,
+		      struct fuse_entry_param *e)
+{
+	const struct ovl_dindex *ix;
+	const struct ovl_dent *ie;
+	struct ovl_found f;
+	char path[PATH_MAX];
+
+	/* Where the directory has an upper copy, names may have changed
+	 * since the listing: ask afresh. */
+	if ((fs->has_upper &&
+	     (layer == OVL_UPPER || ovl_node_layer(fs, dir) == OVL_UPPER)) ||
+	    dirfd < 0 || ovl_dir_index(fs, dir, &ix) < 0 ||
+	    !(ie = ovl_dindex_find(ix, name)))
+		return ovl_lookup_entry(fs, dir, name, e);
+	if (fstatat(dirfd, name, &f.st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	f.layer = layer;
+	f.nlower = 0;
+	f.upper_opaque = f.upper_wh = f.upper_xwh = false;
+	if (S_ISDIR(f.st.st_mode)) {
+		if (join(path, sizeof(path), dirpath, name) < 0)
+			return -ENAMETOOLONG;
+		lower_stack(fs, ix, ie, path, &f);
 	}
-	free(f);
-	return r;
+	return entry_for(fs, dir, name, &f, e);
 }
 
 int ovl_name_in_lower(struct ovl_fs *fs, struct ovl_node *dir, const char *name,

@@ -36,6 +36,8 @@ int ovl_fh_fd(struct ovl_fs *fs, struct ovl_node *n, struct ovl_fh *fh)
 		return up;
 	if (fh->layer == OVL_UPPER && fs->has_upper)
 		return fh->fd;
+	if (!ovl_node_is_upper(fs, n)) /* the usual case: still the same */
+		return fh->fd;
 	if (ovl_node_path(fs, n, path, sizeof(path), &layer) < 0 ||
 	    !(fs->has_upper && layer == OVL_UPPER))
 		return fh->fd;
@@ -214,16 +216,58 @@ void ovl_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fh_free(fs, ovl_node_of(fs, e.ino), fh);
 }
 
+/* A buffer per thread for reads: no allocation per request. */
+static __thread char *tls_rbuf;
+static __thread size_t tls_rbuf_size;
+
+static char *read_buffer(size_t size)
+{
+	if (size > tls_rbuf_size) {
+		char *p = realloc(tls_rbuf, size);
+
+		if (!p)
+			return NULL;
+		tls_rbuf = p;
+		tls_rbuf_size = size;
+	}
+	return tls_rbuf;
+}
+
+void ovl_read_buffer_free(void)
+{
+	free(tls_rbuf);
+	tls_rbuf = NULL;
+	tls_rbuf_size = 0;
+}
+
 void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 struct fuse_file_info *fi)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
+	int fd = ovl_fh_fd(fs, ovl_node_of(fs, ino), fh_of(fi));
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	char *mem;
+	ssize_t n;
 
-	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = ovl_fh_fd(fs, ovl_node_of(fs, ino), fh_of(fi));
-	buf.buf[0].pos = off;
-	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+	if (fs->opts->splice_write) { /* libfuse moves it with splice(2) */
+		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		buf.buf[0].fd = fd;
+		buf.buf[0].pos = off;
+		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	mem = read_buffer(size);
+	if (!mem) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	do
+		n = pread(fd, mem, size, off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_buf(req, mem, (size_t)n);
 }
 
 void ovl_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,

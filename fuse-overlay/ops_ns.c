@@ -47,22 +47,30 @@ int ovl_open_upper_dir(struct ovl_fs *fs, struct ovl_node *dir, char *path,
 	return fd < 0 ? -errno : fd;
 }
 
-/* Give the new object @name in @dfd the requester's ids (a setgid parent
- * keeps its group, as the filesystem already arranged). */
-static int fix_owner(struct ovl_fs *fs, fuse_req_t req, int dfd,
-		     const char *name, struct stat *st)
+/* Give the new object @name (in @at) the requester's ids. Its group comes
+ * from the parent directory (@pat, @pname) instead when that is setgid, as
+ * the filesystem does for what is made in place; objects made in the
+ * workdir get it here, and directories the setgid bit too. */
+static int fix_owner(struct ovl_fs *fs, fuse_req_t req, int at,
+		     const char *name, int pat, const char *pname,
+		     struct stat *st)
 {
+	bool in_place = at == pat;
 	struct stat pst;
 	uid_t uid;
 	gid_t gid;
 
 	ovl_owner_out(fs, req, &uid, &gid);
-	if (gid != st->st_gid && fstat(dfd, &pst) == 0 &&
-	    (pst.st_mode & S_ISGID))
-		gid = st->st_gid;
+	if ((gid != st->st_gid || !in_place) &&
+	    fstatat(pat, pname, &pst, 0) == 0 && (pst.st_mode & S_ISGID)) {
+		gid = pst.st_gid;
+		if (!in_place && S_ISDIR(st->st_mode) &&
+		    fchmodat(at, name, (st->st_mode & 07777) | S_ISGID, 0) == 0)
+			st->st_mode |= S_ISGID;
+	}
 	if (uid == st->st_uid && gid == st->st_gid)
 		return 0;
-	if (fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fchownat(at, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	st->st_uid = uid;
 	st->st_gid = gid;
@@ -152,7 +160,7 @@ static int create_over_whiteout(struct ovl_fs *fs, fuse_req_t req, int dfd,
 	if (r == 0 && fstatat(fs->workfd, tmp, st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
 	if (r == 0 && m->kind != OVL_MK_LINK)
-		r = fix_owner(fs, req, fs->workfd, tmp, st);
+		r = fix_owner(fs, req, fs->workfd, tmp, dfd, ".", st);
 	if (r == 0 && dir)
 		r = ovl_opaque_at(fs, fs->workfd, tmp);
 	if (r == 0)
@@ -173,7 +181,7 @@ static int create_plain(struct ovl_fs *fs, fuse_req_t req, int dfd,
 	if (r == 0 && fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
 	if (r == 0 && m->kind != OVL_MK_LINK) /* a link shares the owner */
-		r = fix_owner(fs, req, dfd, name, st);
+		r = fix_owner(fs, req, dfd, name, dfd, ".", st);
 	if (r == 0 && wh_file && m->kind == OVL_MK_DIR)
 		r = ovl_opaque_at(fs, dfd, name);
 	if (r < 0) {
@@ -201,15 +209,59 @@ static bool has_wh_file(int dfd, const char *name)
 	return fstatat(dfd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* The usual case, in a directory without ".wh." files: make the object
+ * straight away; only when the name is taken look for a whiteout there
+ * (1: go the careful way). */
+static int create_fast(struct ovl_fs *fs, fuse_req_t req, const char *dirpath,
+		       const char *path, struct ovl_maker *m, struct stat *st)
+{
+	int ufd = fs->layers[OVL_UPPER].fd;
+	int r = make_object(fs, ufd, path, m);
+
+	if (r == -EEXIST) {
+		struct stat cur;
+
+		if (fstatat(ufd, path, &cur, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    ovl_is_whiteout_stat(&cur))
+			return 1;
+		return -EEXIST;
+	}
+	if (r == 0 && fstatat(ufd, path, st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	if (r == 0 && m->kind != OVL_MK_LINK)
+		r = fix_owner(fs, req, ufd, path, ufd, dirpath, st);
+	if (r < 0 && m->kind != OVL_MK_LINK)
+		ovl_rmtree_at(fs, ufd, path);
+	return r;
+}
+
+/* Over a whiteout, or next to ".wh." files: through the directory. */
+static int create_careful(struct ovl_fs *fs, fuse_req_t req,
+			  const char *dirpath, const char *name,
+			  struct ovl_maker *m, struct stat *st)
+{
+	cleanup_close int dfd =
+		openat(fs->layers[OVL_UPPER].fd, dirpath,
+		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat cur;
+
+	if (dfd < 0)
+		return -errno;
+	if (fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) == 0)
+		return ovl_is_whiteout_stat(&cur)
+			       ? create_over_whiteout(fs, req, dfd, name, m, st)
+			       : -EEXIST;
+	return create_plain(fs, req, dfd, name, m, has_wh_file(dfd, name), st);
+}
+
 int ovl_create_obj(fuse_req_t req, struct ovl_node *parent, const char *name,
 		   struct ovl_maker *m, struct fuse_entry_param *e)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char dirpath[PATH_MAX];
+	char dirpath[PATH_MAX], path[PATH_MAX];
 	cleanup_free struct ovl_found *f = calloc(1, sizeof(*f));
-	cleanup_close int dfd = -1;
-	struct stat cur;
 	struct ovl_node *n;
+	bool wh_files;
 	int r;
 
 	m->fd = -1;
@@ -218,20 +270,19 @@ int ovl_create_obj(fuse_req_t req, struct ovl_node *parent, const char *name,
 	if (ovl_is_wh_name(name))
 		return -EINVAL; /* the name is reserved for whiteouts */
 	r = ovl_copy_up(fs, parent, 0);
+	if (r == 0)
+		r = ovl_node_path(fs, parent, dirpath, sizeof(dirpath), NULL);
+	if (r == 0)
+		r = ovl_child_path(fs, parent, name, path, sizeof(path));
 	if (r < 0)
 		return r;
-	dfd = ovl_open_upper_dir(fs, parent, dirpath, sizeof(dirpath));
-	if (dfd < 0)
-		return dfd;
+	pthread_mutex_lock(&fs->tree_lock);
+	wh_files = parent->dir->upper_wh;
+	pthread_mutex_unlock(&fs->tree_lock);
 	pthread_mutex_lock(&fs->ns_lock);
-	if (fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) == 0)
-		r = ovl_is_whiteout_stat(&cur)
-			    ? create_over_whiteout(fs, req, dfd, name, m,
-						   &f->st)
-			    : -EEXIST;
-	else
-		r = create_plain(fs, req, dfd, name, m, has_wh_file(dfd, name),
-				 &f->st);
+	r = wh_files ? 1 : create_fast(fs, req, dirpath, path, m, &f->st);
+	if (r == 1)
+		r = create_careful(fs, req, dirpath, name, m, &f->st);
 	if (r == 0) {
 		f->layer = OVL_UPPER;
 		n = ovl_node_obtain(fs, parent, name, f);
@@ -376,20 +427,46 @@ static int remove_upper(struct ovl_fs *fs, struct ovl_node *dir,
 	return ovl_make_whiteout(fs, dir, dirpath, name);
 }
 
+/* Remove @name (node @n, found as @f) from @dir's upper (already copied
+ * up), leaving a whiteout if @need_wh (a lower layer holds the name too).
+ * Caller holds ns_lock. */
+static int remove_name(struct ovl_fs *fs, struct ovl_node *dir,
+		       struct ovl_node *n, const char *name,
+		       const struct ovl_found *f, bool rmdir, bool need_wh)
+{
+	char dirpath[PATH_MAX], path[PATH_MAX];
+	cleanup_close int dfd = -1;
+	int r;
+
+	if (f->layer == OVL_UPPER && !need_wh && !rmdir) {
+		/* The common case needs no directory descriptor. */
+		r = ovl_child_path(fs, dir, name, path, sizeof(path));
+		if (r == 0 && unlinkat(fs->layers[OVL_UPPER].fd, path, 0) < 0)
+			r = -errno;
+	} else {
+		dfd = ovl_open_upper_dir(fs, dir, dirpath, sizeof(dirpath));
+		if (dfd < 0)
+			return dfd;
+		r = f->layer == OVL_UPPER
+			    ? remove_upper(fs, dir, dirpath, dfd, name, rmdir,
+					   need_wh)
+			    : ovl_make_whiteout(fs, dir, dirpath, name);
+	}
+	if (r == 0)
+		ovl_node_unlink_name(fs, n, dir, name);
+	return r;
+}
+
 static int do_remove(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     bool rmdir)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
 	struct ovl_node *dir = ovl_node_of(fs, parent), *n;
-	cleanup_free struct ovl_found *f = malloc(sizeof(*f));
-	cleanup_close int dfd = -1;
-	char dirpath[PATH_MAX];
-	bool need_wh, upper;
+	struct ovl_found f;
+	bool need_wh = false;
 	int r;
 
-	if (!f)
-		return -ENOMEM;
-	n = ovl_child_node(fs, dir, name, f);
+	n = ovl_child_node(fs, dir, name, &f);
 	if (!n)
 		return -errno;
 	r = (rmdir && !n->dir) ? -ENOTDIR : (!rmdir && n->dir) ? -EISDIR : 0;
@@ -397,25 +474,19 @@ static int do_remove(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = ovl_dir_is_empty(fs, n);
 		r = r < 0 ? r : (r ? 0 : -ENOTEMPTY);
 	}
+	/* Outside ns_lock: an index build or a copy-up may take long. */
 	if (r == 0)
 		r = ovl_name_in_lower(fs, dir, name, &need_wh);
 	if (r == 0)
 		r = ovl_copy_up(fs, dir, 0);
-	if (r == 0)
-		r = dfd = ovl_open_upper_dir(fs, dir, dirpath, sizeof(dirpath));
-	if (r >= 0) {
-		upper = f->layer == OVL_UPPER;
+	if (r == 0) {
 		pthread_mutex_lock(&fs->ns_lock);
-		r = upper ? remove_upper(fs, dir, dirpath, dfd, name, rmdir,
-					 need_wh)
-			  : ovl_make_whiteout(fs, dir, dirpath, name);
-		if (r == 0)
-			ovl_node_unlink_name(fs, n, dir, name);
+		r = remove_name(fs, dir, n, name, &f, rmdir, need_wh);
 		pthread_mutex_unlock(&fs->ns_lock);
 		ovl_dir_changed(fs, dir);
 	}
 	ovl_node_forget(fs, n, 1);
-	return r < 0 ? r : 0;
+	return r;
 }
 
 void ovl_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)

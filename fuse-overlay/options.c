@@ -27,6 +27,7 @@ enum opt_kind {
 	OPT_SECS,   /* name=SECONDS (decimal allowed) */
 	OPT_UINT,   /* name=N */
 	OPT_IDMAP,  /* uidmapping= / gidmapping= */
+	OPT_RDP,    /* readdirplus=yes|auto|no */
 	OPT_FUSE,   /* handed to libfuse unchanged */
 	OPT_IGNORE, /* accepted for compatibility, no effect */
 };
@@ -119,6 +120,8 @@ static const struct opt_def opt_table[] = {
 	{ "xino", OPT_IGNORE, 0, false, NULL },
 	{ "ino32_t", OPT_IGNORE, 0, false, NULL },
 	{ "fast_ino", OPT_IGNORE, 0, false, NULL },
+	{ "readdirplus", OPT_RDP, F(readdirplus), false,
+	  "yes|auto|no listings carry attributes (default auto)" },
 	{ "threaded", OPT_BOOL, F(single_thread), true,
 	  "0 serves requests in one thread (as -s)" },
 	{ "plugins", OPT_IGNORE, 0, false, NULL },
@@ -292,6 +295,19 @@ static int set_value(const struct opt_def *d, const char *word, const char *val,
 					   d->name, val);
 		*(bool *)field = (val[0] == '1' || val[0] == 't') != d->invert;
 		return 0;
+	case OPT_RDP:
+		if (strcmp(val, "yes") == 0)
+			o->readdirplus = OVL_RDP_YES;
+		else if (strcmp(val, "auto") == 0)
+			o->readdirplus = OVL_RDP_AUTO;
+		else if (strcmp(val, "no") == 0)
+			o->readdirplus = OVL_RDP_NO;
+		else
+			return cmn_err_set(
+				err, EINVAL,
+				"option readdirplus: '%s' is not yes, auto or no",
+				val);
+		return 0;
 	case OPT_FUSE:
 		return add_fuse_opt(o, word);
 	default:
@@ -372,7 +388,8 @@ static void opts_defaults(struct ovl_opts *o)
 	o->threads = 8;
 	o->ready_fd = -1;
 	o->fsync = true;
-	o->writeback = true;
+	o->writeback = false;
+	o->readdirplus = OVL_RDP_AUTO;
 	o->splice_write = false;
 }
 

@@ -45,6 +45,12 @@ struct ovl_idmap {
 	} r[64];
 };
 
+enum ovl_rdp {
+	OVL_RDP_YES,  /* every listing carries attributes (readdirplus) */
+	OVL_RDP_AUTO, /* the kernel decides per directory */
+	OVL_RDP_NO,
+};
+
 /**
  * struct ovl_opts - the parsed command line
  *
@@ -63,7 +69,8 @@ struct ovl_opts {
 	double upper_timeout; /* seconds the kernel caches upper entries */
 	double lower_timeout; /* ... and entries only lowers hold */
 	unsigned threads;     /* worker threads at most */
-	int ready_fd;	      /* -1: none */
+	enum ovl_rdp readdirplus;
+	int ready_fd; /* -1: none */
 	bool foreground, debug, readonly, single_thread;
 	bool static_nlink, fsync, writeback, splice_read, splice_write;
 	bool exit_with_mntns, allow_other, oci_whiteouts;
@@ -385,11 +392,12 @@ unsigned ovl_dindex_dir_layers(const struct ovl_dindex *ix,
 /**
  * ovl_dindex_scan_layer() - add the entries of one layer's directory
  * @fd: the directory, open for reading (consumed: closed)
+ * @last: the bottom layer of the stack (its opaque marker does not matter)
  * @opaque: set when the directory is opaque in this layer
  * Return: 0 or -errno.
  */
 int ovl_dindex_scan_layer(struct ovl_fs *fs, struct ovl_dindex *ix, int fd,
-			  uint16_t layer, bool *opaque);
+			  uint16_t layer, bool last, bool *opaque);
 
 /* ---- lookup (lookup.c) -------------------------------------------------- */
 
@@ -408,6 +416,15 @@ int ovl_find(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
  */
 int ovl_lookup_entry(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
 		     struct fuse_entry_param *e);
+/**
+ * ovl_lookup_listed() - ovl_lookup_entry() for a name a listing of @dir
+ * showed from the lower @layer, where @dirfd is @dir (at @dirpath) in that
+ * layer: one fstatat relative to it, the rest from the index. Falls back
+ * to a full lookup for upper entries (they may have changed since).
+ */
+int ovl_lookup_listed(struct ovl_fs *fs, struct ovl_node *dir, int dirfd,
+		      const char *dirpath, const char *name, int layer,
+		      struct fuse_entry_param *e);
 /** ovl_name_in_lower() - does a lower layer of @dir show @name (a whiteout
  * is needed when it is removed from the upper)? */
 int ovl_name_in_lower(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
@@ -642,6 +659,8 @@ int ovl_node_dup_fd(struct ovl_fs *fs, struct ovl_node *n);
 int ovl_node_target(struct ovl_fs *fs, struct ovl_node *n, char *path,
 		    size_t size, int *layer, int *fd);
 
+/** ovl_read_buffer_free() - free this thread's read buffer (at exit). */
+void ovl_read_buffer_free(void);
 /** ovl_fh_fd() - the descriptor to read @n's data through. */
 int ovl_fh_fd(struct ovl_fs *fs, struct ovl_node *n, struct ovl_fh *fh);
 

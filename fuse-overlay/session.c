@@ -26,8 +26,7 @@ static void ovl_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct ovl_fs *fs = userdata;
 	const struct ovl_opts *o = fs->opts;
-	unsigned want = FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
-			FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ATOMIC_O_TRUNC |
+	unsigned want = FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ATOMIC_O_TRUNC |
 			FUSE_CAP_ASYNC_READ;
 
 #ifdef FUSE_CAP_CACHE_SYMLINKS
@@ -45,7 +44,15 @@ static void ovl_init(void *userdata, struct fuse_conn_info *conn)
 		fs->no_opendir = true;
 	}
 #endif
+	if (o->readdirplus != OVL_RDP_NO)
+		want |= FUSE_CAP_READDIRPLUS;
+	if (o->readdirplus == OVL_RDP_AUTO)
+		want |= FUSE_CAP_READDIRPLUS_AUTO;
 	conn->want |= want & conn->capable;
+	if (o->readdirplus != OVL_RDP_AUTO)
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	if (o->readdirplus == OVL_RDP_NO)
+		conn->want &= ~FUSE_CAP_READDIRPLUS;
 	if (!o->splice_write)
 		conn->want &= ~(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 	if (!o->splice_read)
