@@ -17,6 +17,7 @@ void net_config_init(struct net_config *cfg)
 	cfg->ipv6 = true;
 	cfg->ready_fd = -1;
 	cfg->exit_fd = -1;
+	cfg->ports_fd = -1;
 	cfg->udp_timeout_ms = DEFAULT_UDP_TIMEOUT_MS;
 }
 

@@ -44,8 +44,6 @@ struct fwd_flow;
  * struct fwd_loop - the forwarder's state; one per process, one thread
  * @epfd:     the epoll instance (owned)
  * @pool:     idle empty pipes (owned), @npool of them
- * @ready:    connections that stopped at their byte budget with data left
- *            (edge-triggered epoll will not tell us again)
  * @grave:    connections closed during this round, freed at its end (an
  *            event later in the same batch may still point at them)
  * @conns:    open TCP connections, doubly linked (for the exit)
@@ -61,7 +59,6 @@ struct fwd_loop {
 	int64_t paused_at;
 	struct fwd_pipe *pool;
 	size_t npool;
-	struct fwd_conn *ready;
 	struct fwd_conn *grave;
 	struct fwd_conn *conns;
 	size_t nconns;
@@ -78,7 +75,6 @@ void fwd_pause_listeners(struct fwd_loop *lp);
 /* forward_tcp.c */
 void fwd_tcp_accept(struct fwd_loop *lp, struct fwd_listener *fl);
 void fwd_tcp_event(struct fwd_loop *lp, struct fwd_tag *tag, uint32_t ev);
-void fwd_tcp_run_ready(struct fwd_loop *lp);
 void fwd_tcp_reap(struct fwd_loop *lp);
 void fwd_tcp_pool_drain(struct fwd_loop *lp);
 void fwd_tcp_close_all(struct fwd_loop *lp);

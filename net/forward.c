@@ -23,12 +23,12 @@
  * namespace, and passing each new socket over a unix socket from a helper
  * costs a round trip per connection.
  *
- * One thread, edge-triggered epoll. Each connection has a direction per
- * way, each with a pipe only while bytes are in flight: idle connections
- * hold just their two sockets, and empty pipes go back to a small pool.
- * A direction moves at most a budget of bytes per turn, so one bulk
- * transfer cannot starve the rest; a connection that stops at its budget
- * goes on a ready list and continues in the next round.
+ * One thread, level-triggered epoll, each side polled only for what can
+ * make progress (forward_tcp.c). Each connection has a direction per way,
+ * each with a pipe only while bytes are in flight: idle connections hold
+ * just their two sockets, and empty pipes go back to a small pool. A
+ * direction moves at most a budget of bytes per turn, so one bulk
+ * transfer cannot starve the rest; epoll reports what is left next round.
  *
  * UDP (forward_udp.c) keeps a flow per host peer: a connected UDP socket in
  * the container's namespace whose replies go back to that peer through the
@@ -138,8 +138,6 @@ static int loop_timeout(struct fwd_loop *lp, int64_t now)
 {
 	int t = fwd_udp_expire(lp, now);
 
-	if (lp->ready)
-		return 0;
 	if (lp->paused) {
 		int left = PAUSE_MS - (int)(now - lp->paused_at);
 
@@ -174,7 +172,7 @@ static bool dispatch(struct fwd_loop *lp, struct epoll_event *ev)
 	return false;
 }
 
-/* One round: wait, dispatch, continue budgeted work, free the closed. */
+/* One round: wait, dispatch, free what was closed. */
 static int loop_round(struct fwd_loop *lp, bool *stop)
 {
 	struct epoll_event ev[EVENTS_PER_WAIT];
@@ -186,7 +184,6 @@ static int loop_round(struct fwd_loop *lp, bool *stop)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++)
 		*stop |= dispatch(lp, &ev[i]);
-	fwd_tcp_run_ready(lp);
 	fwd_tcp_reap(lp);
 	fwd_udp_reap(lp);
 	now = fwd_now_ms();

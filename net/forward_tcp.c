@@ -2,14 +2,21 @@
 /* forward_tcp.c - published TCP ports: accept on the host, connect in the
  * container, splice(2) both ways (the design is in forward.c)
  *
- * A connection's life: accepted (host side registered), connecting (a
- * non-blocking connect to the next container address: 127.0.0.1, then
- * 10.0.2.100 for servers bound only to the tap, then ::1), established
- * (both sides registered edge-triggered for in, out and hang-up; any event
- * pumps both directions until each would block), half-closed per direction
- * (EOF read on one side is passed on as shutdown(SHUT_WR) on the other once
- * its pipe is empty), closed (both directions done, or an error on either
- * side).
+ * A connection's life: accepted (host side registered, polled for nothing
+ * but errors), connecting (a non-blocking connect to the next container
+ * address: 127.0.0.1, then 10.0.2.100 for servers bound only to the tap,
+ * then ::1), established, half-closed per direction (EOF read on one side
+ * is passed on as shutdown(SHUT_WR) on the other once its pipe is empty),
+ * closed (both directions done, or an error on either side).
+ *
+ * Polling is level-triggered, and each side is polled only for what can
+ * make progress: readable while its direction has an empty pipe and no
+ * EOF, writable while the other direction holds bytes for it. So a short
+ * read ends a turn without a second splice() to see EAGAIN (epoll reports
+ * what is left next round), a direction stops at its byte budget without
+ * losing its wakeup, and a destination that is full stops its source from
+ * being polled at all. The price is an epoll_ctl() when a direction blocks
+ * or unblocks, which happens in bulk transfers only, once per pipeful.
  */
 
 #include <arpa/inet.h>
@@ -24,11 +31,12 @@
 
 #include "net/forward-internal.h"
 
-#define PIPE_SIZE    (1 << 20) /* bytes a pipe may hold; fewer syscalls */
+#ifndef PIPE_SIZE
+#define PIPE_SIZE (512 << 10) /* bytes a pipe may hold; fewer syscalls */
+#endif
 #define POOL_MAX     32	       /* idle pipes kept for reuse */
 #define TURN_BUDGET  (4 << 20) /* bytes per direction per turn */
 #define ACCEPT_BATCH 64
-#define SIDE_EVENTS  (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 #define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 
 /* The container addresses tried in order for each connection. */
@@ -45,6 +53,7 @@ struct fwd_side {
 	struct fwd_tag tag;
 	struct fwd_conn *conn;
 	int fd;
+	uint32_t armed; /* the epoll events it is registered for */
 };
 
 /* One way through the connection: dir[0] host to container, dir[1]
@@ -62,9 +71,8 @@ struct fwd_conn {
 	uint16_t ctr_port;
 	uint8_t attempt; /* TRY_*: the address being connected to */
 	bool connecting;
-	bool queued;			      /* on lp->ready */
 	bool dead;			      /* closed; on lp->grave */
-	struct fwd_conn *next;		      /* on lp->ready or lp->grave */
+	struct fwd_conn *next;		      /* on lp->grave */
 	struct fwd_conn *all_prev, *all_next; /* lp->conns, while open */
 };
 
@@ -143,12 +151,9 @@ static void conn_close(struct fwd_loop *lp, struct fwd_conn *c)
 		lp->conns = c->all_next;
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
-	/* Freed at the end of the round, once no event can name it. A queued
-	 * connection is skipped by the ready list and freed there. */
-	if (!c->queued) {
-		c->next = lp->grave;
-		lp->grave = c;
-	}
+	/* Freed at the end of the round, once no event can name it. */
+	c->next = lp->grave;
+	lp->grave = c;
 }
 
 void fwd_tcp_reap(struct fwd_loop *lp)
@@ -191,7 +196,8 @@ static int conn_dial(struct fwd_loop *lp, struct fwd_conn *c)
 	    errno != EINPROGRESS)
 		return -errno;
 	c->connecting = true;
-	return fwd_epoll_add(lp, fd, SIDE_EVENTS, &c->side[1].tag);
+	c->side[1].armed = EPOLLOUT;
+	return fwd_epoll_add(lp, fd, EPOLLOUT, &c->side[1].tag);
 }
 
 /* Try the next container address after a refusal; false when none is
@@ -253,7 +259,9 @@ static void conn_start(struct fwd_loop *lp, int hostfd, uint16_t ctr_port)
 		return;
 	}
 	setsockopt(hostfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (fwd_epoll_add(lp, hostfd, SIDE_EVENTS, &c->side[0].tag) < 0 ||
+	/* Polled for errors only until the container side is connected;
+	 * bytes wait in the host socket meanwhile. */
+	if (fwd_epoll_add(lp, hostfd, 0, &c->side[0].tag) < 0 ||
 	    (conn_dial(lp, c) < 0 && !conn_redial(lp, c)))
 		conn_refuse(lp, c);
 }
@@ -278,22 +286,22 @@ void fwd_tcp_accept(struct fwd_loop *lp, struct fwd_listener *fl)
 
 /* ---- moving bytes ------------------------------------------------------- */
 
-/* Move bytes one way until either end would block, the source ends, or
- * the budget is spent. Returns 1 when the budget ran out, 0 when blocked or
- * finished, -errno on a broken connection. */
+/* Move bytes one way until the destination is full (bytes stay in the
+ * pipe), the source has no more right now, it ended, or the budget is
+ * spent. Returns 0 or -errno for a broken connection. */
 static int dir_pump(struct fwd_loop *lp, struct fwd_dir *d, int src, int dst)
 {
 	size_t budget = TURN_BUDGET;
+	bool again = true;
 	ssize_t n;
 
 	for (;;) {
-		if (d->pipe.len > 0) {
+		while (d->pipe.len > 0) {
 			n = splice(d->pipe.rd, NULL, dst, NULL, d->pipe.len,
 				   SPLICE_FLAGS | d->more);
 			if (n < 0)
 				return errno == EAGAIN ? 0 : -errno;
 			d->pipe.len -= n;
-			continue;
 		}
 		if (d->eof) {
 			if (!d->shut && shutdown(dst, SHUT_WR) < 0 &&
@@ -302,21 +310,45 @@ static int dir_pump(struct fwd_loop *lp, struct fwd_dir *d, int src, int dst)
 			d->shut = true;
 			return 0;
 		}
-		if (budget == 0)
-			return 1;
+		if (!again || budget == 0)
+			return 0;
 		if (d->pipe.rd < 0 && pipe_get(lp, &d->pipe) < 0)
 			return -EMFILE;
 		n = splice(src, NULL, d->pipe.wr, NULL, PIPE_SIZE,
 			   SPLICE_FLAGS);
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -errno;
-		if (n == 0)
-			d->eof = true;
-		/* A nearly full pipe means a bulk transfer: tell TCP more
-		 * follows, so that it sends full segments. */
-		d->more = (size_t)n >= PIPE_SIZE / 2 ? SPLICE_F_MORE : 0;
+		d->eof = n == 0;
+		/* Less than half a pipe: the socket is likely empty, and if
+		 * not, level-triggered epoll says so next round. A nearly
+		 * full pipe is a bulk transfer: tell TCP more follows. */
+		again = (size_t)n >= PIPE_SIZE / 2;
+		d->more = again ? SPLICE_F_MORE : 0;
 		d->pipe.len = n;
 		budget = (size_t)n >= budget ? 0 : budget - n;
+	}
+}
+
+/* Poll each side for what can make progress (see the top of the file). */
+static void conn_arm(struct fwd_loop *lp, struct fwd_conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		uint32_t want = 0;
+		struct epoll_event ev = { .data.ptr = &c->side[i].tag };
+
+		if (!c->dir[i].eof && c->dir[i].pipe.len == 0)
+			want |= EPOLLIN | EPOLLRDHUP;
+		if (c->dir[!i].pipe.len > 0)
+			want |= EPOLLOUT;
+		if (want == c->side[i].armed)
+			continue;
+		ev.events = want;
+		if (epoll_ctl(lp->epfd, EPOLL_CTL_MOD, c->side[i].fd, &ev) <
+		    0) {
+			conn_close(lp, c);
+			return;
+		}
+		c->side[i].armed = want;
 	}
 }
 
@@ -324,20 +356,15 @@ static int dir_pump(struct fwd_loop *lp, struct fwd_dir *d, int src, int dst)
  * or one broke. */
 static void conn_pump(struct fwd_loop *lp, struct fwd_conn *c, unsigned dirs)
 {
-	bool more = false;
-
 	for (int i = 0; i < 2; i++) {
 		struct fwd_dir *d = &c->dir[i];
-		int ret;
 
 		if (!(dirs & (1u << i)))
 			continue;
-		ret = dir_pump(lp, d, c->side[i].fd, c->side[!i].fd);
-		if (ret < 0) {
+		if (dir_pump(lp, d, c->side[i].fd, c->side[!i].fd) < 0) {
 			conn_close(lp, c);
 			return;
 		}
-		more |= ret == 1;
 		if (d->pipe.len == 0)
 			pipe_put(lp, &d->pipe);
 	}
@@ -345,16 +372,11 @@ static void conn_pump(struct fwd_loop *lp, struct fwd_conn *c, unsigned dirs)
 		conn_close(lp, c);
 		return;
 	}
-	if (more && !c->queued) {
-		c->queued = true;
-		c->next = lp->ready;
-		lp->ready = c;
-	}
+	conn_arm(lp, c);
 }
 
-/* Which directions an event on side @si can unblock: readable moves the
- * direction it feeds, writable the one that drains into it. Skipping the
- * other saves a splice that would only say EAGAIN. */
+/* Which directions an event on side @si can move: readable feeds the
+ * direction it is the source of, writable drains the other one. */
 static unsigned event_dirs(int si, uint32_t ev)
 {
 	unsigned dirs = 0;
@@ -395,31 +417,13 @@ void fwd_tcp_event(struct fwd_loop *lp, struct fwd_tag *tag, uint32_t ev)
 	if (c->dead)
 		return;
 	if (c->connecting) {
-		/* Host-side events wait; bytes stay queued in its socket. */
-		if (s == &c->side[1] && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		if (s == &c->side[1])
 			conn_connected(lp, c);
+		else if (ev & (EPOLLERR | EPOLLHUP))
+			conn_close(lp, c); /* the client gave up */
 		return;
 	}
 	conn_pump(lp, c, event_dirs(s == &c->side[1], ev));
-}
-
-void fwd_tcp_run_ready(struct fwd_loop *lp)
-{
-	struct fwd_conn *list = lp->ready;
-
-	lp->ready = NULL;
-	while (list) {
-		struct fwd_conn *c = list;
-
-		list = c->next;
-		c->queued = false;
-		if (c->dead) {
-			c->next = lp->grave;
-			lp->grave = c;
-			continue;
-		}
-		conn_pump(lp, c, 3);
-	}
 }
 
 /* At exit: every connection and pipe closed, every allocation freed. */
@@ -427,7 +431,6 @@ void fwd_tcp_close_all(struct fwd_loop *lp)
 {
 	while (lp->conns)
 		conn_close(lp, lp->conns);
-	fwd_tcp_run_ready(lp);
 	fwd_tcp_reap(lp);
 	fwd_tcp_pool_drain(lp);
 }

@@ -119,6 +119,12 @@ static int set_exit_fd(struct net_config *cfg, const char *arg,
 	return set_fd(arg, "--exit-fd", &cfg->exit_fd, err);
 }
 
+static int set_ports_fd(struct net_config *cfg, const char *arg,
+			struct hutch_err *err)
+{
+	return set_fd(arg, "--ports-fd", &cfg->ports_fd, err);
+}
+
 static int set_netns_type(struct net_config *cfg, const char *arg,
 			  struct hutch_err *err)
 {
@@ -219,6 +225,10 @@ static const struct opt opts[] = {
 	  set_ready_fd },
 	{ "exit-fd", 0, "FD", "exit when FD becomes readable or hangs up",
 	  set_exit_fd },
+	{ "ports-fd", 0, "FD",
+	  "before ready, list the bound ports on FD, one per line: "
+	  "PROTO HOSTADDR:PORT CONTAINERPORT",
+	  set_ports_fd },
 	{ "netns-type", 0, "pid|path",
 	  "whether the operand is a PID (default) or a netns path",
 	  set_netns_type },
@@ -445,6 +455,12 @@ static int setup(struct net_config *cfg, struct state *st,
 	if (ret == 0)
 		ret = net_ports_bind(cfg->specs, cfg->nspecs, &st->l, &st->nl,
 				     err);
+	if (ret == 0 && cfg->ports_fd >= 0) {
+		ret = net_ports_report(cfg->ports_fd, st->l, st->nl);
+		cfg->ports_fd = -1;
+		if (ret < 0)
+			cmn_err_set(err, -ret, "cannot write to --ports-fd");
+	}
 	if (ret == 0)
 		ret = net_nsjoin_spawn(cfg, &st->ns, st->l, st->nl, &st->tap,
 				       &st->fwd, err);

@@ -22,6 +22,7 @@
  * @ipv6:         configure fd00::/64 and let libslirp speak IPv6
  * @ready_fd:     -1 or where to report readiness (net.h)
  * @exit_fd:      -1 or a descriptor whose readability ends hutch-net
+ * @ports_fd:     -1 or where to list the bound ports before ready (net.h)
  * @udp_timeout_ms: idle time after which a published UDP flow is dropped
  * @specs:        published ports (owned), @nspecs of them
  */
@@ -35,6 +36,7 @@ struct net_config {
 	bool ipv6;
 	int ready_fd;
 	int exit_fd;
+	int ports_fd;
 	unsigned int udp_timeout_ms;
 	struct net_port_spec *specs;
 	size_t nspecs;
@@ -83,6 +85,12 @@ struct net_listener {
  */
 int net_ports_bind(const struct net_port_spec *specs, size_t nspecs,
 		   struct net_listener **out, size_t *n, struct hutch_err *err);
+/**
+ * net_ports_report() - one line per listener to @fd, then close it:
+ * "tcp 127.0.0.1:8080 80\n" (protocol, host address and port as bound,
+ * container port); what `hutch port` shows for ports chosen by the kernel.
+ */
+int net_ports_report(int fd, const struct net_listener *l, size_t n);
 /** net_ports_close() - close the listeners and free the array. */
 void net_ports_close(struct net_listener *l, size_t n);
 /** net_sockaddr_str() - "127.0.0.1:8080" or "[::1]:8080" into @buf. */

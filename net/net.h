@@ -11,8 +11,8 @@
  * Starting hutch-net from hutch (host user and network namespace, after the
  * container's namespaces exist and its id maps are written):
  *
- *	hutch-net --ready-fd=R [--exit-fd=E] [--mtu=N] [--allow-host-loopback]
- *	          [-p SPEC]... PID [TAPNAME]
+ *	hutch-net --ready-fd=R [--exit-fd=E] [--ports-fd=P] [--mtu=N]
+ *	          [--allow-host-loopback] [-p SPEC]... PID [TAPNAME]
  *
  *   PID          any process of the container (its init): hutch-net joins
  *                /proc/PID/ns/user and /proc/PID/ns/net to create the tap,
@@ -26,6 +26,10 @@
  *                one line "hutch-net: ...\n" (never starting with NUL)
  *                instead, also prints it on stderr, and exits with status 1.
  *                EOF without a byte means it died (report its stderr).
+ *   --ports-fd=P before ready, one line per bound host port, then P is
+ *                closed: "tcp 127.0.0.1:34567 80" (protocol, host address
+ *                and port as bound, container port); how hutch learns the
+ *                ports the kernel chose for "-p 80" or "-p IP::80".
  *   --exit-fd=E  hutch-net exits when E becomes readable or hangs up (give
  *                it the read end of a pipe whose write end the container's
  *                side keeps open).

@@ -188,6 +188,24 @@ int net_ports_bind(const struct net_port_spec *specs, size_t nspecs,
 	return 0;
 }
 
+int net_ports_report(int fd, const struct net_listener *l, size_t n)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		char where[80], line[128];
+		int len = snprintf(
+			line, sizeof(line), "%s %s %u\n",
+			l[i].proto == IPPROTO_UDP ? "udp" : "tcp",
+			net_sockaddr_str(&l[i].host, where, sizeof(where)),
+			l[i].ctr_port);
+
+		ret = cmn_write_all(fd, line, len);
+	}
+	close(fd);
+	return ret;
+}
+
 void net_ports_close(struct net_listener *l, size_t n)
 {
 	if (!l)

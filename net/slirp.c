@@ -276,7 +276,7 @@ void net_slirp_free(struct net_slirp *s)
 
 /* ---- the loop ----------------------------------------------------------- */
 
-/* Shorten @timeout to the first armed timer; fire those that are due. */
+/* Fire the timers that are due. */
 static void timers_run(struct net_slirp *s, int64_t now)
 {
 	for (struct net_timer *t = s->timers, *next; t; t = next) {
@@ -288,6 +288,7 @@ static void timers_run(struct net_slirp *s, int64_t now)
 	}
 }
 
+/* Shorten @timeout (ms) to the first armed timer. */
 static uint32_t timers_timeout(const struct net_slirp *s, int64_t now,
 			       uint32_t timeout)
 {

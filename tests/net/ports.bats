@@ -224,3 +224,21 @@ hold_stop() {
 	wait_for 10 sh -c "! ss -Htn state established '( dport = :$HP )' | grep -q ."
 	hold_stop
 }
+
+@test "without a host port the kernel picks one; --ports-fd tells which" {
+	ctr_server http.log http 127.0.0.1 8000
+	net_start --ports-fd=4 -p 8000 -p "[::1]::8000" -p "$HP:53/udp" \
+		4>"$BATS_TEST_TMPDIR/ports"
+	run -0 cat "$BATS_TEST_TMPDIR/ports"
+	[ "${#lines[@]}" -eq 3 ]
+	[[ ${lines[0]} =~ ^tcp\ 127\.0\.0\.1:([0-9]+)\ 8000$ ]]
+	local p4=${BASH_REMATCH[1]}
+	[[ ${lines[1]} =~ ^tcp\ \[::1\]:([0-9]+)\ 8000$ ]]
+	local p6=${BASH_REMATCH[1]}
+	[ "${lines[2]}" = "udp 127.0.0.1:$HP 53" ]
+	NET_PORTS="$HP $p4 $p6"
+	run -0 curl -sS --max-time 5 "http://127.0.0.1:$p4/"
+	[ "$output" = ok ]
+	run -0 curl -gsS --max-time 5 "http://[::1]:$p6/"
+	[ "$output" = ok ]
+}
