@@ -103,7 +103,7 @@ static uint64_t sweep(struct img_store *s, const char *dir,
 	uint64_t freed = 0;
 
 	while (d && (de = readdir(d))) {
-		char path[200];
+		char path[PATH_MAX];
 		struct stat st;
 
 		if (strlen(de->d_name) != 64 || set_has(keep, de->d_name))
