@@ -4,6 +4,7 @@
 #define HUTCH_BUILD_BUILDER_INTERNAL_H
 
 #include <jansson.h>
+#include <sys/stat.h>
 
 #include "build/build.h"
 #include "image/image.h"
@@ -96,6 +97,66 @@ int bld_commit_layer(struct bld *b, struct stage *st, const char *upper,
  */
 int bld_commit_cached(struct bld *b, struct stage *st, const char *key,
 		      const char *created_by);
+
+/* ---- ADD <URL> (fetch.c) ---------------------------------------------------- */
+
+/**
+ * struct bld_fetch - one http(s) source of an ADD
+ * @arg:    its index in the instruction's arguments
+ * @url:    the argument (borrowed from the instruction)
+ * @name:   the URL path's last component, NULL when it has none (owned)
+ * @fd:     the downloaded file, unlinked; -1 until fetched (owned)
+ * @st:     what the copy gives it: a regular file of mode 0600, its size,
+ *          mtime from Last-Modified (else the download's time)
+ * @digest: --checksum's sha256 until fetched, then the content's
+ * @pinned: --checksum was given
+ */
+struct bld_fetch {
+	size_t arg;
+	const char *url;
+	char *name;
+	int fd;
+	struct stat st;
+	struct img_digest digest;
+	bool pinned;
+};
+
+struct bld_fetches {
+	struct bld_fetch *v; /* owned */
+	size_t n;
+};
+
+/** bld_is_url() - does an ADD source name an http:// or https:// URL? */
+bool bld_is_url(const char *arg);
+
+/**
+ * bld_fetch_plan() - the URL sources of @in (none for COPY), with
+ * --checksum parsed; refuses COPY of a URL, other schemes, git sources and
+ * a --checksum that is not for exactly one URL. Nothing is downloaded.
+ * @out: freed with bld_fetches_free(), also after a failure
+ */
+int bld_fetch_plan(const struct bld_instr *in, struct bld_fetches *out,
+		   struct hutch_err *err);
+
+/**
+ * bld_fetch_all() - download the sources of @f that are not yet fetched
+ * and were (@pinned) or were not given --checksum, into files under the
+ * store's tmp/; a pinned download must match its checksum.
+ */
+int bld_fetch_all(struct bld *b, struct bld_fetches *f, bool pinned,
+		  struct hutch_err *err);
+
+/** bld_fetch_key() - add each source's URL and digest to a cache key. */
+void bld_fetch_key(const struct bld_fetches *f, struct img_sha256 *h);
+
+/** bld_fetch_find() - the fetch of argument @arg, or NULL (not a URL). */
+const struct bld_fetch *bld_fetch_find(const struct bld_fetches *f, size_t arg);
+
+/** bld_fetch_name() - the file name a URL gives inside a destination
+ * directory (borrowed), or NULL with @err when it has none. */
+const char *bld_fetch_name(const struct bld_fetch *f, struct hutch_err *err);
+
+void bld_fetches_free(struct bld_fetches *f);
 
 /* ---- the cache (cache.c) ---------------------------------------------------- */
 

@@ -8,7 +8,9 @@
  * subordinate ids exist. Destinations are resolved inside the overlay with
  * cmn_open_in_root(): an image's symlinks cannot send files out of it.
  * Sources come from the context (through .dockerignore) or, with --from,
- * from an earlier stage's or an image's layers mounted read-only.
+ * from an earlier stage's or an image's layers mounted read-only; ADD's
+ * http(s) sources are downloaded on the host first (fetch.c) and copied
+ * from their descriptor.
  */
 
 #include <archive.h>
@@ -45,6 +47,7 @@ struct copy_job {
 	 * daemons of the destination's and --from's mounts (-1: none). */
 	enum sbx_storage driver;
 	pid_t dst_daemon, src_daemon;
+	const struct bld_fetches *fetches; /* ADD's URL sources, downloaded */
 };
 
 static int copy_fd(struct copy_job *j, int src, const struct stat *st,
@@ -249,38 +252,28 @@ static const char *base_name(const char *rel)
  * goes to DEST/NAME when DEST is a directory (ends in '/', exists as one,
  * or there are several sources), else it becomes DEST.
  */
-static int copy_source(struct copy_job *j, int src_root,
-		       const struct bld_source *s, int dst_root, bool into_dir,
-		       struct hutch_err *err)
+static int copy_opened(struct copy_job *j, int src, const struct stat *st,
+		       const char *rel, bool unpack, int dst_root,
+		       bool into_dir, struct hutch_err *err)
 {
-	cleanup_close int src =
-		*s->rel ? cmn_open_in_root(src_root, s->rel,
-					   O_RDONLY | O_NONBLOCK,
-					   CMN_CREATE_NONE)
-			: dup(src_root);
 	cleanup_close int dst = -1;
 	cleanup_free char *parent = NULL;
 	const char *name;
-	struct stat st;
 	int ret;
 
-	if (src < 0 || fstat(src, &st) < 0)
-		return cmn_err_set(err, src < 0 ? -src : errno,
-				   "cannot open %s", s->rel);
-	if (S_ISDIR(st.st_mode) || into_dir) {
+	if (S_ISDIR(st->st_mode) || into_dir) {
 		dst = cmn_open_in_root(dst_root, j->dest,
 				       O_RDONLY | O_DIRECTORY, CMN_CREATE_DIR);
 		if (dst < 0)
 			return cmn_err_set(err, -dst,
 					   "cannot create the destination %s",
 					   j->dest);
-		if (S_ISDIR(st.st_mode))
-			ret = copy_children(j, src, dst, s->rel, 0);
-		else if (j->add && is_archive(src))
+		if (S_ISDIR(st->st_mode))
+			ret = copy_children(j, src, dst, rel, 0);
+		else if (unpack && is_archive(src))
 			return extract(src, dst, err);
 		else
-			ret = copy_fd(j, src, &st, dst, base_name(s->rel),
-				      s->rel, 0);
+			ret = copy_fd(j, src, st, dst, base_name(rel), rel, 0);
 	} else {
 		parent = strdup(j->dest);
 		name = parent ? base_name(parent) : NULL;
@@ -295,11 +288,43 @@ static int copy_source(struct copy_job *j, int src_root,
 			return cmn_err_set(err, -dst,
 					   "cannot create the destination %s",
 					   j->dest);
-		ret = copy_fd(j, src, &st, dst, name, s->rel, 0);
+		ret = copy_fd(j, src, st, dst, name, rel, 0);
 	}
-	return ret < 0 ? cmn_err_set(err, -ret, "cannot copy %s to %s", s->rel,
+	return ret < 0 ? cmn_err_set(err, -ret, "cannot copy %s to %s", rel,
 				     j->dest)
 		       : 0;
+}
+
+static int copy_source(struct copy_job *j, int src_root,
+		       const struct bld_source *s, int dst_root, bool into_dir,
+		       struct hutch_err *err)
+{
+	cleanup_close int src =
+		*s->rel ? cmn_open_in_root(src_root, s->rel,
+					   O_RDONLY | O_NONBLOCK,
+					   CMN_CREATE_NONE)
+			: dup(src_root);
+	struct stat st;
+
+	if (src < 0 || fstat(src, &st) < 0)
+		return cmn_err_set(err, src < 0 ? -src : errno,
+				   "cannot open %s", s->rel);
+	return copy_opened(j, src, &st, s->rel, j->add, dst_root, into_dir,
+			   err);
+}
+
+/* ADD URL: the downloaded file, named by the URL in a directory; not
+ * unpacked unless --unpack asks. */
+static int copy_url(struct copy_job *j, const struct bld_fetch *f, int dst_root,
+		    bool into_dir, struct hutch_err *err)
+{
+	const char *name = into_dir ? bld_fetch_name(f, err) : f->url;
+
+	if (!name)
+		return -EINVAL;
+	return copy_opened(j, f->fd, &f->st, name,
+			   bld_instr_flag_bool(j->in, "unpack"), dst_root,
+			   into_dir, err);
 }
 
 /* Is DEST a directory: "/x/", several sources, or an existing one? */
@@ -456,7 +481,8 @@ static int copy_files(struct copy_job *j, struct hutch_err *err)
 		ret = resolve_chown(j, dst_root, err);
 	for (size_t i = 0; i < n_src; i++)
 		if (!heredoc_arg(in, i)) {
-			globbed |= strpbrk(in->args[i], "*?[") != NULL;
+			globbed |= !bld_fetch_find(j->fetches, i) &&
+				   strpbrk(in->args[i], "*?[") != NULL;
 			count++;
 		}
 	into_dir = ret == 0 && dest_is_dir(j, dst_root, count, globbed);
@@ -466,6 +492,11 @@ static int copy_files(struct copy_job *j, struct hutch_err *err)
 
 		if (heredoc_arg(in, i))
 			continue;
+		if (bld_fetch_find(j->fetches, i)) {
+			ret = copy_url(j, bld_fetch_find(j->fetches, i),
+				       dst_root, into_dir, err);
+			continue;
+		}
 		ret = bld_sources(src_root, j->from ? NULL : j->b->ignore,
 				  in->args[i], &list, &n, err);
 		for (size_t k = 0; ret == 0 && k < n; k++)
@@ -541,7 +572,7 @@ static int copy_key(struct bld *b, struct stage *st, const struct copy_job *j,
 		struct bld_source *list = NULL;
 		size_t n = 0;
 
-		if (heredoc_arg(j->in, i))
+		if (heredoc_arg(j->in, i) || bld_fetch_find(j->fetches, i))
 			continue;
 		ret = bld_sources(b->context_fd, b->ignore, j->in->args[i],
 				  &list, &n, err);
@@ -553,6 +584,7 @@ static int copy_key(struct bld *b, struct stage *st, const struct copy_job *j,
 	for (size_t i = 0; i < j->in->n_heredocs; i++)
 		img_sha256_update(h, j->in->heredocs[i].body,
 				  strlen(j->in->heredocs[i].body));
+	bld_fetch_key(j->fetches, h);
 	img_sha256_final(h, &d);
 	if (ret < 0)
 		return ret;
@@ -646,15 +678,17 @@ int bld_step_copy(struct bld *b, struct stage *st, size_t stage_index,
 			      .in = in,
 			      .add = in->kind == BLD_ADD,
 			      .chown_spec = bld_instr_flag(in, "chown", NULL) };
+	struct bld_fetches urls = { 0 };
 	char key[65];
 	int ret = parse_chmod(bld_instr_flag(in, "chmod", NULL), &j.chmod, err);
 
-	for (size_t i = 0; ret == 0 && i + 1 < in->n_args; i++)
-		if (j.add && strstr(in->args[i], "://"))
-			ret = cmn_err_msg(
-				err, ENOTSUP,
-				"ADD of a URL (%s) is not supported yet; download it with a RUN step (curl or wget)",
-				in->args[i]);
+	/* URLs are downloaded here, on the host: without --checksum before
+	 * the key (which holds their digest), with it only on a miss. */
+	if (ret == 0)
+		ret = bld_fetch_plan(in, &urls, err);
+	if (ret == 0)
+		ret = bld_fetch_all(b, &urls, false, err);
+	j.fetches = &urls;
 	if (ret == 0 && from)
 		ret = source_stage(b, stage_index, from, &img_stage, &j.from,
 				   err);
@@ -662,8 +696,12 @@ int bld_step_copy(struct bld *b, struct stage *st, size_t stage_index,
 	if (ret == 0)
 		ret = copy_key(b, st, &j, key, err);
 	if (ret == 0 && (b->o->no_cache ||
-			 bld_commit_cached(b, st, key, in->original) != 1))
-		ret = execute(b, st, &j, key, err);
+			 bld_commit_cached(b, st, key, in->original) != 1)) {
+		ret = bld_fetch_all(b, &urls, true, err);
+		if (ret == 0)
+			ret = execute(b, st, &j, key, err);
+	}
+	bld_fetches_free(&urls);
 	bld_stage_release(&img_stage);
 	return ret;
 }
