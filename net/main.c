@@ -532,6 +532,12 @@ static int serve(const struct net_config *cfg, struct state *st)
 	for (;;) {
 		int i = net_slirp_run(st->slirp, stop, n);
 
+		/* The kernel deletes the tap with the namespace: when the
+		 * container exits, that may be seen before the pidfd. */
+		if (i == -EPIPE || i == -EBADFD) {
+			cmn_debug("the tap is gone with the container");
+			return 0;
+		}
 		if (i < 0) {
 			cmn_log(CMN_LOG_ERROR, "the tap failed: %s",
 				strerror(-i));

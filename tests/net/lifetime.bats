@@ -28,6 +28,15 @@ teardown() {
 	no_listener "$HP"
 }
 
+@test "it exits 0 when the container exits, with no published ports too" {
+	net_start
+	ctr_stop
+	local st=0
+	wait_for 10 pid_gone "$NET_PID"
+	wait "$NET_PID" || st=$?
+	[ "$st" -eq 0 ]
+}
+
 @test "the main process stays in the host's namespaces, the forwarder joins the container's" {
 	net_start -p "$HP:80"
 	[ "$(readlink "/proc/$NET_PID/ns/net")" = "$(readlink /proc/self/ns/net)" ]
