@@ -29,7 +29,8 @@ CONF
 	cp /bin/busybox "$T/rootfs/bin/"
 	for a in sh cat echo grep ls rm mkdir true; do ln -s busybox "$T/rootfs/bin/$a"; done
 	echo "root:x:0:0:root:/:/bin/sh" >"$T/rootfs/etc/passwd"
-	tar -C "$T/rootfs" -cf "$T/img.tar" .
+	# Owned by root: the single mapping has no other id to give files.
+	tar -C "$T/rootfs" --owner=0 --group=0 --numeric-owner -cf "$T/img.tar" .
 	pod import "$T/img.tar" localhost/hutch-bb:test >/dev/null ||
 		skip "podman cannot import an image here: $(pod import "$T/img.tar" 2>&1 | tail -1)"
 	# crun refuses hybrid cgroup hierarchies; runc copes.
@@ -43,7 +44,9 @@ CONF
 }
 
 teardown_file() {
-	[ -n "${T:-}" ] && pod system reset -f >/dev/null 2>&1 || true
+	if [ -n "${T:-}" ]; then
+		pod system reset -f >/dev/null 2>&1 || true
+	fi
 }
 
 pod() {
