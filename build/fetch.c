@@ -6,10 +6,10 @@
  * process, before the copy's user namespace exists, with the user's
  * network, proxies and CA files (and whatever the build's --network, as in
  * Docker, where that flag is for RUN). libcurl does the transfer:
- * redirects followed (http and https only, at most 10); proxies from the
- * environment as the registry client takes them (http_proxy, https_proxy,
- * all_proxy and no_proxy in both spellings; loopback never proxied, as in
- * Docker); the system's CAs, or SSL_CERT_FILE/SSL_CERT_DIR, which Docker's
+ * redirects, proxies and timeouts as the registry client has them
+ * (image/http.c: http and https only; http_proxy, https_proxy, all_proxy
+ * and no_proxy in both spellings, loopback never proxied, as in Docker);
+ * the system's CAs, or SSL_CERT_FILE/SSL_CERT_DIR, which Docker's
  * Go reads too; a timeout on connecting (30 s) and on stalls (less than
  * 1 KiB/s for HUTCH_ADD_STALL_SECONDS, default 60) but none on the total.
  * The body goes to a file created and at once unlinked in a fresh
@@ -32,14 +32,12 @@
  * content, and gc would have to learn about it).
  */
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -244,126 +242,15 @@ static uint64_t max_bytes(void)
 	return FETCH_MAX_DEFAULT;
 }
 
-static long stall_seconds(void)
-{
-	const char *env = getenv("HUTCH_ADD_STALL_SECONDS");
-	uint64_t v;
-
-	if (env && cmn_parse_u64(env, 3600, &v) && v > 0)
-		return (long)v;
-	return 60;
-}
-
-static const char *env2(const char *lower, const char *upper)
-{
-	const char *v = getenv(lower);
-
-	if (!v || !*v)
-		v = getenv(upper);
-	return v && *v ? v : NULL;
-}
-
-/* "localhost", 127.0.0.0/8 or ::1 (brackets allowed). */
-static bool loopback(const char *host)
-{
-	char buf[64];
-	unsigned char a[16];
-	size_t n = strlen(host);
-
-	if (!strcasecmp(host, "localhost"))
-		return true;
-	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < 64) {
-		memcpy(buf, host + 1, n - 2);
-		buf[n - 2] = '\0';
-		host = buf;
-	}
-	if (inet_pton(AF_INET, host, a) == 1)
-		return a[0] == 127;
-	return inet_pton(AF_INET6, host, a) == 1 &&
-	       !memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16);
-}
-
-/* Does no_proxy name @host: "*", the host, or a domain it is in (with or
- * without the leading dot)? Entries with ports or CIDR ranges are left
- * to curl, which gets the list too. */
-static bool no_proxy_match(const char *list, const char *host)
-{
-	size_t hl = strlen(host);
-
-	while (list && *list) {
-		size_t n = strcspn(list, ",");
-		const char *w = list;
-
-		while (n && (*w == ' ' || *w == '.')) {
-			w++;
-			n--;
-		}
-		while (n && w[n - 1] == ' ')
-			n--;
-		if ((n == 1 && *w == '*') ||
-		    (n && n <= hl && !strncasecmp(host + hl - n, w, n) &&
-		     (n == hl || host[hl - n - 1] == '.')))
-			return true;
-		list = strchr(list, ',');
-		list = list ? list + 1 : NULL;
-	}
-	return false;
-}
-
-/* Return: the proxy used (borrowed from the environment), or NULL. */
-static const char *set_proxy(CURL *e, const char *url)
-{
-	CURLU *u = curl_url();
-	char *host = NULL;
-	const char *proxy = cmn_has_prefix(url, "https://")
-				    ? env2("https_proxy", "HTTPS_PROXY")
-				    : env2("http_proxy", "HTTP_PROXY");
-	const char *noproxy = env2("no_proxy", "NO_PROXY");
-
-	if (!proxy)
-		proxy = env2("all_proxy", "ALL_PROXY");
-	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
-		curl_url_get(u, CURLUPART_HOST, &host, 0);
-	if (!proxy || !host || loopback(host) ||
-	    no_proxy_match(noproxy, host)) {
-		curl_easy_setopt(e, CURLOPT_PROXY, "");
-		proxy = NULL;
-	} else {
-		curl_easy_setopt(e, CURLOPT_PROXY, proxy);
-		if (noproxy)
-			curl_easy_setopt(e, CURLOPT_NOPROXY, noproxy);
-	}
-	curl_free(host);
-	curl_url_cleanup(u);
-	return proxy;
-}
-
 static CURL *easy_new(const char *url, struct sink *s, char *errbuf)
 {
-	CURL *e = curl_easy_init();
+	CURL *e = img_http_easy(url, "HUTCH_ADD_STALL_SECONDS", &s->proxy);
 	const char *ca_file = getenv("SSL_CERT_FILE");
 	const char *ca_dir = getenv("SSL_CERT_DIR");
 
 	if (!e)
 		return NULL;
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 1L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "hutch/0.1");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS,
-			 CURLPROTO_HTTP | CURLPROTO_HTTPS);
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
-			 CURLPROTO_HTTP | CURLPROTO_HTTPS);
-#endif
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall_seconds());
 	curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
 	curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max);
@@ -374,7 +261,6 @@ static CURL *easy_new(const char *url, struct sink *s, char *errbuf)
 		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
 	if (ca_dir && *ca_dir)
 		curl_easy_setopt(e, CURLOPT_CAPATH, ca_dir);
-	s->proxy = set_proxy(e, url);
 	return e;
 }
 
@@ -521,12 +407,8 @@ static int fetch_one(struct bld *b, struct bld_fetch *f, struct hutch_err *err)
 int bld_fetch_all(struct bld *b, struct bld_fetches *f, bool pinned,
 		  struct hutch_err *err)
 {
-	static bool curl_ready;
-	int ret = 0;
+	int ret = img_http_init();
 
-	if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return -ENOMEM;
-	curl_ready = true;
 	for (size_t i = 0; ret == 0 && i < f->n; i++)
 		if (f->v[i].fd < 0 && f->v[i].pinned == pinned)
 			ret = fetch_one(b, &f->v[i], err);

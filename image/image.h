@@ -503,6 +503,21 @@ int img_logout(const char *server, bool *found, struct hutch_err *err);
  * host[:port]); owned. */
 char *img_registry_display(const char *server);
 
+/* ---- http (http.c): what the registry client and ADD <URL> share ---- */
+
+/** img_http_init() - libcurl's global set-up, once per process. */
+int img_http_init(void);
+
+/**
+ * img_http_easy() - a curl easy handle for @url: http(s) only, redirects,
+ * a connect timeout and a stall limit (seconds from the environment
+ * variable @stall_env, default 60), the environment's proxies (never for
+ * loopback or no_proxy hosts).
+ * @proxy: if not NULL, receives the proxy in use (borrowed), or NULL
+ * Return: the handle (a CURL *), or NULL when out of memory.
+ */
+void *img_http_easy(const char *url, const char *stall_env, const char **proxy);
+
 /* ---- end of registry ---- */
 
 #endif

@@ -69,83 +69,12 @@ double reg_backoff(int n)
 	return 0.5 * (double)(1u << (n < 5 ? n : 5)) + jitter;
 }
 
-static int curl_init_once(void)
-{
-	static bool done;
-
-	if (!done && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return -ENOMEM;
-	done = true;
-	return 0;
-}
-
-/* The stall limit: less than 1 KiB/s for this long ends a transfer. */
-static long stall_seconds(void)
-{
-	const char *env = getenv("HUTCH_REGISTRY_STALL_SECONDS");
-	uint64_t v;
-
-	if (env && cmn_parse_u64(env, 3600, &v) && v > 0)
-		return (long)v;
-	return 60;
-}
-
-static const char *env2(const char *lower, const char *upper)
-{
-	const char *v = getenv(lower);
-
-	if (!v || !*v)
-		v = getenv(upper);
-	return v && *v ? v : NULL;
-}
-
-/* Proxies from the environment, Docker's way (see the top comment). */
-static void set_proxy(CURL *e, const char *url)
-{
-	bool https = cmn_has_prefix(url, "https://");
-	const char *host = strstr(url, "://");
-	cleanup_free char *h = NULL;
-	const char *proxy, *noproxy;
-
-	host = host ? host + 3 : url;
-	h = strndup(host, strcspn(host, "/"));
-	proxy = https ? env2("https_proxy", "HTTPS_PROXY")
-		      : env2("http_proxy", "HTTP_PROXY");
-	if (!proxy)
-		proxy = env2("all_proxy", "ALL_PROXY");
-	noproxy = env2("no_proxy", "NO_PROXY");
-	if (!proxy || (h && reg_is_loopback(h))) {
-		curl_easy_setopt(e, CURLOPT_PROXY, "");
-		return;
-	}
-	curl_easy_setopt(e, CURLOPT_PROXY, proxy);
-	if (noproxy)
-		curl_easy_setopt(e, CURLOPT_NOPROXY, noproxy);
-}
-
 void *reg_easy_new(struct reg_client *c, const char *url)
 {
-	CURL *e = curl_easy_init();
+	CURL *e = img_http_easy(url, "HUTCH_REGISTRY_STALL_SECONDS", NULL);
 
 	if (!e)
 		return NULL;
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "hutch/0.1");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS,
-			 CURLPROTO_HTTP | CURLPROTO_HTTPS);
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
-			 CURLPROTO_HTTP | CURLPROTO_HTTPS);
-#endif
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall_seconds());
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
@@ -153,7 +82,6 @@ void *reg_easy_new(struct reg_client *c, const char *url)
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	set_proxy(e, url);
 	if (cmn_log_level >= CMN_LOG_DEBUG)
 		cmn_debug("registry: %s", url);
 	return e;
@@ -647,7 +575,7 @@ int reg_open(const char *registry, bool pull, const char *user,
 	int ret;
 
 	*out = NULL;
-	if (!c || curl_init_once() < 0) {
+	if (!c || img_http_init() < 0) {
 		free(c);
 		return cmn_err_set(err, ENOMEM, "registry client");
 	}
