@@ -25,6 +25,16 @@ daemons_of() {
 	pgrep -u "$(id -u)" -f "hutch-overlay .*containers/$1/" || true
 }
 
+# has_daemon ID, no_daemon ID: conditions for wait_for, which runs its
+# command again each time (a "$(daemons_of ...)" argument would be
+# expanded once, before the wait).
+has_daemon() {
+	[ -n "$(daemons_of "$1")" ]
+}
+no_daemon() {
+	[ -z "$(daemons_of "$1")" ]
+}
+
 # The same script, in an image container, on each driver: its output,
 # exit status and the upper dir's markers must agree.
 SCRIPT='
@@ -62,7 +72,7 @@ df -P / | tail -1 | awk "{print (\$2 > 0)}"
 @test "fuse: the daemon shares the container's user and mount namespaces, not its pid namespace" {
 	id=$("$HUTCH" run -d --storage-driver fuse st:1 sleep 1000)
 	pid=$("$HUTCH" inspect -f '{{.State.Pid}}' "$id")
-	wait_for 10 test -n "$(daemons_of "$id")"
+	wait_for 10 has_daemon "$id"
 	daemon=$(daemons_of "$id")
 	[ "$(readlink /proc/$daemon/ns/user)" = "$(readlink /proc/$pid/ns/user)" ]
 	[ "$(readlink /proc/$daemon/ns/pid)" != "$(readlink /proc/$pid/ns/pid)" ]
@@ -79,12 +89,12 @@ df -P / | tail -1 | awk "{print (\$2 > 0)}"
 		run "$HUTCH" exec "$id" sh -c 'echo kept-'"$d"' >/state; cat /state'
 		[ "$output" = "kept-$d" ]
 		"$HUTCH" stop -t 1 "$id" >/dev/null
-		wait_for 10 test -z "$(daemons_of "$id")"
+		wait_for 10 no_daemon "$id"
 		"$HUTCH" start "$id" >/dev/null
 		run "$HUTCH" exec "$id" cat /state
 		[ "$output" = "kept-$d" ]
 		"$HUTCH" rm -f "$id" >/dev/null
-		wait_for 10 test -z "$(daemons_of "$id")"
+		wait_for 10 no_daemon "$id"
 		[ ! -e "$HUTCH_ROOT/containers/$id" ]
 	done
 	! grep -q "$HUTCH_ROOT" /proc/self/mountinfo
@@ -92,18 +102,18 @@ df -P / | tail -1 | awk "{print (\$2 > 0)}"
 
 @test "fuse: kill -9 of the monitor, then of everything: no daemon and no mount left" {
 	id=$("$HUTCH" run -d --storage-driver fuse st:1 sleep 4646)
-	wait_for 10 test -n "$(daemons_of "$id")"
+	wait_for 10 has_daemon "$id"
 	monitor=$(pgrep -o -u "$(id -u)" -f "container-monitor $id")
 	kill -KILL "$monitor"
 	wait_for 10 bash -c '! pgrep -u "$(id -u)" -f "sleep 464[6]" >/dev/null'
-	wait_for 10 test -z "$(daemons_of "$id")"
+	wait_for 10 no_daemon "$id"
 	run "$HUTCH" ps -a --format '{{.Status}}'
 	[[ $output == "Exited (137)"* ]]
 	run "$HUTCH" rm "$id"
 	[ "$status" -eq 0 ]
 	# The daemon itself killed: the container loses its root, not the host.
 	id=$("$HUTCH" run -d --storage-driver fuse st:1 sleep 4747)
-	wait_for 10 test -n "$(daemons_of "$id")"
+	wait_for 10 has_daemon "$id"
 	kill -KILL "$(daemons_of "$id")"
 	run "$HUTCH" exec "$id" cat /etc/passwd
 	[ "$status" -ne 0 ]
