@@ -3,6 +3,8 @@
 # only those missing (apt-get update runs only when something is missing).
 # The list: the build's own below, plus one package per line from each
 # suite's tests/SUITE/deps file (what that suite's tests and benchmarks use).
+# tests/bench/deps (the rival tools and the benchmarks' workloads, which no
+# test needs) only with --bench:   tests/deps.sh --bench
 # As root it installs; otherwise through sudo when that works without a
 # password, else it names the packages and stops.
 set -eu
@@ -13,7 +15,10 @@ libnl-3-dev libnl-route-3-dev libslirp-dev libglib2.0-dev
 libcurl4-openssl-dev libarchive-dev libssl-dev
 uidmap bats libcmocka-dev busybox-static tmux bsdutils util-linux
 iproute2 procps clang-format cppcheck"
+bench=
+[ "${1:-}" = --bench ] && bench=1
 for f in "$here"/*/deps; do
+	[ "$f" = "$here/bench/deps" ] && [ -z "$bench" ] && continue
 	[ -f "$f" ] && pkgs="$pkgs $(sed 's/#.*//' "$f" | tr '\n' ' ')"
 done
 missing=
