@@ -42,6 +42,9 @@ LDFLAGS ?=
 
 # Libraries, always through pkg-config.
 HUTCH_PKGS := libseccomp libcap jansson libcrypto libcurl libarchive
+# The hutch binary loads these two only when a command uses them
+# (image/lazylib.c): every run, exec and monitor starts without them.
+LAZY_PKGS  := libcurl libarchive
 OVL_PKGS   := fuse3
 NET_PKGS   := libnl-3.0 libnl-route-3.0 slirp
 
@@ -52,7 +55,7 @@ pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
 # main.c; everything else of a part goes into a static library so that the
 # unit tests link the same objects.
 COMMON_SRCS := $(wildcard common/*.c)
-HUTCH_SRCS  := $(wildcard sandbox/*.c image/*.c build/*.c) \
+HUTCH_SRCS  := $(filter-out image/lazylib.c,$(wildcard sandbox/*.c image/*.c build/*.c)) \
 	$(filter-out cli/main.c,$(wildcard cli/*.c)) net/portspec.c
 OVL_SRCS    := $(filter-out fuse-overlay/main.c,$(wildcard fuse-overlay/*.c))
 NET_SRCS    := $(filter-out net/main.c,$(wildcard net/*.c))
@@ -98,13 +101,13 @@ $(BUILD)/%.a:
 	$(AR) rcs $@ $^
 
 # Per-part compile flags for the libraries they use.
-$(call obj,$(HUTCH_SRCS) cli/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS))
+$(call obj,$(HUTCH_SRCS) cli/main.c image/lazylib.c): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS))
 $(call obj,$(OVL_SRCS) fuse-overlay/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(OVL_PKGS))
 $(call obj,$(NET_SRCS) net/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(NET_PKGS))
 $(BUILD)/cli/version.o: EXTRA_CFLAGS += -DHUTCH_VERSION='"$(VERSION)"' -DHUTCH_COMMIT='"$(GIT_COMMIT)"'
 
-$(BUILD)/hutch: $(BUILD)/cli/main.o $(BUILD)/libhutch.a $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS))
+$(BUILD)/hutch: $(BUILD)/cli/main.o $(BUILD)/image/lazylib.o $(BUILD)/libhutch.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(filter-out $(LAZY_PKGS),$(HUTCH_PKGS))) -ldl
 
 $(BUILD)/hutch-overlay: $(BUILD)/fuse-overlay/main.o $(BUILD)/libovl.a $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(OVL_PKGS)) -lpthread
@@ -169,7 +172,7 @@ analyze:
 		--suppress=uninitvar:net/nsjoin.c \
 		--suppress=uninitvar:fuse-overlay/ops_file.c \
 		--suppress=invalidPointerCast:fuse-overlay/options.c \
-		--suppress=uninitdata:image/registry-auth.c $(COMMON_SRCS) $(HUTCH_SRCS) \
+		--suppress=uninitdata:image/registry-auth.c $(COMMON_SRCS) $(HUTCH_SRCS) image/lazylib.c \
 		$(OVL_SRCS) $(NET_SRCS) cli/main.c $(wildcard fuse-overlay/main.c net/main.c)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
