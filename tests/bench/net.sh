@@ -2,10 +2,12 @@
 # tests/bench/net.sh - hutch-net against slirp4netns and pasta, in one run,
 # with the host's loopback as the limit.
 #
-# usage: tests/bench/net.sh [--build DIR] [--time SECONDS] [--tools LIST]
+# usage: tests/bench/net.sh [--build DIR] [--time S] [--rounds N] [--tools LIST]
 #
 #   --build DIR   where hutch-net was built (default: build)
 #   --time S      seconds per iperf3/wrk run (default: 5)
+#   --rounds N    rounds, tools interleaved in each; the table shows medians
+#                 (default: 3; a shared machine's noise is large)
 #   --tools LIST  space-separated subset of "hutch slirp4netns pasta"
 #
 # Each tool serves a fresh container (unshare: user, net and pid
@@ -29,12 +31,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=build
 T=5
+rounds=3
 tools="hutch slirp4netns pasta"
 while (($#)); do
 	case $1 in
 	--build) build=$2; shift 2 ;;
 	--time) T=$2; shift 2 ;;
 	--tools) tools=$2; shift 2 ;;
+	--rounds) rounds=$2; shift 2 ;;
 	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) echo "net.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -42,7 +46,7 @@ done
 HUTCH_NET=$here/$build/hutch-net
 [ -x "$HUTCH_NET" ] || { echo "net.sh: build $HUTCH_NET first" >&2; exit 1; }
 for t in iperf3 wrk slirp4netns pasta socat python3 cc; do
-	command -v "$t" >/dev/null || { echo "net.sh: missing $t (tests/deps.sh)" >&2; exit 1; }
+	command -v "$t" >/dev/null || { echo "net.sh: missing $t (tests/deps.sh --bench)" >&2; exit 1; }
 done
 
 work=$(mktemp -d)
@@ -83,7 +87,22 @@ socat TCP-LISTEN:"$PROBE_HOST",bind=127.0.0.1,reuseaddr,fork SYSTEM:true &
 pids+=($!)
 wait_file "$work/httpd.host" listening
 
-declare -A R # R[tool,metric] = value
+declare -A R # R[tool,metric] = the values of every round, space-separated
+
+put() { # put TOOL KEY VALUE
+	R[$1,$2]="${R[$1,$2]:-} $3"
+}
+
+# med TOOL KEY: the median of the rounds' values ("-" when none).
+med() {
+	python3 -c '
+import sys
+v = sorted(float(x) for x in sys.argv[1:] if x not in ("-", "fail"))
+if not v: print("-")
+else:
+    m = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+    print("%.0f" % m if m >= 100 or m == int(m) else "%.2f" % m)' ${R[$1,$2]:-}
+}
 
 # cpu_ticks PID...: user+system ticks of the processes (and their threads).
 cpu_ticks() {
@@ -111,25 +130,29 @@ iperf() {
 	local tool=$1 key=$2 cpids=$3 before after json
 	shift 4
 	before=$(cpu_ticks $cpids)
-	json=$("$@" -t "$T" -J) || { R[$tool,$key]=fail; return 0; }
+	json=$("$@" -t "$T" -J) || { put "$tool" "$key" fail; return 0; }
 	after=$(cpu_ticks $cpids)
 	read -r gbps bytes < <(python3 -c '
 import json, sys
 e = json.load(sys.stdin)["end"]["sum_received"]
 print("%.2f %d" % (e["bits_per_second"] / 1e9, e["bytes"]))' <<<"$json")
-	R[$tool,$key]=$gbps
+	put "$tool" "$key" "$gbps"
 	if [ -n "$cpids" ]; then
-		R[$tool,$key.cpu]=$(python3 -c "print('%.2f' % (($after - $before) / $HZ / ($bytes / 1e9)))")
+		put "$tool" "$key.cpu" "$(python3 -c "print('%.3f' % (($after - $before) / $HZ / ($bytes / 1e9)))")"
 	fi
 }
 
-# wrk_run TOOL URL: requests/s and latency (avg, p99).
+# wrk_run TOOL URL: requests/s and latency (avg, p99) in ms.
 wrk_run() {
 	local out
-	out=$(wrk -t2 -c32 -d"${T}s" --latency "$2") || { R[$1,rps]=fail; return 0; }
-	R[$1,rps]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
-	R[$1,lat]=$(awk '$1 == "Latency" && NF >= 4 { print $2; exit }' <<<"$out")
-	R[$1,p99]=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+	out=$(wrk -t2 -c32 -d"${T}s" --latency "$2") || { put "$1" rps fail; return 0; }
+	put "$1" rps "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")"
+	put "$1" lat "$(awk '$1 == "Latency" && NF >= 4 { print $2; exit }' <<<"$out" | to_ms)"
+	put "$1" p99 "$(awk '$1 == "99%" { print $2 }' <<<"$out" | to_ms)"
+}
+
+to_ms() { # "812.00us", "1.82ms", "1.01s" -> milliseconds
+	awk '{ v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /[0-9]s$/ && $1 !~ /ms$/) v *= 1000; printf "%.3f\n", v }'
 }
 
 # ctr_start: a container with httpd on :8080 and iperf3 -s on :5201.
@@ -222,7 +245,7 @@ bench_tool() {
 	"start_$tool"
 	wait_file "$work/probe" .
 	read -r t1 gw <"$work/probe"
-	R[$tool,ready]=$(python3 -c "print('%.0f' % (($t1 - $t0) * 1000))")
+	put "$tool" ready "$(python3 -c "print('%.0f' % (($t1 - $t0) * 1000))")"
 	iperf "$tool" out1 "$TOOL_PIDS" -- ctr iperf3 -c "$gw" -p "$IPERF_HOST"
 	iperf "$tool" out4 "$TOOL_PIDS" -- ctr iperf3 -c "$gw" -p "$IPERF_HOST" -P 4
 	iperf "$tool" in1 "$TOOL_PIDS" -- ctr iperf3 -c "$gw" -p "$IPERF_HOST" -R
@@ -230,51 +253,53 @@ bench_tool() {
 	iperf "$tool" pub "$TOOL_PIDS" -- iperf3 -c 127.0.0.1 -p "$HP_IPERF"
 	iperf "$tool" pubr "$TOOL_PIDS" -- iperf3 -c 127.0.0.1 -p "$HP_IPERF" -R
 	wrk_run "$tool" "http://127.0.0.1:$HP_HTTP/"
-	R[$tool,rss]=$(mem_kb VmRSS $TOOL_PIDS)
-	R[$tool,hwm]=$(mem_kb VmHWM $TOOL_PIDS)
+	put "$tool" rss "$(mem_kb VmRSS $TOOL_PIDS)"
+	put "$tool" hwm "$(mem_kb VmHWM $TOOL_PIDS)"
 	kill "$TOOL_PID" 2>/dev/null || true
 	kill -KILL "$CPID" 2>/dev/null || true
 	wait "$TOOL_PID" "$CPID" 2>/dev/null || true
 }
 
 bench_host() {
-	R[host,ready]=-
 	iperf host out1 "" -- iperf3 -c 127.0.0.1 -p "$IPERF_HOST"
 	iperf host out4 "" -- iperf3 -c 127.0.0.1 -p "$IPERF_HOST" -P 4
 	iperf host in1 "" -- iperf3 -c 127.0.0.1 -p "$IPERF_HOST" -R
 	iperf host in4 "" -- iperf3 -c 127.0.0.1 -p "$IPERF_HOST" -R -P 4
-	R[host,pub]=${R[host,out1]}
-	R[host,pubr]=${R[host,in1]}
 	wrk_run host "http://127.0.0.1:$HTTP_HOST/"
 }
 
-for tool in $tools; do
-	echo "net.sh: measuring $tool" >&2
-	bench_tool "$tool"
+for round in $(seq "$rounds"); do
+	for tool in $tools; do
+		echo "net.sh: round $round: $tool" >&2
+		bench_tool "$tool"
+	done
+	echo "net.sh: round $round: the host's loopback" >&2
+	bench_host
 done
-echo "net.sh: measuring the host's loopback" >&2
-bench_host
+# Through a published port the limit is the host's own loopback.
+R[host,pub]=${R[host,out1]}
+R[host,pubr]=${R[host,in1]}
 
 cols="$tools host"
 row() { # row LABEL KEY
 	local c
-	printf '| %-34s' "$1"
-	for c in $cols; do printf '| %12s ' "${R[$c,$2]:--}"; done
+	printf '| %-38s' "$1"
+	for c in $cols; do printf '| %12s ' "$(med "$c" "$2")"; done
 	printf '|\n'
 }
 ratio() { # ratio A B KEY: A/B
 	python3 -c "
-a, b = '${R[$1,$3]:-}', '${R[$2,$3]:-}'
+a, b = '$(med "$1" "$3")', '$(med "$2" "$3")'
 try: print('%.2fx' % (float(a) / float(b)))
 except Exception: print('-')"
 }
 
 echo
-echo "hutch-net benchmark: $(nproc) CPUs, $(uname -r), ${T}s per run, MTU 65520"
+echo "hutch-net benchmark: $(nproc) CPUs, $(uname -r), ${T}s per run, MTU 65520, median of $rounds rounds"
 echo
-printf '| %-34s' metric
+printf '| %-38s' metric
 for c in $cols; do printf '| %12s ' "$c"; done
-printf '|\n|%s' "$(printf -- '-%.0s' $(seq 35))"
+printf '|\n|%s' "$(printf -- '-%.0s' $(seq 39))"
 for c in $cols; do printf '|%s' "$(printf -- '-%.0s' $(seq 14))"; done
 printf '|\n'
 row "ready (ms)" ready
@@ -285,8 +310,8 @@ row "host->container 4 streams (Gbit/s)" in4
 row "published port, in (Gbit/s)" pub
 row "published port, out (Gbit/s)" pubr
 row "published port HTTP (req/s)" rps
-row "published port HTTP latency avg" lat
-row "published port HTTP latency p99" p99
+row "published port HTTP latency avg (ms)" lat
+row "published port HTTP latency p99 (ms)" p99
 row "CPU s/GB container->host" out1.cpu
 row "CPU s/GB host->container" in1.cpu
 row "CPU s/GB published port in" pub.cpu

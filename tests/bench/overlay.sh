@@ -8,7 +8,7 @@
 # Run it as an ordinary user (or root): everything happens in a user and
 # mount namespace (unshare -Urm), where the kernel's overlayfs mounts with
 # userxattr and both FUSE overlays mount without fusermount3. Needs
-# fuse-overlayfs, python3-numpy/scipy/pandas (tests/fuse/deps) and ~4 GB
+# fuse-overlayfs, python3-numpy/scipy/pandas (tests/deps.sh --bench) and ~4 GB
 # in DIR (default /var/tmp/hutch-bench-$UID; the layers are built once and
 # kept there).
 #
@@ -227,7 +227,7 @@ if [ "$inner" = 0 ]; then
 		esac
 	done
 	$PY -c "import numpy, scipy, pandas" 2>/dev/null ||
-		{ echo "python3-numpy, python3-scipy and python3-pandas are needed (tests/fuse/deps)" >&2; exit 1; }
+		{ echo "python3-numpy, python3-scipy and python3-pandas are needed (tests/deps.sh --bench)" >&2; exit 1; }
 	mkdir -p "$dir"
 	build_layers
 	rm -f "$dir/raw"

@@ -30,7 +30,7 @@ while (($#)); do
 	esac
 done
 for t in docker-registry skopeo podman umoci jq curl python3; do
-	command -v "$t" >/dev/null || { echo "missing $t: run tests/deps.sh" >&2; exit 1; }
+	command -v "$t" >/dev/null || { echo "missing $t: run tests/deps.sh --bench" >&2; exit 1; }
 done
 
 if [ "$(id -u)" = 0 ]; then
