@@ -231,7 +231,7 @@ start_pasta() {
 	HP_HTTP=$(free_port)
 	HP_IPERF=$(free_port)
 	pasta --config-net -f -q --mtu 65520 -t "$HP_HTTP:8080,$HP_IPERF:5201" \
-		-u none -T none -U none "$CINIT" >/dev/null 2>&1 &
+		-u none -T none -U none "$CINIT" >"$work/pasta.log" 2>&1 &
 	TOOL_PID=$!
 	TOOL_PIDS=$TOOL_PID
 }
@@ -243,7 +243,15 @@ bench_tool() {
 	probe_start
 	t0=$(now)
 	"start_$tool"
-	wait_file "$work/probe" .
+	if ! wait_file "$work/probe" .; then
+		# One tool that cannot start is reported; the others go on.
+		echo "net.sh: $tool: the network never became usable: $(tail -n 2 "$work/$tool.log" 2>/dev/null | tr '\n' ' ')" >&2
+		put "$tool" ready fail
+		kill "$TOOL_PID" 2>/dev/null || true
+		kill -KILL "$CPID" 2>/dev/null || true
+		wait "$TOOL_PID" "$CPID" 2>/dev/null || true
+		return 0
+	fi
 	read -r t1 gw <"$work/probe"
 	put "$tool" ready "$(python3 -c "print('%.0f' % (($t1 - $t0) * 1000))")"
 	iperf "$tool" out1 "$TOOL_PIDS" -- ctr iperf3 -c "$gw" -p "$IPERF_HOST"
