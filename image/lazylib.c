@@ -79,38 +79,23 @@ static void *lazy_sym(struct lazy_lib *lib, const char *name)
 		p_;                                                     \
 	})
 
-CURLcode curl_easy_setopt(CURL *a0, CURLoption a1, ...)
-{
-	va_list ap;
-	void *v;
+/* A variadic function of libcurl whose one argument after the option is
+ * passed on as a 64-bit word (see the top comment). */
+#define FORWARD_ONE_WORD(ret, name, handle_t, option_t) \
+	ret name(handle_t a0, option_t a1, ...)         \
+	{                                               \
+		va_list ap;                             \
+		void *v;                                \
+                                                        \
+		va_start(ap, a1);                       \
+		v = va_arg(ap, void *);                 \
+		va_end(ap);                             \
+		return REAL(curl, name)(a0, a1, v);     \
+	}
 
-	va_start(ap, a1);
-	v = va_arg(ap, void *);
-	va_end(ap);
-	return REAL(curl, curl_easy_setopt)(a0, a1, v);
-}
-
-CURLcode curl_easy_getinfo(CURL *a0, CURLINFO a1, ...)
-{
-	va_list ap;
-	void *v;
-
-	va_start(ap, a1);
-	v = va_arg(ap, void *);
-	va_end(ap);
-	return REAL(curl, curl_easy_getinfo)(a0, a1, v);
-}
-
-CURLMcode curl_multi_setopt(CURLM *a0, CURLMoption a1, ...)
-{
-	va_list ap;
-	void *v;
-
-	va_start(ap, a1);
-	v = va_arg(ap, void *);
-	va_end(ap);
-	return REAL(curl, curl_multi_setopt)(a0, a1, v);
-}
+FORWARD_ONE_WORD(CURLcode, curl_easy_setopt, CURL *, CURLoption)
+FORWARD_ONE_WORD(CURLcode, curl_easy_getinfo, CURL *, CURLINFO)
+FORWARD_ONE_WORD(CURLMcode, curl_multi_setopt, CURLM *, CURLMoption)
 
 void archive_set_error(struct archive *a0, int a1, const char *a2, ...)
 {

@@ -76,14 +76,22 @@ for r in $(seq "$rounds"); do
 	hyperfine -N --warmup 10 --runs "$per" --export-json "$work/round$r.json" "${cmds[@]}" >/dev/null
 done
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# table PREFIX REF WIDTH LABEL NAME...: per command, the median over the
+# rounds' $work/PREFIX<round>.json medians, and the median ratio to command REF.
+table() {
+	local prefix=$1 ref=$2 w=$3 label=$4 i=0 med ratio name
+	shift 4
+	printf "%-${w}s %12s %12s\n" command "median ms" "vs $label"
+	for name in "$@"; do
+		med=$(for r in $(seq "$rounds"); do jq ".results[$i].median * 1000" "$work/$prefix$r.json"; done | median)
+		ratio=$(for r in $(seq "$rounds"); do jq ".results[$i].median / .results[$ref].median" "$work/$prefix$r.json"; done | median)
+		printf "%-${w}s %12.2f %11.2fx\n" "$name" "$med" "$ratio"
+		i=$((i + 1))
+	done
+}
 
 echo "container start-up ($(uname -r), $(nproc) cpus, user $(id -un)): $rounds rounds of $per runs"
-printf '%-24s %12s %12s\n' command "median ms" "vs bwrap"
-for i in "${!names[@]}"; do
-	med=$(for r in $(seq "$rounds"); do jq ".results[$i].median * 1000" "$work/round$r.json"; done | median)
-	ratio=$(for r in $(seq "$rounds"); do jq ".results[$i].median / .results[2].median" "$work/round$r.json"; done | median)
-	printf '%-24s %12.2f %11.2fx\n' "${names[$i]}" "$med" "$ratio"
-done
+table round 2 24 bwrap "${names[@]}"
 
 # ---- run IMAGE true: hutch against rootless podman ---------------------------
 command -v podman >/dev/null || { echo "podman is missing: run IMAGE not measured"; exit 0; }
@@ -114,9 +122,4 @@ done
 $pod system reset -f >/dev/null 2>&1 || true
 echo
 echo "run IMAGE true ($(HUTCH_ROOT=$work/store "$HUTCH" info 2>/dev/null | grep -i 'kernel overlay' | head -n 1 | tr -s ' ')): $rounds rounds of $iper runs"
-printf '%-28s %12s %12s\n' command "median ms" "vs hutch"
-for i in "${!inames[@]}"; do
-	med=$(for r in $(seq "$rounds"); do jq ".results[$i].median * 1000" "$work/image$r.json"; done | median)
-	ratio=$(for r in $(seq "$rounds"); do jq ".results[$i].median / .results[0].median" "$work/image$r.json"; done | median)
-	printf '%-28s %12.2f %11.2fx\n' "${inames[$i]}" "$med" "$ratio"
-done
+table image 0 28 hutch "${inames[@]}"
