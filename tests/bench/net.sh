@@ -43,8 +43,28 @@ while (($#)); do
 	*) echo "net.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-HUTCH_NET=$here/$build/hutch-net
+HUTCH_NET=${BENCH_HUTCH_NET:-$here/$build/hutch-net}
 [ -x "$HUTCH_NET" ] || { echo "net.sh: build $HUTCH_NET first" >&2; exit 1; }
+# Rootless is what is measured: as root, the same script runs as the
+# unprivileged user hutch-sub (tests/run makes it) or hutch-bench. pasta
+# started as root also drops to nobody, which cannot join the namespaces.
+if [ "$(id -u)" = 0 ]; then
+	user=hutch-sub
+	id "$user" >/dev/null 2>&1 || { user=hutch-bench; id "$user" >/dev/null 2>&1 || useradd -m "$user"; }
+	copy=$(mktemp -d /tmp/hutch-bench-net.XXXXXX)
+	mkdir -p "$copy/tests/bench" "$copy/tests/net"
+	cp "$HUTCH_NET" "$copy/"
+	cp "$0" "$copy/tests/bench/net.sh"
+	cp "$here/tests/net/httpd.c" "$copy/tests/net/"
+	chown -R "$user" "$copy"
+	chmod 0755 "$copy"
+	st=0
+	runuser -u "$user" -- env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
+		HOME="$(getent passwd "$user" | cut -d: -f6)" BENCH_HUTCH_NET="$copy/hutch-net" \
+		bash "$copy/tests/bench/net.sh" --time "$T" --rounds "$rounds" --tools "$tools" || st=$?
+	rm -rf "$copy"
+	exit "$st"
+fi
 for t in iperf3 wrk slirp4netns pasta socat python3 cc; do
 	command -v "$t" >/dev/null || { echo "net.sh: missing $t (tests/deps.sh --bench)" >&2; exit 1; }
 done
