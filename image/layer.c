@@ -70,23 +70,23 @@ int img_chain_id(const struct img_digest *parent,
 	return img_sha256_buf(buf, strlen(buf), out);
 }
 
-static int write_meta(struct img_store *s, const char *tmp,
-		      const struct unpack_result *r)
+int store_layer_meta(struct img_store *s, const char *tmp,
+		     const struct img_digest *diff_id, uint64_t size,
+		     bool oci_whiteouts)
 {
 	char path[160], text[96];
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/diff_id", tmp);
-	img_digest_str(&r->diff_id, text);
+	img_digest_str(diff_id, text);
 	ret = cmn_write_fileat(s->rootfd, path, text, strlen(text), 0644);
 	snprintf(path, sizeof(path), "%s/size", tmp);
-	snprintf(text, sizeof(text), "%llu", (unsigned long long)r->size);
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)size);
 	if (ret == 0)
 		ret = cmn_write_fileat(s->rootfd, path, text, strlen(text),
 				       0644);
 	snprintf(path, sizeof(path), "%s/whiteouts", tmp);
-	snprintf(text, sizeof(text), "%s",
-		 r->oci_whiteouts ? "oci" : "overlay");
+	snprintf(text, sizeof(text), "%s", oci_whiteouts ? "oci" : "overlay");
 	if (ret == 0)
 		ret = cmn_write_fileat(s->rootfd, path, text, strlen(text),
 				       0644);
@@ -135,7 +135,8 @@ static int publish(struct img_store *s, const struct img_digest *blob,
 	if (ret < 0)
 		return cmn_err_set(err, -ret, "layer");
 	ret = unpack(s, blob, diff_id, tmp, &r, err);
-	if (ret == 0 && (ret = write_meta(s, tmp, &r)) < 0)
+	if (ret == 0 && (ret = store_layer_meta(s, tmp, &r.diff_id, r.size,
+						r.oci_whiteouts)) < 0)
 		cmn_err_set(err, -ret, "cannot record layer metadata");
 	if (ret == 0 && renameat(s->rootfd, tmp, s->rootfd, final) < 0)
 		ret = cmn_err_set(err, errno, "cannot publish layer %s", final);

@@ -244,7 +244,7 @@ static int adopt_dir(struct img_store *s, const char *dir,
 		     const struct img_digest *chain, const struct tar_result *r,
 		     struct hutch_err *err)
 {
-	char tmp[96], path[200], text[96];
+	char tmp[96], path[200];
 	int ret = store_tmp_name(tmp, ".layer");
 
 	if (ret == 0 && mkdirat(s->rootfd, tmp, 0700) < 0)
@@ -252,19 +252,8 @@ static int adopt_dir(struct img_store *s, const char *dir,
 	snprintf(path, sizeof(path), "%s/%s/diff", s->root, tmp);
 	if (ret == 0 && rename(dir, path) < 0)
 		ret = -errno;
-	snprintf(path, sizeof(path), "%s/diff_id", tmp);
-	img_digest_str(&r->digest, text);
 	if (ret == 0)
-		ret = cmn_write_fileat(s->rootfd, path, text, strlen(text),
-				       0644);
-	snprintf(path, sizeof(path), "%s/size", tmp);
-	snprintf(text, sizeof(text), "%llu", (unsigned long long)r->size);
-	if (ret == 0)
-		ret = cmn_write_fileat(s->rootfd, path, text, strlen(text),
-				       0644);
-	snprintf(path, sizeof(path), "%s/whiteouts", tmp);
-	if (ret == 0)
-		ret = cmn_write_fileat(s->rootfd, path, "overlay", 7, 0644);
+		ret = store_layer_meta(s, tmp, &r->digest, r->size, false);
 	snprintf(path, sizeof(path), "layers/%s", chain->hex);
 	/* Someone made the same layer meanwhile: theirs stands. */
 	if (ret == 0 && renameat(s->rootfd, tmp, s->rootfd, path) < 0 &&

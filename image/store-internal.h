@@ -29,6 +29,13 @@ int store_tmp_name(char buf[static 96], const char *suffix);
 int store_write_atomic(struct img_store *s, const char *path, const void *data,
 		       size_t len);
 
+/** store_layer_meta() - a layer's diff_id, size and whiteout format,
+ * written into the layer directory @tmp (relative to the root) before it
+ * is renamed into layers/. */
+int store_layer_meta(struct img_store *s, const char *tmp,
+		     const struct img_digest *diff_id, uint64_t size,
+		     bool oci_whiteouts);
+
 /**
  * store_remove_tree() - delete the tree at @path (relative to the root):
  * in this process when everything in it is ours, else in a user namespace
