@@ -135,20 +135,12 @@ static bool skipped(const struct copy_job *j, const char *rel, bool dir)
 static int copy_children(struct copy_job *j, int src, int dst, const char *rel,
 			 int depth)
 {
-	/* A new open file: a dup would share (and start at) the offset an
-	 * earlier listing of the same directory left. */
-	int dfd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	DIR *d = cmn_opendirat(src, ".", 0);
 	struct dirent *de;
 	int ret = 0;
 
-	if (!d) {
-		int e = errno;
-
-		if (dfd >= 0)
-			close(dfd);
-		return -e;
-	}
+	if (!d)
+		return -errno;
 	while (ret == 0 && (de = readdir(d))) {
 		struct stat st;
 		char crel[4096];

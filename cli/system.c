@@ -117,17 +117,12 @@ static int prune(struct img_store *s, const struct system_opts *o,
 
 static uint64_t dir_size(int parent, const char *name, int depth)
 {
-	int fd = openat(parent, name,
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = cmn_opendirat(parent, name, O_NOFOLLOW);
 	struct dirent *de;
 	uint64_t total = 0;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return 0;
-	}
 	while ((de = readdir(d))) {
 		struct stat st;
 

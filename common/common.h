@@ -6,6 +6,7 @@
 #ifndef HUTCH_COMMON_H
 #define HUTCH_COMMON_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -111,6 +112,16 @@ int cmn_write_fileat(int dirfd, const char *path, const char *data, size_t len,
 
 /** cmn_mkdir_p() - create @path and its parents (0 if it exists). */
 int cmn_mkdir_p(const char *path, mode_t mode);
+
+/**
+ * cmn_opendirat() - opendir() of @path under @dirfd ("." for @dirfd
+ * itself, as a new open file: a dup would share its offset), with
+ * O_DIRECTORY | O_CLOEXEC and @flags (say O_NOFOLLOW). The descriptor is
+ * closed when fdopendir() fails, which the open-then-fdopendir idiom
+ * leaked.
+ * Return: the stream, or NULL with errno set.
+ */
+DIR *cmn_opendirat(int dirfd, const char *path, int flags);
 
 /**
  * cmn_remove_tree() - delete @name under @dirfd and everything below it,

@@ -169,6 +169,20 @@ int cmn_close_fds_from(int lowest, int keep)
 	return close_range_compat(keep + 1, ~0U);
 }
 
+DIR *cmn_opendirat(int dirfd, const char *path, int flags)
+{
+	int fd =
+		openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	int e = errno;
+
+	if (!d && fd >= 0) {
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
 static int remove_at(int dirfd, const char *name, int depth);
 
 static int remove_children(int fd, int depth)

@@ -172,19 +172,13 @@ static int upper_entry(struct ovl_fs *fs, int fd, struct dirent *de, bool xwh,
 static int read_upper(struct ovl_fs *fs, const struct list_snap *s,
 		      struct ovl_listing *l, struct ovl_dindex *seen)
 {
-	int fd = openat(fs->layers[OVL_UPPER].fd, s->path,
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	cleanup_dir DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	cleanup_dir DIR *d =
+		cmn_opendirat(fs->layers[OVL_UPPER].fd, s->path, O_NOFOLLOW);
 	struct dirent *de;
 	uint8_t type;
 
-	if (!d) {
-		int r = -errno;
-
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
+	if (!d)
+		return -errno;
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)

@@ -106,15 +106,11 @@ static int check_writable(const char *what, int fd, const char *path,
 /* Remove leftovers of an earlier mount (a crash during copy-up). */
 static void clean_workdir(struct ovl_fs *fs)
 {
-	int fd = openat(fs->workfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cleanup_dir DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	cleanup_dir DIR *d = cmn_opendirat(fs->workfd, ".", 0);
 	struct dirent *de;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			ovl_rmtree_at(fs, fs->workfd, de->d_name);

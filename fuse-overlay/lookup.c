@@ -35,15 +35,11 @@ bool ovl_is_xattr_whiteout(struct ovl_fs *fs, int dirfd, const char *name)
 /* Scan an upper directory for ".wh." files (only for merged ones). */
 static bool has_wh_files(int fd)
 {
-	int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cleanup_dir DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	cleanup_dir DIR *d = cmn_opendirat(fd, ".", 0);
 	struct dirent *de;
 
-	if (!d) {
-		if (dup_fd >= 0)
-			close(dup_fd);
+	if (!d)
 		return true; /* cannot tell: check every lookup */
-	}
 	while ((de = readdir(d))) {
 		if (ovl_is_wh_name(de->d_name))
 			return true;

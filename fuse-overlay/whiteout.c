@@ -169,17 +169,11 @@ void ovl_remove_wh_file(struct ovl_fs *fs, const char *dirpath,
 
 int ovl_clear_dir(struct ovl_fs *fs, int fd)
 {
-	int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cleanup_dir DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	cleanup_dir DIR *d = cmn_opendirat(fd, ".", 0);
 	struct dirent *de;
 
-	if (!d) {
-		int r = -errno;
-
-		if (dup_fd >= 0)
-			close(dup_fd);
-		return r;
-	}
+	if (!d)
+		return -errno;
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)

@@ -97,8 +97,7 @@ static int referenced(struct img_store *s, const struct img_digest *skip,
 static uint64_t sweep(struct img_store *s, const char *dir,
 		      const struct hexset *keep, bool trees)
 {
-	int fd = openat(s->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cleanup_dir DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	cleanup_dir DIR *d = cmn_opendirat(s->rootfd, dir, 0);
 	struct dirent *de;
 	uint64_t freed = 0;
 

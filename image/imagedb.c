@@ -275,12 +275,10 @@ static int by_prefix(struct img_store *s, const char *name,
 	size_t n = strlen(hex), found = 0;
 	cleanup_dir DIR *d = NULL;
 	struct dirent *de;
-	int fd;
 
 	if (n < 4 || n > 64 || strspn(hex, "0123456789abcdef") != n)
 		return -ENOENT;
-	fd = openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
+	d = cmn_opendirat(s->rootfd, "images", 0);
 	if (!d)
 		return -ENOENT;
 	while ((de = readdir(d)))
@@ -457,9 +455,7 @@ static int newest_first(const void *a, const void *b)
 int img_image_list(struct img_store *s, struct img_image ***out, size_t *n,
 		   struct hutch_err *err)
 {
-	int fd =
-		openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cleanup_dir DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	cleanup_dir DIR *d = cmn_opendirat(s->rootfd, "images", 0);
 	struct img_image **list = NULL;
 	struct dirent *de;
 	size_t count = 0;

@@ -87,16 +87,12 @@ static int copy_entry(struct copy *cp, int sdir, const char *sname, int ddir,
 static int copy_children(struct copy *cp, int src, int dst, const char *shown,
 			 int depth)
 {
-	int fd = dup(src);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d = cmn_opendirat(src, ".", 0);
 	struct dirent *e;
 	int ret = 0;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return fail(cp, errno, "cannot list", shown);
-	}
 	while (ret == 0 && (errno = 0, e = readdir(d))) {
 		cleanup_free char *sub = NULL;
 
