@@ -107,6 +107,18 @@ pid_gone() {
 		[[ $(ps -o stat= -p "$1" 2>/dev/null) == Z* ]]
 }
 
+# net_exits_with STATUS: hutch-net ($NET_PID, started by this shell) ends
+# within 10 s, and its exit status is STATUS.
+net_exits_with() {
+	local st=0
+	wait_for 10 pid_gone "$NET_PID"
+	wait "$NET_PID" || st=$?
+	if [ "$st" -ne "$1" ]; then
+		echo "hutch-net exited $st, not $1" >&2
+		return 1
+	fi
+}
+
 # listening PORT: something listens on TCP port PORT.
 listening() {
 	ss -Htln "sport = :$1" | grep -q .

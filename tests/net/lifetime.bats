@@ -20,10 +20,7 @@ teardown() {
 	net_start -p "$HP:80"
 	listening "$HP"
 	ctr_stop
-	local st=0
-	wait_for 10 pid_gone "$NET_PID"
-	wait "$NET_PID" || st=$?
-	[ "$st" -eq 0 ]
+	net_exits_with 0
 	pid_gone "$NET_FWD"
 	no_listener "$HP"
 }
@@ -31,10 +28,7 @@ teardown() {
 @test "it exits 0 when the container exits, with no published ports too" {
 	net_start
 	ctr_stop
-	local st=0
-	wait_for 10 pid_gone "$NET_PID"
-	wait "$NET_PID" || st=$?
-	[ "$st" -eq 0 ]
+	net_exits_with 0
 }
 
 @test "the main process stays in the host's namespaces, the forwarder joins the container's" {
@@ -62,20 +56,14 @@ teardown() {
 	NET_FWD=$(pgrep -P "$NET_PID")
 	kill -0 "$NET_PID"
 	exec 5>&-
-	local st=0
-	wait_for 10 pid_gone "$NET_PID"
-	wait "$NET_PID" || st=$?
-	[ "$st" -eq 0 ]
+	net_exits_with 0
 	no_listener "$HP"
 }
 
 @test "SIGTERM stops it cleanly, forwarder included" {
 	net_start -p "$HP:80"
 	kill -TERM "$NET_PID"
-	local st=0
-	wait_for 10 pid_gone "$NET_PID"
-	wait "$NET_PID" || st=$?
-	[ "$st" -eq 0 ]
+	net_exits_with 0
 	wait_for 10 pid_gone "$NET_FWD"
 	no_listener "$HP"
 	# The container lives on, without its tap.
@@ -105,10 +93,7 @@ tap_gone() {
 @test "a dead forwarder is reported and ends hutch-net" {
 	net_start -p "$HP:80"
 	kill -KILL "$NET_FWD"
-	local st=0
-	wait_for 10 pid_gone "$NET_PID"
-	wait "$NET_PID" || st=$?
-	[ "$st" -eq 1 ]
+	net_exits_with 1
 	grep -q "the port forwarder died" "$BATS_TEST_TMPDIR/hutch-net.err"
 	no_listener "$HP"
 }
@@ -123,10 +108,7 @@ tap_gone() {
 	[[ $output == *"10.0.2.100/24"* ]]
 	# Without a pid to watch, a signal or --exit-fd ends it.
 	kill -TERM "$NET_PID"
-	local st=0
-	wait_for 10 pid_gone "$NET_PID"
-	wait "$NET_PID" || st=$?
-	[ "$st" -eq 0 ]
+	net_exits_with 0
 }
 
 @test "usage errors: exit 2 and one line" {
