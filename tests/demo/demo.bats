@@ -59,6 +59,6 @@ teardown() {
 	[ -n "$cid" ]
 	run "$HUTCH" ps -aq
 	[ "$output" = "" ]
-	! pgrep -u "$(id -u)" -f "$cid"
-	! grep -q "$HUTCH_ROOT" /proc/self/mountinfo
+	! pgrep -u "$(id -u)" -f "$cid" || false
+	! grep -q "$HUTCH_ROOT" /proc/self/mountinfo || false
 }

@@ -29,11 +29,11 @@ teardown() {
 	with_overlay "$(std_opts)" '
 		[ "$(ls $M)" = "$(printf "a\ndir\nopq")" ]
 		[ "$(ls $M/opq)" = shown ]
-		! ls $M/dir | grep -qx f7
+		! ls $M/dir | grep -qx f7 || false
 		[ "$(ls $M/dir | wc -l)" = 30 ]
-		! stat $M/b 2>/dev/null
-		! stat $M/.wh.b 2>/dev/null
-		! touch $M/.wh.new 2>/dev/null
+		! stat $M/b 2>/dev/null || false
+		! stat $M/.wh.b 2>/dev/null || false
+		! touch $M/.wh.new 2>/dev/null || false
 		echo back >$M/b && [ "$(cat $M/b)" = back ]'
 }
 
@@ -60,15 +60,15 @@ teardown() {
 	setfattr -n user.overlay.opaque -v x "$d/l1/x"
 	with_overlay "$(std_opts)" '
 		[ "$(ls $M/x)" = kept ]
-		! stat $M/x/gone 2>/dev/null'
+		! stat $M/x/gone 2>/dev/null || false'
 }
 
 @test "read-only mount with lower layers only" {
 	with_overlay "lowerdir=$d/l1:$d/l2" '
 		[ "$(cat $M/a)" = l1 ]
 		[ "$(ls $M/dir | wc -l)" = 31 ]
-		! touch $M/new 2>/dev/null
-		! rm $M/a 2>/dev/null
+		! touch $M/new 2>/dev/null || false
+		! rm $M/a 2>/dev/null || false
 		touch $M/new 2>&1 | grep -q "Read-only file system"'
 }
 
@@ -122,7 +122,7 @@ teardown() {
 		[ "$(getfattr --only-values -n user.overlay.mine $M/a)" = 1 ]
 		setfattr -n user.plain -v 2 $M/a
 		rm -r $M/dir && mkdir $M/dir
-		! getfattr -n user.overlay.opaque $M/dir 2>/dev/null
+		! getfattr -n user.overlay.opaque $M/dir 2>/dev/null || false
 		[ -z "$(getfattr -m - -d $M/dir 2>/dev/null)" ]'
 	getfattr -n user.overlay.overlay.mine "$d/u/a"
 	getfattr -n user.plain "$d/u/a"
@@ -142,7 +142,7 @@ teardown() {
 			mkdir $M/sg && chown 0:50 $M/sg && chmod 2775 $M/sg
 			touch $M/sg/f && [ "$(stat -c %g $M/sg/f)" = 50 ]
 		else
-			! chown 1000 $M/a 2>/dev/null
+			! chown 1000 $M/a 2>/dev/null || false
 		fi'
 	[ "$(stat -c %u "$d/u/mine")" = "$(id -u)" ]
 }
@@ -163,7 +163,7 @@ teardown() {
 			[ "$(stat -c %u:%g '"$d"'/u/n)" = 7:8 ]
 			[ "$(stat -c %u:%g $M/n)" = 1000:1000 ]
 		fi
-		! chown 5:5 $M/n 2>/dev/null'
+		! chown 5:5 $M/n 2>/dev/null || false'
 }
 
 @test "statfs describes the upper's filesystem" {
@@ -184,8 +184,8 @@ teardown() {
 			term) kill -TERM "$pid" ;;
 			esac
 			for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-			! kill -0 "$pid" 2>/dev/null
-			! grep -q " $d/m " /proc/self/mountinfo
+			! kill -0 "$pid" 2>/dev/null || false
+			! grep -q " $d/m " /proc/self/mountinfo || false
 		done'
 	echo "$output"
 	[ "$status" -eq 0 ]

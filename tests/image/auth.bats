@@ -60,7 +60,7 @@ login() {
 	[ "$(stat -c %a "$AUTH")" = 600 ]
 	[ "$(stat -c %a "$(dirname "$AUTH")")" = 700 ]
 	[ "$(jq -r --arg r "$REG" '.auths[$r].auth' "$AUTH" | base64 -d)" = 'alice:c0rrect horse' ]
-	! grep -q 'c0rrect' "$AUTH"
+	! grep -q 'c0rrect' "$AUTH" || false
 	run "$HUTCH" pull -q "$REG/test/busybox:1"
 	[ "$status" -eq 0 ]
 	run "$HUTCH" logout "$REG"

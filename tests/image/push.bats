@@ -63,7 +63,7 @@ unique_tar() {
 	[ "$status" -eq 0 ]
 	[ "$(grep -c ': Layer already exists' <<<"$output")" -eq 3 ]
 	[[ ${lines[-1]} == "1: digest: $(reg_digest test/layered:1) size: "* ]]
-	! grep -q 'POST /v2/test/layered/blobs/uploads' "$PROXY_LOG"
+	! grep -q 'POST /v2/test/layered/blobs/uploads' "$PROXY_LOG" || false
 	grep -q 'PUT /v2/test/layered/manifests/1' "$PROXY_LOG"
 }
 
