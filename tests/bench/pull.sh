@@ -64,9 +64,21 @@ wipe() {
 	[ -e "$1" ] || return 0
 	podman unshare rm -rf "$1" 2>/dev/null || rm -rf "$1"
 }
+# podman's rootless pause process (it keeps the user namespace that
+# `podman unshare` made), stopped by the PID it wrote.
+podman_pause_stop() {
+	local f pid
+	f=${XDG_RUNTIME_DIR:-/tmp/podman-run-$(id -u)}/libpod/tmp/pause.pid
+	[ -f "$f" ] || return 0
+	pid=$(cat "$f")
+	# catatonit -P ignores SIGTERM.
+	grep -qs -e catatonit -e podman "/proc/$pid/cmdline" && kill -KILL "$pid" 2>/dev/null
+	return 0
+}
 cleanup() {
 	registry_stop
 	wipe "$work"
+	podman_pause_stop
 }
 trap cleanup EXIT
 
