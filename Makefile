@@ -42,9 +42,9 @@ LDFLAGS ?=
 
 # Libraries, always through pkg-config.
 HUTCH_PKGS := libseccomp libcap jansson libcrypto libcurl libarchive
-# The hutch binary loads these two only when a command uses them
+# The hutch binary loads these three only when a command uses them
 # (image/lazylib.c): every run, exec and monitor starts without them.
-LAZY_PKGS  := libcurl libarchive
+LAZY_PKGS  := libcurl libarchive libcrypto
 OVL_PKGS   := fuse3
 NET_PKGS   := libnl-3.0 libnl-route-3.0 slirp
 

@@ -9,7 +9,11 @@
 int64_t ctr_now_ns(void);
 /** $HUTCH_RUNTIME/containers/<id>, created 0700; owned. */
 char *ctr_runtime_dir(const char *id, struct hutch_err *err);
-int ctr_write_json(const char *path, json_t *j);
+/** Replace @path with @j atomically (a temporary file renamed over it).
+ * @durable: fsync before the rename, for records in the store; state that
+ * lives in the runtime directory is gone after a reboot anyway, and every
+ * run writes it, so it skips the flush. */
+int ctr_write_json(const char *path, json_t *j, bool durable);
 json_t *ctr_read_json(const char *path);
 json_t *ctr_strv_json(char *const *v);
 char **ctr_json_strv(const json_t *a);

@@ -129,7 +129,7 @@ static int record_parse(const json_t *j, struct sbx_container *c)
 	return c->name && c->image ? 0 : -ENOMEM;
 }
 
-int ctr_write_json(const char *path, json_t *j)
+int ctr_write_json(const char *path, json_t *j, bool durable)
 {
 	cleanup_free char *tmp =
 		cmn_strdup_printf("%s.tmp%d", path, (int)getpid());
@@ -142,7 +142,7 @@ int ctr_write_json(const char *path, json_t *j)
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || cmn_write_all(fd, text, strlen(text)) < 0 ||
-	    fsync(fd) < 0 || rename(tmp, path) < 0)
+	    (durable && fsync(fd) < 0) || rename(tmp, path) < 0)
 		ret = -errno;
 	if (fd >= 0)
 		close(fd);
@@ -264,7 +264,7 @@ int sbx_container_create(struct sbx_container *c, struct hutch_err *err)
 	c->status = SBX_CREATED;
 	path = cmn_strdup_printf("%s/config.json", dir);
 	j = record_json(c);
-	ret = path && j ? ctr_write_json(path, j) : -ENOMEM;
+	ret = path && j ? ctr_write_json(path, j, true) : -ENOMEM;
 	if (j)
 		json_decref(j);
 	if (ret < 0) {

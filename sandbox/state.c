@@ -162,7 +162,7 @@ int ctr_state_running(struct sbx_container *c, pid_t init)
 		      (int)init, "MonitorPid", (int)c->monitor_pid, "StartedAt",
 		      (json_int_t)c->started_at, "RestartCount",
 		      c->restart_count);
-	ret = path && j ? ctr_write_json(path, j) : -ENOMEM;
+	ret = path && j ? ctr_write_json(path, j, false) : -ENOMEM;
 	if (j)
 		json_decref(j);
 	return ret;
@@ -184,7 +184,7 @@ int ctr_state_exited(struct sbx_container *c, int code, const char *error)
 		      "ExitCode", code, "StartedAt", (json_int_t)c->started_at,
 		      "FinishedAt", (json_int_t)c->finished_at, "Error",
 		      error ? error : "", "RestartCount", c->restart_count);
-	ret = dur && j ? ctr_write_json(dur, j) : -ENOMEM;
+	ret = dur && j ? ctr_write_json(dur, j, true) : -ENOMEM;
 	if (j)
 		json_decref(j);
 	if (rt)
