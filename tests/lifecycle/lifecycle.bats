@@ -23,6 +23,12 @@ state_is() {
 	[ "$("$HUTCH" inspect -f '{{.State.Status}}' "$1" 2>/dev/null)" = "$2" ]
 }
 
+# logs_have NAME TEXT: the container's output so far contains TEXT (a
+# command that sets a trap says so once it is set: "running" comes first).
+logs_have() {
+	[[ $("$HUTCH" logs "$1" 2>/dev/null) == *"$2"* ]]
+}
+
 @test "run -d prints the id, returns, and the container runs" {
 	run "$HUTCH" run -d --rootfs "$R" --name web -- sleep 1000
 	[ "$status" -eq 0 ]
@@ -115,7 +121,8 @@ state_is() {
 	[ "$output" = polite ]
 	run "$HUTCH" inspect -f '{{.State.ExitCode}}' polite
 	[ "$output" = 143 ]
-	"$HUTCH" run -d --rootfs "$R" --name stubborn -- sh -c 'trap "" TERM; while :; do usleep 50000; done'
+	"$HUTCH" run -d --rootfs "$R" --name stubborn -- sh -c 'trap "" TERM; echo armed; while :; do usleep 50000; done'
+	wait_for 10 logs_have stubborn armed
 	SECONDS=0
 	run "$HUTCH" stop -t 1 stubborn
 	[ "$status" -eq 0 ]
@@ -125,14 +132,15 @@ state_is() {
 }
 
 @test "kill -s sends a signal the command can handle" {
-	"$HUTCH" run -d --rootfs "$R" --name sig -- sh -c 'trap "echo got-usr1; exit 4" USR1; while :; do usleep 20000; done'
-	wait_for 10 state_is sig running
+	"$HUTCH" run -d --rootfs "$R" --name sig -- sh -c 'trap "echo got-usr1; exit 4" USR1; echo armed; while :; do usleep 20000; done'
+	wait_for 10 logs_have sig armed
 	run "$HUTCH" kill -s USR1 sig
 	[ "$status" -eq 0 ]
 	run "$HUTCH" wait sig
 	[ "$output" = 4 ]
 	run "$HUTCH" logs sig
-	[ "$output" = got-usr1 ]
+	[ "$output" = "armed
+got-usr1" ]
 	run "$HUTCH" kill -s BOGUS sig
 	[ "$status" -ne 0 ]
 	run "$HUTCH" kill sig

@@ -65,7 +65,9 @@ wait_status() {
 }
 
 @test "a handled signal reaches the command" {
-	start_sleeper 'trap "echo got-usr1; exit 3" USR1; while :; do usleep 10000; done'
+	# "ready" is marked before the trap is set: wait for a mark after it.
+	start_sleeper 'trap "echo got-usr1; exit 3" USR1; touch /sync/trapped; while :; do usleep 10000; done'
+	wait_for 20 test -e "$S/trapped"
 	kill -USR1 "$PID"
 	wait_status "$PID"
 	[ "$WAITED" -eq 3 ]
