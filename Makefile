@@ -138,7 +138,7 @@ test: deps
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=out-asan SANITIZE=1 all unit
-	@HUTCH_TEST_ONE_MODE=1 tests/run --build out-asan --skip demo
+	@tests/run --build out-asan --skip demo
 
 demo: deps
 	@$(MAKE) --no-print-directory all
