@@ -35,22 +35,12 @@ while (($#)); do
 	esac
 done
 OVL=${HUTCH_OVERLAY:-$here/$build/hutch-overlay}
+# shellcheck source=tests/bench/unpriv.bash
+. "$(dirname "$0")/unpriv.bash"
 
 if [ "$inner" = 0 ]; then
 	[ -x "$OVL" ] || { echo "fuse-ops.sh: no $OVL: build it with make" >&2; exit 1; }
-	if [ "$(id -u)" = 0 ]; then
-		user=hutch-sub
-		id "$user" >/dev/null 2>&1 || { user=hutch-bench; id "$user" >/dev/null 2>&1 || useradd -m "$user"; }
-		copy=$(mktemp -d /tmp/hutch-bench-ops.XXXXXX)
-		cp "$OVL" "$0" "$copy/"
-		chown -R "$user" "$copy"
-		chmod 0755 "$copy"
-		st=0
-		runuser -u "$user" -- env HUTCH_OVERLAY="$copy/hutch-overlay" \
-			bash "$copy/fuse-ops.sh" --files "$files" || st=$?
-		rm -rf "$copy"
-		exit "$st"
-	fi
+	bench_as_user "$0" --files "$files"
 	work=$(mktemp -d)
 	trap 'rm -rf "$work"' EXIT
 	python3 - "$work/lower" "$files" <<'PY'

@@ -33,23 +33,13 @@ while (($#)); do
 	esac
 done
 OVL=${HUTCH_OVERLAY:-$here/$build/hutch-overlay}
+# shellcheck source=tests/bench/unpriv.bash
+. "$(dirname "$0")/unpriv.bash"
 
 if [ "$inner" = 0 ]; then
 	[ -x "$OVL" ] || { echo "fuse-rtt.sh: no $OVL: build it with make" >&2; exit 1; }
 	command -v fuse-overlayfs >/dev/null || { echo "fuse-rtt.sh: fuse-overlayfs is missing (tests/deps.sh --bench)" >&2; exit 1; }
-	if [ "$(id -u)" = 0 ]; then
-		user=hutch-sub
-		id "$user" >/dev/null 2>&1 || { user=hutch-bench; id "$user" >/dev/null 2>&1 || useradd -m "$user"; }
-		copy=$(mktemp -d /tmp/hutch-bench-rtt.XXXXXX)
-		cp "$OVL" "$0" "$copy/"
-		chown -R "$user" "$copy"
-		chmod 0755 "$copy"
-		st=0
-		runuser -u "$user" -- env HUTCH_OVERLAY="$copy/hutch-overlay" \
-			bash "$copy/fuse-rtt.sh" --calls "$calls" --rounds "$rounds" || st=$?
-		rm -rf "$copy"
-		exit "$st"
-	fi
+	bench_as_user "$0" --calls "$calls" --rounds "$rounds"
 	work=$(mktemp -d)
 	trap 'rm -rf "$work"' EXIT
 	mkdir -p "$work/lower"
