@@ -23,8 +23,9 @@ state_is() {
 	[ "$("$HUTCH" inspect -f '{{.State.Status}}' "$1" 2>/dev/null)" = "$2" ]
 }
 
-# logs_have NAME TEXT: the container's output so far contains TEXT (a
-# command that sets a trap says so once it is set: "running" comes first).
+# logs_have NAME TEXT: the container's output so far contains TEXT. A
+# command that sets a trap prints a mark after it, and the test waits for
+# the mark: the state is "running" before the trap is set.
 logs_have() {
 	[[ $("$HUTCH" logs "$1" 2>/dev/null) == *"$2"* ]]
 }

@@ -15,11 +15,13 @@ setup() {
 	mkdir -p "$S"
 }
 
-# start_sleeper [CMD]: run a container in the background that marks
-# readiness in a bind-mounted directory, then runs CMD (default: sleep).
+# start_sleeper [CMD [SETUP]]: run a container in the background that runs
+# SETUP (a trap, say), marks readiness in a bind-mounted directory, then
+# runs CMD (default: sleep). Ready means SETUP is done: a signal sent then
+# finds the command's handlers in place.
 start_sleeper() {
-	local cmd=${1:-exec sleep 1000}
-	${PREFIX:-} "$HUTCH" run --rootfs "$R" -v "$S:/sync" -- sh -c "touch /sync/ready; $cmd" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	local cmd=${1:-exec sleep 1000} setup=${2:-:}
+	${PREFIX:-} "$HUTCH" run --rootfs "$R" -v "$S:/sync" -- sh -c "$setup; touch /sync/ready; $cmd" >"$BATS_TEST_TMPDIR/out" 2>&1 &
 	PID=$!
 	wait_for 20 test -e "$S/ready"
 }
@@ -65,9 +67,7 @@ wait_status() {
 }
 
 @test "a handled signal reaches the command" {
-	# "ready" is marked before the trap is set: wait for a mark after it.
-	start_sleeper 'trap "echo got-usr1; exit 3" USR1; touch /sync/trapped; while :; do usleep 10000; done'
-	wait_for 20 test -e "$S/trapped"
+	start_sleeper 'while :; do usleep 10000; done' 'trap "echo got-usr1; exit 3" USR1'
 	kill -USR1 "$PID"
 	wait_status "$PID"
 	[ "$WAITED" -eq 3 ]
