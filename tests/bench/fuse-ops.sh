@@ -90,8 +90,8 @@ fi
 
 # Inside the namespaces: a fresh mount per tool and workload, -d to stderr.
 r=$WORK/run
-count() { # TOOL WORK ITEMS LOG: the requests in LOG, one line per opcode
-	grep -o 'opcode: [A-Z_]*' "$4" | sort | uniq -c |
+count() { # TOOL WORK ITEMS <LOG: the requests in LOG, one line per opcode
+	grep -o 'opcode: [A-Z_]*' | sort | uniq -c |
 		while read -r n _ op; do
 			# No reply is awaited for FORGET: not a round trip.
 			case $op in INIT | DESTROY | FORGET | BATCH_FORGET) continue ;; esac
@@ -136,7 +136,8 @@ import importlib
 for i in range($mods):
     importlib.import_module('benchpkg.m%d' % i)" ;;
 		create)
-			# The deletes get their own count: split the log at a mark.
+			# The deletes get their own count: the log is split where
+			# the creates ended (a late RELEASE may fall on either side).
 			mkdir "$m/new"
 			python3 - "$m/new" "$files" <<'PY'
 import sys
@@ -145,7 +146,7 @@ for i in range(n):
     with open("%s/f%d" % (d, i), "w") as f:
         f.write("x" * 100)
 PY
-			cp "$log" "$log.create"
+			created=$(wc -l <"$log")
 			python3 - "$m/new" "$files" <<'PY'
 import os, sys
 d, n = sys.argv[1], int(sys.argv[2])
@@ -158,12 +159,10 @@ PY
 		items=$files
 		[ "$work" = import ] && items=$mods
 		if [ "$work" = create ]; then
-			count "$tool" create "$files" "$log.create"
-			lines=$(wc -l <"$log.create")
-			tail -n +"$((lines + 1))" "$log" >"$log.delete"
-			count "$tool" delete "$files" "$log.delete"
+			head -n "$created" "$log" | count "$tool" create "$files"
+			tail -n +"$((created + 1))" "$log" | count "$tool" delete "$files"
 		else
-			count "$tool" "$work" "$items" "$log"
+			count "$tool" "$work" "$items" <"$log"
 		fi
 	done
 done
