@@ -74,7 +74,7 @@ prun() {
 	run pod diff c1
 	echo "$output"
 	echo "pod diff exited $status"
-	# Once in CI (asan build, 1 run in ~15) the diff listed the image's
+	# Once, in CI's sanitizer run at 78b2dd8, the diff listed the image's
 	# files as added and none of the container's: show where podman's
 	# layers put the container's changes should that happen again.
 	[[ $output == *"A /newf"* ]] ||
