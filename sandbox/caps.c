@@ -149,3 +149,32 @@ int sbx_caps_keep_only(uint64_t caps)
 	cap_free(c);
 	return ret;
 }
+
+int sbx_caps_keep_over_exec(void)
+{
+	unsigned int last = last_cap();
+	cap_t c = cap_get_proc();
+	int ret = 0;
+
+	if (!c)
+		return -errno;
+	for (unsigned int i = 0; i <= last && ret == 0; i++) {
+		cap_value_t v = (cap_value_t)i;
+		cap_flag_value_t set;
+
+		if (cap_get_flag(c, v, CAP_PERMITTED, &set) == 0 &&
+		    set == CAP_SET &&
+		    cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET) < 0)
+			ret = -errno;
+	}
+	if (ret == 0 && cap_set_proc(c) < 0)
+		ret = -errno;
+	cap_free(c);
+	/* Only what is permitted and inheritable can be raised: EPERM for
+	 * the rest is expected. */
+	for (unsigned int i = 0; i <= last && ret == 0; i++)
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0 &&
+		    errno != EPERM)
+			ret = -errno;
+	return ret;
+}

@@ -117,6 +117,11 @@ int sbx_caps_apply(uint64_t caps, uid_t uid);
  * to @caps and empty its inheritable set. */
 int sbx_caps_keep_only(uint64_t caps);
 
+/** sbx_caps_keep_over_exec() - make every permitted capability inheritable
+ * and ambient, so that a program run by a user that is not root of its
+ * user namespace keeps them. Return: 0 or -errno. */
+int sbx_caps_keep_over_exec(void);
+
 /* ---- the container side (mounts.c, child.c, init.c, exec.c) ------------ */
 
 /**

@@ -175,6 +175,20 @@ static int enter_namespaces(pid_t join)
 	return 0;
 }
 
+/* Under keep-id the user's own id is not 0 in the container's user
+ * namespace, and execve() would drop the capabilities that mounting and
+ * serving other users' files need. Become root there, as under the other
+ * mappings; where 0 is not mapped (keep-id with the single mapping, where
+ * the user is alone) keep the capabilities across execve() instead. */
+static int become_ns_root(void)
+{
+	if (setresgid(0, 0, 0) == 0 && setresuid(0, 0, 0) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	return sbx_caps_keep_over_exec();
+}
+
 /* The daemon's side of the fork: never returns. Its stderr goes to @log,
  * so that a failure to mount can be told in hutch's own error line. */
 static void daemon_child(const char *path, const char *lower_base,
@@ -195,6 +209,8 @@ static void daemon_child(const char *path, const char *lower_base,
 	if (dup2(ready, 3) < 0 || dup2(log, 2) < 0 || dup2(log, 1) < 0)
 		_exit(127);
 	e = enter_namespaces(join);
+	if (e == 0 && join > 0 && getuid() != 0)
+		e = become_ns_root();
 	if (e < 0)
 		dprintf(2, "cannot enter the container's namespaces: %s\n",
 			strerror(-e));
