@@ -138,7 +138,7 @@ test: deps
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=out-asan SANITIZE=1 all unit
-	@tests/run --build out-asan --skip demo
+	@HUTCH_TEST_DRIVER_PASSES= tests/run --build out-asan --skip demo
 
 demo: deps
 	@$(MAKE) --no-print-directory all

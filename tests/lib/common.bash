@@ -2,13 +2,22 @@
 # Load with `load ../lib/common` from tests/SUITE/*.bats.
 #
 # The runner exports HUTCH (the binary under test), HUTCH_BUILD (its build
-# directory), HUTCH_TESTS (this folder) and HUTCH_TEST_MODE (full|single).
+# directory), HUTCH_TESTS (this folder), HUTCH_TEST_MODE (full|single) and,
+# in a storage-driver pass, HUTCH_TEST_DRIVER (kernel|fuse).
 
 bats_require_minimum_version 1.5.0
 
 : "${HUTCH:?run the suites through tests/run}"
 : "${HUTCH_BUILD:=$(dirname "$HUTCH")}"
 : "${HUTCH_TESTS:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+
+# A storage-driver pass (tests/run): containers on a --rootfs directory get
+# a copy-on-write root from that driver, as image containers do.
+if [ -n "${HUTCH_TEST_DRIVER:-}" ]; then
+	export HUTCH_STORAGE_DRIVER=$HUTCH_TEST_DRIVER
+	export HUTCH_REAL=${HUTCH_REAL:-$HUTCH}
+	HUTCH=$HUTCH_TESTS/lib/hutch-overlaid
+fi
 
 # Each test gets its own store and runtime directory.
 hutch_test_env() {
