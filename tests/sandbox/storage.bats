@@ -100,6 +100,15 @@ df -P / | tail -1 | awk "{print (\$2 > 0)}"
 	! grep -q "$HUTCH_ROOT" /proc/self/mountinfo || false
 }
 
+@test "fuse: under --userns=keep-id the daemon mounts, and new files are the user's" {
+	run "$HUTCH" run --rm --storage-driver fuse --userns=keep-id st:1 \
+		sh -c 'id -u; echo x >/tmp/new; stat -c %u /tmp/new; cat /tmp/new'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$(id -u)" ]
+	[ "${lines[1]}" = "$(id -u)" ]
+	[ "${lines[2]}" = x ]
+}
+
 @test "fuse: kill -9 of the monitor, then of everything: no daemon and no mount left" {
 	id=$("$HUTCH" run -d --storage-driver fuse st:1 sleep 4646)
 	wait_for 10 has_daemon "$id"
