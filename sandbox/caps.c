@@ -81,7 +81,8 @@ static int set_flags(cap_t c, uint64_t caps)
 /* After setresuid() away from 0 with PR_SET_KEEPCAPS the kernel empties
  * the effective set but keeps the permitted one: raise it again so that
  * the bounding set can be cut (which needs CAP_SETPCAP). */
-static int raise_effective(void)
+/* Add every permitted capability to @flag's set (effective, inheritable). */
+static int permitted_into(cap_flag_t flag)
 {
 	cap_t c = cap_get_proc();
 	cap_value_t all[64];
@@ -96,8 +97,8 @@ static int raise_effective(void)
 		    v == CAP_SET)
 			all[n++] = (cap_value_t)i;
 	}
-	if (n && (cap_set_flag(c, CAP_EFFECTIVE, n, all, CAP_SET) < 0 ||
-		  cap_set_proc(c) < 0))
+	if (n &&
+	    (cap_set_flag(c, flag, n, all, CAP_SET) < 0 || cap_set_proc(c) < 0))
 		ret = -errno;
 	cap_free(c);
 	return ret;
@@ -107,7 +108,7 @@ int sbx_caps_apply(uint64_t caps, uid_t uid)
 {
 	unsigned int last = last_cap();
 	cap_t c;
-	int ret = raise_effective();
+	int ret = permitted_into(CAP_EFFECTIVE);
 
 	for (unsigned int i = 0; ret == 0 && i <= last; i++)
 		if (!(caps & BIT(i)) &&
@@ -153,23 +154,8 @@ int sbx_caps_keep_only(uint64_t caps)
 int sbx_caps_keep_over_exec(void)
 {
 	unsigned int last = last_cap();
-	cap_t c = cap_get_proc();
-	int ret = 0;
+	int ret = permitted_into(CAP_INHERITABLE);
 
-	if (!c)
-		return -errno;
-	for (unsigned int i = 0; i <= last && ret == 0; i++) {
-		cap_value_t v = (cap_value_t)i;
-		cap_flag_value_t set;
-
-		if (cap_get_flag(c, v, CAP_PERMITTED, &set) == 0 &&
-		    set == CAP_SET &&
-		    cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET) < 0)
-			ret = -errno;
-	}
-	if (ret == 0 && cap_set_proc(c) < 0)
-		ret = -errno;
-	cap_free(c);
 	/* Only what is permitted and inheritable can be raised: EPERM for
 	 * the rest is expected. */
 	for (unsigned int i = 0; i <= last && ret == 0; i++)

@@ -182,6 +182,8 @@ static int enter_namespaces(pid_t join)
  * the user is alone) keep the capabilities across execve() instead. */
 static int become_ns_root(void)
 {
+	if (getuid() == 0)
+		return 0;
 	if (setresgid(0, 0, 0) == 0 && setresuid(0, 0, 0) == 0)
 		return 0;
 	if (errno != EINVAL)
@@ -209,10 +211,12 @@ static void daemon_child(const char *path, const char *lower_base,
 	if (dup2(ready, 3) < 0 || dup2(log, 2) < 0 || dup2(log, 1) < 0)
 		_exit(127);
 	e = enter_namespaces(join);
-	if (e == 0 && join > 0 && getuid() != 0)
-		e = become_ns_root();
 	if (e < 0)
 		dprintf(2, "cannot enter the container's namespaces: %s\n",
+			strerror(-e));
+	else if (join > 0 && (e = become_ns_root()) < 0)
+		dprintf(2,
+			"cannot become root of the container's user namespace, nor keep the capabilities the mount needs: %s\n",
 			strerror(-e));
 	else if (chdir(lower_base) < 0)
 		dprintf(2, "cannot enter %s: %s\n", lower_base,
