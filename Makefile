@@ -55,7 +55,7 @@ pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
 # main.c; everything else of a part goes into a static library so that the
 # unit tests link the same objects.
 COMMON_SRCS := $(wildcard common/*.c)
-HUTCH_SRCS  := $(filter-out image/lazylib.c,$(wildcard sandbox/*.c image/*.c build/*.c)) \
+HUTCH_SRCS  := $(filter-out image/lazylib.c,$(wildcard sandbox/*.c image/*.c builder/*.c)) \
 	$(filter-out cli/main.c,$(wildcard cli/*.c)) net/portspec.c
 OVL_SRCS    := $(filter-out fuse-overlay/main.c,$(wildcard fuse-overlay/*.c))
 NET_SRCS    := $(filter-out net/main.c,$(wildcard net/*.c))

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 #include "cli/cli.h"
 #include "image/image.h"
 

@@ -4,7 +4,7 @@
  * hutch is Docker's command line for machines without root or a daemon.
  * main() only decides which subcommand runs; each lives in its own file
  * (cli/run.c, cli/info.c, ...) and reports its own errors through
- * cli_fail(). The parts below (sandbox/, image/, build/) never print or
+ * cli_fail(). The parts below (sandbox/, image/, builder/) never print or
  * exit.
  */
 

@@ -3,7 +3,7 @@
  * substitution and scoping, and the .dockerignore matcher (the same bytes
  * feed both: each accepts any text)
  *
- * Build it with clang from the repository root, with the sources of build/
+ * Build it with clang from the repository root, with the sources of builder/
  * and common/ and jansson:
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -26,8 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "build/build.h"
-#include "build/dockerfile-internal.h"
+#include "builder/builder.h"
+#include "builder/dockerfile-internal.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 
 static struct bld_ignore *load(const char *text)
 {

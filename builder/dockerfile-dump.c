@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/dockerfile-internal.h"
+#include "builder/dockerfile-internal.h"
 
 static int quote(struct bld_sbuf *b, const char *s)
 {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/dockerfile-internal.h"
+#include "builder/dockerfile-internal.h"
 
 bool bld_parse_duration(const char *s, int64_t *ns)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* build.h - hutch build: the Dockerfile parser, variable substitution and
- * scoping, and the .dockerignore matcher. The whole interface of build/.
+/* builder.h - hutch build: the Dockerfile parser, variable substitution and
+ * scoping, and the .dockerignore matcher. The whole interface of builder/.
  *
  * The parser turns a Dockerfile into a model (struct bld_dockerfile): the
  * global ARGs, then an array of stages, each a FROM and its instructions.
@@ -9,8 +9,8 @@
  * substitution, one instruction at a time, because the values depend on
  * what ran before (ENV, ARG, the base image's environment).
  */
-#ifndef HUTCH_BUILD_H
-#define HUTCH_BUILD_H
+#ifndef HUTCH_BUILDER_H
+#define HUTCH_BUILDER_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 
 enum mtype {
 	M_EXACT,

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build/builder-internal.h"
+#include "builder/builder-internal.h"
 #include "image/unpack-internal.h"
 
 /* What the child needs; everything borrowed from the parent's memory. */

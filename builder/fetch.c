@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build/builder-internal.h"
+#include "builder/builder-internal.h"
 
 #define FETCH_MAX_DEFAULT (64ull << 30)
 

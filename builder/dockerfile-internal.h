@@ -2,12 +2,12 @@
 /* dockerfile-internal.h - what the Dockerfile parser's files share; private
  * to build/.
  */
-#ifndef HUTCH_BUILD_DOCKERFILE_INTERNAL_H
-#define HUTCH_BUILD_DOCKERFILE_INTERNAL_H
+#ifndef HUTCH_BUILDER_DOCKERFILE_INTERNAL_H
+#define HUTCH_BUILDER_DOCKERFILE_INTERNAL_H
 
 #include <stdarg.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 
 /* A growable string; zero-initialise. p is NUL-terminated once non-NULL. */
 struct bld_sbuf {

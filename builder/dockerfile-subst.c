@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/dockerfile-internal.h"
+#include "builder/dockerfile-internal.h"
 
 #define LEX_MAX_DEPTH 64
 

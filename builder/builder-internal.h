@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* builder-internal.h - what the builder's files share; private to build/ */
-#ifndef HUTCH_BUILD_BUILDER_INTERNAL_H
-#define HUTCH_BUILD_BUILDER_INTERNAL_H
+#ifndef HUTCH_BUILDER_BUILDER_INTERNAL_H
+#define HUTCH_BUILDER_BUILDER_INTERNAL_H
 
 #include <jansson.h>
 #include <sys/stat.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 #include "image/image.h"
 #include "sandbox/sandbox.h"
 

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build/builder-internal.h"
+#include "builder/builder-internal.h"
 
 void bld_say(const struct bld *b, const char *fmt, ...)
 {

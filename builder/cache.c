@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "build/builder-internal.h"
+#include "builder/builder-internal.h"
 
 static char *entry_path(const struct bld *b, const char *key)
 {

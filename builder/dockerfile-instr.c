@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/dockerfile-internal.h"
+#include "builder/dockerfile-internal.h"
 
 /* ---- flags --------------------------------------------------------------- */
 

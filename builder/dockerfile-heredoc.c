@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/dockerfile-internal.h"
+#include "builder/dockerfile-internal.h"
 
 struct bld_instr *bld_heredoc_owner(struct bld_instr *in)
 {

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "build/builder-internal.h"
+#include "builder/builder-internal.h"
 
 /* "./a//b/." -> "a/b"; "" for the root; NULL when ".." leaves it. */
 static char *clean(const char *path)
