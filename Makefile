@@ -52,11 +52,15 @@ pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1))
 
 # One folder per part (DESIGN.md). Each program's main lives in its own
-# main.c; everything else of a part goes into a static library so that the
-# unit tests link the same objects.
+# main.c; everything else of a part goes into a static library of its own,
+# so that the unit tests link the same objects. hutch's parts are linked in
+# their dependency order (HUTCH_PARTS, DESIGN.md's "Layout"): a part that
+# calls into a part above it fails to link.
 COMMON_SRCS := $(wildcard common/*.c)
-HUTCH_SRCS  := $(filter-out image/lazylib.c,$(wildcard sandbox/*.c image/*.c builder/*.c)) \
-	$(filter-out cli/main.c,$(wildcard cli/*.c)) net/portspec.c
+HUTCH_PARTS := cli builder container image sandbox
+part_srcs    = $(filter-out cli/main.c image/lazylib.c,$(wildcard $(1)/*.c))
+HUTCH_SRCS  := $(foreach p,$(HUTCH_PARTS),$(call part_srcs,$(p))) net/portspec.c
+HUTCH_LIBS  := $(foreach p,$(HUTCH_PARTS),$(BUILD)/lib$(p).a)
 OVL_SRCS    := $(filter-out fuse-overlay/main.c,$(wildcard fuse-overlay/*.c))
 NET_SRCS    := $(filter-out net/main.c,$(wildcard net/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
@@ -92,7 +96,12 @@ $(BUILD)/%.o: %.c
 	$(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libcommon.a: $(call obj,$(COMMON_SRCS))
-$(BUILD)/libhutch.a: $(call obj,$(HUTCH_SRCS))
+# run parses -p specs with hutch-net's own parser.
+$(BUILD)/libcli.a: $(call obj,$(call part_srcs,cli) net/portspec.c)
+$(BUILD)/libbuilder.a: $(call obj,$(call part_srcs,builder))
+$(BUILD)/libcontainer.a: $(call obj,$(call part_srcs,container))
+$(BUILD)/libimage.a: $(call obj,$(call part_srcs,image))
+$(BUILD)/libsandbox.a: $(call obj,$(call part_srcs,sandbox))
 $(BUILD)/libovl.a: $(call obj,$(OVL_SRCS))
 $(BUILD)/libnet.a: $(call obj,$(NET_SRCS))
 $(BUILD)/%.a:
@@ -106,7 +115,7 @@ $(call obj,$(OVL_SRCS) fuse-overlay/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(
 $(call obj,$(NET_SRCS) net/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(NET_PKGS))
 $(BUILD)/cli/version.o: EXTRA_CFLAGS += -DHUTCH_VERSION='"$(VERSION)"' -DHUTCH_COMMIT='"$(GIT_COMMIT)"'
 
-$(BUILD)/hutch: $(BUILD)/cli/main.o $(BUILD)/image/lazylib.o $(BUILD)/libhutch.a $(BUILD)/libcommon.a
+$(BUILD)/hutch: $(BUILD)/cli/main.o $(BUILD)/image/lazylib.o $(HUTCH_LIBS) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(filter-out $(LAZY_PKGS),$(HUTCH_PKGS))) -ldl
 
 $(BUILD)/hutch-overlay: $(BUILD)/fuse-overlay/main.o $(BUILD)/libovl.a $(BUILD)/libcommon.a
@@ -119,7 +128,7 @@ $(BUILD)/hutch-net: $(BUILD)/net/main.o $(BUILD)/libnet.a $(BUILD)/libcommon.a
 # overlay's, test_net_*.c the network helper's, every other test_*.c
 # hutch's. A half-built part then never breaks another part's tests.
 UNIT_HUTCH := $(filter-out $(BUILD)/tests/test_ovl_% $(BUILD)/tests/test_net_%,$(UNIT_BINS))
-$(UNIT_HUTCH): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libhutch.a $(BUILD)/libcommon.a
+$(UNIT_HUTCH): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(HUTCH_LIBS) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS) cmocka)
 $(BUILD)/tests/test_ovl_%: $(BUILD)/tests/unit/test_ovl_%.o $(BUILD)/libovl.a $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(OVL_PKGS) cmocka) -lpthread

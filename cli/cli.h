@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "common/common.h"
-#include "sandbox/sandbox.h"
+#include "container/container.h"
 
 /**
  * struct cli_opt - one option of a subcommand, Docker's spelling
@@ -91,7 +91,7 @@ const char *cli_human_ago(int64_t when, char buf[static 32]);
  * printed when done, as `docker stop` does.
  */
 int cli_each_container(int n, char **keys,
-		       int (*fn)(struct sbx_container *c, void *ctx,
+		       int (*fn)(struct ctr_container *c, void *ctx,
 				 struct hutch_err *err),
 		       void *ctx, bool echo);
 

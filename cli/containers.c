@@ -7,24 +7,24 @@
 #include "cli/cli.h"
 
 int cli_each_container(int n, char **keys,
-		       int (*fn)(struct sbx_container *c, void *ctx,
+		       int (*fn)(struct ctr_container *c, void *ctx,
 				 struct hutch_err *err),
 		       void *ctx, bool echo)
 {
 	int status = 0;
 
 	for (int i = 0; i < n; i++) {
-		struct sbx_container *c = NULL;
+		struct ctr_container *c = NULL;
 		struct hutch_err err = { 0 };
 
-		if (sbx_container_find(keys[i], &c, &err) < 0 ||
+		if (ctr_container_find(keys[i], &c, &err) < 0 ||
 		    fn(c, ctx, &err) < 0) {
 			cli_fail(&err, 1);
 			status = 1;
 		} else if (echo) {
 			printf("%s\n", keys[i]);
 		}
-		sbx_container_free(c);
+		ctr_container_free(c);
 	}
 	return status;
 }

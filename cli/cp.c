@@ -28,7 +28,7 @@ static char *split(char *arg)
 int cli_cp_main(int argc, char **argv)
 {
 	struct hutch_err err = { 0 };
-	struct sbx_container *c = NULL;
+	struct ctr_container *c = NULL;
 	char *spath, *dpath;
 	int first,
 		ret = cli_simple(&cp_cmd, NULL, 0, NULL, argc, argv, 2, &first);
@@ -57,12 +57,12 @@ int cli_cp_main(int argc, char **argv)
 			&(struct hutch_err){
 				.msg = "the container's path is empty: give CONTAINER:/path" },
 			1);
-	ret = sbx_container_find(argv[spath ? first : first + 1], &c, &err);
+	ret = ctr_container_find(argv[spath ? first : first + 1], &c, &err);
 	if (ret == 0)
-		ret = spath ? sbx_container_copy(c, spath, argv[first + 1],
+		ret = spath ? ctr_container_copy(c, spath, argv[first + 1],
 						 false, &err)
-			    : sbx_container_copy(c, argv[first], dpath, true,
+			    : ctr_container_copy(c, argv[first], dpath, true,
 						 &err);
-	sbx_container_free(c);
+	ctr_container_free(c);
 	return ret < 0 ? cli_fail(&err, 1) : 0;
 }

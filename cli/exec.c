@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 
 struct exec_cli {
-	struct sbx_exec_opts o;
+	struct ctr_exec_opts o;
 	char **env; /* owned */
 	char *workdir;
 	char *user;
@@ -84,7 +84,7 @@ static const struct cli_cmd exec_cmd = {
 int cli_exec_main(int argc, char **argv)
 {
 	struct exec_cli x = { 0 };
-	struct sbx_container *c = NULL;
+	struct ctr_container *c = NULL;
 	struct hutch_err err = { 0 };
 	int first, status = cli_simple(&exec_cmd, exec_options,
 				       ARRAY_SIZE(exec_options), &x, argc, argv,
@@ -103,12 +103,12 @@ int cli_exec_main(int argc, char **argv)
 		x.o.user = x.user;
 		/* 1 for a missing or stopped container, as Docker;
 		 * 125-127 when the command could not be started. */
-		if (sbx_container_find(argv[first], &c, &err) < 0)
+		if (ctr_container_find(argv[first], &c, &err) < 0)
 			status = cli_fail(&err, 1);
-		else if (sbx_container_exec(c, &x.o, &status, &err) < 0)
+		else if (ctr_container_exec(c, &x.o, &status, &err) < 0)
 			status = cli_fail(&err, status);
 	}
-	sbx_container_free(c);
+	ctr_container_free(c);
 	cmn_strv_free(x.env);
 	free(x.workdir);
 	free(x.user);

@@ -94,7 +94,7 @@ static json_t *graph_driver(const struct sbx_config *cfg)
 			 cfg->rootfs ? cfg->rootfs : "");
 }
 
-static json_t *container_json(const struct sbx_container *c)
+static json_t *container_json(const struct ctr_container *c)
 {
 	static const char *const states[] = { "created", "running", "exited" };
 	const struct sbx_config *cfg = &c->cfg;
@@ -109,9 +109,9 @@ static json_t *container_json(const struct sbx_container *c)
 		cfg->argv && cfg->argv[0] ? cfg->argv[0] : "", "Args",
 		strv(cfg->argv && cfg->argv[0] ? cfg->argv + 1 : NULL), "State",
 		"Status", states[c->status], "Running",
-		c->status == SBX_RUNNING, "Paused", false, "ExitCode",
+		c->status == CTR_RUNNING, "Paused", false, "ExitCode",
 		c->exit_code, "Pid",
-		c->status == SBX_RUNNING ? (int)c->init_pid : 0, "StartedAt",
+		c->status == CTR_RUNNING ? (int)c->init_pid : 0, "StartedAt",
 		time_json(c->started_at), "FinishedAt",
 		time_json(c->finished_at), "Error", c->error ? c->error : "",
 		"Image", c->image_id ? c->image_id : "", "Name", name,
@@ -239,15 +239,15 @@ static int print_format(const char *tmpl, json_t *root, struct hutch_err *err)
 /* A container first, then an image, as `docker inspect` looks them up. */
 static json_t *lookup(const char *key, struct hutch_err *err)
 {
-	struct sbx_container *c = NULL;
+	struct ctr_container *c = NULL;
 	struct img_store *s = NULL;
 	struct img_image *img = NULL;
 	struct img_digest id;
 	json_t *j = NULL;
 
-	if (sbx_container_find(key, &c, NULL) == 0) {
+	if (ctr_container_find(key, &c, NULL) == 0) {
 		j = container_json(c);
-		sbx_container_free(c);
+		ctr_container_free(c);
 		return j;
 	}
 	if (img_store_open(&s, err) == 0 &&

@@ -30,9 +30,9 @@ static const struct cli_cmd kill_cmd = {
 	"Send a signal to running containers.", cli_kill_main
 };
 
-static int kill_one(struct sbx_container *c, void *ctx, struct hutch_err *err)
+static int kill_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 {
-	return sbx_container_kill(c, ((struct kill_opts *)ctx)->sig, err);
+	return ctr_container_kill(c, ((struct kill_opts *)ctx)->sig, err);
 }
 
 int cli_kill_main(int argc, char **argv)

@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 
 struct logs_opts {
-	struct sbx_log_opts log;
+	struct ctr_log_opts log;
 	char since[40];
 };
 
@@ -91,10 +91,10 @@ static const struct cli_cmd logs_cmd = {
 	"Show a container's output (containers run with -d).", cli_logs_main
 };
 
-static int logs_one(struct sbx_container *c, void *ctx, struct hutch_err *err)
+static int logs_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 {
 	fflush(stdout);
-	return sbx_container_logs(c, &((struct logs_opts *)ctx)->log, 1, 2,
+	return ctr_container_logs(c, &((struct logs_opts *)ctx)->log, 1, 2,
 				  err);
 }
 

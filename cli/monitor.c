@@ -11,5 +11,5 @@ int cli_monitor_main(int argc, char **argv)
 	if (argc != 3 || !cmn_parse_u64(argv[2], 1024, &fd))
 		return CMN_EXIT_HUTCH;
 	cmn_log_prog = "hutch-monitor";
-	return sbx_monitor_main(argv[1], (int)fd);
+	return ctr_monitor_main(argv[1], (int)fd);
 }

@@ -9,7 +9,7 @@ static const struct cli_cmd port_cmd = { "port", "port CONTAINER",
 					 "List a container's published ports.",
 					 cli_port_main };
 
-static int port_one(struct sbx_container *c, void *ctx, struct hutch_err *err)
+static int port_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 {
 	(void)ctx;
 	(void)err;

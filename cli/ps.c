@@ -112,15 +112,15 @@ static const char *field(void *ctx, const char *name)
 }
 
 /* "Up 5 minutes", "Exited (0) 2 minutes ago", "Created" */
-static void status_text(const struct sbx_container *c, char *buf, size_t len)
+static void status_text(const struct ctr_container *c, char *buf, size_t len)
 {
 	char ago[32];
 
-	if (c->status == SBX_RUNNING) {
+	if (c->status == CTR_RUNNING) {
 		cli_human_ago(c->started_at / 1000000000, ago);
 		ago[strlen(ago) > 4 ? strlen(ago) - 4 : 0] = '\0';
 		snprintf(buf, len, "Up %s", ago);
-	} else if (c->status == SBX_EXITED) {
+	} else if (c->status == CTR_EXITED) {
 		snprintf(buf, len, "Exited (%d) %s", c->exit_code,
 			 cli_human_ago(c->finished_at / 1000000000, ago));
 	} else {
@@ -128,7 +128,7 @@ static void status_text(const struct sbx_container *c, char *buf, size_t len)
 	}
 }
 
-static void command_text(const struct sbx_container *c, bool full, char *buf,
+static void command_text(const struct ctr_container *c, bool full, char *buf,
 			 size_t len)
 {
 	char cmd[512] = "";
@@ -145,7 +145,7 @@ static void command_text(const struct sbx_container *c, bool full, char *buf,
 	snprintf(buf, len, "\"%.*s\"", len > 3 ? (int)(len - 3) : 0, cmd);
 }
 
-static void fill(struct ps_row *r, const struct sbx_container *c,
+static void fill(struct ps_row *r, const struct ctr_container *c,
 		 const struct ps_opts *o)
 {
 	time_t t = (time_t)(c->created / 1000000000);
@@ -170,7 +170,7 @@ static void fill(struct ps_row *r, const struct sbx_container *c,
 	snprintf(r->names, sizeof(r->names), "%s", c->name);
 }
 
-static bool wanted(const struct sbx_container *c, const struct ps_opts *o)
+static bool wanted(const struct ctr_container *c, const struct ps_opts *o)
 {
 	static const char *const states[] = { "created", "running", "exited" };
 
@@ -178,15 +178,15 @@ static bool wanted(const struct sbx_container *c, const struct ps_opts *o)
 		return !strcmp(o->status, states[c->status]);
 	if (o->name && !strstr(c->name, o->name))
 		return false;
-	return o->all || c->status == SBX_RUNNING;
+	return o->all || c->status == CTR_RUNNING;
 }
 
 static int list(const struct ps_opts *o, struct hutch_err *err)
 {
-	struct sbx_container **cs = NULL;
+	struct ctr_container **cs = NULL;
 	struct ps_row r;
 	size_t n = 0;
-	int ret = sbx_container_list(&cs, &n, err);
+	int ret = ctr_container_list(&cs, &n, err);
 
 	if (ret == 0 && !o->quiet && !o->format)
 		printf("%-12s   %-20s %-22s %-16s %-28s %-20s %s\n",
@@ -205,7 +205,7 @@ static int list(const struct ps_opts *o, struct hutch_err *err)
 				       r.id, r.image, r.command, r.running_for,
 				       r.status, r.ports, r.names);
 		}
-		sbx_container_free(cs[i]);
+		ctr_container_free(cs[i]);
 	}
 	free(cs);
 	return ret;

@@ -30,9 +30,9 @@ static const struct cli_cmd rm_cmd = { "rm",
 				       "rm [OPTIONS] CONTAINER [CONTAINER...]",
 				       "Remove containers.", cli_rm_main };
 
-static int rm_one(struct sbx_container *c, void *ctx, struct hutch_err *err)
+static int rm_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 {
-	return sbx_container_remove(c, ((struct rm_opts *)ctx)->force, err);
+	return ctr_container_remove(c, ((struct rm_opts *)ctx)->force, err);
 }
 
 int cli_rm_main(int argc, char **argv)

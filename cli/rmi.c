@@ -37,20 +37,20 @@ static const struct cli_cmd rmi_cmd = { "rmi", "rmi [OPTIONS] IMAGE [IMAGE...]",
 static char **container_chains(const struct img_digest *id, char *user,
 			       size_t len)
 {
-	struct sbx_container **cs = NULL;
+	struct ctr_container **cs = NULL;
 	char **chains = NULL, idstr[72];
 	size_t n = 0;
 
 	img_digest_str(id, idstr);
 	user[0] = '\0';
-	sbx_container_list(&cs, &n, NULL);
+	ctr_container_list(&cs, &n, NULL);
 	for (size_t i = 0; i < n; i++) {
 		for (char **l = cs[i]->cfg.lowers; l && *l; l++)
 			cmn_strv_push(&chains, strndup(*l, 64));
 		if (cs[i]->image_id && !strcmp(cs[i]->image_id, idstr) &&
 		    !user[0])
 			snprintf(user, len, "%.12s", cs[i]->cfg.id);
-		sbx_container_free(cs[i]);
+		ctr_container_free(cs[i]);
 	}
 	free(cs);
 	return chains;

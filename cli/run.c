@@ -674,7 +674,7 @@ static int pull_missing(struct img_store *store, const char *name,
 /* The image's layers under the container's own upper directory, and its
  * config under the user's options. */
 static int prepare_image(struct run_opts *o, const char *name, char **args,
-			 struct sbx_container *c, struct hutch_err *err)
+			 struct ctr_container *c, struct hutch_err *err)
 {
 	struct img_run_opts ro = { o->entrypoint, args };
 	struct img_store *store = NULL;
@@ -705,10 +705,10 @@ static int prepare_image(struct run_opts *o, const char *name, char **args,
 }
 
 /* The record: the configuration moves from @o into the container. */
-static struct sbx_container *make_container(struct run_opts *o,
+static struct ctr_container *make_container(struct run_opts *o,
 					    const char *image)
 {
-	struct sbx_container *c = sbx_container_new();
+	struct ctr_container *c = ctr_container_new();
 
 	if (!c)
 		return NULL;
@@ -769,7 +769,7 @@ static int use_upper_dir(struct run_opts *o, struct hutch_err *err)
 static int start(struct run_opts *o, const char *image, char **args,
 		 int *status, struct hutch_err *err)
 {
-	struct sbx_container *c = sbx_container_new();
+	struct ctr_container *c = ctr_container_new();
 	int ret = c ? 0 : cmn_err_set(err, ENOMEM, "container");
 
 	if (ret == 0 && !o->cfg.rootfs)
@@ -782,31 +782,31 @@ static int start(struct run_opts *o, const char *image, char **args,
 	if (ret == 0)
 		sbx_storage_resolve(&o->cfg);
 	if (ret == 0) {
-		struct sbx_container *made = make_container(o, image);
+		struct ctr_container *made = make_container(o, image);
 
 		if (made) {
 			made->image_id = steal_ptr(&c->image_id);
 			made->stop_signal = c->stop_signal;
 		}
-		sbx_container_free(c);
+		ctr_container_free(c);
 		c = made;
-		ret = c ? sbx_container_create(c, err)
+		ret = c ? ctr_container_create(c, err)
 			: cmn_err_set(err, ENOMEM, "container");
 	}
 	if (ret < 0) {
 		cleanup_free char *dir =
-			sbx_container_dir(c ? c->cfg.id : o->cfg.id);
+			ctr_container_dir(c ? c->cfg.id : o->cfg.id);
 
 		if (dir)
 			sbx_remove_tree(dir, NULL);
 	} else if (o->detach) {
-		ret = sbx_container_start(c, status, err);
+		ret = ctr_container_start(c, status, err);
 		if (ret == 0)
 			printf("%s\n", c->cfg.id);
 	} else {
-		ret = sbx_container_run(c, status, err);
+		ret = ctr_container_run(c, status, err);
 	}
-	sbx_container_free(c);
+	ctr_container_free(c);
 	return ret;
 }
 

@@ -37,16 +37,16 @@ static const struct cli_cmd start_cmd = {
 	"Start stopped containers.", cli_start_main
 };
 
-static int start_one(struct sbx_container *c, void *ctx, struct hutch_err *err)
+static int start_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 {
 	struct start_opts *o = ctx;
 
-	if (c->status == SBX_RUNNING)
+	if (c->status == CTR_RUNNING)
 		return 0;
 	if (!o->attach && !o->interactive)
-		return sbx_container_start(c, &o->status, err);
+		return ctr_container_start(c, &o->status, err);
 	c->cfg.interactive = o->interactive;
-	return sbx_container_run(c, &o->status, err);
+	return ctr_container_run(c, &o->status, err);
 }
 
 int cli_start_main(int argc, char **argv)

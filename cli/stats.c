@@ -36,13 +36,13 @@ struct sample {
 	size_t pids;
 };
 
-static void sample(const struct sbx_container *c, struct sample *s)
+static void sample(const struct ctr_container *c, struct sample *s)
 {
-	struct sbx_proc *p = NULL;
+	struct ctr_proc *p = NULL;
 	size_t n = 0;
 
 	memset(s, 0, sizeof(*s));
-	if (sbx_container_procs(c, &p, &n, NULL) < 0)
+	if (ctr_container_procs(c, &p, &n, NULL) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		s->ticks += p[i].ticks;
@@ -52,7 +52,7 @@ static void sample(const struct sbx_container *c, struct sample *s)
 	free(p);
 }
 
-static void print_round(struct sbx_container **cs, size_t n, long hz, long page)
+static void print_round(struct ctr_container **cs, size_t n, long hz, long page)
 {
 	struct sample *a = calloc(n ? n : 1, sizeof(*a)), b;
 
@@ -80,22 +80,22 @@ static void print_round(struct sbx_container **cs, size_t n, long hz, long page)
 static int stats(const struct stats_opts *o, int argc, char **argv,
 		 struct hutch_err *err)
 {
-	struct sbx_container **cs = NULL;
+	struct ctr_container **cs = NULL;
 	size_t n = 0, keep = 0;
 	int ret = 0;
 
 	if (argc) {
 		cs = calloc((size_t)argc, sizeof(*cs));
 		for (int i = 0; cs && ret == 0 && i < argc; i++)
-			ret = sbx_container_find(argv[i], &cs[n++], err);
+			ret = ctr_container_find(argv[i], &cs[n++], err);
 	} else {
-		ret = sbx_container_list(&cs, &n, err);
+		ret = ctr_container_list(&cs, &n, err);
 	}
 	for (size_t i = 0; i < n; i++)
-		if (cs[i] && cs[i]->status == SBX_RUNNING)
+		if (cs[i] && cs[i]->status == CTR_RUNNING)
 			cs[keep++] = cs[i];
 		else
-			sbx_container_free(cs[i]);
+			ctr_container_free(cs[i]);
 	for (bool first = true; ret == 0 && (first || !o->no_stream);
 	     first = false) {
 		if (!first)
@@ -105,7 +105,7 @@ static int stats(const struct stats_opts *o, int argc, char **argv,
 		fflush(stdout);
 	}
 	for (size_t i = 0; i < keep; i++)
-		sbx_container_free(cs[i]);
+		ctr_container_free(cs[i]);
 	free(cs);
 	return ret;
 }

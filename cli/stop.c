@@ -37,18 +37,18 @@ static const struct cli_cmd restart_cmd = {
 	"Stop and start containers again.", cli_restart_main
 };
 
-static int stop_one(struct sbx_container *c, void *ctx, struct hutch_err *err)
+static int stop_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 {
-	return sbx_container_stop(c, ((struct stop_opts *)ctx)->timeout, err);
+	return ctr_container_stop(c, ((struct stop_opts *)ctx)->timeout, err);
 }
 
-static int restart_one(struct sbx_container *c, void *ctx,
+static int restart_one(struct ctr_container *c, void *ctx,
 		       struct hutch_err *err)
 {
 	int status, ret = stop_one(c, ctx, err);
 
 	if (ret == 0)
-		ret = sbx_container_start(c, &status, err);
+		ret = ctr_container_start(c, &status, err);
 	return ret;
 }
 

@@ -40,7 +40,7 @@ static const struct cli_cmd system_cmd = {
 	"Disk use, clean-up and consistency of the store.", cli_system_main
 };
 
-static char **container_chains(struct sbx_container **cs, size_t n)
+static char **container_chains(struct ctr_container **cs, size_t n)
 {
 	char **chains = NULL;
 
@@ -50,7 +50,7 @@ static char **container_chains(struct sbx_container **cs, size_t n)
 	return chains;
 }
 
-static bool image_used(struct sbx_container **cs, size_t n,
+static bool image_used(struct ctr_container **cs, size_t n,
 		       const struct img_image *img)
 {
 	char id[72];
@@ -67,18 +67,18 @@ static bool image_used(struct sbx_container **cs, size_t n,
 static int prune(struct img_store *s, const struct system_opts *o,
 		 struct hutch_err *err)
 {
-	struct sbx_container **cs = NULL;
+	struct ctr_container **cs = NULL;
 	struct img_image **imgs = NULL;
 	struct img_gc_result gc = { 0 };
 	cleanup_strv char **chains = NULL;
 	size_t nc = 0, ni = 0, removed_c = 0, removed_i = 0, kept = 0;
-	int ret = sbx_container_list(&cs, &nc, err);
+	int ret = ctr_container_list(&cs, &nc, err);
 
 	for (size_t i = 0; ret == 0 && i < nc; i++) {
-		if (cs[i]->status != SBX_RUNNING &&
-		    sbx_container_remove(cs[i], false, NULL) == 0) {
+		if (cs[i]->status != CTR_RUNNING &&
+		    ctr_container_remove(cs[i], false, NULL) == 0) {
 			removed_c++;
-			sbx_container_free(cs[i]);
+			ctr_container_free(cs[i]);
 		} else {
 			cs[kept++] = cs[i];
 		}
@@ -110,7 +110,7 @@ static int prune(struct img_store *s, const struct system_opts *o,
 		       (unsigned long long)gc.bytes);
 	}
 	for (size_t i = 0; i < nc; i++)
-		sbx_container_free(cs[i]);
+		ctr_container_free(cs[i]);
 	free(cs);
 	return ret;
 }
@@ -140,16 +140,16 @@ static uint64_t dir_size(int parent, const char *name, int depth)
 static int df(struct img_store *s, struct hutch_err *err)
 {
 	struct img_image **imgs = NULL;
-	struct sbx_container **cs = NULL;
+	struct ctr_container **cs = NULL;
 	size_t ni = 0, nc = 0, running = 0;
 	int root = open(img_store_root(s), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	char a[16], b[16], c[16], d[16];
 	int ret = img_image_list(s, &imgs, &ni, err);
 
 	if (ret == 0)
-		ret = sbx_container_list(&cs, &nc, err);
+		ret = ctr_container_list(&cs, &nc, err);
 	for (size_t i = 0; i < nc; i++)
-		running += cs[i]->status == SBX_RUNNING;
+		running += cs[i]->status == CTR_RUNNING;
 	if (ret == 0) {
 		printf("%-14s %-8s %-8s %-12s\n", "TYPE", "TOTAL", "ACTIVE",
 		       "SIZE");
@@ -165,7 +165,7 @@ static int df(struct img_store *s, struct hutch_err *err)
 	for (size_t i = 0; i < ni; i++)
 		img_image_free(imgs[i]);
 	for (size_t i = 0; i < nc; i++)
-		sbx_container_free(cs[i]);
+		ctr_container_free(cs[i]);
 	free(imgs);
 	free(cs);
 	if (root >= 0)

@@ -12,12 +12,12 @@ static const struct cli_cmd top_cmd = {
 	cli_top_main
 };
 
-static int top_one(struct sbx_container *c, void *ctx, struct hutch_err *err)
+static int top_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 {
 	long hz = sysconf(_SC_CLK_TCK);
-	struct sbx_proc *p = NULL;
+	struct ctr_proc *p = NULL;
 	size_t n = 0;
-	int ret = sbx_container_procs(c, &p, &n, err);
+	int ret = ctr_container_procs(c, &p, &n, err);
 
 	(void)ctx;
 	if (ret < 0)

@@ -11,9 +11,9 @@ static const struct cli_cmd wait_cmd = {
 	cli_wait_main
 };
 
-static int wait_one(struct sbx_container *c, void *ctx, struct hutch_err *err)
+static int wait_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 {
-	int code = 0, ret = sbx_container_wait(c, -1, &code, err);
+	int code = 0, ret = ctr_container_wait(c, -1, &code, err);
 
 	(void)ctx;
 	if (ret == 0)

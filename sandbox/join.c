@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sandbox/container-internal.h"
+#include "sandbox/sandbox-internal.h"
 
 static const struct {
 	const char *name;
@@ -97,69 +97,4 @@ void sbx_join_main(struct sbx_plan *plan)
 	     sbx_open_pty(plan, slave, sizeof(slave), false, &err) < 0))
 		sbx_child_fail(plan->sync, CMN_EXIT_HUTCH, &err);
 	sbx_spawn_command(plan, slave);
-}
-
-/* A deep copy through the record's own JSON form. */
-static int copy_config(const struct sbx_config *from, struct sbx_config *to)
-{
-	json_t *j = sbx_config_json(from);
-	int ret = j ? sbx_config_from_json(j, to) : -ENOMEM;
-
-	if (j)
-		json_decref(j);
-	return ret;
-}
-
-static int replace(char **field, const char *value)
-{
-	if (!value)
-		return 0;
-	free(*field);
-	*field = strdup(value);
-	return *field ? 0 : -ENOMEM;
-}
-
-/* Docker's exec: the container's environment, user and working directory
- * unless -e, -u, -w say otherwise. */
-static int exec_config(const struct sbx_container *c,
-		       const struct sbx_exec_opts *o, struct sbx_config *cfg)
-{
-	int ret = copy_config(&c->cfg, cfg);
-
-	if (ret < 0)
-		return ret;
-	cmn_strv_free(cfg->argv);
-	cfg->argv = cmn_strv_dup(o->argv);
-	for (char *const *e = o->env; cfg->argv && e && *e && ret == 0; e++)
-		ret = cmn_strv_push(&cfg->env, strdup(*e));
-	if (ret == 0)
-		ret = replace(&cfg->workdir, o->workdir);
-	if (ret == 0)
-		ret = replace(&cfg->user, o->user);
-	cfg->tty = o->tty;
-	cfg->interactive = o->interactive;
-	return cfg->argv ? ret : -ENOMEM;
-}
-
-int sbx_container_exec(const struct sbx_container *c,
-		       const struct sbx_exec_opts *o, int *status,
-		       struct hutch_err *err)
-{
-	struct sbx_config cfg;
-	int ret;
-
-	*status = 1;
-	if (c->status != SBX_RUNNING)
-		return cmn_err_msg(
-			err, EINVAL,
-			"container %s is not running; start it first (hutch start %s)",
-			c->name, c->name);
-	ret = exec_config(c, o, &cfg);
-	if (ret < 0) {
-		sbx_config_free(&cfg);
-		return cmn_err_set(err, -ret, "exec");
-	}
-	ret = sbx_exec(&cfg, c->init_pid, status, err);
-	sbx_config_free(&cfg);
-	return ret;
 }

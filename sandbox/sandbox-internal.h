@@ -42,13 +42,6 @@ int sbx_msg_recv(int sock, struct sbx_msg *msg, int *fd);
 __attribute__((noreturn)) void sbx_child_fail(int sock, int code,
 					      const struct hutch_err *err);
 
-/* ---- records (record.c) ------------------------------------------------ */
-
-/** sbx_config_json() - @c as a JSON object (new reference), NULL on ENOMEM. */
-json_t *sbx_config_json(const struct sbx_config *c);
-/** sbx_config_from_json() - the inverse; -EINVAL for a damaged record. */
-int sbx_config_from_json(const json_t *j, struct sbx_config *c);
-
 /* ---- id maps (idmap.c) ------------------------------------------------ */
 
 /**

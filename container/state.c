@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sandbox/container-internal.h"
+#include "container/container-internal.h"
 
 json_t *ctr_strv_json(char *const *v)
 {
@@ -40,7 +40,7 @@ char **ctr_json_strv(const json_t *a)
 static char *state_path(const char *id, bool durable)
 {
 	cleanup_free char *dir =
-		durable ? sbx_container_dir(id) : ctr_runtime_dir(id, NULL);
+		durable ? ctr_container_dir(id) : ctr_runtime_dir(id, NULL);
 
 	return dir ? cmn_strdup_printf("%s/state.json", dir) : NULL;
 }
@@ -70,7 +70,7 @@ static int open_lock(const char *id, const char *name, struct hutch_err *err)
 	return fd;
 }
 
-int ctr_lock_runner(const struct sbx_container *c, struct hutch_err *err)
+int ctr_lock_runner(const struct ctr_container *c, struct hutch_err *err)
 {
 	int fd = open_lock(c->cfg.id, c->name, err);
 
@@ -102,7 +102,7 @@ static bool runner_alive(const char *id)
 	return alive;
 }
 
-static void parse_state(const json_t *j, struct sbx_container *c)
+static void parse_state(const json_t *j, struct ctr_container *c)
 {
 	const char *err = json_string_value(json_object_get(j, "Error"));
 
@@ -118,18 +118,18 @@ static void parse_state(const json_t *j, struct sbx_container *c)
 	c->error = err && *err ? strdup(err) : NULL;
 }
 
-int ctr_state_load(struct sbx_container *c)
+int ctr_state_load(struct ctr_container *c)
 {
 	cleanup_free char *rt = state_path(c->cfg.id, false);
 	cleanup_free char *dur = state_path(c->cfg.id, true);
 	json_t *j = rt ? ctr_read_json(rt) : NULL;
 
-	c->status = SBX_CREATED;
+	c->status = CTR_CREATED;
 	if (j) {
 		parse_state(j, c);
 		json_decref(j);
 		if (runner_alive(c->cfg.id)) {
-			c->status = SBX_RUNNING;
+			c->status = CTR_RUNNING;
 			return 0;
 		}
 		/* Its runner died (kill -9 of the monitor, or of hutch in
@@ -142,19 +142,19 @@ int ctr_state_load(struct sbx_container *c)
 	j = dur ? ctr_read_json(dur) : NULL;
 	if (j) {
 		parse_state(j, c);
-		c->status = SBX_EXITED;
+		c->status = CTR_EXITED;
 		json_decref(j);
 	}
 	return 0;
 }
 
-int ctr_state_running(struct sbx_container *c, pid_t init)
+int ctr_state_running(struct ctr_container *c, pid_t init)
 {
 	cleanup_free char *path = state_path(c->cfg.id, false);
 	json_t *j;
 	int ret;
 
-	c->status = SBX_RUNNING;
+	c->status = CTR_RUNNING;
 	c->init_pid = init;
 	c->monitor_pid = getpid();
 	c->started_at = ctr_now_ns();
@@ -168,14 +168,14 @@ int ctr_state_running(struct sbx_container *c, pid_t init)
 	return ret;
 }
 
-int ctr_state_exited(struct sbx_container *c, int code, const char *error)
+int ctr_state_exited(struct ctr_container *c, int code, const char *error)
 {
 	cleanup_free char *rt = state_path(c->cfg.id, false);
 	cleanup_free char *dur = state_path(c->cfg.id, true);
 	json_t *j;
 	int ret;
 
-	c->status = SBX_EXITED;
+	c->status = CTR_EXITED;
 	c->exit_code = code;
 	c->finished_at = ctr_now_ns();
 	free(c->error);
@@ -192,9 +192,9 @@ int ctr_state_exited(struct sbx_container *c, int code, const char *error)
 	return ret;
 }
 
-int sbx_container_kill(struct sbx_container *c, int sig, struct hutch_err *err)
+int ctr_container_kill(struct ctr_container *c, int sig, struct hutch_err *err)
 {
-	if (c->status != SBX_RUNNING || c->init_pid <= 0)
+	if (c->status != CTR_RUNNING || c->init_pid <= 0)
 		return cmn_err_msg(
 			err, EINVAL,
 			"cannot kill container %s: the container is not running",
@@ -238,7 +238,7 @@ static int wait_runner(const char *id, int timeout)
 	return ret;
 }
 
-int sbx_container_wait(struct sbx_container *c, int timeout, int *code,
+int ctr_container_wait(struct ctr_container *c, int timeout, int *code,
 		       struct hutch_err *err)
 {
 	int ret = wait_runner(c->cfg.id, timeout);
@@ -254,20 +254,20 @@ int sbx_container_wait(struct sbx_container *c, int timeout, int *code,
 	return 0;
 }
 
-int sbx_container_stop(struct sbx_container *c, int timeout,
+int ctr_container_stop(struct ctr_container *c, int timeout,
 		       struct hutch_err *err)
 {
 	int ret;
 
-	if (c->status != SBX_RUNNING)
+	if (c->status != CTR_RUNNING)
 		return 0;
 	if (timeout < 0)
 		timeout = c->stop_timeout;
-	ret = sbx_container_kill(c, c->stop_signal, err);
+	ret = ctr_container_kill(c, c->stop_signal, err);
 	if (ret == 0 && wait_runner(c->cfg.id, timeout) == -ETIMEDOUT) {
 		ctr_state_load(c);
-		if (c->status == SBX_RUNNING)
-			ret = sbx_container_kill(c, SIGKILL, err);
+		if (c->status == CTR_RUNNING)
+			ret = ctr_container_kill(c, SIGKILL, err);
 		if (ret == 0)
 			ret = wait_runner(c->cfg.id, 30);
 		if (ret < 0)
@@ -279,14 +279,14 @@ int sbx_container_stop(struct sbx_container *c, int timeout,
 	return ret;
 }
 
-static char *stop_path(const struct sbx_container *c)
+static char *stop_path(const struct ctr_container *c)
 {
 	cleanup_free char *dir = ctr_runtime_dir(c->cfg.id, NULL);
 
 	return dir ? cmn_strdup_printf("%s/stop-requested", dir) : NULL;
 }
 
-void ctr_stop_mark(const struct sbx_container *c)
+void ctr_stop_mark(const struct ctr_container *c)
 {
 	cleanup_free char *path = stop_path(c);
 
@@ -294,14 +294,14 @@ void ctr_stop_mark(const struct sbx_container *c)
 		cmn_write_fileat(AT_FDCWD, path, "", 0, 0600);
 }
 
-bool ctr_stop_requested(const struct sbx_container *c)
+bool ctr_stop_requested(const struct ctr_container *c)
 {
 	cleanup_free char *path = stop_path(c);
 
 	return path && access(path, F_OK) == 0;
 }
 
-void ctr_stop_clear(const struct sbx_container *c)
+void ctr_stop_clear(const struct ctr_container *c)
 {
 	cleanup_free char *path = stop_path(c);
 

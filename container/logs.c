@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sandbox/container-internal.h"
+#include "container/container-internal.h"
 
 #define LINE_MAX_BYTES 16384
 
@@ -32,12 +32,12 @@ struct ctr_log {
 
 static char *log_path(const char *id)
 {
-	cleanup_free char *dir = sbx_container_dir(id);
+	cleanup_free char *dir = ctr_container_dir(id);
 
 	return dir ? cmn_strdup_printf("%s/container.log", dir) : NULL;
 }
 
-struct ctr_log *ctr_log_open(const struct sbx_container *c,
+struct ctr_log *ctr_log_open(const struct ctr_container *c,
 			     struct hutch_err *err)
 {
 	cleanup_free char *path = log_path(c->cfg.id);
@@ -134,7 +134,7 @@ void ctr_log_close(struct ctr_log *l)
 /* ---- reading ------------------------------------------------------------------ */
 
 /* One record to the right descriptor; false for a line that is not one. */
-static bool print_record(const char *line, const struct sbx_log_opts *o,
+static bool print_record(const char *line, const struct ctr_log_opts *o,
 			 int out, int err)
 {
 	json_t *j = json_loads(line, 0, NULL);
@@ -161,7 +161,7 @@ static bool print_record(const char *line, const struct sbx_log_opts *o,
 
 /* Print complete lines from @fd onwards; the tail of an incomplete one
  * stays in @pending for the next call (a writer in the middle of it). */
-static void print_from(int fd, const struct sbx_log_opts *o, int out, int err,
+static void print_from(int fd, const struct ctr_log_opts *o, int out, int err,
 		       char **pending, size_t *plen)
 {
 	char buf[65536];
@@ -212,8 +212,8 @@ static off_t tail_offset(int fd, int tail)
 	return 0;
 }
 
-static void follow(int fd, const char *path, struct sbx_container *c,
-		   const struct sbx_log_opts *o, int out, int err,
+static void follow(int fd, const char *path, struct ctr_container *c,
+		   const struct ctr_log_opts *o, int out, int err,
 		   char **pending, size_t *plen)
 {
 	int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -226,7 +226,7 @@ static void follow(int fd, const char *path, struct sbx_container *c,
 
 		print_from(fd, o, out, err, pending, plen);
 		ctr_state_load(c);
-		if (c->status != SBX_RUNNING)
+		if (c->status != CTR_RUNNING)
 			break;
 		/* inotify wakes us on writes; the time-out notices a stop
 		 * that wrote nothing. */
@@ -239,7 +239,7 @@ static void follow(int fd, const char *path, struct sbx_container *c,
 		close(in);
 }
 
-int sbx_container_logs(struct sbx_container *c, const struct sbx_log_opts *o,
+int ctr_container_logs(struct ctr_container *c, const struct ctr_log_opts *o,
 		       int out, int err_fd, struct hutch_err *err)
 {
 	cleanup_free char *path = log_path(c->cfg.id);

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sandbox/container-internal.h"
+#include "container/container-internal.h"
 
 static bool ns_of(pid_t pid, struct stat *st)
 {
@@ -27,7 +27,7 @@ static bool ns_of(pid_t pid, struct stat *st)
 }
 
 /* utime+stime (ticks), RSS (pages), the comm, from /proc/PID/stat. */
-static bool read_stat(pid_t pid, struct sbx_proc *p)
+static bool read_stat(pid_t pid, struct ctr_proc *p)
 {
 	char path[64], buf[1024];
 	cleanup_close int fd = -1;
@@ -59,7 +59,7 @@ static bool read_stat(pid_t pid, struct sbx_proc *p)
 	return true;
 }
 
-static void read_uid(pid_t pid, struct sbx_proc *p)
+static void read_uid(pid_t pid, struct ctr_proc *p)
 {
 	char path[64];
 	struct stat st;
@@ -68,23 +68,23 @@ static void read_uid(pid_t pid, struct sbx_proc *p)
 	p->uid = stat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
 }
 
-int sbx_container_procs(const struct sbx_container *c, struct sbx_proc **out,
+int ctr_container_procs(const struct ctr_container *c, struct ctr_proc **out,
 			size_t *n, struct hutch_err *err)
 {
 	cleanup_dir DIR *d = opendir("/proc");
 	struct stat target, st;
-	struct sbx_proc *list = NULL;
+	struct ctr_proc *list = NULL;
 	struct dirent *de;
 	size_t count = 0;
 
 	*out = NULL;
 	*n = 0;
-	if (c->status != SBX_RUNNING || !ns_of(c->init_pid, &target))
+	if (c->status != CTR_RUNNING || !ns_of(c->init_pid, &target))
 		return cmn_err_msg(err, EINVAL, "container %s is not running",
 				   c->name);
 	while (d && (de = readdir(d))) {
 		uint64_t pid;
-		struct sbx_proc p = { 0 }, *more;
+		struct ctr_proc p = { 0 }, *more;
 
 		if (!cmn_parse_u64(de->d_name, INT32_MAX, &pid) ||
 		    !ns_of((pid_t)pid, &st) || st.st_ino != target.st_ino ||

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "sandbox/container-internal.h"
+#include "container/container-internal.h"
 
 static const char *const adjectives[] = {
 	"agile",    "bold",	"brave",   "bright",  "calm",	"careful",

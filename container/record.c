@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sandbox/sandbox-internal.h"
+#include "container/container-internal.h"
 
 static const char *const userns_names[] = { "auto", "full", "single",
 					    "keep-id" };
@@ -101,7 +101,7 @@ static int json_mounts(const json_t *a, struct sbx_config *c)
 	return 0;
 }
 
-json_t *sbx_config_json(const struct sbx_config *c)
+json_t *ctr_config_json(const struct sbx_config *c)
 {
 	char caps[24];
 
@@ -152,7 +152,7 @@ static int enums_from_json(const json_t *j, struct sbx_config *c)
 	return 0;
 }
 
-int sbx_config_from_json(const json_t *j, struct sbx_config *c)
+int ctr_config_from_json(const json_t *j, struct sbx_config *c)
 {
 	const char *id = json_string_value(json_object_get(j, "Id"));
 

@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* container-internal.h - what container.c, state.c, monitor.c and logs.c
- * share; private to sandbox/ */
-#ifndef HUTCH_SANDBOX_CONTAINER_INTERNAL_H
-#define HUTCH_SANDBOX_CONTAINER_INTERNAL_H
+ * share; private to container/ */
+#ifndef HUTCH_CONTAINER_INTERNAL_H
+#define HUTCH_CONTAINER_INTERNAL_H
 
-#include "sandbox/sandbox-internal.h"
+#include <jansson.h>
+
+#include "container/container.h"
+
+/** ctr_config_json() - @c as a JSON object (new reference), NULL on
+ * ENOMEM (record.c). */
+json_t *ctr_config_json(const struct sbx_config *c);
+/** ctr_config_from_json() - the inverse; -EINVAL for a damaged record. */
+int ctr_config_from_json(const json_t *j, struct sbx_config *c);
 
 int64_t ctr_now_ns(void);
 /** $HUTCH_RUNTIME/containers/<id>, created 0700; owned. */
@@ -17,32 +25,32 @@ int ctr_write_json(const char *path, json_t *j, bool durable);
 json_t *ctr_read_json(const char *path);
 json_t *ctr_strv_json(char *const *v);
 char **ctr_json_strv(const json_t *a);
-void ctr_release_name(const struct sbx_container *c);
+void ctr_release_name(const struct ctr_container *c);
 /** "adjective_noun", or with a number suffix when @numbered. */
 char *ctr_generate_name(bool numbered);
 
 /** Fill @c's state from the runtime and durable state files, fixing up a
  * "running" whose runner is gone. */
-int ctr_state_load(struct sbx_container *c);
+int ctr_state_load(struct ctr_container *c);
 /**
  * ctr_lock_runner() - take monitor.lock for running @c
  * Return: the descriptor (hold it while the container runs), -EBUSY when
  * someone runs it already, -errno.
  */
-int ctr_lock_runner(const struct sbx_container *c, struct hutch_err *err);
+int ctr_lock_runner(const struct ctr_container *c, struct hutch_err *err);
 /** The container runs: pids and start time to the runtime state. */
-int ctr_state_running(struct sbx_container *c, pid_t init);
+int ctr_state_running(struct ctr_container *c, pid_t init);
 /** It exited: the durable state gets @code and @error (may be NULL). */
-int ctr_state_exited(struct sbx_container *c, int code, const char *error);
+int ctr_state_exited(struct ctr_container *c, int code, const char *error);
 
 /** A `stop` or `kill` was asked for: on-failure must not restart. */
-void ctr_stop_mark(const struct sbx_container *c);
-bool ctr_stop_requested(const struct sbx_container *c);
-void ctr_stop_clear(const struct sbx_container *c);
+void ctr_stop_mark(const struct ctr_container *c);
+bool ctr_stop_requested(const struct ctr_container *c);
+void ctr_stop_clear(const struct ctr_container *c);
 
 /* The monitor's log writer (logs.c). */
 struct ctr_log;
-struct ctr_log *ctr_log_open(const struct sbx_container *c,
+struct ctr_log *ctr_log_open(const struct ctr_container *c,
 			     struct hutch_err *err);
 /** Append output of @stream (1 stdout, 2 stderr), a record per line. */
 void ctr_log_write(struct ctr_log *l, int stream, const char *buf, size_t len);

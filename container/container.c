@@ -26,13 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sandbox/container-internal.h"
+#include "container/container-internal.h"
 
 #define MAX_JSON (4 << 20)
 
-struct sbx_container *sbx_container_new(void)
+struct ctr_container *ctr_container_new(void)
 {
-	struct sbx_container *c = calloc(1, sizeof(*c));
+	struct ctr_container *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
@@ -42,7 +42,7 @@ struct sbx_container *sbx_container_new(void)
 	return c;
 }
 
-void sbx_container_free(struct sbx_container *c)
+void ctr_container_free(struct ctr_container *c)
 {
 	if (!c)
 		return;
@@ -63,7 +63,7 @@ int64_t ctr_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-char *sbx_container_dir(const char *id)
+char *ctr_container_dir(const char *id)
 {
 	cleanup_free char *root = cmn_store_dir();
 
@@ -88,9 +88,9 @@ char *ctr_runtime_dir(const char *id, struct hutch_err *err)
 
 /* ---- the record ------------------------------------------------------------ */
 
-static json_t *record_json(const struct sbx_container *c)
+static json_t *record_json(const struct ctr_container *c)
 {
-	json_t *cfg = sbx_config_json(&c->cfg);
+	json_t *cfg = ctr_config_json(&c->cfg);
 
 	if (!cfg)
 		return NULL;
@@ -104,14 +104,14 @@ static json_t *record_json(const struct sbx_container *c)
 		"Ports", ctr_strv_json(c->ports));
 }
 
-static int record_parse(const json_t *j, struct sbx_container *c)
+static int record_parse(const json_t *j, struct ctr_container *c)
 {
 	const char *name = json_string_value(json_object_get(j, "Name"));
 	const char *image = json_string_value(json_object_get(j, "Image"));
 	const char *iid = json_string_value(json_object_get(j, "ImageID"));
 
 	if (!name ||
-	    sbx_config_from_json(json_object_get(j, "Config"), &c->cfg) < 0)
+	    ctr_config_from_json(json_object_get(j, "Config"), &c->cfg) < 0)
 		return -EINVAL;
 	c->name = strdup(name);
 	c->image = strdup(image ? image : "");
@@ -179,7 +179,7 @@ static bool valid_name(const char *n)
 	       n[0] != '-' && strspn(n, ok) == strlen(n) && strlen(n) < 200;
 }
 
-static int claim_name(const struct sbx_container *c, struct hutch_err *err)
+static int claim_name(const struct ctr_container *c, struct hutch_err *err)
 {
 	cleanup_free char *dir = names_dir();
 	cleanup_free char *link = NULL;
@@ -204,7 +204,7 @@ static int claim_name(const struct sbx_container *c, struct hutch_err *err)
 		c->name, other);
 }
 
-void ctr_release_name(const struct sbx_container *c)
+void ctr_release_name(const struct ctr_container *c)
 {
 	cleanup_free char *dir = names_dir();
 	cleanup_free char *link =
@@ -220,7 +220,7 @@ void ctr_release_name(const struct sbx_container *c)
 		unlink(link);
 }
 
-static int pick_name(struct sbx_container *c, struct hutch_err *err)
+static int pick_name(struct ctr_container *c, struct hutch_err *err)
 {
 	struct hutch_err ignored;
 
@@ -237,9 +237,9 @@ static int pick_name(struct sbx_container *c, struct hutch_err *err)
 		"could not find a free container name; give one with --name");
 }
 
-int sbx_container_create(struct sbx_container *c, struct hutch_err *err)
+int ctr_container_create(struct ctr_container *c, struct hutch_err *err)
 {
-	cleanup_free char *dir = sbx_container_dir(c->cfg.id);
+	cleanup_free char *dir = ctr_container_dir(c->cfg.id);
 	cleanup_free char *path = NULL;
 	json_t *j;
 	int ret;
@@ -261,7 +261,7 @@ int sbx_container_create(struct sbx_container *c, struct hutch_err *err)
 		return ret;
 	}
 	c->created = ctr_now_ns();
-	c->status = SBX_CREATED;
+	c->status = CTR_CREATED;
 	path = cmn_strdup_printf("%s/config.json", dir);
 	j = record_json(c);
 	ret = path && j ? ctr_write_json(path, j, true) : -ENOMEM;
@@ -276,14 +276,14 @@ int sbx_container_create(struct sbx_container *c, struct hutch_err *err)
 
 /* ---- lookup ------------------------------------------------------------------- */
 
-static int load(const char *id, struct sbx_container **out,
+static int load(const char *id, struct ctr_container **out,
 		struct hutch_err *err)
 {
-	cleanup_free char *dir = sbx_container_dir(id);
+	cleanup_free char *dir = ctr_container_dir(id);
 	cleanup_free char *path =
 		dir ? cmn_strdup_printf("%s/config.json", dir) : NULL;
 	json_t *j = path ? ctr_read_json(path) : NULL;
-	struct sbx_container *c = sbx_container_new();
+	struct ctr_container *c = ctr_container_new();
 	int ret;
 
 	ret = j && c ? record_parse(j, c) : -ENOENT;
@@ -292,7 +292,7 @@ static int load(const char *id, struct sbx_container **out,
 	if (ret == 0)
 		ret = ctr_state_load(c);
 	if (ret < 0) {
-		sbx_container_free(c);
+		ctr_container_free(c);
 		return cmn_err_msg(
 			err, -ret,
 			"the record of container %.12s is damaged or gone (%s)",
@@ -334,7 +334,7 @@ static int by_prefix(const char *prefix, char id[static 65],
 	return 0;
 }
 
-int sbx_container_find(const char *key, struct sbx_container **out,
+int ctr_container_find(const char *key, struct ctr_container **out,
 		       struct hutch_err *err)
 {
 	cleanup_free char *ndir = names_dir();
@@ -358,20 +358,20 @@ int sbx_container_find(const char *key, struct sbx_container **out,
 
 static int newest_first(const void *a, const void *b)
 {
-	const struct sbx_container *x = *(struct sbx_container *const *)a;
-	const struct sbx_container *y = *(struct sbx_container *const *)b;
+	const struct ctr_container *x = *(struct ctr_container *const *)a;
+	const struct ctr_container *y = *(struct ctr_container *const *)b;
 
 	return (y->created > x->created) - (y->created < x->created);
 }
 
-int sbx_container_list(struct sbx_container ***out, size_t *n,
+int ctr_container_list(struct ctr_container ***out, size_t *n,
 		       struct hutch_err *err)
 {
 	cleanup_free char *root = cmn_store_dir();
 	cleanup_free char *dir =
 		root ? cmn_strdup_printf("%s/containers", root) : NULL;
 	cleanup_dir DIR *d = dir ? opendir(dir) : NULL;
-	struct sbx_container **list = NULL, *c;
+	struct ctr_container **list = NULL, *c;
 	struct dirent *de;
 	size_t count = 0;
 
@@ -382,13 +382,13 @@ int sbx_container_list(struct sbx_container ***out, size_t *n,
 			       ? 0
 			       : cmn_err_set(err, errno, "cannot list %s", dir);
 	while ((de = readdir(d))) {
-		struct sbx_container **more;
+		struct ctr_container **more;
 
 		if (!is_id(de->d_name) || load(de->d_name, &c, NULL) < 0)
 			continue;
 		more = realloc(list, (count + 1) * sizeof(*list));
 		if (!more) {
-			sbx_container_free(c);
+			ctr_container_free(c);
 			break;
 		}
 		list = more;
@@ -403,22 +403,22 @@ int sbx_container_list(struct sbx_container ***out, size_t *n,
 
 /* ---- removal ----------------------------------------------------------------- */
 
-int sbx_container_remove(struct sbx_container *c, bool force,
+int ctr_container_remove(struct ctr_container *c, bool force,
 			 struct hutch_err *err)
 {
-	cleanup_free char *dir = sbx_container_dir(c->cfg.id);
+	cleanup_free char *dir = ctr_container_dir(c->cfg.id);
 	cleanup_free char *rt = NULL;
 	int ret;
 
-	if (c->status == SBX_RUNNING && !force)
+	if (c->status == CTR_RUNNING && !force)
 		return cmn_err_msg(
 			err, EBUSY,
 			"cannot remove container %s: the container is running; stop it first, or use -f (rm -f)",
 			c->name);
-	if (c->status == SBX_RUNNING) {
-		ret = sbx_container_kill(c, SIGKILL, err);
+	if (c->status == CTR_RUNNING) {
+		ret = ctr_container_kill(c, SIGKILL, err);
 		if (ret == 0)
-			ret = sbx_container_wait(c, 30, NULL, err);
+			ret = ctr_container_wait(c, 30, NULL, err);
 		if (ret < 0)
 			return ret;
 	}

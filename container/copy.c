@@ -24,12 +24,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sandbox/sandbox-internal.h"
+#include "container/container-internal.h"
 
 #define MAX_DEPTH 256
 
 struct copy {
-	const struct sbx_container *c;
+	const struct ctr_container *c;
 	const char *src, *dst;
 	bool into;	  /* host -> container */
 	char *problem;	  /* the first error, in words */
@@ -342,7 +342,7 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 	int ret = 0;
 
 	(void)out;
-	if (cp->c->status == SBX_RUNNING && cp->c->init_pid > 0) {
+	if (cp->c->status == CTR_RUNNING && cp->c->init_pid > 0) {
 		snprintf(path, sizeof(path), "/proc/%d/root",
 			 (int)cp->c->init_pid);
 		root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -381,7 +381,7 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 	return ret;
 }
 
-int sbx_container_copy(const struct sbx_container *c, const char *src,
+int ctr_container_copy(const struct ctr_container *c, const char *src,
 		       const char *dst, bool into, struct hutch_err *err)
 {
 	cleanup_free char *cwd = getcwd(NULL, 0);
@@ -398,7 +398,7 @@ int sbx_container_copy(const struct sbx_container *c, const char *src,
 					   "cannot resolve %s", host);
 		*(into ? &cp.src : &cp.dst) = abs;
 	}
-	if (c->status == SBX_RUNNING && c->init_pid > 0)
+	if (c->status == CTR_RUNNING && c->init_pid > 0)
 		ret = sbx_userns_join_call(c->init_pid, copy_in_ns, &cp, NULL,
 					   0, err);
 	else

@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sandbox/container-internal.h"
+#include "container/container-internal.h"
 
 /* One message on the handshake pipe: code 0 when the command runs. */
 struct handshake {
@@ -42,7 +42,7 @@ static void fg_started(void *ctx, pid_t init)
 	ctr_state_running(ctx, init);
 }
 
-int sbx_container_run(struct sbx_container *c, int *status,
+int ctr_container_run(struct ctr_container *c, int *status,
 		      struct hutch_err *err)
 {
 	struct sbx_run_io io = { .stdio = { -1, -1, -1 },
@@ -61,7 +61,7 @@ int sbx_container_run(struct sbx_container *c, int *status,
 	if (c->auto_remove) {
 		struct hutch_err rerr = { 0 };
 
-		if (sbx_container_remove(c, false, &rerr) < 0)
+		if (ctr_container_remove(c, false, &rerr) < 0)
 			cmn_warn("%s", rerr.msg);
 	}
 	return ret;
@@ -108,7 +108,7 @@ static int read_handshake(int fd, int *status, struct hutch_err *err)
 	return cmn_err_msg(err, EIO, "%s", h.text);
 }
 
-int sbx_container_start(struct sbx_container *c, int *status,
+int ctr_container_start(struct ctr_container *c, int *status,
 			struct hutch_err *err)
 {
 	int lock = ctr_lock_runner(c, err);
@@ -144,7 +144,7 @@ int sbx_container_start(struct sbx_container *c, int *status,
 /* ---- the monitor ------------------------------------------------------------------ */
 
 struct monitor {
-	struct sbx_container *c;
+	struct ctr_container *c;
 	int handshake; /* -1 once answered */
 	struct ctr_log *log;
 };
@@ -177,7 +177,7 @@ static void mon_output(void *ctx, int stream, const char *buf, size_t len)
 }
 
 /* Docker's on-failure: a non-zero exit not asked for by `stop`/`kill`. */
-static bool should_restart(const struct sbx_container *c, int status)
+static bool should_restart(const struct ctr_container *c, int status)
 {
 	if (c->restart_max < 0 || status == 0 || ctr_stop_requested(c))
 		return false;
@@ -228,7 +228,7 @@ static int run_once(struct monitor *m, int *status, struct hutch_err *err)
 
 static int monitor_loop(struct monitor *m)
 {
-	struct sbx_container *c = m->c;
+	struct ctr_container *c = m->c;
 	struct hutch_err err = { 0 };
 	int status = CMN_EXIT_HUTCH, ret;
 
@@ -247,20 +247,20 @@ static int monitor_loop(struct monitor *m)
 	return status;
 }
 
-int sbx_monitor_main(const char *id, int handshake_fd)
+int ctr_monitor_main(const char *id, int handshake_fd)
 {
 	struct monitor m = { .handshake = handshake_fd };
 	struct hutch_err err = { 0 };
 	int status;
 
-	if (sbx_container_find(id, &m.c, &err) < 0) {
+	if (ctr_container_find(id, &m.c, &err) < 0) {
 		answer(&m, CMN_EXIT_HUTCH, err.msg);
 		return CMN_EXIT_HUTCH;
 	}
 	m.log = ctr_log_open(m.c, &err);
 	if (!m.log) {
 		answer(&m, CMN_EXIT_HUTCH, err.msg);
-		sbx_container_free(m.c);
+		ctr_container_free(m.c);
 		return CMN_EXIT_HUTCH;
 	}
 	status = monitor_loop(&m);
@@ -268,8 +268,8 @@ int sbx_monitor_main(const char *id, int handshake_fd)
 	/* The runner's lock (fd 4) goes with this process: drop it before
 	 * removing, which needs the container to look stopped. */
 	close(4);
-	if (m.c->auto_remove && sbx_container_remove(m.c, false, &err) < 0)
+	if (m.c->auto_remove && ctr_container_remove(m.c, false, &err) < 0)
 		cmn_warn("%s", err.msg);
-	sbx_container_free(m.c);
+	ctr_container_free(m.c);
 	return status;
 }

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* container.h - Docker's container objects: records, names, state, the
+ * per-container monitor, logs, processes, exec and cp, and the making of a
+ * container from an image or a directory. The whole interface of
+ * container/.
+ *
+ * The runtime (sandbox/) runs a prepared configuration; this part decides
+ * what a container is and keeps it: it prepares the root (image/), writes
+ * the record, runs it in the foreground or under a monitor, and answers
+ * ps, logs, stop, rm and friends from what it wrote.
+ */
+#ifndef HUTCH_CONTAINER_H
+#define HUTCH_CONTAINER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/common.h"
+#include "sandbox/sandbox.h"
+
+
+/*
+ * $HUTCH_ROOT/containers/<id>/        durable: survives reboots
+ *   config.json    the configuration, written once at creation
+ *   state.json     the last exit (status, code, times), written at exit
+ *   container.log  captured output of detached runs (JSON lines)
+ *   upper/ work/ rootfs/   an image container's copy-on-write root
+ * $HUTCH_ROOT/containers/.names/<name> -> <id>   unique names (symlinks)
+ * $HUTCH_RUNTIME/containers/<id>/     on tmpfs: gone after a reboot
+ *   state.json     while it runs: pids, start time
+ *   monitor.lock   flock(2)ed by whoever runs it, for as long as it runs:
+ *                  a lock that can be taken means nobody runs it
+ */
+
+enum ctr_status {
+	CTR_CREATED,
+	CTR_RUNNING,
+	CTR_EXITED
+};
+
+/**
+ * struct ctr_container - a container record and its current state
+ * Strings are owned; release with ctr_container_free().
+ */
+struct ctr_container {
+	struct sbx_config cfg;
+	char *name;
+	char *image;	  /* as the user gave it, or the --rootfs directory */
+	char *image_id;	  /* "sha256:...", NULL for --rootfs */
+	int64_t created;  /* nanoseconds since the epoch */
+	bool auto_remove; /* --rm */
+	bool detached;	  /* -d: output goes to the log */
+	int restart_max; /* --restart on-failure[:N]: N (0: unlimited); -1: no */
+	int stop_signal;
+	int stop_timeout; /* seconds */
+	char **ports;	  /* -p specs as given */
+
+	enum ctr_status status;
+	pid_t init_pid;	   /* host pid of the container's pid 1, when running */
+	pid_t monitor_pid; /* host pid of what runs it */
+	int exit_code;
+	int64_t started_at, finished_at; /* nanoseconds */
+	char *error; /* why the last start failed, or the monitor died */
+	int restart_count;
+};
+
+/** ctr_container_new() - an empty record with defaults (SIGTERM, 10 s). */
+struct ctr_container *ctr_container_new(void);
+void ctr_container_free(struct ctr_container *c);
+
+/**
+ * ctr_container_create() - write a new record; picks a name when @c->name
+ * is NULL. Return: 0, -EEXIST with @err for a name in use (Docker's
+ * wording), or -errno.
+ */
+int ctr_container_create(struct ctr_container *c, struct hutch_err *err);
+
+/**
+ * ctr_container_copy() - `hutch cp`: @src on the host to @dst in the
+ * container (@into), or @src in the container to @dst on the host, by
+ * Docker's rules (a directory's contents with "DIR/.", into an existing
+ * directory, a new name otherwise); running or stopped
+ */
+int ctr_container_copy(const struct ctr_container *c, const char *src,
+		       const char *dst, bool into, struct hutch_err *err);
+
+/**
+ * ctr_container_find() - load a container by name, id or unique id prefix,
+ * with its current state (a running record whose runner died is marked
+ * exited, with the reason)
+ * Return: 0, -ENOENT with @err "No such container: X", -EINVAL for an
+ * ambiguous prefix.
+ */
+int ctr_container_find(const char *key, struct ctr_container **out,
+		       struct hutch_err *err);
+
+/** ctr_container_list() - every container, newest first. */
+int ctr_container_list(struct ctr_container ***out, size_t *n,
+		       struct hutch_err *err);
+
+/** ctr_container_dir() - $HUTCH_ROOT/containers/<id>; owned. */
+char *ctr_container_dir(const char *id);
+
+/**
+ * ctr_container_remove() - delete a stopped container (record, upper
+ * directory, log, name). Running ones: -EBUSY with Docker's message,
+ * unless @force, which kills it first.
+ */
+int ctr_container_remove(struct ctr_container *c, bool force,
+			 struct hutch_err *err);
+
+/** ctr_container_kill() - send @sig to a running container's pid 1, which
+ * passes it to the command (SIGKILL ends the whole container). */
+int ctr_container_kill(struct ctr_container *c, int sig, struct hutch_err *err);
+/**
+ * ctr_container_stop() - the stop signal, then SIGKILL after @timeout
+ * seconds (-1: the container's own), then wait until it is down.
+ */
+int ctr_container_stop(struct ctr_container *c, int timeout,
+		       struct hutch_err *err);
+/**
+ * ctr_container_wait() - wait until @c is not running (@timeout seconds,
+ * -1 for ever) and reload its state; @code gets its exit code.
+ */
+int ctr_container_wait(struct ctr_container *c, int timeout, int *code,
+		       struct hutch_err *err);
+
+/**
+ * ctr_container_run() - run @c in the foreground: hutch holds the runner's
+ * lock, the command shares hutch's standard I/O, the state is recorded,
+ * and with auto_remove the container is deleted after.
+ * @status: as for sbx_run()
+ */
+int ctr_container_run(struct ctr_container *c, int *status,
+		      struct hutch_err *err);
+
+/**
+ * ctr_container_start() - start @c in the background: a monitor process
+ * (setsid, one per container) runs it, captures its output to the log and
+ * records its exit; returns once the command runs or failed to start
+ * (@status as for sbx_run() then).
+ */
+int ctr_container_start(struct ctr_container *c, int *status,
+			struct hutch_err *err);
+
+/** ctr_monitor_main() - the monitor's body (hutch's hidden
+ * "container-monitor ID FD" command); returns the process's exit status. */
+int ctr_monitor_main(const char *id, int handshake_fd);
+
+/**
+ * struct ctr_log_opts - what `logs` prints
+ * @tail:  the last N lines (-1: all)
+ * @since: only records at or after this RFC 3339 time (NULL: all)
+ */
+struct ctr_log_opts {
+	int tail;
+	bool timestamps;
+	const char *since;
+	bool follow;
+};
+
+/** ctr_container_logs() - copy @c's log to @out and @err_fd (stdout and
+ * stderr records apart), following it until the container stops. */
+int ctr_container_logs(struct ctr_container *c, const struct ctr_log_opts *o,
+		       int out, int err_fd, struct hutch_err *err);
+
+/**
+ * struct ctr_exec_opts - `exec`'s options (borrowed)
+ * @argv: the command; @env: extra KEY=VALUE; @workdir, @user: NULL for the
+ * container's own
+ */
+struct ctr_exec_opts {
+	char *const *argv;
+	char *const *env;
+	const char *workdir;
+	const char *user;
+	bool tty;
+	bool interactive;
+};
+
+/** ctr_container_exec() - run a command in the running container @c, with
+ * its capabilities, seccomp profile and environment. */
+int ctr_container_exec(const struct ctr_container *c,
+		       const struct ctr_exec_opts *o, int *status,
+		       struct hutch_err *err);
+
+/**
+ * struct ctr_proc - a process of a running container (top, stats)
+ * @pid, @ppid: host pids; @uid: host uid; @ticks: CPU time used, in clock
+ * ticks; @start_ticks: start time in ticks after boot; @rss_pages: memory
+ */
+struct ctr_proc {
+	pid_t pid;
+	pid_t ppid;
+	uid_t uid;
+	unsigned long long ticks;
+	unsigned long long start_ticks;
+	long rss_pages;
+	char comm[64];
+};
+
+/** ctr_container_procs() - the processes in @c's pid namespace; free()
+ * the array. */
+int ctr_container_procs(const struct ctr_container *c, struct ctr_proc **out,
+			size_t *n, struct hutch_err *err);
+
+#endif
