@@ -45,7 +45,7 @@ struct copy_job {
 	int chmod; /* -1: keep the source's modes */
 	/* In the copy's namespace: the overlay driver and, with FUSE, the
 	 * daemons of the destination's and --from's mounts (-1: none). */
-	enum sbx_storage driver;
+	const struct sbx_storage_driver *driver;
 	pid_t dst_daemon, src_daemon;
 	const struct bld_fetches *fetches; /* ADD's URL sources, downloaded */
 };
@@ -389,9 +389,12 @@ static int mount_from(struct copy_job *j, const char *lower_base,
 
 	if (j->from->n_layers == 0)
 		return 0;
-	if (j->from->n_layers > 1)
-		return sbx_mount_layers(j->driver, lower_base, l, NULL, NULL,
-					at, &j->src_daemon, err);
+	if (j->from->n_layers > 1) {
+		struct sbx_layers ro = { lower_base, l, NULL, NULL };
+
+		return sbx_mount_layers(j->driver, &ro, at, &j->src_daemon,
+					err);
+	}
 	/* overlayfs wants two lowers without an upper: bind the one. */
 	one = cmn_strdup_printf("%s/%s", lower_base, l[0]);
 	if (!one || mount(one, at, NULL, MS_BIND, NULL) < 0 ||
@@ -416,9 +419,12 @@ static int open_roots(struct copy_job *j, int *src_root, int *dst_root,
 	if (!lower_base || !upper || !work || !merged || !src)
 		return -ENOMEM;
 	j->driver = sbx_storage_pick(sbx_storage_default(), j->dir);
-	if (j->st->n_layers)
-		ret = sbx_mount_layers(j->driver, lower_base, l, upper, work,
-				       merged, &j->dst_daemon, err);
+	if (j->st->n_layers) {
+		struct sbx_layers rw = { lower_base, l, upper, work };
+
+		ret = sbx_mount_layers(j->driver, &rw, merged, &j->dst_daemon,
+				       err);
+	}
 	if (ret == 0 && j->from)
 		ret = mount_from(j, lower_base, src, err);
 	if (ret < 0)
@@ -512,12 +518,13 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 	(void)out;
 	j->dst_daemon = j->src_daemon = -1;
 	ret = copy_files(j, err);
-	/* With FUSE, a synchronous unmount once every descriptor is closed:
-	 * all the copy's bytes are in the upper before it becomes a layer. */
+	/* Where a process serves the mount (FUSE), a synchronous unmount
+	 * once every descriptor is closed: all the copy's bytes are in the
+	 * upper before it becomes a layer. */
 	if (j->dst_daemon > 0 && merged)
-		sbx_unmount_layers(merged, j->dst_daemon);
+		sbx_unmount_layers(j->driver, merged, j->dst_daemon);
 	if (j->src_daemon > 0 && src)
-		sbx_unmount_layers(src, j->src_daemon);
+		sbx_unmount_layers(j->driver, src, j->src_daemon);
 	return ret;
 }
 

@@ -84,10 +84,10 @@ static int set_quiet(void *ctx, const char *arg, struct hutch_err *err)
 /* RUN's containers and COPY's mounts both read the variable. */
 static int set_storage_driver(void *ctx, const char *arg, struct hutch_err *err)
 {
-	enum sbx_storage s;
+	const struct sbx_storage_driver *d;
 
 	(void)ctx;
-	if (sbx_storage_parse(arg, &s, err) < 0)
+	if (sbx_storage_parse(arg, &d, err) < 0)
 		return -EINVAL;
 	return setenv("HUTCH_STORAGE_DRIVER", arg, 1) < 0 ? -errno : 0;
 }

@@ -80,14 +80,13 @@ static json_t *mounts(const struct sbx_config *cfg)
 static json_t *graph_driver(const struct sbx_config *cfg)
 {
 	json_t *lowers = json_array();
+	struct sbx_storage_info driver;
 
+	sbx_storage_describe(cfg->lowers ? cfg->storage : NULL, &driver);
 	for (char **l = cfg->lowers; l && *l; l++)
 		json_array_append_new(
 			lowers, json_sprintf("%s/%s", cfg->lower_base, *l));
-	return json_pack("{s:s,s:{s:o,s:s,s:s,s:s}}", "Name",
-			 !cfg->lowers			    ? "none"
-			 : cfg->storage == SBX_STORAGE_FUSE ? "fuse-overlay"
-							    : "overlay",
+	return json_pack("{s:s,s:{s:o,s:s,s:s,s:s}}", "Name", driver.graph_name,
 			 "Data", "LowerDirs", lowers, "UpperDir",
 			 cfg->upper ? cfg->upper : "", "WorkDir",
 			 cfg->work ? cfg->work : "", "MergedDir",

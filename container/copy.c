@@ -337,6 +337,7 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 	const struct sbx_config *cfg = &cp->c->cfg;
 	cleanup_close int root = -1;
 	pid_t daemon = -1;
+	const struct sbx_storage_driver *driver = NULL;
 	bool mounted = false;
 	char path[64];
 	int ret = 0;
@@ -348,10 +349,13 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 		root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	} else {
 		if (cfg->lowers) {
-			ret = sbx_mount_layers(
-				sbx_storage_pick(cfg->storage, cfg->lower_base),
-				cfg->lower_base, cfg->lowers, cfg->upper,
-				cfg->work, cfg->rootfs, &daemon, err);
+			struct sbx_layers l = { cfg->lower_base, cfg->lowers,
+						cfg->upper, cfg->work };
+
+			driver =
+				sbx_storage_pick(cfg->storage, cfg->lower_base);
+			ret = sbx_mount_layers(driver, &l, cfg->rootfs, &daemon,
+					       err);
 			mounted = ret == 0;
 		}
 		if (ret == 0)
@@ -372,7 +376,7 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 		close(root);
 	root = -1;
 	if (mounted)
-		sbx_unmount_layers(cfg->rootfs, daemon);
+		sbx_unmount_layers(driver, cfg->rootfs, daemon);
 	if (ret == 0 && cp->skipped)
 		fprintf(stderr,
 			"hutch: skipped %u device node%s or socket%s: they cannot be copied without privilege\n",

@@ -39,7 +39,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "sandbox/sandbox.h"
+#include "sandbox/sandbox-internal.h"
 
 /* Magic numbers <linux/magic.h> lacks (the filesystems' own headers). */
 #define LUSTRE_MAGIC 0x0BD00BD0

@@ -553,59 +553,14 @@ static int setup_tree(const struct sbx_plan *plan, int rootfd,
 	return ret;
 }
 
-/*
- * The image's layers as a kernel overlay. The lower directories are given
- * relative to their common parent (we chdir there for the mount): the
- * options must fit in one page, and 60 absolute store paths would not.
- * userxattr: in a user namespace overlayfs keeps its whiteouts and opaque
- * markers in user.overlay.* (Linux 5.11).
- */
-int sbx_mount_overlay(const char *lower_base, char *const *lowers,
-		      const char *upper, const char *work, const char *target,
-		      struct hutch_err *err)
+/* A root the driver mounts from inside (kernel overlayfs). */
+static int mount_layers(const struct sbx_plan *plan, struct hutch_err *err)
 {
-	char opts[4096];
-	size_t used;
-	int n, e;
+	struct sbx_layers layers;
+	pid_t none;
 
-	if (upper)
-		n = snprintf(opts, sizeof(opts),
-			     "upperdir=%s,workdir=%s,userxattr,lowerdir=",
-			     upper, work);
-	else
-		n = snprintf(opts, sizeof(opts), "userxattr,lowerdir=");
-	for (char *const *l = lowers; n > 0 && *l; l++) {
-		used = (size_t)n;
-		if (used >= sizeof(opts))
-			break;
-		n += snprintf(opts + used, sizeof(opts) - used, "%s%s",
-			      l == lowers ? "" : ":", *l);
-	}
-	if (n < 0 || (size_t)n >= sizeof(opts))
-		return cmn_err_msg(
-			err, E2BIG,
-			"the image has too many layers for the kernel overlay's options; use --storage-driver fuse");
-	if (chdir(lower_base) < 0)
-		return cmn_err_set(err, errno, "cannot enter %s", lower_base);
-	if (mount("overlay", target, "overlay", upper ? 0 : MS_RDONLY, opts) <
-	    0) {
-		e = errno;
-		cmn_err_set(
-			err, e,
-			"cannot mount the image's layers (kernel overlay) on %s",
-			target);
-		cmn_err_fix(
-			err,
-			"run 'hutch info' to see whether this kernel allows overlay mounts in a user namespace, or use --storage-driver fuse");
-		return -e;
-	}
-	return chdir("/") < 0 ? cmn_err_set(err, errno, "chdir /") : 0;
-}
-
-static int mount_overlay(const struct sbx_config *cfg, struct hutch_err *err)
-{
-	return sbx_mount_overlay(cfg->lower_base, cfg->lowers, cfg->upper,
-				 cfg->work, cfg->rootfs, err);
+	sbx_config_layers(plan->cfg, &layers);
+	return plan->storage->mount(&layers, plan->cfg->rootfs, 0, &none, err);
 }
 
 int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err)
@@ -617,9 +572,9 @@ int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err)
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return cmn_err_set(err, errno,
 				   "cannot make the mount namespace private");
-	/* hutch-overlay has mounted the root already (sbx_fuse_mount). */
-	if (plan->cfg->lowers && plan->storage != SBX_STORAGE_FUSE &&
-	    (ret = mount_overlay(plan->cfg, err)) < 0)
+	/* A driver that mounts from the host has done it already. */
+	if (plan->storage && !plan->storage->from_host &&
+	    (ret = mount_layers(plan, err)) < 0)
 		return ret;
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return cmn_err_set(err, errno,

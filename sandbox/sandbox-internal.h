@@ -139,8 +139,9 @@ struct sbx_plan {
 	char *etc_hostname; /* owned */
 	char *etc_resolv;   /* owned */
 	pid_t join; /* exec: the host pid of the container's pid 1, else 0 */
-	enum sbx_storage storage; /* cfg's, AUTO resolved */
-	pid_t fuse_daemon;	  /* hutch-overlay for the root, or -1 */
+	/* cfg's, auto resolved; NULL without lowers (static) */
+	const struct sbx_storage_driver *storage;
+	pid_t storage_daemon; /* what serves the root (hutch-overlay), or -1 */
 };
 
 /**
@@ -194,25 +195,55 @@ void sbx_init_signals(sigset_t *set);
 __attribute__((noreturn)) void sbx_exec_command(const struct sbx_plan *plan,
 						const char *pty_slave);
 
+/* ---- storage drivers (storage.c) ---------------------------------------- */
+
+/**
+ * struct sbx_storage_driver - one storage driver's operations
+ * @info:       its names (sbx_storage_describe())
+ * @from_host:  where a container's root is mounted: false, in the
+ *              container's setup child, inside its new user and mount
+ *              namespaces (@mount gets @join 0); true, by hutch once the
+ *              child's id maps are written, entering its namespaces
+ *              (@join is the child's pid), before the child builds its
+ *              mount tree on it
+ * @probe:      can it mount an upper dir under @dir on this host? 0, or
+ *              -errno with @err (may be NULL) saying why not
+ * @prepare:    on the host, before anything starts: can it serve @l? (the
+ *              options fit, the helper exists); 0 or -errno with @err
+ * @mount:      mount @l on @target; @daemon is set to the pid of a process
+ *              that serves the mount and must be reaped, or -1
+ * @unmount:    unmount @target (NULL: its mount namespace is gone already)
+ *              and reap @daemon
+ */
+struct sbx_storage_driver {
+	struct sbx_storage_info info;
+	bool from_host;
+	int (*probe)(const char *dir, struct hutch_err *err);
+	int (*prepare)(const struct sbx_layers *l, struct hutch_err *err);
+	int (*mount)(const struct sbx_layers *l, const char *target, pid_t join,
+		     pid_t *daemon, struct hutch_err *err);
+	void (*unmount)(const char *target, pid_t daemon);
+};
+
+/* The drivers, one file each: storage-kernel.c, storage-fuse.c. */
+extern const struct sbx_storage_driver sbx_storage_kernel;
+extern const struct sbx_storage_driver sbx_storage_fuse;
+
+/** sbx_config_layers() - @cfg's copy-on-write root as a struct sbx_layers. */
+void sbx_config_layers(const struct sbx_config *cfg, struct sbx_layers *out);
+
+/**
+ * sbx_overlay_probe() - can kernel overlayfs be mounted in a user
+ * namespace here, with an upper dir under @dir? 0, or -errno (hostcheck.c)
+ */
+int sbx_overlay_probe(const char *dir);
+
 /* ---- user-mode networking (netstart.c) ---------------------------------- */
 
 /** sbx_helper_path() - a helper program (hutch-net, hutch-overlay): $@var,
  * else next to hutch's own executable (installed together), else @name for
  * a PATH search. Owned. */
 char *sbx_helper_path(const char *var, const char *name);
-
-/**
- * sbx_fuse_mount() - start hutch-overlay and wait until it has mounted the
- * overlay on @target
- * @join:   a process whose user and mount namespaces the daemon enters
- *          (the container's first process, held before its setup), or 0
- * @daemon: set to the daemon's pid; the caller reaps it (sbx_fuse_reap)
- */
-int sbx_fuse_mount(const char *lower_base, char *const *lowers,
-		   const char *upper, const char *work, const char *target,
-		   pid_t join, pid_t *daemon, struct hutch_err *err);
-/** sbx_fuse_reap() - wait for a daemon whose mount is going away. */
-void sbx_fuse_reap(pid_t daemon);
 
 /** struct sbx_net - a running hutch-net: its pid and the pipe whose
  * closing tells it to go */

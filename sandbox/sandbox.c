@@ -95,7 +95,7 @@ static int plan_make(const struct sbx_config *cfg, struct sbx_plan *plan,
 	memset(plan, 0, sizeof(*plan));
 	plan->cfg = cfg;
 	plan->sync = -1;
-	plan->fuse_daemon = -1;
+	plan->storage_daemon = -1;
 	ret = sbx_idmap_plan(cfg->userns, &plan->map, NULL, err);
 	if (ret == 0 && !cfg->seccomp_unconfined)
 		ret = sbx_seccomp_compile_cached(
@@ -177,12 +177,20 @@ static int send_go(int sock, pid_t pid, int ret, struct hutch_err *err)
 static int start_child(struct sbx_plan *plan, pid_t *pid, struct sbx_net *net,
 		       struct hutch_err *err)
 {
+	const struct sbx_storage_driver *d = NULL;
+	struct sbx_layers layers;
 	int sv[2], ret;
 
+	if (plan->cfg->lowers) {
+		d = plan->storage = sbx_storage_of(plan->cfg);
+		sbx_config_layers(plan->cfg, &layers);
+		ret = d->prepare ? d->prepare(&layers, err) : 0;
+		if (ret < 0)
+			return ret;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return cmn_err_set(err, errno, "socketpair");
 	plan->sync = sv[1];
-	plan->storage = sbx_storage_of(plan->cfg);
 	*pid = clone_child(clone_flags(plan->cfg));
 	if (*pid < 0) {
 		int e = errno;
@@ -197,13 +205,11 @@ static int start_child(struct sbx_plan *plan, pid_t *pid, struct sbx_net *net,
 	}
 	close(sv[1]);
 	ret = sbx_idmap_apply(*pid, &plan->map, err);
-	/* The FUSE root is mounted in the child's namespaces before it
-	 * builds its mount tree on it. */
-	if (ret == 0 && plan->cfg->lowers && plan->storage == SBX_STORAGE_FUSE)
-		ret = sbx_fuse_mount(plan->cfg->lower_base, plan->cfg->lowers,
-				     plan->cfg->upper, plan->cfg->work,
-				     plan->cfg->rootfs, *pid,
-				     &plan->fuse_daemon, err);
+	/* A root mounted from the host (hutch-overlay) is there, in the
+	 * child's namespaces, before it builds its mount tree on it. */
+	if (ret == 0 && d && d->from_host)
+		ret = d->mount(&layers, plan->cfg->rootfs, *pid,
+			       &plan->storage_daemon, err);
 	/* The network is up, its ports bound, before the command starts. */
 	if (ret == 0 && plan->cfg->network == SBX_NET_SLIRP)
 		ret = sbx_net_start(plan->cfg, *pid, net, err);
@@ -461,12 +467,15 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 		*status = p.status;
 		ret = 0;
 		if (p.error.type == SBX_MSG_ERROR) {
-			ret = cmn_err_set(err, 0, "%s", p.error.text);
+			ret = cmn_err_msg(err, EIO, "%s", p.error.text);
 			*status = p.error.code;
 		}
 	}
 	sbx_net_stop(&net);
-	sbx_fuse_reap(plan.fuse_daemon);
+	/* The root's mount went with the container's mount namespace; what
+	 * served it is left to reap. */
+	if (plan.storage)
+		plan.storage->unmount(NULL, plan.storage_daemon);
 	if (p.sigfd >= 0) {
 		close(p.sigfd);
 		sigprocmask(SIG_SETMASK, &old, NULL);

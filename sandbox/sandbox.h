@@ -87,12 +87,9 @@ enum sbx_network {
 	SBX_NET_SLIRP, /* own namespace, user-mode networking (hutch-net) */
 };
 
-/* How an image's layers (or --overlay's directory) become the root. */
-enum sbx_storage {
-	SBX_STORAGE_AUTO,   /* kernel where its probe passes, else FUSE */
-	SBX_STORAGE_KERNEL, /* overlayfs in the user namespace (5.11+) */
-	SBX_STORAGE_FUSE,   /* hutch-overlay */
-};
+/* A storage driver: how an image's layers (or --overlay's directory)
+ * become a container's copy-on-write root (storage.c). NULL means auto. */
+struct sbx_storage_driver;
 
 enum sbx_mount_kind {
 	SBX_MOUNT_BIND,
@@ -146,12 +143,13 @@ struct sbx_config {
 	 * relative to @lower_base, which keeps the mount options short) with
 	 * @upper and @work, mounted on @rootfs inside the container's mount
 	 * namespace. NULL @lowers: @rootfs is used as it is. @storage says
-	 * which overlay; AUTO is resolved before the container starts. */
+	 * which driver mounts it (static, not owned); NULL (auto) is resolved
+	 * before the container starts. */
 	char *lower_base;
 	char **lowers;
 	char *upper;
 	char *work;
-	enum sbx_storage storage;
+	const struct sbx_storage_driver *storage;
 
 	uint64_t caps; /* capability bounding/effective set, bit = cap */
 	char *seccomp_profile; /* Docker-format JSON path, NULL: default */
@@ -166,43 +164,84 @@ struct sbx_config {
 int sbx_config_init(struct sbx_config *cfg);
 void sbx_config_free(struct sbx_config *cfg);
 
-/* ---- storage drivers (storage.c) ---------------------------------------- */
+/* ---- storage drivers (storage.c, storage-kernel.c, storage-fuse.c) ----- */
 
-/** sbx_storage_parse() - "auto", "kernel" or "fuse"; -EINVAL with @err. */
-int sbx_storage_parse(const char *s, enum sbx_storage *out,
-		      struct hutch_err *err);
-/** sbx_storage_name() - "auto", "kernel" or "fuse". */
-const char *sbx_storage_name(enum sbx_storage s);
+/*
+ * A storage driver turns read-only lower directories and an upper one into
+ * a container's root: "kernel" (overlayfs in the user namespace, Linux
+ * 5.11+) or "fuse" (hutch-overlay). Each is a table of operations in its
+ * own file; a new driver is one more file and one more entry in storage.c's
+ * list. "auto" (a NULL driver) picks the first whose probe passes on the
+ * filesystem of the upper dir, and the runtime resolves it before a
+ * container starts.
+ */
+
 /**
- * sbx_storage_resolve() - turn AUTO into KERNEL or FUSE for a container
- * with lowers: kernel overlayfs when a probe in the directory of its upper
- * (its filesystem, this kernel) passes. The answer is kept in the runtime
- * directory per filesystem and kernel release, so only the first
- * container on a filesystem pays for the probe.
+ * struct sbx_layers - the directories of a copy-on-write root (borrowed)
+ * @lower_base: the directory @lowers are relative to (mount options stay
+ *              short: 60 absolute store paths would not fit in a page)
+ * @lowers:     top first, NULL-terminated
+ * @upper, @work: NULL for a read-only mount
+ */
+struct sbx_layers {
+	const char *lower_base;
+	char *const *lowers;
+	const char *upper;
+	const char *work;
+};
+
+/**
+ * struct sbx_storage_info - what a driver says of itself
+ * @name:       --storage-driver's word ("kernel", "fuse")
+ * @graph_name: Docker's GraphDriver.Name for inspect ("overlay", ...)
+ * @what:       a few words for people ("kernel overlayfs")
+ */
+struct sbx_storage_info {
+	const char *name;
+	const char *graph_name;
+	const char *what;
+};
+
+/** sbx_storage_parse() - "auto" (*@out = NULL) or a driver's name;
+ * -EINVAL with @err naming the drivers there are. */
+int sbx_storage_parse(const char *s, const struct sbx_storage_driver **out,
+		      struct hutch_err *err);
+/** sbx_storage_name() - the driver's name, "auto" for NULL. */
+const char *sbx_storage_name(const struct sbx_storage_driver *d);
+/** sbx_storage_describe() - @d's names (static strings); for NULL, auto's
+ * ("auto", "none"). */
+void sbx_storage_describe(const struct sbx_storage_driver *d,
+			  struct sbx_storage_info *out);
+/**
+ * sbx_storage_resolve() - set @cfg's driver when it is auto and the
+ * container has lowers: the first driver whose probe passes in the
+ * directory of its upper (its filesystem, this kernel). The answer is kept
+ * in the runtime directory per filesystem and kernel release, so only the
+ * first container on a filesystem pays for the probe.
  */
 void sbx_storage_resolve(struct sbx_config *cfg);
 /** sbx_storage_of() - what sbx_storage_resolve() would set. */
-enum sbx_storage sbx_storage_of(const struct sbx_config *cfg);
-/** sbx_storage_default() - $HUTCH_STORAGE_DRIVER, or AUTO. */
-enum sbx_storage sbx_storage_default(void);
-/** sbx_storage_pick() - @want, or for AUTO the driver that works for an
- * upper dir under @dir. */
-enum sbx_storage sbx_storage_pick(enum sbx_storage want, const char *dir);
+const struct sbx_storage_driver *sbx_storage_of(const struct sbx_config *cfg);
+/** sbx_storage_default() - $HUTCH_STORAGE_DRIVER's driver, or NULL (auto,
+ * also for a bad value, which the command line reports). */
+const struct sbx_storage_driver *sbx_storage_default(void);
+/** sbx_storage_pick() - @want, or for auto the driver that works for an
+ * upper dir under @dir; never NULL. */
+const struct sbx_storage_driver *
+sbx_storage_pick(const struct sbx_storage_driver *want, const char *dir);
 /**
- * sbx_mount_layers() - mount an overlay with @driver (KERNEL or FUSE) on
- * @target in the caller's own user and mount namespaces (a build's COPY);
- * see sbx_mount_overlay(). @daemon: the FUSE daemon's pid, or -1.
+ * sbx_mount_layers() - mount @l with @driver on @target in the caller's
+ * own user and mount namespaces (a build's COPY, hutch cp), read-only
+ * without @l->upper. @daemon: set to the pid of the process serving the
+ * mount (hutch-overlay), or -1; pass it to sbx_unmount_layers().
  */
-int sbx_mount_layers(enum sbx_storage driver, const char *lower_base,
-		     char *const *lowers, const char *upper, const char *work,
-		     const char *target, pid_t *daemon, struct hutch_err *err);
-/** sbx_unmount_layers() - unmount, flushing to the upper, and reap @daemon. */
-void sbx_unmount_layers(const char *target, pid_t daemon);
-/**
- * sbx_overlay_probe() - can kernel overlayfs be mounted in a user
- * namespace here, with an upper dir under @dir? 0, or -errno (hostcheck.c)
- */
-int sbx_overlay_probe(const char *dir);
+int sbx_mount_layers(const struct sbx_storage_driver *driver,
+		     const struct sbx_layers *l, const char *target,
+		     pid_t *daemon, struct hutch_err *err);
+/** sbx_unmount_layers() - unmount @target, flushing to the upper, and
+ * reap @daemon. */
+void sbx_unmount_layers(const struct sbx_storage_driver *driver,
+			const char *target, pid_t daemon);
 
 /* ---- capabilities (caps.c) --------------------------------------------- */
 
@@ -291,15 +330,6 @@ int sbx_userns_join_call(pid_t target,
  */
 int sbx_exec(const struct sbx_config *cfg, pid_t init, int *status,
 	     struct hutch_err *err);
-
-/**
- * sbx_mount_overlay() - mount kernel overlayfs (userxattr) on @target:
- * @lowers top first, relative to @lower_base; without @upper, read-only.
- * The caller is root of a user namespace with its own mount namespace.
- */
-int sbx_mount_overlay(const char *lower_base, char *const *lowers,
-		      const char *upper, const char *work, const char *target,
-		      struct hutch_err *err);
 
 /* ---- users inside the root filesystem (user.c) ------------------------- */
 

@@ -1080,8 +1080,8 @@ static int read_profile(const char *path, uint64_t caps, scmp_filter_ctx *out,
 	}
 	root = json_loadb(text, len, 0, &jerr);
 	if (!root) {
-		cmn_err_set(
-			err, 0,
+		cmn_err_msg(
+			err, EINVAL,
 			"seccomp profile %s: invalid JSON at line %d, column %d: %s",
 			path, jerr.line, jerr.column, jerr.text);
 		/* jansson holds integers as int64_t */
