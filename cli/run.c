@@ -3,7 +3,9 @@
  *
  * Every option is one row of the table below and one small setter; the
  * checks that need several options at once run after parsing, in
- * finish_config(). Errors exit 125, as Docker's do.
+ * finish_config(). The container itself is made by container/
+ * (ctr_container_make()) and run in the foreground or under its monitor.
+ * Errors exit 125, as Docker's do.
  */
 
 #include <errno.h>
@@ -92,13 +94,13 @@ static int set_rootfs(void *ctx, const char *arg, struct hutch_err *err)
 	struct stat st;
 
 	if (!realpath(arg, real) || stat(real, &st) < 0)
-		return cmn_err_set(
-			err, 0,
+		return cmn_err_msg(
+			err, ENOENT,
 			"root filesystem %s does not exist; check the path",
 			arg);
 	if (!S_ISDIR(st.st_mode))
-		return cmn_err_set(
-			err, 0,
+		return cmn_err_msg(
+			err, ENOTDIR,
 			"root filesystem %s is not a directory; give the directory that holds bin/, etc/, usr/",
 			arg);
 	return cli_set_string(&o->cfg.rootfs, real);
@@ -280,8 +282,8 @@ static int set_volume(void *ctx, const char *arg, struct hutch_err *err)
 			"invalid volume \"%s\": named volumes are not supported; give a host path (/abs/path or ./dir)",
 			arg);
 	if (!realpath(src, real))
-		return cmn_err_set(
-			err, 0,
+		return cmn_err_msg(
+			err, ENOENT,
 			"bind source path %s does not exist; create it, or fix -v %s",
 			src, arg);
 	slot = new_mount(ctx);
@@ -647,61 +649,15 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 }
 
 /* Docker's `run` pulls what is not there, its progress on stderr. */
-static int pull_missing(struct img_store *store, const char *name,
-			struct img_digest *id, struct hutch_err *err)
+static void pull_missing(void *ctx, const char *name, const struct img_ref *ref,
+			 struct img_pull_opts *po)
 {
-	struct img_pull_opts po = { 0 };
-	struct img_pull_result res = { 0 };
-	struct cli_progress *bar = NULL;
-	struct img_ref ref;
-	int ret = img_ref_parse(name, &ref, err);
+	struct cli_progress **bar = ctx;
 
-	if (ret < 0)
-		return ret;
 	fprintf(stderr, "Unable to find image '%s' locally\n", name);
-	bar = cli_progress_new(stderr, isatty(2), ref.repo);
-	po.progress = bar ? cli_progress_event : NULL;
-	po.ctx = bar;
-	img_ref_free(&ref);
-	ret = img_pull(store, name, &po, &res, err);
-	cli_progress_free(bar);
-	if (ret == 0)
-		*id = res.id;
-	img_pull_result_free(&res);
-	return ret;
-}
-
-/* The image's layers under the container's own upper directory, and its
- * config under the user's options. */
-static int prepare_image(struct run_opts *o, const char *name, char **args,
-			 struct ctr_container *c, struct hutch_err *err)
-{
-	struct img_run_opts ro = { o->entrypoint, args };
-	struct img_store *store = NULL;
-	struct img_image *img = NULL;
-	struct img_digest id;
-	char dir[96], idstr[72];
-	int ret = img_store_open(&store, err);
-
-	if (ret == 0) {
-		ret = img_resolve(store, name, &id, err);
-		if (ret == -ENOENT)
-			ret = pull_missing(store, name, &id, err);
-	}
-	if (ret == 0)
-		ret = img_image_load(store, &id, &img, err);
-	snprintf(dir, sizeof(dir), "containers/%s", o->cfg.id);
-	if (ret == 0)
-		ret = img_rootfs_prepare(store, img, dir, &o->cfg, err);
-	if (ret == 0)
-		ret = img_run_config(img, &ro, &o->cfg, err);
-	if (ret == 0) {
-		c->image_id = strdup(img_digest_str(&id, idstr));
-		c->stop_signal = img_stop_signal(img);
-	}
-	img_image_free(img);
-	img_store_close(store);
-	return ret;
+	*bar = cli_progress_new(stderr, isatty(2), ref->repo);
+	po->progress = *bar ? cli_progress_event : NULL;
+	po->ctx = *bar;
 }
 
 /* The record: the configuration moves from @o into the container. */
@@ -720,90 +676,35 @@ static struct ctr_container *make_container(struct run_opts *o,
 	c->detached = o->detach;
 	c->restart_max = o->restart_max;
 	c->ports = steal_ptr(&o->shown_ports);
+	if (!c->image) {
+		ctr_container_free(c);
+		return NULL;
+	}
 	return c;
-}
-
-/* --rootfs DIR --overlay: DIR becomes the one lower of a container of the
- * store, like an image's layers. */
-static int prepare_rootfs_overlay(struct run_opts *o, struct hutch_err *err)
-{
-	struct img_store *store = NULL;
-	cleanup_free char *lower = steal_ptr(&o->cfg.rootfs);
-	char dir[96];
-	int ret = img_store_open(&store, err);
-
-	snprintf(dir, sizeof(dir), "containers/%s", o->cfg.id);
-	if (ret == 0)
-		ret = img_rootfs_prepare(store, NULL, dir, &o->cfg, err);
-	img_store_close(store);
-	if (ret < 0)
-		return ret;
-	cmn_strv_free(o->cfg.lowers);
-	o->cfg.lowers = NULL;
-	free(o->cfg.lower_base);
-	o->cfg.lower_base = steal_ptr(&lower);
-	return cmn_strv_push(&o->cfg.lowers, strdup(".")) < 0
-		       ? cmn_err_set(err, ENOMEM, "overlay")
-		       : 0;
-}
-
-/* --upper DIR: the root's changes kept in DIR, not the container's. */
-static int use_upper_dir(struct run_opts *o, struct hutch_err *err)
-{
-	char *upper = cmn_strdup_printf("%s/upper", o->upper_dir);
-	char *work = cmn_strdup_printf("%s/work", o->upper_dir);
-
-	free(o->cfg.upper);
-	free(o->cfg.work);
-	o->cfg.upper = upper;
-	o->cfg.work = work;
-	if (!upper || !work)
-		return cmn_err_set(err, ENOMEM, "--upper");
-	if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
-	    (mkdir(work, 0700) < 0 && errno != EEXIST))
-		return cmn_err_set(err, errno, "--upper: cannot create %s",
-				   errno == EEXIST ? work : upper);
-	return 0;
 }
 
 static int start(struct run_opts *o, const char *image, char **args,
 		 int *status, struct hutch_err *err)
 {
-	struct ctr_container *c = ctr_container_new();
-	int ret = c ? 0 : cmn_err_set(err, ENOMEM, "container");
+	struct cli_progress *bar = NULL;
+	const struct ctr_source src = {
+		.image = o->cfg.rootfs ? NULL : image,
+		.args = args,
+		.entrypoint = o->entrypoint,
+		.overlay = o->overlay,
+		.upper_dir = o->upper_dir,
+		.get = { .pull = true, .missing = pull_missing, .ctx = &bar },
+	};
+	struct ctr_container *c = make_container(o, image);
+	int ret = c ? ctr_container_make(c, &src, err)
+		    : cmn_err_set(err, ENOMEM, "container");
 
-	if (ret == 0 && !o->cfg.rootfs)
-		ret = prepare_image(o, image, args, c, err);
-	else if (ret == 0 && (o->overlay || o->upper_dir))
-		ret = prepare_rootfs_overlay(o, err);
-	if (ret == 0 && o->upper_dir)
-		ret = use_upper_dir(o, err);
-	/* The record keeps the driver: start and exec find the same. */
-	if (ret == 0)
-		sbx_storage_resolve(&o->cfg);
-	if (ret == 0) {
-		struct ctr_container *made = make_container(o, image);
-
-		if (made) {
-			made->image_id = steal_ptr(&c->image_id);
-			made->stop_signal = c->stop_signal;
-		}
-		ctr_container_free(c);
-		c = made;
-		ret = c ? ctr_container_create(c, err)
-			: cmn_err_set(err, ENOMEM, "container");
-	}
-	if (ret < 0) {
-		cleanup_free char *dir =
-			ctr_container_dir(c ? c->cfg.id : o->cfg.id);
-
-		if (dir)
-			sbx_remove_tree(dir, NULL);
-	} else if (o->detach) {
+	cli_progress_free(bar);
+	if (ret == 0 && o->detach) {
 		ret = ctr_container_start(c, status, err);
 		if (ret == 0)
 			printf("%s\n", c->cfg.id);
-	} else {
+	} else if (ret == 0) {
 		ret = ctr_container_run(c, status, err);
 	}
 	ctr_container_free(c);
@@ -840,7 +741,7 @@ int cli_run_main(int argc, char **argv)
 	int status;
 
 	const char *driver = getenv("HUTCH_STORAGE_DRIVER");
-	enum sbx_storage ignored;
+	const struct sbx_storage_driver *ignored;
 
 	if (driver && sbx_storage_parse(driver, &ignored, &err) < 0) {
 		cmn_err_msg(

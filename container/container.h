@@ -17,8 +17,8 @@
 #include <sys/types.h>
 
 #include "common/common.h"
+#include "image/image.h"
 #include "sandbox/sandbox.h"
-
 
 /*
  * $HUTCH_ROOT/containers/<id>/        durable: survives reboots
@@ -75,6 +75,39 @@ void ctr_container_free(struct ctr_container *c);
  * wording), or -errno.
  */
 int ctr_container_create(struct ctr_container *c, struct hutch_err *err);
+
+/**
+ * struct ctr_source - where a new container's root and command come from
+ * (borrowed)
+ * @image:      an image reference or id; NULL for a container on the
+ *              directory in cfg.rootfs (--rootfs)
+ * @args:       the command after the image (NULL or empty: the image's)
+ * @entrypoint: --entrypoint (NULL: the image's; "": none)
+ * @overlay:    --overlay: the --rootfs directory becomes the one lower of
+ *              a copy-on-write root in the store, as an image's layers do
+ * @upper_dir:  --upper DIR: the root's changes go to DIR/upper (and
+ *              DIR/work), which outlive the container
+ * @get:        how the image is found, and pulled when the store lacks it
+ */
+struct ctr_source {
+	const char *image;
+	char *const *args;
+	const char *entrypoint;
+	bool overlay;
+	const char *upper_dir;
+	struct img_get_opts get;
+};
+
+/**
+ * ctr_container_make() - make @c a container of the store: its root from
+ * @src (the image's layers under an upper dir of its own, the image's
+ * config under the options already in @c->cfg), its storage driver, then
+ * its record (ctr_container_create()). The caller has filled @c (cfg,
+ * name, image, --rm, -d, ports). On failure nothing is left on disk.
+ * Return: 0, or -errno with @err.
+ */
+int ctr_container_make(struct ctr_container *c, const struct ctr_source *src,
+		       struct hutch_err *err);
 
 /**
  * ctr_container_copy() - `hutch cp`: @src on the host to @dst in the

@@ -369,6 +369,10 @@ int img_tag(struct img_store *s, const struct img_ref *ref,
  */
 int img_resolve(struct img_store *s, const char *name, struct img_digest *id,
 		struct hutch_err *err);
+/** img_resolve_ref() - the image a parsed reference names in the store.
+ * Return: 0 with @id set, or -ENOENT. */
+int img_resolve_ref(struct img_store *s, const struct img_ref *ref,
+		    struct img_digest *id);
 
 /* ---- registry (registry*.c, pull.c, push.c, auth.c) ---- */
 
@@ -459,6 +463,33 @@ int img_pull(struct img_store *s, const char *name,
 	     const struct img_pull_opts *opts, struct img_pull_result *res,
 	     struct hutch_err *err);
 void img_pull_result_free(struct img_pull_result *res);
+/** img_pull_ref() - img_pull() of a reference parsed already (borrowed). */
+int img_pull_ref(struct img_store *s, const struct img_ref *ref,
+		 const struct img_pull_opts *opts, struct img_pull_result *res,
+		 struct hutch_err *err);
+
+/**
+ * struct img_get_opts - what img_get() does with a name the store lacks
+ * @pull:    pull it (Docker's run and create); false: -ENOENT
+ * @missing: called once before that pull with the name as given and as
+ *           parsed; it may fill @po (a progress callback, the platform)
+ *           for the pull; may be NULL
+ */
+struct img_get_opts {
+	bool pull;
+	void (*missing)(void *ctx, const char *name, const struct img_ref *ref,
+			struct img_pull_opts *po);
+	void *ctx;
+};
+
+/**
+ * img_get() - the image @name refers to, as img_resolve() finds it (the
+ * name parsed once), pulled first when the store lacks it and @o says so
+ * Return: 0 with @id set; -ENOENT (no message) for a missing image that is
+ * not pulled; -errno with @err for a bad name or a failed pull.
+ */
+int img_get(struct img_store *s, const char *name, const struct img_get_opts *o,
+	    struct img_digest *id, struct hutch_err *err);
 
 /**
  * struct img_push_result - what a push did

@@ -268,7 +268,7 @@ static bool record_exists(struct img_store *s, const char *hex)
 }
 
 /* A unique id prefix of at least 4 hex digits ("sha256:" optional). */
-static int by_prefix(struct img_store *s, const char *name,
+int store_resolve_id(struct img_store *s, const char *name,
 		     struct img_digest *id, struct hutch_err *err)
 {
 	const char *hex = cmn_has_prefix(name, "sha256:") ? name + 7 : name;
@@ -295,26 +295,32 @@ static int by_prefix(struct img_store *s, const char *name,
 	return found ? 0 : -ENOENT;
 }
 
+int img_resolve_ref(struct img_store *s, const struct img_ref *ref,
+		    struct img_digest *id)
+{
+	cleanup_free char *full = img_ref_str(ref);
+	cleanup_json json_t *refs = full ? load_refs(s) : NULL;
+	const char *hit = json_string_value(json_object_get(refs, full));
+
+	return hit && img_digest_parse(hit, id) && record_exists(s, id->hex)
+		       ? 0
+		       : -ENOENT;
+}
+
 int img_resolve(struct img_store *s, const char *name, struct img_digest *id,
 		struct hutch_err *err)
 {
 	struct img_ref ref = { 0 };
 	struct hutch_err perr = { 0 };
-	int ret;
+	int ret = -ENOENT;
 
 	if (img_ref_parse(name, &ref, &perr) == 0) {
-		cleanup_free char *full = img_ref_str(&ref);
-		cleanup_json json_t *refs = load_refs(s);
-		const char *hit =
-			full ? json_string_value(json_object_get(refs, full))
-			     : NULL;
-
+		ret = img_resolve_ref(s, &ref, id);
 		img_ref_free(&ref);
-		if (hit && img_digest_parse(hit, id) &&
-		    record_exists(s, id->hex))
+		if (ret == 0)
 			return 0;
 	}
-	ret = by_prefix(s, name, id, err);
+	ret = store_resolve_id(s, name, id, err);
 	if (ret == -ENOENT && perr.msg[0])
 		return cmn_err_msg(err, EINVAL, "%s", perr.msg);
 	return ret;

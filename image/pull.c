@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "image/registry-internal.h"
+#include "image/store-internal.h"
 
 #define ACCEPT_MANIFESTS                                      \
 	MT_OCI_INDEX ", " MT_DOCKER_LIST ", " MT_OCI_MANIFEST \
@@ -67,8 +68,8 @@ struct layer {
 struct pull {
 	struct img_store *s;
 	const struct img_pull_opts *o;
-	struct img_ref ref;
-	char *short_name; /* owned: "busybox:1.36" */
+	struct img_ref ref; /* borrowed: a shallow copy of the caller's */
+	char *short_name;   /* owned: "busybox:1.36" */
 	struct reg_client *c;
 	struct reg_platform want;
 	bool explicit_platform;
@@ -820,12 +821,10 @@ static int record(struct pull *p, struct img_pull_result *res,
 	return ret;
 }
 
-static int start(struct pull *p, const char *name, struct hutch_err *err)
+static int start(struct pull *p, struct hutch_err *err)
 {
-	int ret = img_ref_parse(name, &p->ref, err);
+	int ret = 0;
 
-	if (ret < 0)
-		return ret;
 	p->short_name = img_ref_short(&p->ref);
 	if (!p->short_name)
 		return cmn_err_set(err, ENOMEM, "pull");
@@ -843,7 +842,6 @@ static int start(struct pull *p, const char *name, struct hutch_err *err)
 static void pull_free(struct pull *p)
 {
 	reg_close(p->c);
-	img_ref_free(&p->ref);
 	free(p->short_name);
 	free(p->manifest);
 	json_decref(p->m);
@@ -851,22 +849,21 @@ static void pull_free(struct pull *p)
 	free(p->layers);
 }
 
-int img_pull(struct img_store *s, const char *name,
-	     const struct img_pull_opts *opts, struct img_pull_result *res,
-	     struct hutch_err *err)
+int img_pull_ref(struct img_store *s, const struct img_ref *ref,
+		 const struct img_pull_opts *opts, struct img_pull_result *res,
+		 struct hutch_err *err)
 {
 	static const struct img_pull_opts none;
-	struct pull p = { .s = s, .o = opts ? opts : &none };
+	struct pull p = { .s = s, .o = opts ? opts : &none, .ref = *ref };
 	struct img_digest before;
 	bool had = false;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	ret = start(&p, name, err);
+	ret = start(&p, err);
 	if (ret == 0) {
 		res->name = img_ref_str(&p.ref);
-		had = res->name &&
-		      img_resolve(s, res->name, &before, NULL) == 0;
+		had = img_resolve_ref(s, &p.ref, &before) == 0;
 		char d[72];
 
 		event(&p, IMG_EV_PULLING, SIZE_MAX, 0,
@@ -889,6 +886,48 @@ int img_pull(struct img_store *s, const char *name,
 	pull_free(&p);
 	if (ret < 0)
 		img_pull_result_free(res);
+	return ret;
+}
+
+int img_pull(struct img_store *s, const char *name,
+	     const struct img_pull_opts *opts, struct img_pull_result *res,
+	     struct hutch_err *err)
+{
+	struct img_ref ref;
+	int ret = img_ref_parse(name, &ref, err);
+
+	if (ret < 0) {
+		memset(res, 0, sizeof(*res));
+		return ret;
+	}
+	ret = img_pull_ref(s, &ref, opts, res, err);
+	img_ref_free(&ref);
+	return ret;
+}
+
+int img_get(struct img_store *s, const char *name, const struct img_get_opts *o,
+	    struct img_digest *id, struct hutch_err *err)
+{
+	struct img_pull_opts po = { 0 };
+	struct img_pull_result res;
+	struct hutch_err perr = { 0 };
+	struct img_ref ref = { 0 };
+	bool parsed = img_ref_parse(name, &ref, &perr) == 0;
+	int ret = parsed ? img_resolve_ref(s, &ref, id) : -ENOENT;
+
+	if (ret == -ENOENT)
+		ret = store_resolve_id(s, name, id, err);
+	if (ret == -ENOENT && !parsed)
+		ret = cmn_err_msg(err, EINVAL, "%s", perr.msg);
+	else if (ret == -ENOENT && o && o->pull) {
+		if (o->missing)
+			o->missing(o->ctx, name, &ref, &po);
+		ret = img_pull_ref(s, &ref, &po, &res, err);
+		if (ret == 0)
+			*id = res.id;
+		img_pull_result_free(&res);
+	}
+	img_ref_free(&ref);
 	return ret;
 }
 

@@ -20,6 +20,12 @@ struct img_store {
 int store_lock(struct img_store *s, const char *name, bool exclusive);
 void store_unlock(int fd);
 
+/** store_resolve_id() - the image whose id starts with @name (4 hex digits
+ * at least, "sha256:" optional). Return: 0, -ENOENT, or -EINVAL with @err
+ * for an ambiguous prefix. */
+int store_resolve_id(struct img_store *s, const char *name,
+		     struct img_digest *id, struct hutch_err *err);
+
 /** store_tmp_name() - a fresh name under tmp/ that the next open's
  * clean-up knows to be ours while this process lives: "tmp/<pid>-<rand><suffix>". */
 int store_tmp_name(char buf[static 96], const char *suffix);

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+/* create.c - making a container: its root from an image or a directory,
+ * the image's config under the user's options, the storage driver, the
+ * record
+ *
+ * `run` and `create` decide the configuration (cli/run.c); this file turns
+ * it into a container of the store. An image container gets a directory
+ * containers/<id>/ with upper/, work/ and rootfs/ and the image's layers
+ * as lowers; `--rootfs DIR --overlay` makes DIR the one lower of such a
+ * root, and `--upper DIR` keeps the changes in DIR instead. The driver is
+ * resolved here, once, and kept in the record, so that start, exec and cp
+ * find the same. A failure leaves nothing behind: the directory goes with
+ * it.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "container/container-internal.h"
+
+/* The image's layers under the container's own upper directory, and its
+ * config under the user's options. */
+static int prepare_image(struct ctr_container *c, const struct ctr_source *src,
+			 struct hutch_err *err)
+{
+	struct img_run_opts ro = { src->entrypoint, src->args };
+	struct img_store *store = NULL;
+	struct img_image *img = NULL;
+	struct img_digest id;
+	char dir[96], idstr[72];
+	int ret = img_store_open(&store, err);
+
+	if (ret == 0)
+		ret = img_get(store, src->image, &src->get, &id, err);
+	if (ret == -ENOENT)
+		ret = cmn_err_msg(err, ENOENT, "No such image: %s",
+				  src->image);
+	if (ret == 0)
+		ret = img_image_load(store, &id, &img, err);
+	snprintf(dir, sizeof(dir), "containers/%s", c->cfg.id);
+	if (ret == 0)
+		ret = img_rootfs_prepare(store, img, dir, &c->cfg, err);
+	if (ret == 0)
+		ret = img_run_config(img, &ro, &c->cfg, err);
+	if (ret == 0) {
+		free(c->image_id);
+		c->image_id = strdup(img_digest_str(&id, idstr));
+		c->stop_signal = img_stop_signal(img);
+		if (!c->image_id)
+			ret = cmn_err_set(err, ENOMEM, "container");
+	}
+	img_image_free(img);
+	img_store_close(store);
+	return ret;
+}
+
+/* --rootfs DIR --overlay: DIR becomes the one lower of a container of the
+ * store, like an image's layers. */
+static int prepare_rootfs_overlay(struct ctr_container *c,
+				  struct hutch_err *err)
+{
+	struct sbx_config *cfg = &c->cfg;
+	struct img_store *store = NULL;
+	cleanup_free char *lower = steal_ptr(&cfg->rootfs);
+	char dir[96];
+	int ret = img_store_open(&store, err);
+
+	snprintf(dir, sizeof(dir), "containers/%s", cfg->id);
+	if (ret == 0)
+		ret = img_rootfs_prepare(store, NULL, dir, cfg, err);
+	img_store_close(store);
+	if (ret < 0)
+		return ret;
+	cmn_strv_free(cfg->lowers);
+	cfg->lowers = NULL;
+	free(cfg->lower_base);
+	cfg->lower_base = steal_ptr(&lower);
+	return cmn_strv_push(&cfg->lowers, strdup(".")) < 0
+		       ? cmn_err_set(err, ENOMEM, "overlay")
+		       : 0;
+}
+
+/* --upper DIR: the root's changes kept in DIR, not the container's. */
+static int use_upper_dir(struct sbx_config *cfg, const char *upper_dir,
+			 struct hutch_err *err)
+{
+	char *upper = cmn_strdup_printf("%s/upper", upper_dir);
+	char *work = cmn_strdup_printf("%s/work", upper_dir);
+
+	free(cfg->upper);
+	free(cfg->work);
+	cfg->upper = upper;
+	cfg->work = work;
+	if (!upper || !work)
+		return cmn_err_set(err, ENOMEM, "--upper");
+	if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(work, 0700) < 0 && errno != EEXIST))
+		return cmn_err_set(err, errno, "--upper: cannot create %s",
+				   errno == EEXIST ? work : upper);
+	return 0;
+}
+
+int ctr_container_make(struct ctr_container *c, const struct ctr_source *src,
+		       struct hutch_err *err)
+{
+	int ret = 0;
+
+	if (src->image)
+		ret = prepare_image(c, src, err);
+	else if (src->overlay || src->upper_dir)
+		ret = prepare_rootfs_overlay(c, err);
+	if (ret == 0 && src->upper_dir)
+		ret = use_upper_dir(&c->cfg, src->upper_dir, err);
+	if (ret == 0) {
+		sbx_storage_resolve(&c->cfg);
+		ret = ctr_container_create(c, err);
+	}
+	if (ret < 0) {
+		cleanup_free char *dir = ctr_container_dir(c->cfg.id);
+
+		if (dir)
+			sbx_remove_tree(dir, NULL);
+	}
+	return ret;
+}
