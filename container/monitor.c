@@ -15,6 +15,13 @@
  * command runs (or why it could not). Its pid 1 has PR_SET_PDEATHSIG, so
  * killing the monitor kills the container; the next reader of the state
  * notices the free lock and records why it stopped.
+ *
+ * The monitor has no terminal. Its standard error, which hutch-net, the
+ * container's setup child and its own warnings write to, is monitor.log in
+ * the container's directory; after each run of the command what came there
+ * is copied into the container's log as stderr records (each line starts
+ * "hutch: " or "hutch-net: ", so it reads as ours), where `hutch logs`
+ * shows why a detached container ended oddly.
  */
 
 #include <errno.h>
@@ -147,7 +154,42 @@ struct monitor {
 	struct ctr_container *c;
 	int handshake; /* -1 once answered */
 	struct ctr_log *log;
+	int own;       /* monitor.log, read back; -1 without */
+	off_t relayed; /* how much of it is in the container's log */
 };
+
+/* Standard error to monitor.log (kept open as @m->own for reading). */
+static void own_log_open(struct monitor *m)
+{
+	cleanup_free char *dir = ctr_container_dir(m->c->cfg.id);
+	cleanup_free char *path =
+		dir ? cmn_strdup_printf("%s/monitor.log", dir) : NULL;
+
+	m->own =
+		path ? open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600)
+		     : -1;
+	if (m->own >= 0 && dup2(m->own, 2) < 0) {
+		close(m->own);
+		m->own = -1;
+	}
+	if (m->own >= 0)
+		m->relayed = lseek(m->own, 0, SEEK_END);
+}
+
+/* What the monitor and its helpers wrote since last time, into the
+ * container's log as stderr. */
+static void own_log_relay(struct monitor *m)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while (m->own >= 0 &&
+	       (n = pread(m->own, buf, sizeof(buf), m->relayed)) > 0) {
+		ctr_log_write(m->log, 2, buf, (size_t)n);
+		m->relayed += n;
+	}
+	ctr_log_flush(m->log);
+}
 
 static void answer(struct monitor *m, int code, const char *text)
 {
@@ -235,6 +277,7 @@ static int monitor_loop(struct monitor *m)
 	for (;;) {
 		ctr_stop_clear(c);
 		ret = run_once(m, &status, &err);
+		own_log_relay(m);
 		ctr_state_exited(c, status, ret < 0 ? err.msg : NULL);
 		if (ret < 0) {
 			answer(m, status, err.msg);
@@ -249,7 +292,7 @@ static int monitor_loop(struct monitor *m)
 
 int ctr_monitor_main(const char *id, int handshake_fd)
 {
-	struct monitor m = { .handshake = handshake_fd };
+	struct monitor m = { .handshake = handshake_fd, .own = -1 };
 	struct hutch_err err = { 0 };
 	int status;
 
@@ -263,13 +306,19 @@ int ctr_monitor_main(const char *id, int handshake_fd)
 		ctr_container_free(m.c);
 		return CMN_EXIT_HUTCH;
 	}
+	own_log_open(&m);
 	status = monitor_loop(&m);
-	ctr_log_close(m.log);
 	/* The runner's lock (fd 4) goes with this process: drop it before
 	 * removing, which needs the container to look stopped. */
 	close(4);
-	if (m.c->auto_remove && ctr_container_remove(m.c, false, &err) < 0)
+	if (m.c->auto_remove && ctr_container_remove(m.c, false, &err) < 0) {
+		/* The container is still there: its log tells why. */
 		cmn_warn("%s", err.msg);
+		own_log_relay(&m);
+	}
+	ctr_log_close(m.log);
+	if (m.own >= 0)
+		close(m.own);
 	ctr_container_free(m.c);
 	return status;
 }

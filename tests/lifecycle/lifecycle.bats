@@ -115,6 +115,22 @@ logs_have() {
 	[[ $output == *"ran in the foreground"* ]]
 }
 
+@test "what the monitor and its helpers say reaches the log, marked as hutch's" {
+	# hutch-net says at debug level that it stops with the container: a
+	# line written to the detached monitor's standard error.
+	HUTCH_DEBUG=1 "$HUTCH" run -d --rootfs "$R" -p 127.0.0.1::80 --name chatty -- echo out
+	"$HUTCH" wait chatty
+	run --separate-stderr "$HUTCH" logs chatty
+	[ "$output" = out ]
+	[[ $stderr == *"hutch-net: debug: "* ]]
+	# Without a word from hutch the log is the command's alone.
+	"$HUTCH" run -d --rootfs "$R" -p 127.0.0.1::80 --name quiet -- echo out
+	"$HUTCH" wait quiet
+	run --separate-stderr "$HUTCH" logs quiet
+	[ "$output" = out ]
+	[ "$stderr" = "" ]
+}
+
 @test "stop: SIGTERM first (143), then SIGKILL after -t (137)" {
 	"$HUTCH" run -d --rootfs "$R" --name polite -- sleep 1000
 	run "$HUTCH" stop polite
