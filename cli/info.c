@@ -34,7 +34,8 @@ static int set_format(void *ctx, const char *arg, struct hutch_err *err)
 		o->format = INFO_TEXT;
 		return 0;
 	}
-	cmn_err_set(err, 0, "unknown format \"%s\": use json or text", arg);
+	cmn_err_msg(err, EINVAL, "unknown format \"%s\": use json or text",
+		    arg);
 	return -EINVAL;
 }
 
@@ -112,8 +113,8 @@ int cli_info_main(int argc, char **argv)
 	if (help)
 		return 0;
 	if (first < argc) {
-		cmn_err_set(
-			&err, 0,
+		cmn_err_msg(
+			&err, EINVAL,
 			"info: unexpected argument \"%s\"; 'hutch info' takes no arguments",
 			argv[first]);
 		return cli_fail(&err, CMN_EXIT_HUTCH);

@@ -92,13 +92,13 @@ static int set_rootfs(void *ctx, const char *arg, struct hutch_err *err)
 	struct stat st;
 
 	if (!realpath(arg, real) || stat(real, &st) < 0)
-		return cmn_err_set(
-			err, 0,
+		return cmn_err_msg(
+			err, EINVAL,
 			"root filesystem %s does not exist; check the path",
 			arg);
 	if (!S_ISDIR(st.st_mode))
-		return cmn_err_set(
-			err, 0,
+		return cmn_err_msg(
+			err, EINVAL,
 			"root filesystem %s is not a directory; give the directory that holds bin/, etc/, usr/",
 			arg);
 	return cli_set_string(&o->cfg.rootfs, real);
@@ -280,8 +280,8 @@ static int set_volume(void *ctx, const char *arg, struct hutch_err *err)
 			"invalid volume \"%s\": named volumes are not supported; give a host path (/abs/path or ./dir)",
 			arg);
 	if (!realpath(src, real))
-		return cmn_err_set(
-			err, 0,
+		return cmn_err_msg(
+			err, EINVAL,
 			"bind source path %s does not exist; create it, or fix -v %s",
 			src, arg);
 	slot = new_mount(ctx);

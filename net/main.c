@@ -59,8 +59,9 @@ static int parse_uint(const char *arg, uint64_t max, const char *what,
 {
 	if (cmn_parse_u64(arg, max, out))
 		return 0;
-	return cmn_err_set(err, 0, "%s '%s' is not a number from 0 to %llu",
-			   what, arg, (unsigned long long)max);
+	return cmn_err_msg(err, EINVAL,
+			   "%s '%s' is not a number from 0 to %llu", what, arg,
+			   (unsigned long long)max);
 }
 
 static int set_mtu(struct net_config *cfg, const char *arg,
@@ -69,7 +70,7 @@ static int set_mtu(struct net_config *cfg, const char *arg,
 	uint64_t v;
 
 	if (parse_uint(arg, 65521, "--mtu", &v, err) < 0 || v < 1280)
-		return cmn_err_set(err, 0,
+		return cmn_err_msg(err, EINVAL,
 				   "--mtu '%s' must be from 1280 (IPv6's "
 				   "minimum) to 65521 (libslirp's maximum)",
 				   arg);
@@ -132,7 +133,7 @@ static int set_netns_type(struct net_config *cfg, const char *arg,
 		cfg->pid = strcmp(arg, "pid") == 0 ? 0 : -1;
 		return 0;
 	}
-	return cmn_err_set(err, 0, "--netns-type '%s' must be pid or path",
+	return cmn_err_msg(err, EINVAL, "--netns-type '%s' must be pid or path",
 			   arg);
 }
 
@@ -177,7 +178,7 @@ static int set_udp_timeout(struct net_config *cfg, const char *arg,
 	uint64_t v;
 
 	if (parse_uint(arg, 86400, "--udp-timeout", &v, err) < 0 || v == 0)
-		return cmn_err_set(err, 0,
+		return cmn_err_msg(err, EINVAL,
 				   "--udp-timeout '%s' must be seconds from 1 "
 				   "to 86400",
 				   arg);
@@ -310,13 +311,13 @@ static int parse_operands(struct net_config *cfg, int argc, char **argv,
 	uint64_t pid;
 
 	if (argc < 1 || argc > 2)
-		return cmn_err_set(err, 0,
+		return cmn_err_msg(err, EINVAL,
 				   "expected PID|PATH [TAPNAME], got "
 				   "%d operands; see --help",
 				   argc);
 	if (argc == 2 &&
 	    (strlen(argv[1]) >= IFNAMSIZ || !*argv[1] || strchr(argv[1], '/')))
-		return cmn_err_set(err, 0,
+		return cmn_err_msg(err, EINVAL,
 				   "tap name '%s' is not a valid "
 				   "interface name (1-15 characters, "
 				   "no '/')",
@@ -329,7 +330,7 @@ static int parse_operands(struct net_config *cfg, int argc, char **argv,
 		return cfg->netns_path ? 0 : -ENOMEM;
 	}
 	if (!cmn_parse_u64(argv[0], INT32_MAX, &pid) || pid == 0)
-		return cmn_err_set(err, 0,
+		return cmn_err_msg(err, EINVAL,
 				   "'%s' is not a process id; give the "
 				   "container's PID, or a path with "
 				   "--netns-type=path",
@@ -365,7 +366,7 @@ static int parse_args(struct net_config *cfg, int argc, char **argv,
 		idx = (c >= 0 && c < (int)ARRAY_SIZE(opts)) ? c
 							    : short_index(c);
 		if (c == '?' || c == ':' || idx < 0)
-			return cmn_err_set(err, 0,
+			return cmn_err_msg(err, EINVAL,
 					   "unknown option or missing "
 					   "argument '%s'; see --help",
 					   argv[optind - 1]);

@@ -45,7 +45,7 @@ static bool parse_range(const char *s, size_t len, uint16_t *first,
 static int bad_port(struct hutch_err *err, const char *spec, const char *what,
 		    const char *s, size_t len)
 {
-	return cmn_err_set(err, 0,
+	return cmn_err_msg(err, EINVAL,
 			   "invalid -p '%s': %s '%.*s' is not a port (1-65535) "
 			   "or a range (A-B with A <= B); write " SPEC_FORM,
 			   spec, what, (int)len, s);
@@ -68,7 +68,7 @@ static int parse_proto(const char *spec, size_t *len, int *proto,
 		*proto = IPPROTO_UDP;
 		return 0;
 	}
-	return cmn_err_set(err, 0,
+	return cmn_err_msg(err, EINVAL,
 			   "invalid -p '%s': unsupported protocol '%s'; use "
 			   "/tcp (the default) or /udp",
 			   spec, slash + 1);
@@ -95,7 +95,7 @@ static int parse_addr(const char *spec, const char *s, size_t len,
 	if (inet_pton(AF_INET, buf, &out->addr.v4) == 1)
 		return 0;
 bad:
-	return cmn_err_set(err, 0,
+	return cmn_err_msg(err, EINVAL,
 			   "invalid -p '%s': host address '%.*s' is not an "
 			   "IPv4 address or a bracketed IPv6 address "
 			   "([::1]); write " SPEC_FORM,
@@ -114,7 +114,7 @@ static const char *addr_end(const char *spec, const char *s, size_t len,
 	if (s[0] == '[') {
 		close = memchr(s, ']', len);
 		if (!close || close + 1 >= s + len || close[1] != ':') {
-			*ret = cmn_err_set(err, 0,
+			*ret = cmn_err_msg(err, EINVAL,
 					   "invalid -p '%s': expected "
 					   "[IPV6]:HOSTPORT:CONTAINERPORT",
 					   spec);
@@ -125,7 +125,7 @@ static const char *addr_end(const char *spec, const char *s, size_t len,
 	for (c = s; c < s + len; c++)
 		colons += *c == ':';
 	if (colons > 2) {
-		*ret = cmn_err_set(err, 0,
+		*ret = cmn_err_msg(err, EINVAL,
 				   "invalid -p '%s': too many ':'; put an IPv6 "
 				   "host address in brackets: "
 				   "[::1]:HOSTPORT:CONTAINERPORT",
@@ -146,7 +146,7 @@ static int check_lengths(const char *spec, const struct net_port_spec *p,
 
 	if (p->host_first == 0 || hn == cn || cn == 1)
 		return 0;
-	return cmn_err_set(err, 0,
+	return cmn_err_msg(err, EINVAL,
 			   "invalid -p '%s': the host range has %u ports and "
 			   "the container range %u; give ranges of the same "
 			   "length",
@@ -167,7 +167,7 @@ static int parse_ports(const char *spec, const char *s, size_t len,
 		return bad_port(err, spec, "container port", cport, clen);
 	out->host_first = out->host_last = 0;
 	if (!colon && after_addr)
-		return cmn_err_set(err, 0,
+		return cmn_err_msg(err, EINVAL,
 				   "invalid -p '%s': after the host address "
 				   "write HOSTPORT:CONTAINERPORT, or "
 				   "::CONTAINERPORT for any free host port",
@@ -190,7 +190,8 @@ int net_portspec_parse(const char *s, struct net_port_spec *out,
 	out->family = AF_INET;
 	out->addr.v4.s_addr = htonl(INADDR_LOOPBACK);
 	if (!s || !*s)
-		return cmn_err_set(err, 0, "invalid -p '': write " SPEC_FORM);
+		return cmn_err_msg(err, EINVAL,
+				   "invalid -p '': write " SPEC_FORM);
 	ret = parse_proto(s, &len, &out->proto, err);
 	if (ret < 0)
 		return ret;

@@ -33,10 +33,7 @@ static int nl_fail(struct hutch_err *err, int nlerr, const char *what,
 {
 	int e = (nlerr == -NLE_PERM) ? EPERM : EIO;
 
-	cmn_err_set(err, 0, "%s %s: %s", what, name, nl_geterror(nlerr));
-	if (err)
-		err->code = e;
-	return -e;
+	return cmn_err_msg(err, e, "%s %s: %s", what, name, nl_geterror(nlerr));
 }
 
 /* Open /dev/net/tun and attach a new tap device named @name to it. */

@@ -195,7 +195,7 @@ __attribute__((noreturn)) static void exec_failed(const struct sbx_plan *plan,
 		fail(plan, CMN_EXIT_NOT_FOUND, &err);
 	}
 	if (e == ENOENT) {
-		cmn_err_set(&err, 0, "exec \"%s\": %s", cmd,
+		cmn_err_msg(&err, ENOENT, "exec \"%s\": %s", cmd,
 			    strchr(cmd, '/')
 				    ? "no such file or directory"
 				    : "executable file not found in $PATH");

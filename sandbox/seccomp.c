@@ -526,8 +526,8 @@ static int bad(const struct profile *p, const char *where, const char *fix,
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	cmn_err_set(p->err, 0, "seccomp profile %s: %s: %s", p->path, where,
-		    what);
+	cmn_err_msg(p->err, EINVAL, "seccomp profile %s: %s: %s", p->path,
+		    where, what);
 	cmn_err_fix(p->err, "%s",
 		    fix ? fix : "correct it as Docker's profile format has it");
 	return -EINVAL;
@@ -1080,8 +1080,8 @@ static int read_profile(const char *path, uint64_t caps, scmp_filter_ctx *out,
 	}
 	root = json_loadb(text, len, 0, &jerr);
 	if (!root) {
-		cmn_err_set(
-			err, 0,
+		cmn_err_msg(
+			err, EINVAL,
 			"seccomp profile %s: invalid JSON at line %d, column %d: %s",
 			path, jerr.line, jerr.column, jerr.text);
 		/* jansson holds integers as int64_t */
