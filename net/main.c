@@ -70,10 +70,10 @@ static int set_mtu(struct net_config *cfg, const char *arg,
 	uint64_t v;
 
 	if (parse_uint(arg, 65521, "--mtu", &v, err) < 0 || v < 1280)
-		return cmn_err_msg(err, EINVAL,
-				   "--mtu '%s' must be from 1280 (IPv6's "
-				   "minimum) to 65521 (libslirp's maximum)",
-				   arg);
+		return cmn_err_msg(
+			err, EINVAL,
+			"--mtu '%s' must be from 1280 (IPv6's minimum) to 65521 (libslirp's maximum)",
+			arg);
 	cfg->mtu = v;
 	return 0;
 }
@@ -178,10 +178,10 @@ static int set_udp_timeout(struct net_config *cfg, const char *arg,
 	uint64_t v;
 
 	if (parse_uint(arg, 86400, "--udp-timeout", &v, err) < 0 || v == 0)
-		return cmn_err_msg(err, EINVAL,
-				   "--udp-timeout '%s' must be seconds from 1 "
-				   "to 86400",
-				   arg);
+		return cmn_err_msg(
+			err, EINVAL,
+			"--udp-timeout '%s' must be seconds from 1 to 86400",
+			arg);
 	cfg->udp_timeout_ms = v * 1000;
 	return 0;
 }
@@ -207,9 +207,7 @@ static int set_debug(struct net_config *cfg, const char *arg,
 
 static const struct opt opts[] = {
 	{ "publish", 'p', "SPEC",
-	  "publish a container port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]; "
-	  "ranges A-B; the host address defaults to 127.0.0.1 (give 0.0.0.0 "
-	  "to listen on every interface); repeatable",
+	  "publish a container port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]; ranges A-B; the host address defaults to 127.0.0.1 (give 0.0.0.0 to listen on every interface); repeatable",
 	  set_publish },
 	{ "mtu", 'm', "N", "MTU of the tap and of libslirp (default 65520)",
 	  set_mtu },
@@ -221,14 +219,12 @@ static const struct opt opts[] = {
 	  set_disable_loopback },
 	{ "disable-ipv6", 0, NULL, "configure IPv4 only", set_no_ipv6 },
 	{ "ready-fd", 0, "FD",
-	  "write one NUL byte to FD when the network is usable, or an error "
-	  "line if it cannot be",
+	  "write one NUL byte to FD when the network is usable, or an error line if it cannot be",
 	  set_ready_fd },
 	{ "exit-fd", 0, "FD", "exit when FD becomes readable or hangs up",
 	  set_exit_fd },
 	{ "ports-fd", 0, "FD",
-	  "before ready, list the bound ports on FD, one per line: "
-	  "PROTO HOSTADDR:PORT CONTAINERPORT",
+	  "before ready, list the bound ports on FD, one per line: PROTO HOSTADDR:PORT CONTAINERPORT",
 	  set_ports_fd },
 	{ "netns-type", 0, "pid|path",
 	  "whether the operand is a PID (default) or a netns path",
@@ -311,17 +307,16 @@ static int parse_operands(struct net_config *cfg, int argc, char **argv,
 	uint64_t pid;
 
 	if (argc < 1 || argc > 2)
-		return cmn_err_msg(err, EINVAL,
-				   "expected PID|PATH [TAPNAME], got "
-				   "%d operands; see --help",
-				   argc);
+		return cmn_err_msg(
+			err, EINVAL,
+			"expected PID|PATH [TAPNAME], got %d operands; see --help",
+			argc);
 	if (argc == 2 &&
 	    (strlen(argv[1]) >= IFNAMSIZ || !*argv[1] || strchr(argv[1], '/')))
-		return cmn_err_msg(err, EINVAL,
-				   "tap name '%s' is not a valid "
-				   "interface name (1-15 characters, "
-				   "no '/')",
-				   argv[1]);
+		return cmn_err_msg(
+			err, EINVAL,
+			"tap name '%s' is not a valid interface name (1-15 characters, no '/')",
+			argv[1]);
 	if (argc == 2)
 		snprintf(cfg->tap_name, sizeof(cfg->tap_name), "%s", argv[1]);
 	if (cfg->pid < 0) {
@@ -330,11 +325,10 @@ static int parse_operands(struct net_config *cfg, int argc, char **argv,
 		return cfg->netns_path ? 0 : -ENOMEM;
 	}
 	if (!cmn_parse_u64(argv[0], INT32_MAX, &pid) || pid == 0)
-		return cmn_err_msg(err, EINVAL,
-				   "'%s' is not a process id; give the "
-				   "container's PID, or a path with "
-				   "--netns-type=path",
-				   argv[0]);
+		return cmn_err_msg(
+			err, EINVAL,
+			"'%s' is not a process id; give the container's PID, or a path with --netns-type=path",
+			argv[0]);
 	cfg->pid = pid;
 	cfg->netns_path = cmn_strdup_printf("/proc/%d/ns/net", cfg->pid);
 	if (!cfg->userns_path)
@@ -366,10 +360,10 @@ static int parse_args(struct net_config *cfg, int argc, char **argv,
 		idx = (c >= 0 && c < (int)ARRAY_SIZE(opts)) ? c
 							    : short_index(c);
 		if (c == '?' || c == ':' || idx < 0)
-			return cmn_err_msg(err, EINVAL,
-					   "unknown option or missing "
-					   "argument '%s'; see --help",
-					   argv[optind - 1]);
+			return cmn_err_msg(
+				err, EINVAL,
+				"unknown option or missing argument '%s'; see --help",
+				argv[optind - 1]);
 		if (opts[idx].set(cfg, optarg, err) < 0)
 			return -EINVAL;
 	}
@@ -475,10 +469,10 @@ static int setup(struct net_config *cfg, struct state *st,
 	if (cfg->pid > 0) {
 		st->watch = net_life_watch_pid(cfg->pid, &st->ticks);
 		if (st->watch < 0)
-			return cmn_err_set(err, -st->watch,
-					   "cannot watch the container's "
-					   "process %d",
-					   cfg->pid);
+			return cmn_err_set(
+				err, -st->watch,
+				"cannot watch the container's process %d",
+				cfg->pid);
 	}
 	st->slirp = net_slirp_new(cfg, st->tap, err);
 	return st->slirp ? 0 : -ENOMEM;
@@ -511,8 +505,7 @@ static int take_signals(struct state *st)
 		if (st->fwd > 0 &&
 		    waitpid(st->fwd, &status, WNOHANG) == st->fwd) {
 			cmn_log(CMN_LOG_ERROR,
-				"the port forwarder died (status "
-				"%#x); published ports are gone",
+				"the port forwarder died (status %#x); published ports are gone",
 				status);
 			st->fwd = 0;
 			return -1;

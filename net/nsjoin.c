@@ -42,10 +42,10 @@ static int open_ns(const char *path, const char *what, struct hutch_err *err)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return cmn_err_set(err, errno,
-				   "cannot open the container's %s namespace "
-				   "%s",
-				   what, path);
+		return cmn_err_set(
+			err, errno,
+			"cannot open the container's %s namespace %s", what,
+			path);
 	return fd;
 }
 
@@ -134,17 +134,17 @@ static int child_setup(const struct net_config *cfg, const struct net_ns *ns,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (ns->userns >= 0 && setns(ns->userns, CLONE_NEWUSER) < 0) {
-		int ret = cmn_err_set(err, errno,
-				      "cannot join the container's "
-				      "user namespace");
+		int ret = cmn_err_set(
+			err, errno,
+			"cannot join the container's user namespace");
 
 		cmn_err_fix(err, "hutch-net must run as the user who owns it");
 		return ret;
 	}
 	if (setns(ns->netns, CLONE_NEWNET) < 0)
-		return cmn_err_set(err, errno,
-				   "cannot join the container's "
-				   "network namespace");
+		return cmn_err_set(
+			err, errno,
+			"cannot join the container's network namespace");
 	return net_tap_setup(cfg, err);
 }
 

@@ -46,9 +46,9 @@ static int tap_create(const char *name, struct hutch_err *err)
 	if (fd < 0) {
 		int ret = cmn_err_set(err, errno, "cannot open /dev/net/tun");
 
-		cmn_err_fix(err, "the tun device must exist and be usable by "
-				 "every user (mode 0666, as distributions "
-				 "ship it)");
+		cmn_err_fix(
+			err,
+			"the tun device must exist and be usable by every user (mode 0666, as distributions ship it)");
 		return ret;
 	}
 	memset(&ifr, 0, sizeof(ifr));
@@ -203,8 +203,7 @@ int net_tap_setup(const struct net_config *cfg, struct hutch_err *err)
 	sk = nl_socket_alloc();
 	if (!sk)
 		return cmn_err_set(err, ENOMEM,
-				   "cannot allocate a netlink "
-				   "socket");
+				   "cannot allocate a netlink socket");
 	ret = nl_connect(sk, NETLINK_ROUTE);
 	if (ret < 0)
 		ret = nl_fail(err, ret, "cannot open rtnetlink for",
