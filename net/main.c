@@ -101,8 +101,12 @@ static int set_fd(const char *arg, const char *what, int *fd,
 
 	if (parse_uint(arg, 1 << 20, what, &v, err) < 0)
 		return -EINVAL;
+	/* F_GETFD fails only with EBADF: the starter did not pass it. */
 	if (fcntl((int)v, F_GETFD) < 0)
-		return cmn_err_set(err, errno, "%s %s", what, arg);
+		return cmn_err_msg(
+			err, EBADF,
+			"%s %s: no such open descriptor; start hutch-net with descriptor %s open (as in %s>FILE)",
+			what, arg, arg, arg);
 	*fd = v;
 	fcntl(*fd, F_SETFD, FD_CLOEXEC);
 	return 0;
@@ -301,6 +305,57 @@ static int short_index(int c)
 	return -1;
 }
 
+/* The option that long option @arg ("--name[=value]") names, as
+ * getopt_long reads it (a unique abbreviation will do), or NULL. */
+static const struct opt *long_find(const char *arg)
+{
+	size_t len = strcspn(arg + 2, "=");
+	const struct opt *found = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+		if (strncmp(opts[i].name, arg + 2, len) != 0)
+			continue;
+		if (opts[i].name[len] == '\0')
+			return &opts[i];
+		if (found)
+			return NULL; /* ambiguous */
+		found = &opts[i];
+	}
+	return found;
+}
+
+/* What getopt refused at @arg: an option it does not know, one whose
+ * value is missing, or a flag given one. optopt holds a short option's
+ * letter; for a long one it is 0 or the option's index, which no letter
+ * equals, so long options are looked up by name. */
+static int bad_option(const char *arg, struct hutch_err *err)
+{
+	int i = optopt ? short_index(optopt) : -1;
+	const struct opt *o = i >= 0			  ? &opts[i]
+			      : cmn_has_prefix(arg, "--") ? long_find(arg)
+							  : NULL;
+
+	if (o && o->arg)
+		return cmn_err_msg(
+			err, EINVAL,
+			"option --%s needs a value: write --%s=%s; see hutch-net --help",
+			o->name, o->name, o->arg);
+	if (o && strchr(arg, '='))
+		return cmn_err_msg(
+			err, EINVAL,
+			"option --%s takes no value: write just --%s", o->name,
+			o->name);
+	if (optopt && !cmn_has_prefix(arg, "--"))
+		return cmn_err_msg(
+			err, EINVAL,
+			"unknown option '-%c'; see hutch-net --help for the options it accepts",
+			optopt);
+	return cmn_err_msg(
+		err, EINVAL,
+		"unknown option '%s'; see hutch-net --help for the options it accepts",
+		arg);
+}
+
 static int parse_operands(struct net_config *cfg, int argc, char **argv,
 			  struct hutch_err *err)
 {
@@ -309,7 +364,7 @@ static int parse_operands(struct net_config *cfg, int argc, char **argv,
 	if (argc < 1 || argc > 2)
 		return cmn_err_msg(
 			err, EINVAL,
-			"expected PID|PATH [TAPNAME], got %d operands; see --help",
+			"expected PID|PATH [TAPNAME], got %d operands; see hutch-net --help",
 			argc);
 	if (argc == 2 &&
 	    (strlen(argv[1]) >= IFNAMSIZ || !*argv[1] || strchr(argv[1], '/')))
@@ -322,7 +377,9 @@ static int parse_operands(struct net_config *cfg, int argc, char **argv,
 	if (cfg->pid < 0) {
 		cfg->pid = 0;
 		cfg->netns_path = strdup(argv[0]);
-		return cfg->netns_path ? 0 : -ENOMEM;
+		return cfg->netns_path
+			       ? 0
+			       : cmn_err_set(err, ENOMEM, "%s", argv[0]);
 	}
 	if (!cmn_parse_u64(argv[0], INT32_MAX, &pid) || pid == 0)
 		return cmn_err_msg(
@@ -334,7 +391,9 @@ static int parse_operands(struct net_config *cfg, int argc, char **argv,
 	if (!cfg->userns_path)
 		cfg->userns_path =
 			cmn_strdup_printf("/proc/%d/ns/user", cfg->pid);
-	return cfg->netns_path && cfg->userns_path ? 0 : -ENOMEM;
+	return cfg->netns_path && cfg->userns_path
+		       ? 0
+		       : cmn_err_set(err, ENOMEM, "%s", argv[0]);
 }
 
 /* Returns 0 to go on, 1 when --help or --version was answered, -errno. */
@@ -360,10 +419,7 @@ static int parse_args(struct net_config *cfg, int argc, char **argv,
 		idx = (c >= 0 && c < (int)ARRAY_SIZE(opts)) ? c
 							    : short_index(c);
 		if (c == '?' || c == ':' || idx < 0)
-			return cmn_err_msg(
-				err, EINVAL,
-				"unknown option or missing argument '%s'; see --help",
-				argv[optind - 1]);
+			return bad_option(argv[optind - 1], err);
 		if (opts[idx].set(cfg, optarg, err) < 0)
 			return -EINVAL;
 	}
