@@ -169,16 +169,15 @@ format-check:
 
 # cppcheck cannot see __attribute__((cleanup)), so its leak checks and its
 # cross-function uninitialised-argument check (recvmsg buffers) only
-# produce noise here, as do a few flow-analysis misreadings (buffers filled
-# by recvmsg(2), out-parameters set on every path, a typed option table),
-# each suppressed for its file only; everything else it finds is an error.
+# produce noise here, as do a few flow-analysis misreadings (out-parameters
+# set on every path, a typed option table), each suppressed for its file
+# only; everything else it finds is an error.
 analyze:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -I. \
 		--suppress=missingIncludeSystem --suppress=memleak \
 		--suppress=resourceLeak --suppress=ctuuninitvar \
 		--suppress=ctunullpointer \
-		--suppress=uninitvar:net/nsjoin.c \
 		--suppress=uninitvar:fuse-overlay/ops_file.c \
 		--suppress=invalidPointerCast:fuse-overlay/options.c \
 		--suppress=uninitdata:image/registry-auth.c $(COMMON_SRCS) $(HUTCH_SRCS) image/lazylib.c \

@@ -29,6 +29,7 @@ int cli_cp_main(int argc, char **argv)
 {
 	struct hutch_err err = { 0 };
 	struct ctr_container *c = NULL;
+	unsigned skipped = 0;
 	char *spath, *dpath;
 	int first,
 		ret = cli_simple(&cp_cmd, NULL, 0, NULL, argc, argv, 2, &first);
@@ -60,9 +61,16 @@ int cli_cp_main(int argc, char **argv)
 	ret = ctr_container_find(argv[spath ? first : first + 1], &c, &err);
 	if (ret == 0)
 		ret = spath ? ctr_container_copy(c, spath, argv[first + 1],
-						 false, &err)
+						 false, &skipped, &err)
 			    : ctr_container_copy(c, argv[first], dpath, true,
-						 &err);
+						 &skipped, &err);
 	ctr_container_free(c);
-	return ret < 0 ? cli_fail(&err, 1) : 0;
+	if (ret < 0)
+		return cli_fail(&err, 1);
+	if (skipped)
+		fprintf(stderr,
+			"hutch: skipped %u device node%s or socket%s: they cannot be copied without privilege\n",
+			skipped, skipped == 1 ? "" : "s",
+			skipped == 1 ? "" : "s");
+	return 0;
 }

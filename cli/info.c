@@ -113,8 +113,8 @@ int cli_info_main(int argc, char **argv)
 	if (help)
 		return 0;
 	if (first < argc) {
-		cmn_err_set(
-			&err, 0,
+		cmn_err_msg(
+			&err, EINVAL,
 			"info: unexpected argument \"%s\"; 'hutch info' takes no arguments",
 			argv[first]);
 		return cli_fail(&err, CMN_EXIT_HUTCH);

@@ -95,12 +95,12 @@ static int set_rootfs(void *ctx, const char *arg, struct hutch_err *err)
 
 	if (!realpath(arg, real) || stat(real, &st) < 0)
 		return cmn_err_msg(
-			err, ENOENT,
+			err, EINVAL,
 			"root filesystem %s does not exist; check the path",
 			arg);
 	if (!S_ISDIR(st.st_mode))
 		return cmn_err_msg(
-			err, ENOTDIR,
+			err, EINVAL,
 			"root filesystem %s is not a directory; give the directory that holds bin/, etc/, usr/",
 			arg);
 	return cli_set_string(&o->cfg.rootfs, real);
@@ -283,7 +283,7 @@ static int set_volume(void *ctx, const char *arg, struct hutch_err *err)
 			arg);
 	if (!realpath(src, real))
 		return cmn_err_msg(
-			err, ENOENT,
+			err, EINVAL,
 			"bind source path %s does not exist; create it, or fix -v %s",
 			src, arg);
 	slot = new_mount(ctx);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* common.h - what every part of hutch shares: errors, logging, files,
- * strings, directories and safe path resolution. The whole interface of
- * common/; nothing here prints to the terminal except the logger.
+ * strings, directories, safe path resolution and descriptor passing. The
+ * whole interface of common/; nothing here prints to the terminal except
+ * the logger.
  */
 #ifndef HUTCH_COMMON_H
 #define HUTCH_COMMON_H
@@ -137,6 +138,34 @@ int cmn_remove_tree(int dirfd, const char *name);
  * of the host leaks in.
  */
 int cmn_close_fds_from(int lowest, int keep);
+
+/* ---- descriptor passing (fdpass.c) ------------------------------------- */
+
+/**
+ * cmn_send_fd() - send @len bytes of @buf as one message on the unix
+ * socket @sock (SOCK_SEQPACKET: it arrives whole), with the descriptor @fd
+ * attached as SCM_RIGHTS, or none when @fd is -1
+ *
+ * @fd stays open here; the receiver gets its own copy. EINTR is retried; a
+ * peer that is gone is -EPIPE, never SIGPIPE.
+ * Return: 0, -errno, or -EIO when less than @len bytes went out.
+ */
+int cmn_send_fd(int sock, const void *buf, size_t len, int fd);
+
+/**
+ * cmn_recv_fd() - receive one message of exactly @len bytes into @buf,
+ * and the descriptor that came with it
+ * @fd: set to the descriptor received (close-on-exec, owned by the caller)
+ *      or -1 when none came; may be NULL: a descriptor that comes anyway is
+ *      closed
+ *
+ * EINTR is retried. A message of another length, with its payload or
+ * control data cut, or carrying more than one descriptor is refused, and
+ * every descriptor it carried is closed.
+ * Return: 1 for a message, 0 at end of file (the peer closed its end),
+ * -EPROTO for a bad message, or -errno.
+ */
+int cmn_recv_fd(int sock, void *buf, size_t len, int *fd);
 
 /* ---- strings (str.c) ---------------------------------------------------- */
 

@@ -114,9 +114,13 @@ int ctr_container_make(struct ctr_container *c, const struct ctr_source *src,
  * container (@into), or @src in the container to @dst on the host, by
  * Docker's rules (a directory's contents with "DIR/.", into an existing
  * directory, a new name otherwise); running or stopped
+ * @skipped: set to the number of device nodes and sockets left out (they
+ *           cannot be copied without privilege; the copy goes on without
+ *           them), 0 on failure; may be NULL
  */
 int ctr_container_copy(const struct ctr_container *c, const char *src,
-		       const char *dst, bool into, struct hutch_err *err);
+		       const char *dst, bool into, unsigned *skipped,
+		       struct hutch_err *err);
 
 /**
  * ctr_container_find() - load a container by name, id or unique id prefix,

@@ -330,7 +330,8 @@ static int copy_between(struct copy *cp, int root)
 	return copy_entry(cp, sdir, sbase, ddir, dbase, cp->src, 0);
 }
 
-/* In the user namespace: the container's root, then the copy. */
+/* In the user namespace: the container's root, then the copy; @out
+ * receives the number of entries skipped (unsigned). */
 static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 {
 	struct copy *cp = arg;
@@ -342,7 +343,6 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 	char path[64];
 	int ret = 0;
 
-	(void)out;
 	if (cp->c->status == CTR_RUNNING && cp->c->init_pid > 0) {
 		snprintf(path, sizeof(path), "/proc/%d/root",
 			 (int)cp->c->init_pid);
@@ -377,21 +377,19 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 	root = -1;
 	if (mounted)
 		sbx_unmount_layers(driver, cfg->rootfs, daemon);
-	if (ret == 0 && cp->skipped)
-		fprintf(stderr,
-			"hutch: skipped %u device node%s or socket%s: they cannot be copied without privilege\n",
-			cp->skipped, cp->skipped == 1 ? "" : "s",
-			cp->skipped == 1 ? "" : "s");
+	*(unsigned *)out = cp->skipped;
 	return ret;
 }
 
 int ctr_container_copy(const struct ctr_container *c, const char *src,
-		       const char *dst, bool into, struct hutch_err *err)
+		       const char *dst, bool into, unsigned *skipped,
+		       struct hutch_err *err)
 {
 	cleanup_free char *cwd = getcwd(NULL, 0);
 	const char *host = into ? src : dst;
 	cleanup_free char *abs = NULL;
 	struct copy cp = { .c = c, .src = src, .dst = dst, .into = into };
+	unsigned left_out = 0;
 	int ret;
 
 	/* The helper may not share our working directory. */
@@ -403,11 +401,13 @@ int ctr_container_copy(const struct ctr_container *c, const char *src,
 		*(into ? &cp.src : &cp.dst) = abs;
 	}
 	if (c->status == CTR_RUNNING && c->init_pid > 0)
-		ret = sbx_userns_join_call(c->init_pid, copy_in_ns, &cp, NULL,
-					   0, err);
+		ret = sbx_userns_join_call(c->init_pid, copy_in_ns, &cp,
+					   &left_out, sizeof(left_out), err);
 	else
-		ret = sbx_userns_call(c->cfg.userns, copy_in_ns, &cp, NULL, 0,
-				      err);
+		ret = sbx_userns_call(c->cfg.userns, copy_in_ns, &cp, &left_out,
+				      sizeof(left_out), err);
 	free(cp.problem);
+	if (skipped)
+		*skipped = ret == 0 ? left_out : 0;
 	return ret;
 }

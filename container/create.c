@@ -36,8 +36,7 @@ static int prepare_image(struct ctr_container *c, const struct ctr_source *src,
 	if (ret == 0)
 		ret = img_get(store, src->image, &src->get, &id, err);
 	if (ret == -ENOENT)
-		ret = cmn_err_msg(err, ENOENT, "No such image: %s",
-				  src->image);
+		ret = cmn_err_msg(err, ENOENT, "No such image: %s", src->image);
 	if (ret == 0)
 		ret = img_image_load(store, &id, &img, err);
 	snprintf(dir, sizeof(dir), "containers/%s", c->cfg.id);

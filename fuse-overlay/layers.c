@@ -69,18 +69,18 @@ static int check_overlap(struct ovl_fs *fs, const char *work,
 		const char *lower = fs->layers[i].path;
 
 		if (path_within(upper, lower))
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, EINVAL,
 				"upperdir %s is inside lowerdir %s; the layers must not overlap: put the upper layer elsewhere",
 				upper, lower);
 		if (path_within(lower, upper))
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, EINVAL,
 				"lowerdir %s is inside upperdir %s; the layers must not overlap: put the upper layer elsewhere",
 				lower, upper);
 	}
 	if (path_within(work, upper) || path_within(upper, work))
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"workdir %s and upperdir %s overlap; give them separate directories on the same filesystem",
 			work, upper);
@@ -96,7 +96,7 @@ static int check_writable(const char *what, int fd, const char *path,
 		return cmn_err_set(err, errno, "cannot check %s %s", what,
 				   path);
 	if (sv.f_flag & ST_RDONLY)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EROFS,
 			"%s %s is on a read-only filesystem; choose a directory on a writable filesystem",
 			what, path);
@@ -124,7 +124,7 @@ static int open_workdir(struct ovl_fs *fs, const char *workdir,
 	int r = open_layer("workdir", workdir, &w, err);
 
 	if (r == 0 && w.dev != fs->layers[OVL_UPPER].dev)
-		r = cmn_err_set(
+		r = cmn_err_msg(
 			err, EXDEV,
 			"workdir %s is on another filesystem than upperdir %s; put both on the same filesystem",
 			w.path, fs->layers[OVL_UPPER].path);
@@ -314,9 +314,10 @@ int ovl_fs_setup(struct ovl_fs *fs, struct ovl_opts *o, struct hutch_err *err)
 	if (r < 0)
 		return r;
 	if (!S_ISDIR(st.st_mode))
-		return cmn_err_set(err, ENOTDIR,
-				   "mountpoint %s is not a directory",
-				   o->mountpoint);
+		return cmn_err_msg(
+			err, ENOTDIR,
+			"mountpoint %s is not a directory; give a directory to mount on",
+			o->mountpoint);
 	if (fs->has_upper)
 		probe_upper(fs);
 	fs->trusted_xattr = can_read_trusted();

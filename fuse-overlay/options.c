@@ -19,17 +19,19 @@
 #include "fuse-overlay/ovl-internal.h"
 
 enum opt_kind {
-	OPT_STR,    /* name=value, kept in a char * field */
-	OPT_LOWER,  /* the lowerdir list */
-	OPT_FLAG,   /* bare name sets a bool */
-	OPT_BOOL,   /* name=0|1 (bare name: 1) sets a bool */
-	OPT_ID,	    /* name=N, a uid or gid */
-	OPT_SECS,   /* name=SECONDS (decimal allowed) */
-	OPT_UINT,   /* name=N */
-	OPT_IDMAP,  /* uidmapping= / gidmapping= */
-	OPT_RDP,    /* readdirplus=yes|auto|no */
-	OPT_FUSE,   /* handed to libfuse unchanged */
-	OPT_IGNORE, /* accepted for compatibility, no effect */
+	OPT_STR,      /* name=value, kept in a char * field */
+	OPT_LOWER,    /* the lowerdir list */
+	OPT_FLAG,     /* bare name sets a bool */
+	OPT_BOOL,     /* name=0|1 (bare name: 1) sets a bool */
+	OPT_ID,	      /* name=N, a uid or gid */
+	OPT_SECS,     /* name=SECONDS (decimal allowed) */
+	OPT_UINT,     /* name=N */
+	OPT_IDMAP,    /* uidmapping= / gidmapping= */
+	OPT_RDP,      /* readdirplus=yes|auto|no */
+	OPT_FUSE,     /* bare name handed to libfuse unchanged */
+	OPT_FUSE_STR, /* name=value handed to libfuse unchanged */
+	OPT_FUSE_NUM, /* name=N handed to libfuse unchanged */
+	OPT_IGNORE,   /* accepted for compatibility, no effect */
 };
 
 struct opt_def {
@@ -107,9 +109,9 @@ static const struct opt_def opt_table[] = {
 	{ "dirsync", OPT_FUSE, 0, false, NULL },
 	{ "allow_root", OPT_FUSE, 0, false, NULL },
 	{ "auto_unmount", OPT_FUSE, 0, false, NULL },
-	{ "fsname", OPT_FUSE, 0, false, NULL },
-	{ "subtype", OPT_FUSE, 0, false, NULL },
-	{ "max_read", OPT_FUSE, 0, false, NULL },
+	{ "fsname", OPT_FUSE_STR, 0, false, NULL },
+	{ "subtype", OPT_FUSE_STR, 0, false, NULL },
+	{ "max_read", OPT_FUSE_NUM, 0, false, NULL },
 	/* Always true here, or without meaning for a FUSE overlay. */
 	{ "default_permissions", OPT_IGNORE, 0, false, NULL },
 	{ "noacl", OPT_IGNORE, 0, false, NULL },
@@ -232,6 +234,15 @@ static int add_fuse_opt(struct ovl_opts *o, const char *word)
 	return 0;
 }
 
+static int bad_number(const struct opt_def *d, const char *val,
+		      struct hutch_err *err)
+{
+	return cmn_err_msg(
+		err, EINVAL,
+		"option %s: '%s' is not a number; give a whole number, as in %s=N",
+		d->name, val, d->name);
+}
+
 static int set_value(const struct opt_def *d, const char *word, const char *val,
 		     struct ovl_opts *o, struct hutch_err *err)
 {
@@ -252,17 +263,15 @@ static int set_value(const struct opt_def *d, const char *word, const char *val,
 		return parse_lowerdirs(val, o);
 	case OPT_ID:
 		if (!cmn_parse_u64(val, UINT32_MAX - 1, &u))
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, EINVAL,
-				"option %s: '%s' is not a numeric id", d->name,
-				val);
+				"option %s: '%s' is not a numeric id; give a number, as in %s=1000",
+				d->name, val, d->name);
 		*(long *)field = (long)u;
 		return 0;
 	case OPT_UINT:
 		if (!cmn_parse_u64(val, INT_MAX, &u))
-			return cmn_err_set(err, EINVAL,
-					   "option %s: '%s' is not a number",
-					   d->name, val);
+			return bad_number(d, val, err);
 		if (d->off == offsetof(struct ovl_opts, ready_fd))
 			*(int *)field = (int)u;
 		else
@@ -273,26 +282,27 @@ static int set_value(const struct opt_def *d, const char *word, const char *val,
 		double v = strtod(val, &end);
 
 		if (!*val || *end || v < 0 || v > 1e9)
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, EINVAL,
-				"option %s: '%s' is not a number of seconds",
-				d->name, val);
+				"option %s: '%s' is not a number of seconds; give one from 0 to 1000000000, as in %s=1.5",
+				d->name, val, d->name);
 		*(double *)field = v;
 		return 0;
 	}
 	case OPT_IDMAP:
 		if (ovl_idmap_parse(val, (struct ovl_idmap *)field) < 0)
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, EINVAL,
-				"option %s: '%s' is not a list of container:host:count triples",
-				d->name, val);
+				"option %s: '%s' is not a list of container:host:count triples; write %s=C:H:N[:C:H:N...], as in %s=0:1000:1",
+				d->name, val, d->name, d->name);
 		return 0;
 	case OPT_BOOL:
 		if (strcmp(val, "0") && strcmp(val, "1") &&
 		    strcmp(val, "true") && strcmp(val, "false"))
-			return cmn_err_set(err, EINVAL,
-					   "option %s: '%s' is not 0 or 1",
-					   d->name, val);
+			return cmn_err_msg(
+				err, EINVAL,
+				"option %s: '%s' is not 0 or 1; write %s=0 or %s=1",
+				d->name, val, d->name, d->name);
 		*(bool *)field = (val[0] == '1' || val[0] == 't') != d->invert;
 		return 0;
 	case OPT_RDP:
@@ -303,12 +313,17 @@ static int set_value(const struct opt_def *d, const char *word, const char *val,
 		else if (strcmp(val, "no") == 0)
 			o->readdirplus = OVL_RDP_NO;
 		else
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, EINVAL,
-				"option readdirplus: '%s' is not yes, auto or no",
+				"option readdirplus: '%s' is not yes, auto or no; write one of them, as in readdirplus=auto",
 				val);
 		return 0;
+	case OPT_FUSE_NUM:
+		if (!cmn_parse_u64(val, UINT32_MAX, &u))
+			return bad_number(d, val, err);
+		return add_fuse_opt(o, word);
 	case OPT_FUSE:
+	case OPT_FUSE_STR:
 		return add_fuse_opt(o, word);
 	default:
 		return 0;
@@ -323,14 +338,15 @@ static int apply_word(const char *word, struct ovl_opts *o,
 	const struct opt_def *d = opt_find(word, len);
 
 	if (!d)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"unknown option '%.*s'; see hutch-overlay --help for the options it accepts",
 			(int)len, word);
+	if (eq && (d->kind == OPT_FLAG || d->kind == OPT_FUSE))
+		return cmn_err_msg(err, EINVAL,
+				   "option %s takes no value; write just %s",
+				   d->name, d->name);
 	if (d->kind == OPT_FLAG || (d->kind == OPT_BOOL && !eq)) {
-		if (eq)
-			return cmn_err_set(err, EINVAL,
-					   "option %s takes no value", d->name);
 		if (strcmp(d->name, "squash_to_root") == 0) {
 			o->squash_uid = 0;
 			o->squash_gid = 0;
@@ -342,9 +358,9 @@ static int apply_word(const char *word, struct ovl_opts *o,
 	if (d->kind == OPT_FUSE || d->kind == OPT_IGNORE)
 		return set_value(d, word, eq ? eq + 1 : "", o, err);
 	if (!eq)
-		return cmn_err_set(err, EINVAL,
-				   "option %s needs a value (%s=...)", d->name,
-				   d->name);
+		return cmn_err_msg(err, EINVAL,
+				   "option %s needs a value: write %s=...",
+				   d->name, d->name);
 	return set_value(d, word, eq + 1, o, err);
 }
 
@@ -398,7 +414,7 @@ static int take_positional(const char *arg, int *npos, struct ovl_opts *o,
 {
 	/* "PROG [SOURCE] MOUNTPOINT": mount(8) helpers pass a source first. */
 	if (*npos >= 2)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"unexpected argument '%s'; give one mountpoint", arg);
 	free(o->mountpoint);
@@ -432,13 +448,13 @@ static int long_opt(const char *arg, const char *next, int *used,
 			*used = 1;
 		}
 		if (!v || !cmn_parse_u64(v, INT_MAX, &u))
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, EINVAL,
 				"--ready-fd needs a descriptor number, e.g. --ready-fd=3");
 		o->ready_fd = (int)u;
 		return 0;
 	}
-	return cmn_err_set(err, EINVAL,
+	return cmn_err_msg(err, EINVAL,
 			   "unknown option '%s'; see hutch-overlay --help",
 			   arg);
 }
@@ -467,13 +483,13 @@ static int short_opts(const char *arg, const char *next, int *used,
 			if (p[1])
 				return apply_o(p + 1, o, err);
 			if (!next)
-				return cmn_err_set(
+				return cmn_err_msg(
 					err, EINVAL,
 					"-o needs an option list, e.g. -o lowerdir=/l,upperdir=/u,workdir=/w");
 			*used = 1;
 			return apply_o(next, o, err);
 		default:
-			return cmn_err_set(
+			return cmn_err_msg(
 				err, EINVAL,
 				"unknown option '-%c'; see hutch-overlay --help",
 				*p);
@@ -507,24 +523,24 @@ int ovl_opts_parse(int argc, char **argv, struct ovl_opts *o,
 	if (o->help || o->version)
 		return 0;
 	if (!o->mountpoint)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"missing mountpoint; usage: hutch-overlay -o lowerdir=L,upperdir=U,workdir=W MOUNTPOINT");
 	if (!o->lowerdirs)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"missing lowerdir: give at least one read-only layer with -o lowerdir=DIR[:DIR...]");
 	if (cmn_strv_len(o->lowerdirs) > OVL_MAX_LAYERS)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
-			"too many lower layers (%zu); at most %d are supported",
+			"too many lower layers (%zu); at most %d are supported: merge some of them first",
 			cmn_strv_len(o->lowerdirs), OVL_MAX_LAYERS);
 	if (o->upperdir && !o->workdir)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"upperdir needs a workdir: add -o workdir=DIR, an empty directory on the upper's filesystem");
 	if (o->workdir && !o->upperdir)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"workdir given without upperdir: add -o upperdir=DIR or drop workdir");
 	return 0;

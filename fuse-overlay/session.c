@@ -157,13 +157,15 @@ static int serve(struct ovl_fs *fs, struct fuse_session *se,
 	int r;
 
 	if (fuse_session_mount(se, o->mountpoint) != 0)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EIO,
 			"cannot mount the overlay at %s (see the message above); check that /dev/fuse is usable and the mountpoint is yours",
 			o->mountpoint);
 	if (!o->foreground && fuse_daemonize(0) != 0) {
 		fuse_session_unmount(se);
-		return cmn_err_set(err, EIO, "cannot run in the background");
+		return cmn_err_msg(
+			err, EIO,
+			"cannot run in the background (see the message above); run hutch-overlay with -f to stay in the foreground");
 	}
 	if (o->exit_with_mntns) {
 		r = leave_mntns(o->mountpoint, err);
@@ -194,7 +196,7 @@ int ovl_session_run(struct ovl_fs *fs, struct hutch_err *err)
 	se = fuse_session_new(&args, &ovl_ops, sizeof(ovl_ops), fs);
 	fuse_opt_free_args(&args);
 	if (!se)
-		return cmn_err_set(
+		return cmn_err_msg(
 			err, EINVAL,
 			"cannot start the FUSE session with options '%s' (see the message above)",
 			opts);

@@ -59,8 +59,9 @@ static int parse_uint(const char *arg, uint64_t max, const char *what,
 {
 	if (cmn_parse_u64(arg, max, out))
 		return 0;
-	return cmn_err_set(err, 0, "%s '%s' is not a number from 0 to %llu",
-			   what, arg, (unsigned long long)max);
+	return cmn_err_msg(err, EINVAL,
+			   "%s '%s' is not a number from 0 to %llu", what, arg,
+			   (unsigned long long)max);
 }
 
 static int set_mtu(struct net_config *cfg, const char *arg,
@@ -69,10 +70,10 @@ static int set_mtu(struct net_config *cfg, const char *arg,
 	uint64_t v;
 
 	if (parse_uint(arg, 65521, "--mtu", &v, err) < 0 || v < 1280)
-		return cmn_err_set(err, 0,
-				   "--mtu '%s' must be from 1280 (IPv6's "
-				   "minimum) to 65521 (libslirp's maximum)",
-				   arg);
+		return cmn_err_msg(
+			err, EINVAL,
+			"--mtu '%s' must be from 1280 (IPv6's minimum) to 65521 (libslirp's maximum)",
+			arg);
 	cfg->mtu = v;
 	return 0;
 }
@@ -100,8 +101,12 @@ static int set_fd(const char *arg, const char *what, int *fd,
 
 	if (parse_uint(arg, 1 << 20, what, &v, err) < 0)
 		return -EINVAL;
+	/* F_GETFD fails only with EBADF: the starter did not pass it. */
 	if (fcntl((int)v, F_GETFD) < 0)
-		return cmn_err_set(err, errno, "%s %s", what, arg);
+		return cmn_err_msg(
+			err, EBADF,
+			"%s %s: no such open descriptor; start hutch-net with descriptor %s open (as in %s>FILE)",
+			what, arg, arg, arg);
 	*fd = v;
 	fcntl(*fd, F_SETFD, FD_CLOEXEC);
 	return 0;
@@ -132,7 +137,7 @@ static int set_netns_type(struct net_config *cfg, const char *arg,
 		cfg->pid = strcmp(arg, "pid") == 0 ? 0 : -1;
 		return 0;
 	}
-	return cmn_err_set(err, 0, "--netns-type '%s' must be pid or path",
+	return cmn_err_msg(err, EINVAL, "--netns-type '%s' must be pid or path",
 			   arg);
 }
 
@@ -177,10 +182,10 @@ static int set_udp_timeout(struct net_config *cfg, const char *arg,
 	uint64_t v;
 
 	if (parse_uint(arg, 86400, "--udp-timeout", &v, err) < 0 || v == 0)
-		return cmn_err_set(err, 0,
-				   "--udp-timeout '%s' must be seconds from 1 "
-				   "to 86400",
-				   arg);
+		return cmn_err_msg(
+			err, EINVAL,
+			"--udp-timeout '%s' must be seconds from 1 to 86400",
+			arg);
 	cfg->udp_timeout_ms = v * 1000;
 	return 0;
 }
@@ -206,9 +211,7 @@ static int set_debug(struct net_config *cfg, const char *arg,
 
 static const struct opt opts[] = {
 	{ "publish", 'p', "SPEC",
-	  "publish a container port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]; "
-	  "ranges A-B; the host address defaults to 127.0.0.1 (give 0.0.0.0 "
-	  "to listen on every interface); repeatable",
+	  "publish a container port: [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]; ranges A-B; the host address defaults to 127.0.0.1 (give 0.0.0.0 to listen on every interface); repeatable",
 	  set_publish },
 	{ "mtu", 'm', "N", "MTU of the tap and of libslirp (default 65520)",
 	  set_mtu },
@@ -220,14 +223,12 @@ static const struct opt opts[] = {
 	  set_disable_loopback },
 	{ "disable-ipv6", 0, NULL, "configure IPv4 only", set_no_ipv6 },
 	{ "ready-fd", 0, "FD",
-	  "write one NUL byte to FD when the network is usable, or an error "
-	  "line if it cannot be",
+	  "write one NUL byte to FD when the network is usable, or an error line if it cannot be",
 	  set_ready_fd },
 	{ "exit-fd", 0, "FD", "exit when FD becomes readable or hangs up",
 	  set_exit_fd },
 	{ "ports-fd", 0, "FD",
-	  "before ready, list the bound ports on FD, one per line: "
-	  "PROTO HOSTADDR:PORT CONTAINERPORT",
+	  "before ready, list the bound ports on FD, one per line: PROTO HOSTADDR:PORT CONTAINERPORT",
 	  set_ports_fd },
 	{ "netns-type", 0, "pid|path",
 	  "whether the operand is a PID (default) or a netns path",
@@ -304,42 +305,95 @@ static int short_index(int c)
 	return -1;
 }
 
+/* The option that long option @arg ("--name[=value]") names, as
+ * getopt_long reads it (a unique abbreviation will do), or NULL. */
+static const struct opt *long_find(const char *arg)
+{
+	size_t len = strcspn(arg + 2, "=");
+	const struct opt *found = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+		if (strncmp(opts[i].name, arg + 2, len) != 0)
+			continue;
+		if (opts[i].name[len] == '\0')
+			return &opts[i];
+		if (found)
+			return NULL; /* ambiguous */
+		found = &opts[i];
+	}
+	return found;
+}
+
+/* What getopt refused at @arg: an option it does not know, one whose
+ * value is missing, or a flag given one. optopt holds a short option's
+ * letter; for a long one it is 0 or the option's index, which no letter
+ * equals, so long options are looked up by name. */
+static int bad_option(const char *arg, struct hutch_err *err)
+{
+	int i = optopt ? short_index(optopt) : -1;
+	const struct opt *o = i >= 0			  ? &opts[i]
+			      : cmn_has_prefix(arg, "--") ? long_find(arg)
+							  : NULL;
+
+	if (o && o->arg)
+		return cmn_err_msg(
+			err, EINVAL,
+			"option --%s needs a value: write --%s=%s; see hutch-net --help",
+			o->name, o->name, o->arg);
+	if (o && strchr(arg, '='))
+		return cmn_err_msg(
+			err, EINVAL,
+			"option --%s takes no value: write just --%s", o->name,
+			o->name);
+	if (optopt && !cmn_has_prefix(arg, "--"))
+		return cmn_err_msg(
+			err, EINVAL,
+			"unknown option '-%c'; see hutch-net --help for the options it accepts",
+			optopt);
+	return cmn_err_msg(
+		err, EINVAL,
+		"unknown option '%s'; see hutch-net --help for the options it accepts",
+		arg);
+}
+
 static int parse_operands(struct net_config *cfg, int argc, char **argv,
 			  struct hutch_err *err)
 {
 	uint64_t pid;
 
 	if (argc < 1 || argc > 2)
-		return cmn_err_set(err, 0,
-				   "expected PID|PATH [TAPNAME], got "
-				   "%d operands; see --help",
-				   argc);
+		return cmn_err_msg(
+			err, EINVAL,
+			"expected PID|PATH [TAPNAME], got %d operands; see hutch-net --help",
+			argc);
 	if (argc == 2 &&
 	    (strlen(argv[1]) >= IFNAMSIZ || !*argv[1] || strchr(argv[1], '/')))
-		return cmn_err_set(err, 0,
-				   "tap name '%s' is not a valid "
-				   "interface name (1-15 characters, "
-				   "no '/')",
-				   argv[1]);
+		return cmn_err_msg(
+			err, EINVAL,
+			"tap name '%s' is not a valid interface name (1-15 characters, no '/')",
+			argv[1]);
 	if (argc == 2)
 		snprintf(cfg->tap_name, sizeof(cfg->tap_name), "%s", argv[1]);
 	if (cfg->pid < 0) {
 		cfg->pid = 0;
 		cfg->netns_path = strdup(argv[0]);
-		return cfg->netns_path ? 0 : -ENOMEM;
+		return cfg->netns_path
+			       ? 0
+			       : cmn_err_set(err, ENOMEM, "%s", argv[0]);
 	}
 	if (!cmn_parse_u64(argv[0], INT32_MAX, &pid) || pid == 0)
-		return cmn_err_set(err, 0,
-				   "'%s' is not a process id; give the "
-				   "container's PID, or a path with "
-				   "--netns-type=path",
-				   argv[0]);
+		return cmn_err_msg(
+			err, EINVAL,
+			"'%s' is not a process id; give the container's PID, or a path with --netns-type=path",
+			argv[0]);
 	cfg->pid = pid;
 	cfg->netns_path = cmn_strdup_printf("/proc/%d/ns/net", cfg->pid);
 	if (!cfg->userns_path)
 		cfg->userns_path =
 			cmn_strdup_printf("/proc/%d/ns/user", cfg->pid);
-	return cfg->netns_path && cfg->userns_path ? 0 : -ENOMEM;
+	return cfg->netns_path && cfg->userns_path
+		       ? 0
+		       : cmn_err_set(err, ENOMEM, "%s", argv[0]);
 }
 
 /* Returns 0 to go on, 1 when --help or --version was answered, -errno. */
@@ -365,10 +419,7 @@ static int parse_args(struct net_config *cfg, int argc, char **argv,
 		idx = (c >= 0 && c < (int)ARRAY_SIZE(opts)) ? c
 							    : short_index(c);
 		if (c == '?' || c == ':' || idx < 0)
-			return cmn_err_set(err, 0,
-					   "unknown option or missing "
-					   "argument '%s'; see --help",
-					   argv[optind - 1]);
+			return bad_option(argv[optind - 1], err);
 		if (opts[idx].set(cfg, optarg, err) < 0)
 			return -EINVAL;
 	}
@@ -474,10 +525,10 @@ static int setup(struct net_config *cfg, struct state *st,
 	if (cfg->pid > 0) {
 		st->watch = net_life_watch_pid(cfg->pid, &st->ticks);
 		if (st->watch < 0)
-			return cmn_err_set(err, -st->watch,
-					   "cannot watch the container's "
-					   "process %d",
-					   cfg->pid);
+			return cmn_err_set(
+				err, -st->watch,
+				"cannot watch the container's process %d",
+				cfg->pid);
 	}
 	st->slirp = net_slirp_new(cfg, st->tap, err);
 	return st->slirp ? 0 : -ENOMEM;
@@ -510,8 +561,7 @@ static int take_signals(struct state *st)
 		if (st->fwd > 0 &&
 		    waitpid(st->fwd, &status, WNOHANG) == st->fwd) {
 			cmn_log(CMN_LOG_ERROR,
-				"the port forwarder died (status "
-				"%#x); published ports are gone",
+				"the port forwarder died (status %#x); published ports are gone",
 				status);
 			st->fwd = 0;
 			return -1;

@@ -42,10 +42,10 @@ static int open_ns(const char *path, const char *what, struct hutch_err *err)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return cmn_err_set(err, errno,
-				   "cannot open the container's %s namespace "
-				   "%s",
-				   what, path);
+		return cmn_err_set(
+			err, errno,
+			"cannot open the container's %s namespace %s", what,
+			path);
 	return fd;
 }
 
@@ -93,64 +93,27 @@ void net_ns_close(struct net_ns *ns)
 static void send_report(int sock, const struct hutch_err *err, int fd)
 {
 	struct report r = { .code = err ? err->code : 0 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (err)
 		snprintf(r.msg, sizeof(r.msg), "%s", err->msg);
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&u, 0, sizeof(u));
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof(u.buf);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
-		;
+	/* Nothing to do when it fails: the parent sees EOF instead. */
+	(void)cmn_send_fd(sock, &r, sizeof(r), fd);
 }
 
 /* Read the child's report; the descriptor if it sent one. */
 static int recv_report(int sock, int *fd, struct hutch_err *err)
 {
 	struct report r;
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
-	struct msghdr msg = { .msg_iov = &iov,
-			      .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c;
-	ssize_t n;
+	int ret = cmn_recv_fd(sock, &r, sizeof(r), fd);
 
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(r))
-		return cmn_err_set(err, n < 0 ? errno : EPROTO,
-				   "the helper that joins the container's "
-				   "namespaces died before reporting");
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	if (ret <= 0)
+		return cmn_err_set(
+			err, ret < 0 ? -ret : EPROTO,
+			"the helper that joins the container's namespaces died before reporting");
 	if (r.code == 0 && *fd >= 0)
 		return 0;
 	r.msg[sizeof(r.msg) - 1] = '\0';
-	cmn_err_set(err, 0, "%s", r.msg);
-	if (err)
-		err->code = r.code ? r.code : EPROTO;
-	return r.code ? -r.code : -EPROTO;
+	return cmn_err_msg(err, r.code ? r.code : EPROTO, "%s", r.msg);
 }
 
 /* Wait until the child closed its end of the socket pair. */
@@ -171,17 +134,17 @@ static int child_setup(const struct net_config *cfg, const struct net_ns *ns,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (ns->userns >= 0 && setns(ns->userns, CLONE_NEWUSER) < 0) {
-		int ret = cmn_err_set(err, errno,
-				      "cannot join the container's "
-				      "user namespace");
+		int ret = cmn_err_set(
+			err, errno,
+			"cannot join the container's user namespace");
 
 		cmn_err_fix(err, "hutch-net must run as the user who owns it");
 		return ret;
 	}
 	if (setns(ns->netns, CLONE_NEWNET) < 0)
-		return cmn_err_set(err, errno,
-				   "cannot join the container's "
-				   "network namespace");
+		return cmn_err_set(
+			err, errno,
+			"cannot join the container's network namespace");
 	return net_tap_setup(cfg, err);
 }
 

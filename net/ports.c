@@ -106,11 +106,9 @@ static int bind_error(const struct net_port_spec *spec, uint16_t port, int ret,
 	if (ret == -EADDRINUSE)
 		fix = "choose another host port, or stop what uses it";
 	else if (ret == -EACCES)
-		fix = "ports below 1024 need privilege; choose a host port of "
-		      "1024 or above";
+		fix = "ports below 1024 need privilege; choose a host port of 1024 or above";
 	else if (ret == -EADDRNOTAVAIL)
-		fix = "the host has no such address; use 127.0.0.1 or one of "
-		      "its own addresses";
+		fix = "the host has no such address; use 127.0.0.1 or one of its own addresses";
 	cmn_err_set(err, -ret, "cannot publish %s: %s/%s", what, where,
 		    spec->proto == IPPROTO_UDP ? "udp" : "tcp");
 	cmn_err_fix(err, "%s", fix);

@@ -45,10 +45,10 @@ static bool parse_range(const char *s, size_t len, uint16_t *first,
 static int bad_port(struct hutch_err *err, const char *spec, const char *what,
 		    const char *s, size_t len)
 {
-	return cmn_err_set(err, 0,
-			   "invalid -p '%s': %s '%.*s' is not a port (1-65535) "
-			   "or a range (A-B with A <= B); write " SPEC_FORM,
-			   spec, what, (int)len, s);
+	return cmn_err_msg(
+		err, EINVAL,
+		"invalid -p '%s': %s '%.*s' is not a port (1-65535) or a range (A-B with A <= B); write " SPEC_FORM,
+		spec, what, (int)len, s);
 }
 
 /* Split "/tcp" or "/udp" off the end; *len becomes the rest's length. */
@@ -68,10 +68,10 @@ static int parse_proto(const char *spec, size_t *len, int *proto,
 		*proto = IPPROTO_UDP;
 		return 0;
 	}
-	return cmn_err_set(err, 0,
-			   "invalid -p '%s': unsupported protocol '%s'; use "
-			   "/tcp (the default) or /udp",
-			   spec, slash + 1);
+	return cmn_err_msg(
+		err, EINVAL,
+		"invalid -p '%s': unsupported protocol '%s'; use /tcp (the default) or /udp",
+		spec, slash + 1);
 }
 
 /* Parse the host address [s, s+len): dotted IPv4 or a bracketed IPv6. */
@@ -95,11 +95,10 @@ static int parse_addr(const char *spec, const char *s, size_t len,
 	if (inet_pton(AF_INET, buf, &out->addr.v4) == 1)
 		return 0;
 bad:
-	return cmn_err_set(err, 0,
-			   "invalid -p '%s': host address '%.*s' is not an "
-			   "IPv4 address or a bracketed IPv6 address "
-			   "([::1]); write " SPEC_FORM,
-			   spec, (int)len, s);
+	return cmn_err_msg(
+		err, EINVAL,
+		"invalid -p '%s': host address '%.*s' is not an IPv4 address or a bracketed IPv6 address ([::1]); write " SPEC_FORM,
+		spec, (int)len, s);
 }
 
 /* Find the colon that ends the host address, or NULL when there is none;
@@ -114,10 +113,10 @@ static const char *addr_end(const char *spec, const char *s, size_t len,
 	if (s[0] == '[') {
 		close = memchr(s, ']', len);
 		if (!close || close + 1 >= s + len || close[1] != ':') {
-			*ret = cmn_err_set(err, 0,
-					   "invalid -p '%s': expected "
-					   "[IPV6]:HOSTPORT:CONTAINERPORT",
-					   spec);
+			*ret = cmn_err_msg(
+				err, EINVAL,
+				"invalid -p '%s': expected [IPV6]:HOSTPORT:CONTAINERPORT",
+				spec);
 			return NULL;
 		}
 		return close + 1;
@@ -125,11 +124,10 @@ static const char *addr_end(const char *spec, const char *s, size_t len,
 	for (c = s; c < s + len; c++)
 		colons += *c == ':';
 	if (colons > 2) {
-		*ret = cmn_err_set(err, 0,
-				   "invalid -p '%s': too many ':'; put an IPv6 "
-				   "host address in brackets: "
-				   "[::1]:HOSTPORT:CONTAINERPORT",
-				   spec);
+		*ret = cmn_err_msg(
+			err, EINVAL,
+			"invalid -p '%s': too many ':'; put an IPv6 host address in brackets: [::1]:HOSTPORT:CONTAINERPORT",
+			spec);
 		return NULL;
 	}
 	if (colons < 2)
@@ -146,11 +144,10 @@ static int check_lengths(const char *spec, const struct net_port_spec *p,
 
 	if (p->host_first == 0 || hn == cn || cn == 1)
 		return 0;
-	return cmn_err_set(err, 0,
-			   "invalid -p '%s': the host range has %u ports and "
-			   "the container range %u; give ranges of the same "
-			   "length",
-			   spec, hn, cn);
+	return cmn_err_msg(
+		err, EINVAL,
+		"invalid -p '%s': the host range has %u ports and the container range %u; give ranges of the same length",
+		spec, hn, cn);
 }
 
 /* Parse "[HOSTPORT:]CONTAINERPORT" from [s, s+len); an empty HOSTPORT
@@ -167,11 +164,10 @@ static int parse_ports(const char *spec, const char *s, size_t len,
 		return bad_port(err, spec, "container port", cport, clen);
 	out->host_first = out->host_last = 0;
 	if (!colon && after_addr)
-		return cmn_err_set(err, 0,
-				   "invalid -p '%s': after the host address "
-				   "write HOSTPORT:CONTAINERPORT, or "
-				   "::CONTAINERPORT for any free host port",
-				   spec);
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid -p '%s': after the host address write HOSTPORT:CONTAINERPORT, or ::CONTAINERPORT for any free host port",
+			spec);
 	if (!colon || (colon == s && after_addr))
 		return 0;
 	if (!parse_range(s, colon - s, &out->host_first, &out->host_last))
@@ -190,7 +186,8 @@ int net_portspec_parse(const char *s, struct net_port_spec *out,
 	out->family = AF_INET;
 	out->addr.v4.s_addr = htonl(INADDR_LOOPBACK);
 	if (!s || !*s)
-		return cmn_err_set(err, 0, "invalid -p '': write " SPEC_FORM);
+		return cmn_err_msg(err, EINVAL,
+				   "invalid -p '': write " SPEC_FORM);
 	ret = parse_proto(s, &len, &out->proto, err);
 	if (ret < 0)
 		return ret;

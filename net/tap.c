@@ -33,10 +33,7 @@ static int nl_fail(struct hutch_err *err, int nlerr, const char *what,
 {
 	int e = (nlerr == -NLE_PERM) ? EPERM : EIO;
 
-	cmn_err_set(err, 0, "%s %s: %s", what, name, nl_geterror(nlerr));
-	if (err)
-		err->code = e;
-	return -e;
+	return cmn_err_msg(err, e, "%s %s: %s", what, name, nl_geterror(nlerr));
 }
 
 /* Open /dev/net/tun and attach a new tap device named @name to it. */
@@ -49,9 +46,9 @@ static int tap_create(const char *name, struct hutch_err *err)
 	if (fd < 0) {
 		int ret = cmn_err_set(err, errno, "cannot open /dev/net/tun");
 
-		cmn_err_fix(err, "the tun device must exist and be usable by "
-				 "every user (mode 0666, as distributions "
-				 "ship it)");
+		cmn_err_fix(
+			err,
+			"the tun device must exist and be usable by every user (mode 0666, as distributions ship it)");
 		return ret;
 	}
 	memset(&ifr, 0, sizeof(ifr));
@@ -206,8 +203,7 @@ int net_tap_setup(const struct net_config *cfg, struct hutch_err *err)
 	sk = nl_socket_alloc();
 	if (!sk)
 		return cmn_err_set(err, ENOMEM,
-				   "cannot allocate a netlink "
-				   "socket");
+				   "cannot allocate a netlink socket");
 	ret = nl_connect(sk, NETLINK_ROUTE);
 	if (ret < 0)
 		ret = nl_fail(err, ret, "cannot open rtnetlink for",

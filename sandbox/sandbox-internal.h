@@ -30,8 +30,11 @@ struct sbx_msg {
 	char text[1024]; /* the one-line message for ERROR */
 };
 
+/* sbx_msg_send() and sbx_msg_recv() are cmn_send_fd() and cmn_recv_fd()
+ * for one struct sbx_msg; the received text is always NUL-terminated. */
 int sbx_msg_send(int sock, const struct sbx_msg *msg, int fd);
-/* Return: 1 with @msg (and *@fd, -1 if none) filled, 0 at EOF, -errno. */
+/* Return: 1 with @msg (and *@fd, -1 if none) filled, 0 at EOF, -EPROTO for
+ * a bad message, -errno. */
 int sbx_msg_recv(int sock, struct sbx_msg *msg, int *fd);
 
 /**

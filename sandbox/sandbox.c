@@ -467,7 +467,7 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 		*status = p.status;
 		ret = 0;
 		if (p.error.type == SBX_MSG_ERROR) {
-			ret = cmn_err_msg(err, EIO, "%s", p.error.text);
+			ret = cmn_err_msg(err, 0, "%s", p.error.text);
 			*status = p.error.code;
 		}
 	}

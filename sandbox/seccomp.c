@@ -526,8 +526,8 @@ static int bad(const struct profile *p, const char *where, const char *fix,
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	cmn_err_set(p->err, 0, "seccomp profile %s: %s: %s", p->path, where,
-		    what);
+	cmn_err_msg(p->err, EINVAL, "seccomp profile %s: %s: %s", p->path,
+		    where, what);
 	cmn_err_fix(p->err, "%s",
 		    fix ? fix : "correct it as Docker's profile format has it");
 	return -EINVAL;

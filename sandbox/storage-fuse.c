@@ -138,8 +138,9 @@ static void tell_failure(int log, const char *path, struct hutch_err *err)
 		line += strlen("hutch-overlay: ");
 	cmn_err_msg(err, EIO, "cannot mount the image's layers with %s: %s",
 		    path, *line ? line : "it exited without a word");
-	cmn_err_fix(err, "run 'hutch info' to check /dev/fuse, or use "
-			 "--storage-driver kernel");
+	cmn_err_fix(
+		err,
+		"run 'hutch info' to check /dev/fuse, or use --storage-driver kernel");
 }
 
 static int mount_layers(const struct sbx_layers *l, const char *target,

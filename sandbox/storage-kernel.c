@@ -78,7 +78,8 @@ static int mount_layers(const struct sbx_layers *l, const char *target,
 	if (ret < 0)
 		return ret;
 	if (chdir(l->lower_base) < 0)
-		return cmn_err_set(err, errno, "cannot enter %s", l->lower_base);
+		return cmn_err_set(err, errno, "cannot enter %s",
+				   l->lower_base);
 	if (mount("overlay", target, "overlay", l->upper ? 0 : MS_RDONLY,
 		  opts) < 0) {
 		e = errno;

@@ -53,11 +53,13 @@ expect_one_line_error() {
 @test "cli: workdir on another filesystem than upperdir" {
 	run userns_exec bash -c "mount -t tmpfs tmpfs '$d/w' && exec '$OVL' -o 'lowerdir=$d/l,upperdir=$d/u,workdir=$d/w' '$d/m'"
 	expect_one_line_error "workdir .* is on another filesystem than upperdir .*; put both on the same filesystem"
+	[ -z "$(strerror_in "$output")" ]
 }
 
 @test "cli: upperdir on a read-only filesystem" {
 	run userns_exec bash -c "mount --bind '$d/u' '$d/u' && mount -o remount,bind,ro '$d/u' && exec '$OVL' -o 'lowerdir=$d/l,upperdir=$d/u,workdir=$d/w' '$d/m'"
 	expect_one_line_error "upperdir .* is on a read-only filesystem"
+	[ -z "$(strerror_in "$output")" ]
 }
 
 @test "cli: a missing directory is named" {
@@ -76,6 +78,35 @@ expect_one_line_error() {
 	expect_one_line_error "squash_to_uid: 'root' is not a numeric id"
 	run "$OVL" -o "lowerdir=$d/l" --ready-fd=x "$d/m"
 	expect_one_line_error "--ready-fd needs a descriptor number"
+}
+
+@test "cli: bad input is one line on stderr, exit 1, without errno text" {
+	expect_plain_error 1 "$OVL" -o uid=1 "lowerdir=$d/l" "$d/m"
+	[ "$stderr" = "hutch-overlay: unknown option 'uid'; see hutch-overlay --help for the options it accepts" ]
+	local o
+	for o in bogus_opt=1 squash_to_uid=root uidmapping=0:1 fsync=2 \
+		readdirplus=maybe timeout=soon threads=many max_read=big \
+		nodev=1 squash_to_root=1 fsname upperdir "upperdir=$d/u"; do
+		expect_plain_error 1 "$OVL" -o "lowerdir=$d/l,$o" "$d/m"
+		[[ $stderr == "hutch-overlay: "*"${o%%=*}"* ]]
+	done
+	expect_plain_error 1 "$OVL" -o "lowerdir=$d/l" --ready-fd=x "$d/m"
+	expect_plain_error 1 "$OVL" --frobnicate -o "lowerdir=$d/l" "$d/m"
+	expect_plain_error 1 "$OVL" -x -o "lowerdir=$d/l" "$d/m"
+	expect_plain_error 1 "$OVL" -o
+	expect_plain_error 1 "$OVL" -o "lowerdir=$d/l"
+	expect_plain_error 1 "$OVL" "$d/m"
+	expect_plain_error 1 "$OVL" -o "lowerdir=$d/l,workdir=$d/w" "$d/m"
+	expect_plain_error 1 "$OVL" -o "lowerdir=$d/l" "$d/l" "$d/m" "$d/x"
+	# Checked once the directories are open: still bad input.
+	touch "$d/file"
+	expect_plain_error 1 "$OVL" -o "lowerdir=$d/l" "$d/file"
+	[[ $stderr == *"mountpoint $d/file is not a directory; give a directory"* ]]
+	mkdir -p "$d/u/w"
+	expect_plain_error 1 "$OVL" -o "lowerdir=$d/l,upperdir=$d/u,workdir=$d/u/w" "$d/m"
+	[[ $stderr == *"overlap"* ]]
+	mkdir -p "$d/l/inner"
+	expect_plain_error 1 "$OVL" -o "lowerdir=$d/l,upperdir=$d/l/inner,workdir=$d/w" "$d/m"
 }
 
 @test "cli: fuse-overlayfs's options are accepted" {

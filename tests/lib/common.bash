@@ -90,3 +90,31 @@ remove_store() {
 subids_available() {
 	grep -qE "^($(id -un)|$(id -u)):" /etc/subuid 2>/dev/null
 }
+
+# strerror_in TEXT: the C library's text for an errno that TEXT carries
+# (": Invalid argument" and the like), empty when it carries none. Bad input
+# is told in words of its own, never with an errno's text.
+strerror_in() {
+	python3 - "$1" <<'PY'
+import os, sys
+for e in range(1, 134):
+    t = os.strerror(e)
+    if not t.startswith("Unknown error") and t in sys.argv[1]:
+        print(t)
+        break
+PY
+}
+
+# expect_plain_error STATUS CMD...: CMD exits STATUS, prints nothing on
+# stdout and exactly one line on stderr, without errno text; the line is
+# left in $stderr for the caller's own checks.
+expect_plain_error() {
+	local want=$1
+	shift
+	run --separate-stderr "$@"
+	echo "status=$status stdout=$output stderr=$stderr"
+	[ "$status" -eq "$want" ]
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[ -z "$(strerror_in "$stderr")" ]
+}

@@ -383,6 +383,13 @@ got-usr1" ]
 	[ "$output" = "$(printf 'a\nb\na\n640 0')" ]
 	"$HUTCH" cp "$H/src/a" cpbox:/renamed
 	[ "$("$HUTCH" exec cpbox cat /renamed)" = a ]
+	# A socket cannot be copied: the rest is, and hutch says what it left.
+	mkdir "$H/sock" && echo s >"$H/sock/f"
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$H/sock/s"
+	run "$HUTCH" cp "$H/sock" cpbox:/
+	[ "$status" -eq 0 ]
+	[ "$output" = "hutch: skipped 1 device node or socket: they cannot be copied without privilege" ]
+	[ "$("$HUTCH" exec cpbox cat /sock/f)" = s ]
 	# Out: links are copied as links, never followed into the host.
 	"$HUTCH" exec cpbox sh -c 'mkdir /out && echo inside >/out/f && ln -s /etc/passwd /out/abs && ln -s ../../../../../etc /root/up'
 	"$HUTCH" cp cpbox:/out "$H/got"

@@ -130,6 +130,30 @@ tap_gone() {
 	[[ $output == *"0.0.0.0"* ]]
 }
 
+@test "bad options: one line on stderr naming the option, exit 2, no errno text" {
+	expect_plain_error 2 "$HUTCH_NET" --bogus 1
+	[ "$stderr" = "hutch-net: unknown option '--bogus'; see hutch-net --help for the options it accepts" ]
+	expect_plain_error 2 "$HUTCH_NET" -x 1
+	[[ $stderr == "hutch-net: unknown option '-x'"* ]]
+	expect_plain_error 2 "$HUTCH_NET" --mtu
+	[ "$stderr" = "hutch-net: option --mtu needs a value: write --mtu=N; see hutch-net --help" ]
+	expect_plain_error 2 "$HUTCH_NET" -p
+	[[ $stderr == "hutch-net: option --publish needs a value"* ]]
+	expect_plain_error 2 "$HUTCH_NET" --disable-ipv6=1 1
+	[[ $stderr == "hutch-net: option --disable-ipv6 takes no value"* ]]
+	# A descriptor that is not open is the starter's mistake, not EBADF.
+	expect_plain_error 2 "$HUTCH_NET" --ready-fd=777 1
+	[ "$stderr" = "hutch-net: --ready-fd 777: no such open descriptor; start hutch-net with descriptor 777 open (as in 777>FILE)" ]
+	expect_plain_error 2 "$HUTCH_NET" --exit-fd=x 1
+	[[ $stderr == *"--exit-fd 'x' is not a number"* ]]
+	expect_plain_error 2 "$HUTCH_NET" --mtu=100 1
+	expect_plain_error 2 "$HUTCH_NET" --netns-type=pod 1
+	expect_plain_error 2 "$HUTCH_NET" --udp-timeout=0 1
+	expect_plain_error 2 "$HUTCH_NET" -p 8080:http 1
+	expect_plain_error 2 "$HUTCH_NET" 1 bad/tap
+	expect_plain_error 2 "$HUTCH_NET" 1 eth0 extra
+}
+
 @test "a container that is gone: one line, exit 1" {
 	local pid=$CTR_INIT
 	ctr_stop

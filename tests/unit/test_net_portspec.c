@@ -111,8 +111,8 @@ static void bad_ports(void **state)
 	expect_bad("80-70", "container port '80-70' is not a port");
 	expect_bad("8080:80-", "container port '80-'");
 	expect_bad("99999999999999999999:80", "host port");
-	expect_bad("8000-8002:80-81", "host range has 3 ports and the "
-				      "container range 2");
+	expect_bad("8000-8002:80-81",
+		   "host range has 3 ports and the container range 2");
 }
 
 static void bad_addresses_and_protocols(void **state)
