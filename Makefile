@@ -111,6 +111,9 @@ $(BUILD)/%.a:
 
 # Per-part compile flags for the libraries they use.
 $(call obj,$(HUTCH_SRCS) cli/main.c image/lazylib.c): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS))
+# common/json.c, the one member of libcommon.a that uses jansson: only
+# hutch calls it, so only hutch links it in.
+$(BUILD)/common/json.o: EXTRA_CFLAGS = $(call pkg_cflags,jansson)
 $(call obj,$(OVL_SRCS) fuse-overlay/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(OVL_PKGS))
 $(call obj,$(NET_SRCS) net/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(NET_PKGS))
 $(BUILD)/cli/version.o: EXTRA_CFLAGS += -DHUTCH_VERSION='"$(VERSION)"' -DHUTCH_COMMIT='"$(GIT_COMMIT)"'

@@ -55,9 +55,9 @@ int bld_cache_get(struct bld *b, const char *key, struct img_layer_info *layer,
 		  bool *empty)
 {
 	cleanup_free char *path = entry_path(b, key);
-	cleanup_free char *text =
-		path ? cmn_read_fileat(AT_FDCWD, path, 4096, NULL) : NULL;
-	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *j = path ? cmn_json_load(AT_FDCWD, path,
+					 "the build cache entry", 4096, 0, NULL)
+			 : NULL;
 	const char *blob = json_string_value(json_object_get(j, "blob"));
 	const char *diff = json_string_value(json_object_get(j, "diffId"));
 	const char *chain = json_string_value(json_object_get(j, "chain"));

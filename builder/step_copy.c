@@ -13,7 +13,6 @@
  * from their descriptor.
  */
 
-#include <archive.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +26,7 @@
 #include <unistd.h>
 
 #include "builder/builder-internal.h"
-#include "image/unpack-internal.h"
+#include "image/image.h"
 
 /* What the child needs; everything borrowed from the parent's memory. */
 struct copy_job {
@@ -220,16 +219,6 @@ static bool is_archive(int fd)
 	       (n >= 262 && !memcmp(h + 257, "ustar", 5));
 }
 
-static int extract(int src, int dstdir, struct hutch_err *err)
-{
-	struct img_unpack_opts o = { .keep_owner = true,
-				     .oci_whiteouts = true };
-	struct img_digest ignored;
-	uint64_t size;
-
-	return img_unpack(src, dstdir, &o, &ignored, &size, err);
-}
-
 /* ---- one source --------------------------------------------------------------------- */
 
 static const char *base_name(const char *rel)
@@ -263,7 +252,7 @@ static int copy_opened(struct copy_job *j, int src, const struct stat *st,
 		if (S_ISDIR(st->st_mode))
 			ret = copy_children(j, src, dst, rel, 0);
 		else if (unpack && is_archive(src))
-			return extract(src, dst, err);
+			return img_unpack_archive(src, dst, err);
 		else
 			ret = copy_fd(j, src, st, dst, base_name(rel), rel, 0);
 	} else {

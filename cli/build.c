@@ -128,9 +128,14 @@ static const struct cli_opt build_options[] = {
 	{ "label", 0, "KEY=VALUE", "add a label to the image", set_label },
 };
 
-static const struct cli_cmd build_cmd = {
-	"build", "build [OPTIONS] CONTEXT",
-	"Build an image from a Dockerfile, without root.", cli_build_main
+static int build_main(int argc, char **argv);
+
+const struct cli_cmd cli_build_cmd = {
+	.name = "build",
+	.usage = "build [OPTIONS] CONTEXT",
+	.summary = "Build an image from a Dockerfile.",
+	.description = "Build an image from a Dockerfile, without root.",
+	.main = build_main,
 };
 
 /* `-f -`: the Dockerfile comes from standard input. */
@@ -188,11 +193,11 @@ static int build(struct build_cli *b, const char *context,
 	return 0;
 }
 
-int cli_build_main(int argc, char **argv)
+static int build_main(int argc, char **argv)
 {
 	struct build_cli b = { 0 };
 	struct hutch_err err = { 0 };
-	int first, status = cli_simple(&build_cmd, build_options,
+	int first, status = cli_simple(&cli_build_cmd, build_options,
 				       ARRAY_SIZE(build_options), &b, argc,
 				       argv, 1, &first);
 

@@ -30,14 +30,24 @@ struct cli_opt {
 };
 
 /**
- * struct cli_cmd - one subcommand
+ * struct cli_cmd - one subcommand, as `hutch --help` lists it and as
+ * `hutch NAME --help` and the option parser describe it
+ * @name:  what follows "hutch" on the command line
  * @usage: the synopsis after "hutch "
+ * @summary: the line in `hutch --help`'s list; NULL hides the command
+ *         there (internal commands)
+ * @description: what `hutch NAME --help` says under the usage when it says
+ *         more than @summary; NULL for @summary
  * @main:  gets argv with argv[0] the subcommand; returns the exit status
+ *
+ * Each cli/NAME.c defines its cli_NAME_cmd, the only place a command's
+ * texts are written; cli/main.c's table points to them.
  */
 struct cli_cmd {
 	const char *name;
 	const char *usage;
 	const char *summary;
+	const char *description;
 	int (*main)(int argc, char **argv);
 };
 
@@ -104,39 +114,40 @@ int cli_simple(const struct cli_cmd *cmd, const struct cli_opt *opts,
 	       size_t n_opts, void *ctx, int argc, char **argv, int min_args,
 	       int *first);
 
-/* The subcommands, one file each (cli/NAME.c). */
-int cli_run_main(int argc, char **argv);
-int cli_info_main(int argc, char **argv);
-int cli_version_main(int argc, char **argv);
-int cli_pull_main(int argc, char **argv);
-int cli_save_main(int argc, char **argv);
-int cli_cp_main(int argc, char **argv);
-int cli_load_main(int argc, char **argv);
-int cli_push_main(int argc, char **argv);
-int cli_login_main(int argc, char **argv);
-int cli_logout_main(int argc, char **argv);
-int cli_import_main(int argc, char **argv);
-int cli_images_main(int argc, char **argv);
-int cli_ps_main(int argc, char **argv);
-int cli_logs_main(int argc, char **argv);
-int cli_stop_main(int argc, char **argv);
-int cli_kill_main(int argc, char **argv);
-int cli_start_main(int argc, char **argv);
-int cli_restart_main(int argc, char **argv);
-int cli_rm_main(int argc, char **argv);
-int cli_wait_main(int argc, char **argv);
-int cli_inspect_main(int argc, char **argv);
-int cli_exec_main(int argc, char **argv);
-int cli_port_main(int argc, char **argv);
-int cli_top_main(int argc, char **argv);
-int cli_build_main(int argc, char **argv);
-int cli_unshare_main(int argc, char **argv);
-int cli_tag_main(int argc, char **argv);
-int cli_rmi_main(int argc, char **argv);
-int cli_history_main(int argc, char **argv);
-int cli_system_main(int argc, char **argv);
-int cli_stats_main(int argc, char **argv);
-int cli_monitor_main(int argc, char **argv);
+/* The subcommands, one file each (cli/NAME.c; stop.c also defines restart,
+ * login.c logout), in the order of main.c's table and `hutch --help`. */
+extern const struct cli_cmd cli_run_cmd;
+extern const struct cli_cmd cli_info_cmd;
+extern const struct cli_cmd cli_version_cmd;
+extern const struct cli_cmd cli_build_cmd;
+extern const struct cli_cmd cli_pull_cmd;
+extern const struct cli_cmd cli_push_cmd;
+extern const struct cli_cmd cli_login_cmd;
+extern const struct cli_cmd cli_logout_cmd;
+extern const struct cli_cmd cli_import_cmd;
+extern const struct cli_cmd cli_save_cmd;
+extern const struct cli_cmd cli_load_cmd;
+extern const struct cli_cmd cli_images_cmd;
+extern const struct cli_cmd cli_tag_cmd;
+extern const struct cli_cmd cli_rmi_cmd;
+extern const struct cli_cmd cli_history_cmd;
+extern const struct cli_cmd cli_system_cmd;
+extern const struct cli_cmd cli_ps_cmd;
+extern const struct cli_cmd cli_cp_cmd;
+extern const struct cli_cmd cli_logs_cmd;
+extern const struct cli_cmd cli_stop_cmd;
+extern const struct cli_cmd cli_kill_cmd;
+extern const struct cli_cmd cli_start_cmd;
+extern const struct cli_cmd cli_restart_cmd;
+extern const struct cli_cmd cli_rm_cmd;
+extern const struct cli_cmd cli_wait_cmd;
+extern const struct cli_cmd cli_inspect_cmd;
+extern const struct cli_cmd cli_exec_cmd;
+extern const struct cli_cmd cli_port_cmd;
+extern const struct cli_cmd cli_top_cmd;
+extern const struct cli_cmd cli_stats_cmd;
+extern const struct cli_cmd cli_unshare_cmd;
+extern const struct cli_cmd cli_monitor_cmd;
 
 /** cli_version_string() - "0.1.0 (commit abcdef123456)". */
 const char *cli_version_string(void);

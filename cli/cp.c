@@ -7,10 +7,14 @@
 
 #include "cli/cli.h"
 
-static const struct cli_cmd cp_cmd = {
-	"cp",
-	"cp CONTAINER:SRC_PATH DEST_PATH | cp SRC_PATH CONTAINER:DEST_PATH",
-	"Copy files between a container and the host.", cli_cp_main
+static int cp_main(int argc, char **argv);
+
+const struct cli_cmd cli_cp_cmd = {
+	.name = "cp",
+	.usage =
+		"cp CONTAINER:SRC_PATH DEST_PATH | cp SRC_PATH CONTAINER:DEST_PATH",
+	.summary = "Copy files between a container and the host.",
+	.main = cp_main,
 };
 
 /* "name:path" names a container unless it starts like a path ("./a:b",
@@ -25,14 +29,14 @@ static char *split(char *arg)
 	return colon + 1;
 }
 
-int cli_cp_main(int argc, char **argv)
+static int cp_main(int argc, char **argv)
 {
 	struct hutch_err err = { 0 };
 	struct ctr_container *c = NULL;
 	unsigned skipped = 0;
 	char *spath, *dpath;
-	int first,
-		ret = cli_simple(&cp_cmd, NULL, 0, NULL, argc, argv, 2, &first);
+	int first, ret = cli_simple(&cli_cp_cmd, NULL, 0, NULL, argc, argv, 2,
+				    &first);
 
 	if (ret >= 0)
 		return ret;

@@ -76,17 +76,21 @@ static const struct cli_opt exec_options[] = {
 	  set_user },
 };
 
-static const struct cli_cmd exec_cmd = {
-	"exec", "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
-	"Run a command in a running container.", cli_exec_main
+static int exec_main(int argc, char **argv);
+
+const struct cli_cmd cli_exec_cmd = {
+	.name = "exec",
+	.usage = "exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+	.summary = "Run a command in a running container.",
+	.main = exec_main,
 };
 
-int cli_exec_main(int argc, char **argv)
+static int exec_main(int argc, char **argv)
 {
 	struct exec_cli x = { 0 };
 	struct ctr_container *c = NULL;
 	struct hutch_err err = { 0 };
-	int first, status = cli_simple(&exec_cmd, exec_options,
+	int first, status = cli_simple(&cli_exec_cmd, exec_options,
 				       ARRAY_SIZE(exec_options), &x, argc, argv,
 				       2, &first);
 

@@ -10,9 +10,13 @@
 #include "cli/cli.h"
 #include "image/image.h"
 
-static const struct cli_cmd history_cmd = {
-	"history", "history IMAGE", "Show the steps that made an image.",
-	cli_history_main
+static int history_main(int argc, char **argv);
+
+const struct cli_cmd cli_history_cmd = {
+	.name = "history",
+	.usage = "history IMAGE",
+	.summary = "Show the steps that made an image.",
+	.main = history_main,
 };
 
 static int64_t parse_time(const char *s)
@@ -66,14 +70,14 @@ static void print(const struct img_image *img)
 		json_decref(cfg);
 }
 
-int cli_history_main(int argc, char **argv)
+static int history_main(int argc, char **argv)
 {
 	struct hutch_err err = { 0 };
 	struct img_store *s = NULL;
 	struct img_image *img = NULL;
 	struct img_digest id;
-	int first, ret = cli_simple(&history_cmd, NULL, 0, NULL, argc, argv, 1,
-				    &first);
+	int first, ret = cli_simple(&cli_history_cmd, NULL, 0, NULL, argc, argv,
+				    1, &first);
 
 	if (ret >= 0)
 		return ret;

@@ -54,9 +54,13 @@ static const struct cli_opt images_options[] = {
 	  set_format },
 };
 
-static const struct cli_cmd images_cmd = {
-	"images", "images [OPTIONS] [REPOSITORY[:TAG]]", "List images.",
-	cli_images_main
+static int images_main(int argc, char **argv);
+
+const struct cli_cmd cli_images_cmd = {
+	.name = "images",
+	.usage = "images [OPTIONS] [REPOSITORY[:TAG]]",
+	.summary = "List images.",
+	.main = images_main,
 };
 
 static const char *field(void *ctx, const char *name)
@@ -177,12 +181,12 @@ static int list(const struct images_opts *o, struct hutch_err *err)
 	return ret;
 }
 
-int cli_images_main(int argc, char **argv)
+static int images_main(int argc, char **argv)
 {
 	struct images_opts o = { 0 };
 	struct hutch_err err = { 0 };
 	bool help;
-	int first = cli_parse(&images_cmd, images_options,
+	int first = cli_parse(&cli_images_cmd, images_options,
 			      ARRAY_SIZE(images_options), &o, argc, argv, &help,
 			      &err);
 	int status = 0;

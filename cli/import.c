@@ -43,10 +43,15 @@ static const struct cli_opt import_options[] = {
 	  set_config },
 };
 
-static const struct cli_cmd import_cmd = {
-	"import", "import [OPTIONS] FILE|DIR|- [REPOSITORY[:TAG]]",
-	"Make an image from a root filesystem tarball (gzip, zstd, xz or plain) or directory.",
-	cli_import_main
+static int import_main(int argc, char **argv);
+
+const struct cli_cmd cli_import_cmd = {
+	.name = "import",
+	.usage = "import [OPTIONS] FILE|DIR|- [REPOSITORY[:TAG]]",
+	.summary = "Make an image from a root filesystem tarball or directory.",
+	.description =
+		"Make an image from a root filesystem tarball (gzip, zstd, xz or plain) or directory.",
+	.main = import_main,
 };
 
 static int do_import(struct import_opts *o, const char *src, const char *name,
@@ -83,12 +88,12 @@ static int do_import(struct import_opts *o, const char *src, const char *name,
 	return ret;
 }
 
-int cli_import_main(int argc, char **argv)
+static int import_main(int argc, char **argv)
 {
 	struct import_opts o = { 0 };
 	struct hutch_err err = { 0 };
 	bool help;
-	int first = cli_parse(&import_cmd, import_options,
+	int first = cli_parse(&cli_import_cmd, import_options,
 			      ARRAY_SIZE(import_options), &o, argc, argv, &help,
 			      &err);
 	int status = 0;

@@ -94,19 +94,14 @@ static int print_json(const struct sbx_report *rep, bool ok,
 	return ret;
 }
 
-int cli_info_main(int argc, char **argv)
+static int info_main(int argc, char **argv)
 {
-	static const struct cli_cmd self = {
-		"info", "info [--format json]",
-		"Show whether this machine can run rootless containers, and what to fix.",
-		cli_info_main
-	};
 	struct info_opts opts = { INFO_TEXT };
 	struct sbx_report rep = { 0 };
 	struct hutch_err err = { 0 };
 	bool help, ok = true;
-	int first = cli_parse(&self, info_opts, ARRAY_SIZE(info_opts), &opts,
-			      argc, argv, &help, &err);
+	int first = cli_parse(&cli_info_cmd, info_opts, ARRAY_SIZE(info_opts),
+			      &opts, argc, argv, &help, &err);
 
 	if (first < 0)
 		return cli_fail(&err, CMN_EXIT_HUTCH);
@@ -135,3 +130,11 @@ int cli_info_main(int argc, char **argv)
 	sbx_report_free(&rep);
 	return ok ? 0 : 1;
 }
+
+const struct cli_cmd cli_info_cmd = {
+	.name = "info",
+	.usage = "info [--format json]",
+	.summary =
+		"Show whether this machine can run rootless containers, and what to fix.",
+	.main = info_main,
+};

@@ -29,9 +29,13 @@ static const struct cli_opt inspect_options[] = {
 	  "Go template: {{.State.Status}}, {{json .Config}}", set_format },
 };
 
-static const struct cli_cmd inspect_cmd = {
-	"inspect", "inspect [OPTIONS] NAME|ID [NAME|ID...]",
-	"Show containers or images as JSON.", cli_inspect_main
+static int inspect_main(int argc, char **argv);
+
+const struct cli_cmd cli_inspect_cmd = {
+	.name = "inspect",
+	.usage = "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+	.summary = "Show containers or images as JSON.",
+	.main = inspect_main,
 };
 
 static json_t *time_json(int64_t ns)
@@ -260,12 +264,12 @@ static json_t *lookup(const char *key, struct hutch_err *err)
 	return j;
 }
 
-int cli_inspect_main(int argc, char **argv)
+static int inspect_main(int argc, char **argv)
 {
 	struct inspect_opts o = { 0 };
 	struct hutch_err err = { 0 };
 	json_t *all = json_array();
-	int first, status = cli_simple(&inspect_cmd, inspect_options,
+	int first, status = cli_simple(&cli_inspect_cmd, inspect_options,
 				       ARRAY_SIZE(inspect_options), &o, argc,
 				       argv, 1, &first);
 

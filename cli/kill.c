@@ -25,9 +25,13 @@ static const struct cli_opt kill_options[] = {
 	  set_signal },
 };
 
-static const struct cli_cmd kill_cmd = {
-	"kill", "kill [OPTIONS] CONTAINER [CONTAINER...]",
-	"Send a signal to running containers.", cli_kill_main
+static int kill_main(int argc, char **argv);
+
+const struct cli_cmd cli_kill_cmd = {
+	.name = "kill",
+	.usage = "kill [OPTIONS] CONTAINER [CONTAINER...]",
+	.summary = "Send a signal to running containers.",
+	.main = kill_main,
 };
 
 static int kill_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
@@ -35,10 +39,10 @@ static int kill_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 	return ctr_container_kill(c, ((struct kill_opts *)ctx)->sig, err);
 }
 
-int cli_kill_main(int argc, char **argv)
+static int kill_main(int argc, char **argv)
 {
 	struct kill_opts o = { SIGKILL };
-	int first, ret = cli_simple(&kill_cmd, kill_options,
+	int first, ret = cli_simple(&cli_kill_cmd, kill_options,
 				    ARRAY_SIZE(kill_options), &o, argc, argv, 1,
 				    &first);
 

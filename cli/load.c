@@ -36,9 +36,15 @@ static const struct cli_opt load_options[] = {
 	{ "quiet", 'q', NULL, "Print nothing but errors", set_quiet },
 };
 
-static const struct cli_cmd load_cmd = {
-	"load", "load [OPTIONS]",
-	"Load images from a tar archive (docker-archive or oci-archive).", NULL
+static int load_main(int argc, char **argv);
+
+const struct cli_cmd cli_load_cmd = {
+	.name = "load",
+	.usage = "load [OPTIONS]",
+	.summary = "Load images from a tar archive.",
+	.description =
+		"Load images from a tar archive (docker-archive or oci-archive).",
+	.main = load_main,
 };
 
 static void loaded(void *ctx, const struct img_digest *id, const char *name)
@@ -74,11 +80,11 @@ static int load(struct load_opts *o, struct hutch_err *err)
 	return ret;
 }
 
-int cli_load_main(int argc, char **argv)
+static int load_main(int argc, char **argv)
 {
 	struct load_opts o = { 0 };
 	struct hutch_err err = { 0 };
-	int first, ret = cli_simple(&load_cmd, load_options,
+	int first, ret = cli_simple(&cli_load_cmd, load_options,
 				    ARRAY_SIZE(load_options), &o, argc, argv, 0,
 				    &first);
 

@@ -60,14 +60,26 @@ static const struct cli_opt login_options[] = {
 	  set_pass_stdin },
 };
 
-static const struct cli_cmd login_cmd = {
-	"login", "login [OPTIONS] [SERVER]",
-	"Log in to a registry (Docker Hub when SERVER is not given).", NULL
+static int login_main(int argc, char **argv);
+
+const struct cli_cmd cli_login_cmd = {
+	.name = "login",
+	.usage = "login [OPTIONS] [SERVER]",
+	.summary = "Log in to a registry.",
+	.description =
+		"Log in to a registry (Docker Hub when SERVER is not given).",
+	.main = login_main,
 };
 
-static const struct cli_cmd logout_cmd = {
-	"logout", "logout [SERVER]",
-	"Log out from a registry (Docker Hub when SERVER is not given).", NULL
+static int logout_main(int argc, char **argv);
+
+const struct cli_cmd cli_logout_cmd = {
+	.name = "logout",
+	.usage = "logout [SERVER]",
+	.summary = "Log out from a registry.",
+	.description =
+		"Log out from a registry (Docker Hub when SERVER is not given).",
+	.main = logout_main,
 };
 
 /* A line from stdin without its newline; echo off for secrets. */
@@ -171,15 +183,15 @@ static void wipe(char *s)
 	free(s);
 }
 
-int cli_login_main(int argc, char **argv)
+static int login_main(int argc, char **argv)
 {
 	struct login_opts o = { 0 };
 	struct hutch_err err = { 0 };
 	bool help;
 	int status = 0;
-	int first =
-		cli_parse(&login_cmd, login_options, ARRAY_SIZE(login_options),
-			  &o, argc, argv, &help, &err);
+	int first = cli_parse(&cli_login_cmd, login_options,
+			      ARRAY_SIZE(login_options), &o, argc, argv, &help,
+			      &err);
 
 	if (first >= 0 && !help && argc - first > 1) {
 		cmn_err_msg(
@@ -205,14 +217,14 @@ int cli_login_main(int argc, char **argv)
 	return status;
 }
 
-int cli_logout_main(int argc, char **argv)
+static int logout_main(int argc, char **argv)
 {
 	struct hutch_err err = { 0 };
 	cleanup_free char *shown = NULL;
 	const char *server;
 	bool help, found = false;
-	int first =
-		cli_parse(&logout_cmd, NULL, 0, NULL, argc, argv, &help, &err);
+	int first = cli_parse(&cli_logout_cmd, NULL, 0, NULL, argc, argv, &help,
+			      &err);
 
 	if (first >= 0 && !help && argc - first > 1) {
 		cmn_err_msg(

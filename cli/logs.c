@@ -86,9 +86,14 @@ static const struct cli_opt logs_options[] = {
 	  set_since },
 };
 
-static const struct cli_cmd logs_cmd = {
-	"logs", "logs [OPTIONS] CONTAINER",
-	"Show a container's output (containers run with -d).", cli_logs_main
+static int logs_main(int argc, char **argv);
+
+const struct cli_cmd cli_logs_cmd = {
+	.name = "logs",
+	.usage = "logs [OPTIONS] CONTAINER",
+	.summary = "Show a container's output.",
+	.description = "Show a container's output (containers run with -d).",
+	.main = logs_main,
 };
 
 static int logs_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
@@ -98,10 +103,10 @@ static int logs_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 				  err);
 }
 
-int cli_logs_main(int argc, char **argv)
+static int logs_main(int argc, char **argv)
 {
 	struct logs_opts o = { .log = { .tail = -1 } };
-	int first, ret = cli_simple(&logs_cmd, logs_options,
+	int first, ret = cli_simple(&cli_logs_cmd, logs_options,
 				    ARRAY_SIZE(logs_options), &o, argc, argv, 1,
 				    &first);
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /* monitor.c - `hutch container-monitor ID FD`: not for users; the process
- * that runs a detached container (see sandbox/monitor.c) */
+ * that runs a detached container (see container/monitor.c) */
 
 #include "cli/cli.h"
 
-int cli_monitor_main(int argc, char **argv)
+static int monitor_main(int argc, char **argv)
 {
 	uint64_t fd;
 
@@ -13,3 +13,9 @@ int cli_monitor_main(int argc, char **argv)
 	cmn_log_prog = "hutch-monitor";
 	return ctr_monitor_main(argv[1], (int)fd);
 }
+
+const struct cli_cmd cli_monitor_cmd = {
+	.name = "container-monitor",
+	.usage = "container-monitor ID FD",
+	.main = monitor_main,
+};

@@ -168,7 +168,8 @@ int cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 void cli_help(const struct cli_cmd *cmd, const struct cli_opt *opts,
 	      size_t n_opts)
 {
-	printf("Usage: hutch %s\n\n%s\n", cmd->usage, cmd->summary);
+	printf("Usage: hutch %s\n\n%s\n", cmd->usage,
+	       cmd->description ? cmd->description : cmd->summary);
 	if (n_opts)
 		printf("\nOptions:\n");
 	for (size_t i = 0; i < n_opts; i++) {

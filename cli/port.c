@@ -5,9 +5,14 @@
 
 #include "cli/cli.h"
 
-static const struct cli_cmd port_cmd = { "port", "port CONTAINER",
-					 "List a container's published ports.",
-					 cli_port_main };
+static int port_main(int argc, char **argv);
+
+const struct cli_cmd cli_port_cmd = {
+	.name = "port",
+	.usage = "port CONTAINER",
+	.summary = "List a container's published ports.",
+	.main = port_main,
+};
 
 static int port_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 {
@@ -18,9 +23,9 @@ static int port_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 	return 0;
 }
 
-int cli_port_main(int argc, char **argv)
+static int port_main(int argc, char **argv)
 {
-	int first, ret = cli_simple(&port_cmd, NULL, 0, NULL, argc, argv, 1,
+	int first, ret = cli_simple(&cli_port_cmd, NULL, 0, NULL, argc, argv, 1,
 				    &first);
 
 	if (ret >= 0)

@@ -84,8 +84,14 @@ static const struct cli_opt ps_options[] = {
 	  set_filter },
 };
 
-static const struct cli_cmd ps_cmd = { "ps", "ps [OPTIONS]", "List containers.",
-				       cli_ps_main };
+static int ps_main(int argc, char **argv);
+
+const struct cli_cmd cli_ps_cmd = {
+	.name = "ps",
+	.usage = "ps [OPTIONS]",
+	.summary = "List containers.",
+	.main = ps_main,
+};
 
 static const char *field(void *ctx, const char *name)
 {
@@ -211,12 +217,13 @@ static int list(const struct ps_opts *o, struct hutch_err *err)
 	return ret;
 }
 
-int cli_ps_main(int argc, char **argv)
+static int ps_main(int argc, char **argv)
 {
 	struct ps_opts o = { 0 };
 	struct hutch_err err = { 0 };
-	int first, ret = cli_simple(&ps_cmd, ps_options, ARRAY_SIZE(ps_options),
-				    &o, argc, argv, 0, &first);
+	int first, ret = cli_simple(&cli_ps_cmd, ps_options,
+				    ARRAY_SIZE(ps_options), &o, argc, argv, 0,
+				    &first);
 
 	if (ret < 0)
 		ret = first < argc

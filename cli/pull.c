@@ -37,10 +37,14 @@ static const struct cli_opt pull_options[] = {
 	  set_platform },
 };
 
-static const struct cli_cmd pull_cmd = { "pull",
-					 "pull [OPTIONS] NAME[:TAG|@DIGEST]",
-					 "Download an image from a registry.",
-					 NULL };
+static int pull_main(int argc, char **argv);
+
+const struct cli_cmd cli_pull_cmd = {
+	.name = "pull",
+	.usage = "pull [OPTIONS] NAME[:TAG|@DIGEST]",
+	.summary = "Download an image from a registry.",
+	.main = pull_main,
+};
 
 /* "busybox:latest" or "busybox@sha256:..." for the status line. */
 static char *display_name(const char *name)
@@ -95,13 +99,14 @@ static int pull(const struct pull_opts *o, const char *name,
 	return 0;
 }
 
-int cli_pull_main(int argc, char **argv)
+static int pull_main(int argc, char **argv)
 {
 	struct pull_opts o = { 0 };
 	struct hutch_err err = { 0 };
 	bool help;
-	int first = cli_parse(&pull_cmd, pull_options, ARRAY_SIZE(pull_options),
-			      &o, argc, argv, &help, &err);
+	int first =
+		cli_parse(&cli_pull_cmd, pull_options, ARRAY_SIZE(pull_options),
+			  &o, argc, argv, &help, &err);
 	int status = 0;
 
 	if (first >= 0 && !help && argc - first != 1) {

@@ -24,9 +24,14 @@ static const struct cli_opt push_options[] = {
 	{ "quiet", 'q', NULL, "Print nothing but errors", set_quiet },
 };
 
-static const struct cli_cmd push_cmd = { "push", "push [OPTIONS] NAME[:TAG]",
-					 "Upload an image to a registry.",
-					 NULL };
+static int push_main(int argc, char **argv);
+
+const struct cli_cmd cli_push_cmd = {
+	.name = "push",
+	.usage = "push [OPTIONS] NAME[:TAG]",
+	.summary = "Upload an image to a registry.",
+	.main = push_main,
+};
 
 static int push(const struct push_opts *o, const char *name,
 		struct hutch_err *err)
@@ -54,13 +59,14 @@ static int push(const struct push_opts *o, const char *name,
 	return 0;
 }
 
-int cli_push_main(int argc, char **argv)
+static int push_main(int argc, char **argv)
 {
 	struct push_opts o = { 0 };
 	struct hutch_err err = { 0 };
 	bool help;
-	int first = cli_parse(&push_cmd, push_options, ARRAY_SIZE(push_options),
-			      &o, argc, argv, &help, &err);
+	int first =
+		cli_parse(&cli_push_cmd, push_options, ARRAY_SIZE(push_options),
+			  &o, argc, argv, &help, &err);
 
 	if (first >= 0 && !help && argc - first != 1) {
 		cmn_err_msg(

@@ -26,20 +26,26 @@ static const struct cli_opt rm_options[] = {
 	  set_volumes },
 };
 
-static const struct cli_cmd rm_cmd = { "rm",
-				       "rm [OPTIONS] CONTAINER [CONTAINER...]",
-				       "Remove containers.", cli_rm_main };
+static int rm_main(int argc, char **argv);
+
+const struct cli_cmd cli_rm_cmd = {
+	.name = "rm",
+	.usage = "rm [OPTIONS] CONTAINER [CONTAINER...]",
+	.summary = "Remove containers.",
+	.main = rm_main,
+};
 
 static int rm_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 {
 	return ctr_container_remove(c, ((struct rm_opts *)ctx)->force, err);
 }
 
-int cli_rm_main(int argc, char **argv)
+static int rm_main(int argc, char **argv)
 {
 	struct rm_opts o = { 0 };
-	int first, ret = cli_simple(&rm_cmd, rm_options, ARRAY_SIZE(rm_options),
-				    &o, argc, argv, 1, &first);
+	int first, ret = cli_simple(&cli_rm_cmd, rm_options,
+				    ARRAY_SIZE(rm_options), &o, argc, argv, 1,
+				    &first);
 
 	if (ret >= 0)
 		return ret;

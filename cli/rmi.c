@@ -30,8 +30,14 @@ static const struct cli_opt rmi_options[] = {
 	  set_force },
 };
 
-static const struct cli_cmd rmi_cmd = { "rmi", "rmi [OPTIONS] IMAGE [IMAGE...]",
-					"Remove images.", cli_rmi_main };
+static int rmi_main(int argc, char **argv);
+
+const struct cli_cmd cli_rmi_cmd = {
+	.name = "rmi",
+	.usage = "rmi [OPTIONS] IMAGE [IMAGE...]",
+	.summary = "Remove images.",
+	.main = rmi_main,
+};
 
 /* Chain ids the containers use, and the one container that uses @id. */
 static char **container_chains(const struct img_digest *id, char *user,
@@ -118,11 +124,11 @@ static int remove_image(struct img_store *s, const char *key, bool force,
 	return ret;
 }
 
-int cli_rmi_main(int argc, char **argv)
+static int rmi_main(int argc, char **argv)
 {
 	struct rmi_opts o = { 0 };
 	struct img_store *s = NULL;
-	int first, status = cli_simple(&rmi_cmd, rmi_options,
+	int first, status = cli_simple(&cli_rmi_cmd, rmi_options,
 				       ARRAY_SIZE(rmi_options), &o, argc, argv,
 				       1, &first);
 	struct hutch_err err = { 0 };

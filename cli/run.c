@@ -592,10 +592,14 @@ static const struct cli_opt run_options[] = {
 	  "run in the background and print the container id", set_detach },
 };
 
-static const struct cli_cmd run_cmd = {
-	"run",
-	"run [OPTIONS] IMAGE [COMMAND] [ARG...]\n       hutch run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]",
-	"Run a command in a new rootless container.", cli_run_main
+static int run_main(int argc, char **argv);
+
+const struct cli_cmd cli_run_cmd = {
+	.name = "run",
+	.usage =
+		"run [OPTIONS] IMAGE [COMMAND] [ARG...]\n       hutch run [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]",
+	.summary = "Run a command in a new rootless container.",
+	.main = run_main,
 };
 
 /* Docker's order: start from the default set or from all, drop ALL if
@@ -717,7 +721,7 @@ static int run(struct run_opts *o, int argc, char **argv)
 	int first, ret, status = CMN_EXIT_HUTCH;
 	bool help;
 
-	first = cli_parse(&run_cmd, run_options, ARRAY_SIZE(run_options), o,
+	first = cli_parse(&cli_run_cmd, run_options, ARRAY_SIZE(run_options), o,
 			  argc, argv, &help, &err);
 	if (first < 0)
 		return cli_fail(&err, CMN_EXIT_HUTCH);
@@ -734,7 +738,7 @@ static int run(struct run_opts *o, int argc, char **argv)
 	return o->detach ? 0 : status;
 }
 
-int cli_run_main(int argc, char **argv)
+static int run_main(int argc, char **argv)
 {
 	struct run_opts o = { .restart_max = -1 };
 	struct hutch_err err = { 0 };

@@ -46,9 +46,14 @@ static const struct cli_opt save_options[] = {
 	  set_format },
 };
 
-static const struct cli_cmd save_cmd = {
-	"save", "save [OPTIONS] IMAGE...",
-	"Save images to a tar archive (docker-archive or oci-archive).", NULL
+static int save_main(int argc, char **argv);
+
+const struct cli_cmd cli_save_cmd = {
+	.name = "save",
+	.usage = "save [OPTIONS] IMAGE...",
+	.summary =
+		"Save images to a tar archive (docker-archive or oci-archive).",
+	.main = save_main,
 };
 
 /* To a file: written beside it and renamed in place when complete, so a
@@ -91,11 +96,11 @@ static int save(const struct save_opts *o, char **keys, size_t n,
 	return ret;
 }
 
-int cli_save_main(int argc, char **argv)
+static int save_main(int argc, char **argv)
 {
 	struct save_opts o = { 0 };
 	struct hutch_err err = { 0 };
-	int first, ret = cli_simple(&save_cmd, save_options,
+	int first, ret = cli_simple(&cli_save_cmd, save_options,
 				    ARRAY_SIZE(save_options), &o, argc, argv, 0,
 				    &first);
 

@@ -32,9 +32,13 @@ static const struct cli_opt start_options[] = {
 	  set_interactive },
 };
 
-static const struct cli_cmd start_cmd = {
-	"start", "start [OPTIONS] CONTAINER [CONTAINER...]",
-	"Start stopped containers.", cli_start_main
+static int start_main(int argc, char **argv);
+
+const struct cli_cmd cli_start_cmd = {
+	.name = "start",
+	.usage = "start [OPTIONS] CONTAINER [CONTAINER...]",
+	.summary = "Start stopped containers.",
+	.main = start_main,
 };
 
 static int start_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
@@ -49,10 +53,10 @@ static int start_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 	return ctr_container_run(c, &o->status, err);
 }
 
-int cli_start_main(int argc, char **argv)
+static int start_main(int argc, char **argv)
 {
 	struct start_opts o = { 0 };
-	int first, ret = cli_simple(&start_cmd, start_options,
+	int first, ret = cli_simple(&cli_start_cmd, start_options,
 				    ARRAY_SIZE(start_options), &o, argc, argv,
 				    1, &first);
 

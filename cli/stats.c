@@ -24,10 +24,15 @@ static const struct cli_opt stats_options[] = {
 	{ "no-stream", 0, NULL, "print one sample and exit", set_no_stream },
 };
 
-static const struct cli_cmd stats_cmd = {
-	"stats", "stats [OPTIONS] [CONTAINER...]",
-	"Show CPU, memory and process counts of running containers.",
-	cli_stats_main
+static int stats_main(int argc, char **argv);
+
+const struct cli_cmd cli_stats_cmd = {
+	.name = "stats",
+	.usage = "stats [OPTIONS] [CONTAINER...]",
+	.summary = "Show CPU, memory and processes of running containers.",
+	.description =
+		"Show CPU, memory and process counts of running containers.",
+	.main = stats_main,
 };
 
 struct sample {
@@ -110,11 +115,11 @@ static int stats(const struct stats_opts *o, int argc, char **argv,
 	return ret;
 }
 
-int cli_stats_main(int argc, char **argv)
+static int stats_main(int argc, char **argv)
 {
 	struct stats_opts o = { 0 };
 	struct hutch_err err = { 0 };
-	int first, ret = cli_simple(&stats_cmd, stats_options,
+	int first, ret = cli_simple(&cli_stats_cmd, stats_options,
 				    ARRAY_SIZE(stats_options), &o, argc, argv,
 				    0, &first);
 

@@ -28,13 +28,25 @@ static const struct cli_opt stop_options[] = {
 	  set_time },
 };
 
-static const struct cli_cmd stop_cmd = {
-	"stop", "stop [OPTIONS] CONTAINER [CONTAINER...]",
-	"Stop running containers: the stop signal, then SIGKILL.", cli_stop_main
+static int stop_main(int argc, char **argv);
+
+const struct cli_cmd cli_stop_cmd = {
+	.name = "stop",
+	.usage = "stop [OPTIONS] CONTAINER [CONTAINER...]",
+	.summary = "Stop running containers.",
+	.description =
+		"Stop running containers: the stop signal, then SIGKILL.",
+	.main = stop_main,
 };
-static const struct cli_cmd restart_cmd = {
-	"restart", "restart [OPTIONS] CONTAINER [CONTAINER...]",
-	"Stop and start containers again.", cli_restart_main
+
+static int restart_main(int argc, char **argv);
+
+const struct cli_cmd cli_restart_cmd = {
+	.name = "restart",
+	.usage = "restart [OPTIONS] CONTAINER [CONTAINER...]",
+	.summary = "Restart containers.",
+	.description = "Stop and start containers again.",
+	.main = restart_main,
 };
 
 static int stop_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
@@ -52,10 +64,10 @@ static int restart_one(struct ctr_container *c, void *ctx,
 	return ret;
 }
 
-int cli_stop_main(int argc, char **argv)
+static int stop_main(int argc, char **argv)
 {
 	struct stop_opts o = { -1 };
-	int first, ret = cli_simple(&stop_cmd, stop_options,
+	int first, ret = cli_simple(&cli_stop_cmd, stop_options,
 				    ARRAY_SIZE(stop_options), &o, argc, argv, 1,
 				    &first);
 
@@ -65,10 +77,10 @@ int cli_stop_main(int argc, char **argv)
 				  true);
 }
 
-int cli_restart_main(int argc, char **argv)
+static int restart_main(int argc, char **argv)
 {
 	struct stop_opts o = { -1 };
-	int first, ret = cli_simple(&restart_cmd, stop_options,
+	int first, ret = cli_simple(&cli_restart_cmd, stop_options,
 				    ARRAY_SIZE(stop_options), &o, argc, argv, 1,
 				    &first);
 

@@ -35,9 +35,13 @@ static const struct cli_opt prune_options[] = {
 	{ "force", 'f', NULL, "do not ask", set_force },
 };
 
-static const struct cli_cmd system_cmd = {
-	"system", "system df | prune [-a] [-f] | check",
-	"Disk use, clean-up and consistency of the store.", cli_system_main
+static int system_main(int argc, char **argv);
+
+const struct cli_cmd cli_system_cmd = {
+	.name = "system",
+	.usage = "system df | prune [-a] [-f] | check",
+	.summary = "Disk use, clean-up and consistency of the store.",
+	.main = system_main,
 };
 
 static char **container_chains(struct ctr_container **cs, size_t n)
@@ -191,7 +195,7 @@ static int check(struct img_store *s, struct hutch_err *err)
 	return 0;
 }
 
-int cli_system_main(int argc, char **argv)
+static int system_main(int argc, char **argv)
 {
 	struct system_opts o = { 0 };
 	struct hutch_err err = { 0 };
@@ -200,11 +204,12 @@ int cli_system_main(int argc, char **argv)
 
 	if (argc < 2 || (strcmp(argv[1], "df") && strcmp(argv[1], "prune") &&
 			 strcmp(argv[1], "check"))) {
-		cli_help(&system_cmd, NULL, 0);
+		cli_help(&cli_system_cmd, NULL, 0);
 		return argc < 2 ? 0 : CMN_EXIT_HUTCH;
 	}
-	ret = cli_simple(&system_cmd, prune_options, ARRAY_SIZE(prune_options),
-			 &o, argc - 1, argv + 1, 0, &first);
+	ret = cli_simple(&cli_system_cmd, prune_options,
+			 ARRAY_SIZE(prune_options), &o, argc - 1, argv + 1, 0,
+			 &first);
 	if (ret >= 0)
 		return ret;
 	if (!strcmp(argv[1], "prune") && !o.force) {

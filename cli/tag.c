@@ -6,17 +6,22 @@
 #include "cli/cli.h"
 #include "image/image.h"
 
-static const struct cli_cmd tag_cmd = { "tag", "tag SOURCE[:TAG] TARGET[:TAG]",
-					"Give an image another name.",
-					cli_tag_main };
+static int tag_main(int argc, char **argv);
 
-int cli_tag_main(int argc, char **argv)
+const struct cli_cmd cli_tag_cmd = {
+	.name = "tag",
+	.usage = "tag SOURCE[:TAG] TARGET[:TAG]",
+	.summary = "Give an image another name.",
+	.main = tag_main,
+};
+
+static int tag_main(int argc, char **argv)
 {
 	struct hutch_err err = { 0 };
 	struct img_store *s = NULL;
 	struct img_ref ref = { 0 };
 	struct img_digest id;
-	int first, ret = cli_simple(&tag_cmd, NULL, 0, NULL, argc, argv, 2,
+	int first, ret = cli_simple(&cli_tag_cmd, NULL, 0, NULL, argc, argv, 2,
 				    &first);
 
 	if (ret >= 0)

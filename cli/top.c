@@ -7,9 +7,14 @@
 
 #include "cli/cli.h"
 
-static const struct cli_cmd top_cmd = {
-	"top", "top CONTAINER", "List the processes of a running container.",
-	cli_top_main
+static int top_main(int argc, char **argv);
+
+const struct cli_cmd cli_top_cmd = {
+	.name = "top",
+	.usage = "top CONTAINER",
+	.summary = "List a container's processes.",
+	.description = "List the processes of a running container.",
+	.main = top_main,
 };
 
 static int top_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
@@ -36,9 +41,9 @@ static int top_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 	return 0;
 }
 
-int cli_top_main(int argc, char **argv)
+static int top_main(int argc, char **argv)
 {
-	int first, ret = cli_simple(&top_cmd, NULL, 0, NULL, argc, argv, 1,
+	int first, ret = cli_simple(&cli_top_cmd, NULL, 0, NULL, argc, argv, 1,
 				    &first);
 
 	if (ret >= 0)

@@ -10,10 +10,15 @@
 
 #include "cli/cli.h"
 
-static const struct cli_cmd unshare_cmd = {
-	"unshare", "unshare [COMMAND [ARG...]]",
-	"Run a command as root of hutch's user namespace (default: your shell).",
-	cli_unshare_main
+static int unshare_main(int argc, char **argv);
+
+const struct cli_cmd cli_unshare_cmd = {
+	.name = "unshare",
+	.usage = "unshare [COMMAND [ARG...]]",
+	.summary = "Run a command as root of hutch's user namespace.",
+	.description =
+		"Run a command as root of hutch's user namespace (default: your shell).",
+	.main = unshare_main,
 };
 
 struct job {
@@ -40,13 +45,13 @@ static int run_command(void *arg, void *out, struct hutch_err *err)
 	return 0;
 }
 
-int cli_unshare_main(int argc, char **argv)
+static int unshare_main(int argc, char **argv)
 {
 	char *shell[] = { getenv("SHELL") ? getenv("SHELL") : "/bin/sh", NULL };
 	struct hutch_err err = { 0 };
 	struct job j = { 0 };
-	int first, status = cli_simple(&unshare_cmd, NULL, 0, NULL, argc, argv,
-				       0, &first);
+	int first, status = cli_simple(&cli_unshare_cmd, NULL, 0, NULL, argc,
+				       argv, 0, &first);
 
 	if (status >= 0)
 		return status;

@@ -20,17 +20,14 @@ const char *cli_version_string(void)
 	return HUTCH_VERSION " (commit " HUTCH_COMMIT ")";
 }
 
-int cli_version_main(int argc, char **argv)
+static int version_main(int argc, char **argv)
 {
-	static const struct cli_cmd self = {
-		"version", "version",
-		"Show the version of hutch and its libraries.", cli_version_main
-	};
 	const struct scmp_version *sv = seccomp_version();
 	struct hutch_err err = { 0 };
 	struct utsname u;
 	bool help;
-	int first = cli_parse(&self, NULL, 0, NULL, argc, argv, &help, &err);
+	int first = cli_parse(&cli_version_cmd, NULL, 0, NULL, argc, argv,
+			      &help, &err);
 
 	if (first < 0)
 		return cli_fail(&err, CMN_EXIT_HUTCH);
@@ -44,3 +41,10 @@ int cli_version_main(int argc, char **argv)
 	printf("jansson:    %s\n", jansson_version_str());
 	return 0;
 }
+
+const struct cli_cmd cli_version_cmd = {
+	.name = "version",
+	.usage = "version",
+	.summary = "Show the version of hutch and its libraries.",
+	.main = version_main,
+};

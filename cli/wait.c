@@ -5,10 +5,15 @@
 
 #include "cli/cli.h"
 
-static const struct cli_cmd wait_cmd = {
-	"wait", "wait CONTAINER [CONTAINER...]",
-	"Block until containers stop, then print their exit codes.",
-	cli_wait_main
+static int wait_main(int argc, char **argv);
+
+const struct cli_cmd cli_wait_cmd = {
+	.name = "wait",
+	.usage = "wait CONTAINER [CONTAINER...]",
+	.summary = "Wait for containers to stop.",
+	.description =
+		"Block until containers stop, then print their exit codes.",
+	.main = wait_main,
 };
 
 static int wait_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
@@ -21,9 +26,9 @@ static int wait_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
 	return ret;
 }
 
-int cli_wait_main(int argc, char **argv)
+static int wait_main(int argc, char **argv)
 {
-	int first, ret = cli_simple(&wait_cmd, NULL, 0, NULL, argc, argv, 1,
+	int first, ret = cli_simple(&cli_wait_cmd, NULL, 0, NULL, argc, argv, 1,
 				    &first);
 
 	if (ret >= 0)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* common.h - what every part of hutch shares: errors, logging, files,
- * strings, directories, safe path resolution and descriptor passing. The
- * whole interface of common/; nothing here prints to the terminal except
- * the logger.
+ * strings, JSON files, directories, safe path resolution and descriptor
+ * passing. The whole interface of common/; nothing here prints to the
+ * terminal except the logger.
  */
 #ifndef HUTCH_COMMON_H
 #define HUTCH_COMMON_H
@@ -166,6 +166,38 @@ int cmn_send_fd(int sock, const void *buf, size_t len, int fd);
  * -EPROTO for a bad message, or -errno.
  */
 int cmn_recv_fd(int sock, void *buf, size_t len, int *fd);
+
+/* ---- JSON files (json.c) ----------------------------------------------- */
+
+/* jansson's json_t, without making every user of common.h (hutch-overlay,
+ * hutch-net) include jansson.h. */
+struct json_t;
+
+enum {
+	CMN_JSON_SECRET = 1 << 0, /* wipe the text read once parsed */
+};
+
+/**
+ * cmn_json_load() - read a file that holds one JSON object
+ * @dirfd: AT_FDCWD or the directory @path is relative to
+ * @path:  the file, named in every message
+ * @what:  what the file is, for the messages: "the registries config"
+ *         gives "the registries config PATH is not a JSON object: ..."
+ * @max:   larger files are refused (EFBIG)
+ * @flags: CMN_JSON_SECRET for files that hold credentials
+ * @err:   filled on every failure with one line naming @path; the caller
+ *         adds its fix (cmn_err_fix()) or replaces the message
+ *
+ * Return: the object, a new reference the caller drops with json_decref(),
+ * or NULL with @err filled and errno telling the three failures apart:
+ * ENOENT (or ENOTDIR) when there is no such file, which a caller with a
+ * default takes as "use the default"; EBADMSG when the file is not JSON
+ * (damaged, truncated); EINVAL when it is JSON but not an object. Any other
+ * errno (EACCES, EFBIG, ...) is the read's, as "cannot read WHAT PATH: why".
+ */
+struct json_t *cmn_json_load(int dirfd, const char *path, const char *what,
+			     size_t max, unsigned int flags,
+			     struct hutch_err *err);
 
 /* ---- strings (str.c) ---------------------------------------------------- */
 

@@ -22,7 +22,8 @@ char *ctr_runtime_dir(const char *id, struct hutch_err *err);
  * lives in the runtime directory is gone after a reboot anyway, and every
  * run writes it, so it skips the flush. */
 int ctr_write_json(const char *path, json_t *j, bool durable);
-json_t *ctr_read_json(const char *path);
+/* The largest record or state file read back (with cmn_json_load()). */
+#define CTR_JSON_MAX (4 << 20)
 json_t *ctr_strv_json(char *const *v);
 char **ctr_json_strv(const json_t *a);
 void ctr_release_name(const struct ctr_container *c);

@@ -28,8 +28,6 @@
 
 #include "container/container-internal.h"
 
-#define MAX_JSON (4 << 20)
-
 struct ctr_container *ctr_container_new(void)
 {
 	struct ctr_container *c = calloc(1, sizeof(*c));
@@ -150,14 +148,6 @@ int ctr_write_json(const char *path, json_t *j, bool durable)
 		unlink(tmp);
 	free(text);
 	return ret;
-}
-
-json_t *ctr_read_json(const char *path)
-{
-	cleanup_free char *text =
-		cmn_read_fileat(AT_FDCWD, path, MAX_JSON, NULL);
-
-	return text ? json_loads(text, 0, NULL) : NULL;
 }
 
 /* ---- names ------------------------------------------------------------------- */
@@ -282,7 +272,9 @@ static int load(const char *id, struct ctr_container **out,
 	cleanup_free char *dir = ctr_container_dir(id);
 	cleanup_free char *path =
 		dir ? cmn_strdup_printf("%s/config.json", dir) : NULL;
-	json_t *j = path ? ctr_read_json(path) : NULL;
+	json_t *j = path ? cmn_json_load(AT_FDCWD, path, "the container record",
+					 CTR_JSON_MAX, 0, NULL)
+			 : NULL;
 	struct ctr_container *c = ctr_container_new();
 	int ret;
 

@@ -122,7 +122,9 @@ int ctr_state_load(struct ctr_container *c)
 {
 	cleanup_free char *rt = state_path(c->cfg.id, false);
 	cleanup_free char *dur = state_path(c->cfg.id, true);
-	json_t *j = rt ? ctr_read_json(rt) : NULL;
+	json_t *j = rt ? cmn_json_load(AT_FDCWD, rt, "the container state",
+				       CTR_JSON_MAX, 0, NULL)
+		       : NULL;
 
 	c->status = CTR_CREATED;
 	if (j) {
@@ -139,7 +141,9 @@ int ctr_state_load(struct ctr_container *c)
 			"the process that ran the container was killed; the container was stopped with it");
 		return 0;
 	}
-	j = dur ? ctr_read_json(dur) : NULL;
+	j = dur ? cmn_json_load(AT_FDCWD, dur, "the container state",
+				CTR_JSON_MAX, 0, NULL)
+		: NULL;
 	if (j) {
 		parse_state(j, c);
 		c->status = CTR_EXITED;

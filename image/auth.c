@@ -146,29 +146,13 @@ char *reg_auth_path(void)
 /* The whole file as JSON; an empty object when it does not exist. */
 static json_t *load_file(const char *path, struct hutch_err *err)
 {
-	cleanup_free char *text = NULL;
-	json_error_t jerr;
-	json_t *root;
-	size_t len = 0;
+	json_t *root = cmn_json_load(AT_FDCWD, path, "the credentials file",
+				     AUTH_FILE_MAX, CMN_JSON_SECRET, err);
 
-	text = cmn_read_fileat(AT_FDCWD, path, AUTH_FILE_MAX, &len);
-	if (!text) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return json_object();
-		cmn_err_set(err, errno, "cannot read credentials from %s",
-			    path);
-		return NULL;
-	}
-	root = json_loadb(text, len, 0, &jerr);
-	explicit_bzero(text, len);
-	if (!json_is_object(root)) {
-		cmn_err_msg(
-			err, EINVAL,
-			"the credentials file %s is not a JSON object (%s, line %d); fix or remove it",
-			path, root ? "wrong type" : jerr.text, jerr.line);
-		json_decref(root);
-		return NULL;
-	}
+	if (!root && (errno == ENOENT || errno == ENOTDIR))
+		return json_object();
+	if (!root && (errno == EBADMSG || errno == EINVAL))
+		cmn_err_fix(err, "fix or remove it");
 	return root;
 }
 

@@ -161,10 +161,8 @@ int img_untag(struct img_store *s, const char *name, struct hutch_err *err)
 		return cmn_err_set(err, lock < 0 ? -lock : ENOMEM,
 				   "cannot lock the image names");
 	}
-	text = cmn_read_fileat(s->rootfd, "refs.json", 16 << 20, NULL);
-	refs = text ? json_loads(text, 0, NULL) : NULL;
-	free(text);
-	text = NULL;
+	refs = cmn_json_load(s->rootfd, "refs.json", "the image names",
+			     16 << 20, 0, NULL);
 	if (!json_object_get(refs, full))
 		ret = cmn_err_msg(err, ENOENT, "No such image: %s", name);
 	else if (json_object_del(refs, full) == 0 &&

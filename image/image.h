@@ -179,6 +179,23 @@ int img_layer_from_dir(struct img_store *s, const char *dir,
 		       const struct img_digest *parent,
 		       struct img_layer_info *out, struct hutch_err *err);
 
+/**
+ * img_unpack_archive() - unpack a tar archive into a directory, as
+ * Dockerfile's ADD does with a local archive
+ * @fd:    the archive: compressed with any filter libarchive reads (gzip,
+ *         bzip2, xz, zstd) or plain, detected from its content
+ * @dirfd: the destination directory; it may hold files already, and an
+ *         entry replaces what has its name, as in tar
+ *
+ * The same defences as a layer's unpacking (unpack.c): no entry is written
+ * outside @dirfd or through a symlink, device nodes are refused. The tar's
+ * owners are kept (the caller runs in a user namespace that maps them), and
+ * whiteouts are not applied: ".wh." names stay ordinary files.
+ *
+ * Return: 0, or -errno with @err naming the entry and why.
+ */
+int img_unpack_archive(int fd, int dirfd, struct hutch_err *err);
+
 /** img_layer_dir() - the unpacked tree of a layer (layers/<chain>/diff);
  * owned; NULL with errno ENOENT when the layer is not there. */
 char *img_layer_dir(struct img_store *s, const struct img_digest *chain);

@@ -220,16 +220,10 @@ int img_image_add(struct img_store *s, const char *manifest, size_t len,
 
 static json_t *load_refs(struct img_store *s)
 {
-	cleanup_free char *text =
-		cmn_read_fileat(s->rootfd, "refs.json", MAX_JSON, NULL);
-	json_t *refs = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *refs = cmn_json_load(s->rootfd, "refs.json", "the image names",
+				     MAX_JSON, 0, NULL);
 
-	if (!json_is_object(refs)) {
-		if (refs)
-			json_decref(refs);
-		refs = json_object();
-	}
-	return refs;
+	return refs ? refs : json_object();
 }
 
 int img_tag(struct img_store *s, const struct img_ref *ref,
@@ -382,18 +376,16 @@ static int load_record(struct img_store *s, struct img_image *img,
 		       struct hutch_err *err)
 {
 	char path[96];
-	cleanup_free char *text = NULL;
 	cleanup_json json_t *rec = NULL;
 
 	snprintf(path, sizeof(path), "images/%s.json", img->id.hex);
-	text = cmn_read_fileat(s->rootfd, path, MAX_JSON, NULL);
-	if (!text)
-		return errno == ENOENT
-			       ? cmn_err_msg(err, ENOENT, "no such image: %s",
-					     img->id.hex)
-			       : cmn_err_set(err, errno, "cannot read %s",
-					     path);
-	rec = json_loads(text, 0, NULL);
+	rec = cmn_json_load(s->rootfd, path, "the image record", MAX_JSON, 0,
+			    err);
+	if (!rec && errno == ENOENT)
+		return cmn_err_msg(err, ENOENT, "no such image: %s",
+				   img->id.hex);
+	if (!rec && errno != EBADMSG && errno != EINVAL)
+		return -errno;
 	if (!rec || !img_digest_parse(
 			    jstr(rec, "manifest") ? jstr(rec, "manifest") : "",
 			    &img->manifest))

@@ -113,33 +113,20 @@ static bool cidr_contains(const char *cidr, const char *host)
 	return (ntohl(a.s_addr) & mask) == (ntohl(b.s_addr) & mask);
 }
 
+/* The config as JSON; an empty object when there is none. */
 static json_t *load_conf(struct hutch_err *err)
 {
 	cleanup_free char *path = reg_conf_path();
-	cleanup_free char *text = NULL;
-	json_error_t jerr;
 	json_t *root;
-	size_t len = 0;
 
 	if (!path)
 		return json_object();
-	text = cmn_read_fileat(AT_FDCWD, path, CONF_MAX, &len);
-	if (!text) {
-		if (errno == ENOENT)
-			return json_object();
-		cmn_err_set(err, errno, "cannot read the registries config %s",
-			    path);
-		return NULL;
-	}
-	root = json_loadb(text, len, 0, &jerr);
-	if (!json_is_object(root)) {
-		cmn_err_msg(
-			err, EINVAL,
-			"the registries config %s is not a JSON object: %s (line %d); fix or remove it",
-			path, root ? "wrong type" : jerr.text, jerr.line);
-		json_decref(root);
-		return NULL;
-	}
+	root = cmn_json_load(AT_FDCWD, path, "the registries config", CONF_MAX,
+			     0, err);
+	if (!root && errno == ENOENT)
+		return json_object();
+	if (!root && (errno == EBADMSG || errno == EINVAL))
+		cmn_err_fix(err, "fix or remove it");
 	return root;
 }
 

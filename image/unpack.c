@@ -634,6 +634,16 @@ int img_unpack(int fd, int dirfd, const struct img_unpack_opts *opts,
 	return 0;
 }
 
+int img_unpack_archive(int fd, int dirfd, struct hutch_err *err)
+{
+	static const struct img_unpack_opts opts = { .keep_owner = true,
+						     .oci_whiteouts = true };
+	struct img_digest ignored;
+	uint64_t size;
+
+	return img_unpack(fd, dirfd, &opts, &ignored, &size, err);
+}
+
 bool img_unpack_probe(int dirfd)
 {
 	char name[32] = ".hutch-probe-";

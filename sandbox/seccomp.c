@@ -1065,32 +1065,30 @@ static int read_profile(const char *path, uint64_t caps, scmp_filter_ctx *out,
 			struct hutch_err *err)
 {
 	struct profile p = { .path = path, .caps = caps, .err = err };
-	cleanup_free char *text = NULL;
-	cleanup_json json_t *root = NULL;
-	json_error_t jerr;
-	size_t len = 0;
+	cleanup_json json_t *root =
+		cmn_json_load(AT_FDCWD, path, "the seccomp profile",
+			      PROFILE_MAX_BYTES, 0, err);
 	int ret;
 
-	text = cmn_read_fileat(AT_FDCWD, path, PROFILE_MAX_BYTES, &len);
-	if (!text) {
-		ret = cmn_err_set(err, errno, "cannot read seccomp profile %s",
-				  path);
-		cmn_err_fix(err, "give the path of a readable JSON file");
-		return ret;
-	}
-	root = json_loadb(text, len, 0, &jerr);
 	if (!root) {
-		cmn_err_msg(
-			err, EINVAL,
-			"seccomp profile %s: invalid JSON at line %d, column %d: %s",
-			path, jerr.line, jerr.column, jerr.text);
+		ret = -errno;
 		/* jansson holds integers as int64_t */
-		cmn_err_fix(
-			err, "%s",
-			strstr(jerr.text, "too big integer")
-				? "values above 9223372036854775807 are not supported"
-				: "correct the JSON syntax");
-		return -EINVAL;
+		if (ret == -EBADMSG && err &&
+		    strstr(err->msg, "too big integer"))
+			cmn_err_fix(
+				err,
+				"values above 9223372036854775807 are not supported");
+		else if (ret == -EBADMSG)
+			cmn_err_fix(err, "correct the JSON syntax");
+		else if (ret == -EINVAL)
+			cmn_err_fix(
+				err,
+				"correct it as Docker's profile format has it");
+		else
+			cmn_err_fix(err,
+				    "give the path of a readable JSON file");
+		/* a profile that is not JSON is as bad as any other */
+		return ret == -EBADMSG ? -EINVAL : ret;
 	}
 	ret = parse_profile(&p, root);
 	if (ret < 0) {

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-/* test_common.c - unit tests for common/: errors, strings, files, dirs */
+/* test_common.c - unit tests for common/: errors, strings, files, JSON
+ * files, dirs */
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -122,6 +124,67 @@ static void files_round_trip(void **state)
 	rmdir(deep);
 }
 
+/* cmn_json_load(): the object, or which of the failures it was, in one
+ * line that names the file. */
+static void json_load_tells_failures_apart(void **state)
+{
+	static const struct {
+		const char *text; /* NULL: no file */
+		int errnum;
+		const char *says;
+	} cases[] = {
+		{ NULL, ENOENT, "cannot read the test file " },
+		{ "{\"a\": ", EBADMSG,
+		  "is not a JSON object: invalid JSON at line 1" },
+		{ "[1, 2]", EINVAL, "must be a JSON object, not an array" },
+		{ "\"s\"", EINVAL, "must be a JSON object, not a string" },
+		{ "{\"a\": 1}", 0, NULL },
+	};
+	char dir[] = "/tmp/hutch-unit-XXXXXX";
+	cleanup_free char *f = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	f = cmn_strdup_printf("%s/f.json", dir);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct hutch_err err = { 0 };
+		json_t *j;
+
+		unlink(f);
+		if (cases[i].text)
+			assert_int_equal(
+				cmn_write_fileat(AT_FDCWD, f, cases[i].text,
+						 strlen(cases[i].text), 0600),
+				0);
+		j = cmn_json_load(AT_FDCWD, f, "the test file", 100,
+				  CMN_JSON_SECRET, &err);
+		if (!cases[i].errnum) {
+			assert_non_null(j);
+			assert_int_equal(
+				json_integer_value(json_object_get(j, "a")), 1);
+			json_decref(j);
+			continue;
+		}
+		assert_null(j);
+		assert_int_equal(errno, cases[i].errnum);
+		assert_int_equal(err.code, cases[i].errnum);
+		if (!strstr(err.msg, cases[i].says) || !strstr(err.msg, f) ||
+		    strchr(err.msg, '\n'))
+			fail_msg("case %zu: \"%s\"", i, err.msg);
+	}
+	/* relative to a directory, and too big is the read's error */
+	{
+		cleanup_close int dfd =
+			open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		assert_null(cmn_json_load(dfd, "f.json", "the test file", 3, 0,
+					  NULL));
+		assert_int_equal(errno, EFBIG);
+	}
+	unlink(f);
+	rmdir(dir);
+}
+
 static void runtime_dir_fallbacks(void **state)
 {
 	cleanup_free char *a = NULL;
@@ -154,6 +217,7 @@ int main(void)
 		cmocka_unit_test(strv_push_dup_free),
 		cmocka_unit_test(random_hex_is_hex),
 		cmocka_unit_test(files_round_trip),
+		cmocka_unit_test(json_load_tells_failures_apart),
 		cmocka_unit_test(runtime_dir_fallbacks),
 	};
 
