@@ -7,10 +7,12 @@
 #   make format           clang-format the tree; format-check fails on a diff
 #   make analyze          cppcheck over the sources
 #   make demo             the README's main job
+#   make fuzz             build the libFuzzer targets (tests/fuzz/) with clang
 #
 # BUILD=dir puts objects elsewhere (helpers building in parallel use their
 # own); WERROR=1 turns warnings into errors (CI sets it); SANITIZE=1 builds
-# with ASan and UBSan.
+# with ASan and UBSan; SANITIZE=fuzz adds libFuzzer's coverage (make fuzz,
+# with clang, in out-fuzz).
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -30,6 +32,11 @@ ifeq ($(SANITIZE),1)
 OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 LDSAN := -fsanitize=address,undefined
+else ifeq ($(SANITIZE),fuzz)
+# Coverage for libFuzzer in every object; its main() only in the targets.
+OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+LDSAN := -fsanitize=fuzzer,address,undefined
 else
 OPT := -O2 -g -D_FORTIFY_SOURCE=2
 LDSAN :=
@@ -64,6 +71,7 @@ HUTCH_LIBS  := $(foreach p,$(HUTCH_PARTS),$(BUILD)/lib$(p).a)
 OVL_SRCS    := $(filter-out fuse-overlay/main.c,$(wildcard fuse-overlay/*.c))
 NET_SRCS    := $(filter-out net/main.c,$(wildcard net/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -75,10 +83,12 @@ ifneq ($(wildcard net/main.c),)
 PROGRAMS += $(BUILD)/hutch-net
 endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all unit test asan install clean format format-check analyze deps demo
+.PHONY: all unit test asan install clean format format-check analyze deps demo \
+	fuzz fuzz-targets
 all: $(PROGRAMS)
 ifeq ($(BUILD),out)
 	@for p in $(notdir $(PROGRAMS)); do ln -sfn $(BUILD)/$$p $$p; done
@@ -148,6 +158,31 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=out-asan SANITIZE=1 all unit
 	@HUTCH_TEST_DRIVER_PASSES= tests/run --build out-asan --skip demo
+
+# The fuzz targets (tests/fuzz/README.md): clang and libFuzzer, their own
+# build directory. Each target links the libraries of the parts it names in
+# FUZZ_PARTS_<target> (in HUTCH_PARTS order; common always), so that only
+# those parts are compiled again with clang; a target not listed gets all.
+FUZZ_BUILD   ?= out-fuzz
+FUZZ_CC      ?= clang
+FUZZ_PARTS_fuzz_dockerfile := builder
+FUZZ_PARTS_fuzz_unpack     := image
+FUZZ_PARTS_fuzz_image      := image sandbox
+fuzz_parts = $(filter $(or $(FUZZ_PARTS_$(1)),$(HUTCH_PARTS)),$(HUTCH_PARTS))
+
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+		SANITIZE=fuzz fuzz-targets
+
+fuzz-targets: $(FUZZ_BINS)
+
+# (Secondary expansion: the part list depends on the target's stem.)
+.SECONDEXPANSION:
+$(FUZZ_BINS): $(BUILD)/tests/%: $(BUILD)/tests/fuzz/%.o \
+		$$(foreach p,$$(call fuzz_parts,$$*),$(BUILD)/lib$$(p).a) \
+		$(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS))
+$(call obj,$(FUZZ_SRCS)): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS))
 
 demo: deps
 	@$(MAKE) --no-print-directory all
