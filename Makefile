@@ -8,6 +8,7 @@
 #   make analyze          cppcheck over the sources
 #   make demo             the README's main job
 #   make fuzz             build the libFuzzer targets (tests/fuzz/) with clang
+#   make fuzz-run         build them and run each for FUZZ_SECONDS (60)
 #
 # BUILD=dir puts objects elsewhere (helpers building in parallel use their
 # own); WERROR=1 turns warnings into errors (CI sets it); SANITIZE=1 builds
@@ -88,7 +89,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 .PHONY: all unit test asan install clean format format-check analyze deps demo \
-	fuzz fuzz-targets
+	fuzz fuzz-targets fuzz-run
 all: $(PROGRAMS)
 ifeq ($(BUILD),out)
 	@for p in $(notdir $(PROGRAMS)); do ln -sfn $(BUILD)/$$p $$p; done
@@ -165,6 +166,7 @@ asan: deps
 # those parts are compiled again with clang; a target not listed gets all.
 FUZZ_BUILD   ?= out-fuzz
 FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
 FUZZ_PARTS_fuzz_dockerfile := builder
 FUZZ_PARTS_fuzz_unpack     := image
 FUZZ_PARTS_fuzz_image      := image sandbox
@@ -183,6 +185,10 @@ $(FUZZ_BINS): $(BUILD)/tests/%: $(BUILD)/tests/fuzz/%.o \
 		$(BUILD)/libcommon.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS))
 $(call obj,$(FUZZ_SRCS)): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS))
+
+fuzz-run: deps
+	@$(MAKE) --no-print-directory fuzz
+	@tests/fuzz/run.sh --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
