@@ -137,14 +137,19 @@ $(BUILD)/hutch-net: $(BUILD)/net/main.o $(BUILD)/libnet.a $(BUILD)/libcommon.a
 
 # Unit tests link the library of the part they test: test_ovl_*.c the
 # overlay's, test_net_*.c the network helper's, every other test_*.c
-# hutch's. A half-built part then never breaks another part's tests.
+# hutch's. A half-built part then never breaks another part's tests. Each
+# also links tests/unit/filter.c, which runs only the tests named by
+# HUTCH_TEST_FILTER (tests/run -f), in place of cmocka's runner.
 UNIT_HUTCH := $(filter-out $(BUILD)/tests/test_ovl_% $(BUILD)/tests/test_net_%,$(UNIT_BINS))
-$(UNIT_HUTCH): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(HUTCH_LIBS) $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS) cmocka)
-$(BUILD)/tests/test_ovl_%: $(BUILD)/tests/unit/test_ovl_%.o $(BUILD)/libovl.a $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(OVL_PKGS) cmocka) -lpthread
-$(BUILD)/tests/test_net_%: $(BUILD)/tests/unit/test_net_%.o $(BUILD)/libnet.a $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(NET_PKGS) cmocka)
+UNIT_FILTER := $(BUILD)/tests/unit/filter.o
+UNIT_LD := -Wl,--wrap=_cmocka_run_group_tests
+$(UNIT_HUTCH): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_FILTER) $(HUTCH_LIBS) $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) $(UNIT_LD) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS) cmocka)
+$(BUILD)/tests/test_ovl_%: $(BUILD)/tests/unit/test_ovl_%.o $(UNIT_FILTER) $(BUILD)/libovl.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) $(UNIT_LD) -o $@ $^ $(call pkg_libs,$(OVL_PKGS) cmocka) -lpthread
+$(BUILD)/tests/test_net_%: $(BUILD)/tests/unit/test_net_%.o $(UNIT_FILTER) $(BUILD)/libnet.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) $(UNIT_LD) -o $@ $^ $(call pkg_libs,$(NET_PKGS) cmocka)
+$(UNIT_FILTER): EXTRA_CFLAGS = $(call pkg_cflags,cmocka)
 $(call obj,$(filter tests/unit/test_ovl_%,$(UNIT_SRCS))): EXTRA_CFLAGS = $(call pkg_cflags,$(OVL_PKGS) cmocka)
 $(call obj,$(filter tests/unit/test_net_%,$(UNIT_SRCS))): EXTRA_CFLAGS = $(call pkg_cflags,$(NET_PKGS) cmocka)
 $(call obj,$(filter-out tests/unit/test_ovl_% tests/unit/test_net_%,$(UNIT_SRCS))): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS) cmocka)
