@@ -7,10 +7,13 @@
 #   make format           clang-format the tree; format-check fails on a diff
 #   make analyze          cppcheck over the sources
 #   make demo             the README's main job
+#   make fuzz             build the libFuzzer targets (tests/fuzz/) with clang
+#   make fuzz-run         build them and run each for FUZZ_SECONDS (60)
 #
 # BUILD=dir puts objects elsewhere (helpers building in parallel use their
 # own); WERROR=1 turns warnings into errors (CI sets it); SANITIZE=1 builds
-# with ASan and UBSan.
+# with ASan and UBSan; SANITIZE=fuzz adds libFuzzer's coverage (make fuzz,
+# with clang, in out-fuzz).
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -30,6 +33,11 @@ ifeq ($(SANITIZE),1)
 OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 LDSAN := -fsanitize=address,undefined
+else ifeq ($(SANITIZE),fuzz)
+# Coverage for libFuzzer in every object; its main() only in the targets.
+OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+LDSAN := -fsanitize=fuzzer,address,undefined
 else
 OPT := -O2 -g -D_FORTIFY_SOURCE=2
 LDSAN :=
@@ -64,6 +72,7 @@ HUTCH_LIBS  := $(foreach p,$(HUTCH_PARTS),$(BUILD)/lib$(p).a)
 OVL_SRCS    := $(filter-out fuse-overlay/main.c,$(wildcard fuse-overlay/*.c))
 NET_SRCS    := $(filter-out net/main.c,$(wildcard net/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -75,10 +84,12 @@ ifneq ($(wildcard net/main.c),)
 PROGRAMS += $(BUILD)/hutch-net
 endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all unit test asan install clean format format-check analyze deps demo
+.PHONY: all unit test asan install clean format format-check analyze deps demo \
+	fuzz fuzz-targets fuzz-run
 all: $(PROGRAMS)
 ifeq ($(BUILD),out)
 	@for p in $(notdir $(PROGRAMS)); do ln -sfn $(BUILD)/$$p $$p; done
@@ -129,14 +140,19 @@ $(BUILD)/hutch-net: $(BUILD)/net/main.o $(BUILD)/libnet.a $(BUILD)/libcommon.a
 
 # Unit tests link the library of the part they test: test_ovl_*.c the
 # overlay's, test_net_*.c the network helper's, every other test_*.c
-# hutch's. A half-built part then never breaks another part's tests.
+# hutch's. A half-built part then never breaks another part's tests. Each
+# also links tests/unit/filter.c, which runs only the tests named by
+# HUTCH_TEST_FILTER (tests/run -f), in place of cmocka's runner.
 UNIT_HUTCH := $(filter-out $(BUILD)/tests/test_ovl_% $(BUILD)/tests/test_net_%,$(UNIT_BINS))
-$(UNIT_HUTCH): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(HUTCH_LIBS) $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS) cmocka)
-$(BUILD)/tests/test_ovl_%: $(BUILD)/tests/unit/test_ovl_%.o $(BUILD)/libovl.a $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(OVL_PKGS) cmocka) -lpthread
-$(BUILD)/tests/test_net_%: $(BUILD)/tests/unit/test_net_%.o $(BUILD)/libnet.a $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(NET_PKGS) cmocka)
+UNIT_FILTER := $(BUILD)/tests/unit/filter.o
+UNIT_LD := -Wl,--wrap=_cmocka_run_group_tests
+$(UNIT_HUTCH): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_FILTER) $(HUTCH_LIBS) $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) $(UNIT_LD) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS) cmocka)
+$(BUILD)/tests/test_ovl_%: $(BUILD)/tests/unit/test_ovl_%.o $(UNIT_FILTER) $(BUILD)/libovl.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) $(UNIT_LD) -o $@ $^ $(call pkg_libs,$(OVL_PKGS) cmocka) -lpthread
+$(BUILD)/tests/test_net_%: $(BUILD)/tests/unit/test_net_%.o $(UNIT_FILTER) $(BUILD)/libnet.a $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) $(UNIT_LD) -o $@ $^ $(call pkg_libs,$(NET_PKGS) cmocka)
+$(UNIT_FILTER): EXTRA_CFLAGS = $(call pkg_cflags,cmocka)
 $(call obj,$(filter tests/unit/test_ovl_%,$(UNIT_SRCS))): EXTRA_CFLAGS = $(call pkg_cflags,$(OVL_PKGS) cmocka)
 $(call obj,$(filter tests/unit/test_net_%,$(UNIT_SRCS))): EXTRA_CFLAGS = $(call pkg_cflags,$(NET_PKGS) cmocka)
 $(call obj,$(filter-out tests/unit/test_ovl_% tests/unit/test_net_%,$(UNIT_SRCS))): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS) cmocka)
@@ -151,6 +167,36 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=out-asan SANITIZE=1 all unit
 	@HUTCH_TEST_DRIVER_PASSES= tests/run --build out-asan --skip demo
+
+# The fuzz targets (tests/fuzz/README.md): clang and libFuzzer, their own
+# build directory. Each target links the libraries of the parts it names in
+# FUZZ_PARTS_<target> (in HUTCH_PARTS order; common always), so that only
+# those parts are compiled again with clang; a target not listed gets all.
+FUZZ_BUILD   ?= out-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_PARTS_fuzz_dockerfile := builder
+FUZZ_PARTS_fuzz_unpack     := image
+FUZZ_PARTS_fuzz_image      := image sandbox
+fuzz_parts = $(filter $(or $(FUZZ_PARTS_$(1)),$(HUTCH_PARTS)),$(HUTCH_PARTS))
+
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+		SANITIZE=fuzz fuzz-targets
+
+fuzz-targets: $(FUZZ_BINS)
+
+# (Secondary expansion: the part list depends on the target's stem.)
+.SECONDEXPANSION:
+$(FUZZ_BINS): $(BUILD)/tests/%: $(BUILD)/tests/fuzz/%.o \
+		$$(foreach p,$$(call fuzz_parts,$$*),$(BUILD)/lib$$(p).a) \
+		$(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS))
+$(call obj,$(FUZZ_SRCS)): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS))
+
+fuzz-run: deps
+	@$(MAKE) --no-print-directory fuzz
+	@tests/fuzz/run.sh --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -352,7 +352,7 @@ const char *bld_vars_get(const struct bld_vars *vars, const char *name);
 bool bld_vars_has(const struct bld_vars *vars, const char *name, bool env);
 /** bld_vars_add_environ() - add "NAME=VALUE" strings (an image config's
  * Env) as ENV entries. Return: 0 or -ENOMEM. */
-int bld_vars_add_environ(struct bld_vars *vars, char *const *environ);
+int bld_vars_add_environ(struct bld_vars *vars, char *const *envp);
 /** bld_vars_copy() - replace @dst's contents with a copy of @src. */
 int bld_vars_copy(struct bld_vars *dst, const struct bld_vars *src);
 /** bld_vars_clear() - free the entries; @vars is empty afterwards. */

@@ -97,12 +97,12 @@ bool bld_vars_has(const struct bld_vars *vars, const char *name, bool env)
 	return vars && find_var(vars, name, env) != NULL;
 }
 
-int bld_vars_add_environ(struct bld_vars *vars, char *const *environ)
+int bld_vars_add_environ(struct bld_vars *vars, char *const *envp)
 {
-	for (; environ && *environ; environ++) {
-		const char *eq = strchr(*environ, '=');
-		char *name = eq ? strndup(*environ, (size_t)(eq - *environ))
-				: strdup(*environ);
+	for (; envp && *envp; envp++) {
+		const char *eq = strchr(*envp, '=');
+		char *name = eq ? strndup(*envp, (size_t)(eq - *envp))
+				: strdup(*envp);
 		int ret;
 
 		if (!name)

@@ -176,7 +176,7 @@ static void drop_stubs(const struct bld *b, const struct stage *st,
 {
 	static const char *const files[] = { "etc/hosts", "etc/hostname",
 					     "etc/resolv.conf",
-					     SBX_APT_ROOT_CONF + 1 };
+					     &SBX_APT_ROOT_CONF[1] };
 	static const char *const dirs[] = { "proc", "sys", "dev", "etc" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {

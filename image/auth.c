@@ -55,7 +55,7 @@ char *reg_base64_decode(const char *s, size_t *len)
 {
 	size_t n = strlen(s);
 	unsigned char *out;
-	int got;
+	int got, pad = 0;
 
 	if (n % 4 || n > (1u << 20))
 		return NULL;
@@ -67,9 +67,16 @@ char *reg_base64_decode(const char *s, size_t *len)
 		free(out);
 		return NULL;
 	}
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	/* EVP_DecodeBlock counts the padding as zero bytes. More than two
+	 * '=' is no padding base64 has ("====" decoded to 3 bytes, and 4
+	 * taken off wrote before the buffer; found by tests/fuzz). */
 	for (size_t i = n; i > 0 && s[i - 1] == '='; i--)
-		got--;
+		pad++;
+	if (pad > 2) {
+		free(out);
+		return NULL;
+	}
+	got -= pad;
 	out[got] = '\0';
 	*len = (size_t)got;
 	return (char *)out;

@@ -369,7 +369,7 @@ static int add_personality(scmp_filter_ctx ctx)
 			SCMP_A0(SCMP_CMP_MASKED_EQ, m[0] | 0x20000, m[0]));
 	if (ret == 0)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-				       SCMP_A0(SCMP_CMP_GT, 0xffffffffULL));
+				       SCMP_A0(SCMP_CMP_GT, 0xffffffffULL, 0));
 	return ret;
 }
 

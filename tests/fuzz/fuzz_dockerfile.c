@@ -3,18 +3,7 @@
  * substitution and scoping, and the .dockerignore matcher (the same bytes
  * feed both: each accepts any text)
  *
- * Build it with clang from the repository root, with the sources of builder/
- * and common/ and jansson:
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
- *     tests/fuzz/fuzz_dockerfile.c $(find build common -name '*.c') \
- *     $(pkg-config --cflags --libs jansson) -o /tmp/fuzz_dockerfile
- *
- * and run it on a copy of the corpus (libFuzzer adds files to it):
- *
- *   cp -r tests/unit/fixtures/dockerfiles /tmp/corpus
- *   /tmp/fuzz_dockerfile -dict=tests/fuzz/dockerfile.dict \
- *     -max_total_time=300 /tmp/corpus
+ * Build and run: see tests/fuzz/README.md.
  */
 
 #include <stdint.h>

@@ -6,6 +6,7 @@
  * img_unpack() accepted it or not, nothing may exist beside dest/ and
  * outside/, outside/ must hold only victim, unchanged and with one link;
  * anything else aborts (a finding). The first byte chooses the options.
+ * The two live in a fresh directory under $TMPDIR (/tmp without it).
  * Build and run: see tests/fuzz/README.md. Run it as an unprivileged user.
  */
 
@@ -23,17 +24,25 @@
 #include "common/common.h"
 #include "image/unpack-internal.h"
 
-static char base[64];
-static char dest[96];
-static char victim[96];
+static char base[128];
+static char dest[160];
+static char victim[192];
 static int blob = -1;
 
+/* How many unreadable directories the last pass opened up. */
+static int opened;
+
+/* A layer may give a directory any mode: make each one the walk meets
+ * readable and searchable again, so that its contents can go. */
 static int chmod_cb(const char *path, const struct stat *st, int type,
 		    struct FTW *ftw)
 {
+	(void)st;
 	(void)ftw;
-	if (type == FTW_D && !S_ISLNK(st->st_mode))
+	if (type == FTW_D)
 		chmod(path, 0700);
+	else if (type == FTW_DNR && chmod(path, 0700) == 0)
+		opened++;
 	return 0;
 }
 
@@ -42,16 +51,21 @@ static int rm_cb(const char *path, const struct stat *st, int type,
 {
 	(void)st;
 	(void)ftw;
-	if (type == FTW_DP)
+	if (type == FTW_DP || type == FTW_DNR)
 		rmdir(path);
 	else
 		unlink(path);
 	return 0;
 }
 
+/* A directory the walk could not read (mode 0300, say) hides what it
+ * holds until it is opened up, so walk again until nothing is hidden. */
 static void rm_rf(const char *path)
 {
-	nftw(path, chmod_cb, 16, FTW_PHYS);
+	do {
+		opened = 0;
+		nftw(path, chmod_cb, 16, FTW_PHYS);
+	} while (opened);
 	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -63,9 +77,12 @@ static void cleanup(void)
 
 static void init(void)
 {
-	char path[128];
+	const char *tmp = getenv("TMPDIR");
+	char path[160];
 
-	strcpy(base, "/tmp/hutch-fuzz-XXXXXX");
+	if (!tmp || !*tmp || strlen(tmp) > 100)
+		tmp = "/tmp";
+	snprintf(base, sizeof(base), "%s/hutch-fuzz-XXXXXX", tmp);
 	if (!mkdtemp(base))
 		abort();
 	atexit(cleanup);
@@ -84,7 +101,7 @@ static void init(void)
 /* Nothing may have appeared or changed outside dest/. */
 static void check_contained(void)
 {
-	char path[128], buf[4];
+	char path[160], buf[4];
 	DIR *d = opendir(base);
 	struct dirent *de;
 	struct stat st;

@@ -385,6 +385,13 @@ static void base64(void **state)
 	free(d);
 	assert_null(reg_base64_decode("abc", &len));
 	assert_null(reg_base64_decode("ab!=", &len));
+	/* Found by tests/fuzz/fuzz_image: all padding wrote before the
+	 * buffer. */
+	assert_null(reg_base64_decode("====", &len));
+	assert_null(reg_base64_decode("AA======", &len));
+	d = reg_base64_decode("AA==", &len);
+	assert_int_equal(len, 1);
+	free(d);
 }
 
 int main(void)

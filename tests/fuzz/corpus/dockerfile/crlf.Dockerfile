@@ -1,0 +1,7 @@
+FROM busybox
+RUN echo a \
+  b
+COPY <<EOF /x
+line
+EOF
+CMD ["sh"]
