@@ -174,12 +174,41 @@ static int send_go(int sock, pid_t pid, int ret, struct hutch_err *err)
 	return sock;
 }
 
+/* The sync socket and the child that runs @child_main: cloned into new
+ * namespaces with @flags, or a plain fork for 0. Return: hutch's end of
+ * the socket, or -errno with @err. */
+static int spawn(struct sbx_plan *plan, unsigned long flags,
+		 void (*child_main)(struct sbx_plan *plan), pid_t *pid,
+		 struct hutch_err *err)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return cmn_err_set(err, errno, "socketpair");
+	plan->sync = sv[1];
+	*pid = flags ? clone_child(flags) : fork();
+	if (*pid < 0) {
+		int e = errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return flags ? clone_failed(e, err)
+			     : cmn_err_set(err, e, "fork");
+	}
+	if (*pid == 0) {
+		close(sv[0]);
+		child_main(plan);
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
 static int start_child(struct sbx_plan *plan, pid_t *pid, struct sbx_net *net,
 		       struct hutch_err *err)
 {
 	const struct sbx_storage_driver *d = NULL;
 	struct sbx_layers layers;
-	int sv[2], ret;
+	int sock, ret;
 
 	if (plan->cfg->lowers) {
 		d = plan->storage = sbx_storage_of(plan->cfg);
@@ -188,22 +217,9 @@ static int start_child(struct sbx_plan *plan, pid_t *pid, struct sbx_net *net,
 		if (ret < 0)
 			return ret;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return cmn_err_set(err, errno, "socketpair");
-	plan->sync = sv[1];
-	*pid = clone_child(clone_flags(plan->cfg));
-	if (*pid < 0) {
-		int e = errno;
-
-		close(sv[0]);
-		close(sv[1]);
-		return clone_failed(e, err);
-	}
-	if (*pid == 0) {
-		close(sv[0]);
-		sbx_child_main(plan);
-	}
-	close(sv[1]);
+	sock = spawn(plan, clone_flags(plan->cfg), sbx_child_main, pid, err);
+	if (sock < 0)
+		return sock;
 	ret = sbx_idmap_apply(*pid, &plan->map, err);
 	/* A root mounted from the host (hutch-overlay) is there, in the
 	 * child's namespaces, before it builds its mount tree on it. */
@@ -213,32 +229,16 @@ static int start_child(struct sbx_plan *plan, pid_t *pid, struct sbx_net *net,
 	/* The network is up, its ports bound, before the command starts. */
 	if (ret == 0 && plan->cfg->network == SBX_NET_SLIRP)
 		ret = sbx_net_start(plan->cfg, *pid, net, err);
-	return send_go(sv[0], *pid, ret, err);
+	return send_go(sock, *pid, ret, err);
 }
 
 /* exec: a plain fork; the child joins the container's namespaces. */
 static int start_joiner(struct sbx_plan *plan, pid_t *pid,
 			struct hutch_err *err)
 {
-	int sv[2];
+	int sock = spawn(plan, 0, sbx_join_main, pid, err);
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return cmn_err_set(err, errno, "socketpair");
-	plan->sync = sv[1];
-	*pid = fork();
-	if (*pid < 0) {
-		int e = errno;
-
-		close(sv[0]);
-		close(sv[1]);
-		return cmn_err_set(err, e, "fork");
-	}
-	if (*pid == 0) {
-		close(sv[0]);
-		sbx_join_main(plan);
-	}
-	close(sv[1]);
-	return send_go(sv[0], *pid, 0, err);
+	return sock < 0 ? sock : send_go(sock, *pid, 0, err);
 }
 
 /* ---- the parent's loop ---------------------------------------------------- */
