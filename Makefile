@@ -127,7 +127,15 @@ $(call obj,$(HUTCH_SRCS) cli/main.c image/lazylib.c): EXTRA_CFLAGS = $(call pkg_
 $(BUILD)/common/json.o: EXTRA_CFLAGS = $(call pkg_cflags,jansson)
 $(call obj,$(OVL_SRCS) fuse-overlay/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(OVL_PKGS))
 $(call obj,$(NET_SRCS) net/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(NET_PKGS))
-$(BUILD)/cli/version.o: EXTRA_CFLAGS += -DHUTCH_VERSION='"$(VERSION)"' -DHUTCH_COMMIT='"$(GIT_COMMIT)"'
+# One version string for the three programs (common/version.c), compiled
+# again whenever the commit changes: hutch info compares the helpers' with
+# hutch's, and a stale one would tell a false story.
+$(BUILD)/common/version.o: EXTRA_CFLAGS += -DHUTCH_VERSION='"$(VERSION)"' -DHUTCH_COMMIT='"$(GIT_COMMIT)"'
+$(BUILD)/common/version.o: $(BUILD)/version-stamp
+$(BUILD)/version-stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION) $(GIT_COMMIT)' | cmp -s - $@ || echo '$(VERSION) $(GIT_COMMIT)' >$@
+FORCE:
 
 $(BUILD)/hutch: $(BUILD)/cli/main.o $(BUILD)/image/lazylib.o $(HUTCH_LIBS) $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(filter-out $(LAZY_PKGS),$(HUTCH_PKGS))) -ldl

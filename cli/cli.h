@@ -149,7 +149,4 @@ extern const struct cli_cmd cli_stats_cmd;
 extern const struct cli_cmd cli_unshare_cmd;
 extern const struct cli_cmd cli_monitor_cmd;
 
-/** cli_version_string() - "0.1.0 (commit abcdef123456)". */
-const char *cli_version_string(void);
-
 #endif

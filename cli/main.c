@@ -55,7 +55,7 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--version") ||
 			   !strcmp(argv[i], "-v")) {
-			printf("hutch version %s\n", cli_version_string());
+			printf("hutch version %s\n", cmn_version_string());
 			return 0;
 		} else {
 			cmn_log(CMN_LOG_ERROR,

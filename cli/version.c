@@ -8,18 +8,6 @@
 
 #include "cli/cli.h"
 
-#ifndef HUTCH_VERSION
-#define HUTCH_VERSION "unknown"
-#endif
-#ifndef HUTCH_COMMIT
-#define HUTCH_COMMIT "unknown"
-#endif
-
-const char *cli_version_string(void)
-{
-	return HUTCH_VERSION " (commit " HUTCH_COMMIT ")";
-}
-
 static int version_main(int argc, char **argv)
 {
 	const struct scmp_version *sv = seccomp_version();
@@ -35,7 +23,7 @@ static int version_main(int argc, char **argv)
 		return 0;
 	if (uname(&u) < 0)
 		u.release[0] = '\0';
-	printf("hutch:      %s\n", cli_version_string());
+	printf("hutch:      %s\n", cmn_version_string());
 	printf("kernel:     %s %s\n", u.sysname, u.release);
 	printf("libseccomp: %u.%u.%u\n", sv->major, sv->minor, sv->micro);
 	printf("jansson:    %s\n", jansson_version_str());

@@ -238,6 +238,15 @@ int cmn_random_hex(char *out, size_t nbytes);
 /** cmn_has_prefix() - does @s start with @prefix? */
 bool cmn_has_prefix(const char *s, const char *prefix);
 
+/* ---- the version (version.c) ------------------------------------------- */
+
+/**
+ * cmn_version_string() - "0.1.0 (commit abcdef123456)": the release and
+ * commit this program was built from, the same in hutch and its helpers,
+ * which print it as "NAME version STRING" (static).
+ */
+const char *cmn_version_string(void);
+
 /* ---- hutch's directories (dirs.c) -------------------------------------- */
 
 /**

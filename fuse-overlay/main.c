@@ -95,8 +95,8 @@ int main(int argc, char **argv)
 		if (opts.help)
 			fputs(ovl_usage(), stdout);
 		else
-			printf("hutch-overlay, FUSE library %s\n",
-			       fuse_pkgversion());
+			printf("hutch-overlay version %s\nlibfuse: %s\n",
+			       cmn_version_string(), fuse_pkgversion());
 		ovl_opts_free(&opts);
 		return 0;
 	}

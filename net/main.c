@@ -412,8 +412,8 @@ static int parse_args(struct net_config *cfg, int argc, char **argv,
 			return 1;
 		}
 		if (c == OPT_VERSION) {
-			printf("hutch-net (libslirp %s)\n",
-			       slirp_version_string());
+			printf("hutch-net version %s\nlibslirp: %s\n",
+			       cmn_version_string(), slirp_version_string());
 			return 1;
 		}
 		idx = (c >= 0 && c < (int)ARRAY_SIZE(opts)) ? c
