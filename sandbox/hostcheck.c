@@ -439,31 +439,6 @@ static void check_userns(struct builder *b)
 
 /* ---- 3. id mapping ------------------------------------------------------- */
 
-/* Where a program is: in @dirs (colon-separated), after $PATH when
- * @use_path. Returns an owned path or NULL. */
-static char *find_program(const char *name, const char *dirs, bool use_path)
-{
-	const char *env = use_path ? getenv("PATH") : NULL;
-	cleanup_free char *path =
-		cmn_strdup_printf("%s:%s", env ? env : "", dirs);
-	char *save = NULL;
-
-	if (!path)
-		return NULL;
-	for (char *dir = strtok_r(path, ":", &save); dir;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char *full;
-
-		if (*dir != '/')
-			continue;
-		full = cmn_strdup_printf("%s/%s", dir, name);
-		if (full && access(full, X_OK) == 0)
-			return full;
-		free(full);
-	}
-	return NULL;
-}
-
 /* Where idmap.c looks for newuidmap/newgidmap: fixed places only, never
  * $PATH, because a setuid helper must not be chosen by the environment. */
 #define IDMAP_HELPER_DIRS "/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin"
@@ -567,7 +542,8 @@ static void check_idmap_mode(struct builder *b, bool have_helpers)
  * capabilities; a package unpacked without either fails at run time). */
 static bool check_helper(struct builder *b, const char *name)
 {
-	cleanup_free char *path = find_program(name, IDMAP_HELPER_DIRS, false);
+	cleanup_free char *path =
+		sbx_find_program(name, IDMAP_HELPER_DIRS, false);
 	struct stat st;
 
 	if (!path) {
@@ -633,7 +609,7 @@ static void check_device(struct builder *b, const char *dev, const char *what,
 
 static void check_devices(struct builder *b)
 {
-	cleanup_free char *fusermount = find_program(
+	cleanup_free char *fusermount = sbx_find_program(
 		"fusermount3", "/usr/bin:/bin:/usr/local/bin", true);
 
 	check_device(

@@ -29,30 +29,6 @@
 
 extern char **environ;
 
-char *sbx_helper_path(const char *var, const char *name)
-{
-	const char *env = getenv(var);
-	char self[PATH_MAX];
-	ssize_t n;
-	char *slash;
-
-	if (env && *env)
-		return strdup(env);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 16);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			snprintf(slash + 1,
-				 sizeof(self) - (size_t)(slash + 1 - self),
-				 "%s", name);
-			if (access(self, X_OK) == 0)
-				return strdup(self);
-		}
-	}
-	return strdup(name);
-}
-
 static char **helper_argv(const struct sbx_config *cfg, const char *path,
 			  pid_t pid)
 {
@@ -107,12 +83,18 @@ static int wait_ready(int fd, const char *path, struct hutch_err *err)
 int sbx_net_start(const struct sbx_config *cfg, pid_t pid, struct sbx_net *net,
 		  struct hutch_err *err)
 {
-	cleanup_free char *path = sbx_helper_path("HUTCH_NET", "hutch-net");
-	cleanup_strv char **argv = path ? helper_argv(cfg, path, pid) : NULL;
+	cleanup_free char *path = NULL;
+	cleanup_strv char **argv = NULL;
 	int ready[2], ex[2], ret;
 
 	net->pid = -1;
 	net->exit_fd = -1;
+	ret = sbx_helper_path("HUTCH_NET", "hutch-net", &path, err);
+	if (ret < 0) {
+		cmn_err_prefix(err, "cannot start the container's network");
+		return ret;
+	}
+	argv = helper_argv(cfg, path, pid);
 	if (!argv)
 		return cmn_err_set(err, ENOMEM, "network");
 	if (pipe2(ready, O_CLOEXEC) < 0)

@@ -241,12 +241,60 @@ void sbx_config_layers(const struct sbx_config *cfg, struct sbx_layers *out);
  */
 int sbx_overlay_probe(const char *dir);
 
-/* ---- user-mode networking (netstart.c) ---------------------------------- */
+/* ---- hutch's helper programs (helpers.c) ------------------------------- */
 
-/** sbx_helper_path() - a helper program (hutch-net, hutch-overlay): $@var,
- * else next to hutch's own executable (installed together), else @name for
- * a PATH search. Owned. */
-char *sbx_helper_path(const char *var, const char *name);
+/** sbx_self_exe() - the path of the running program (/proc/self/exe, every
+ * symbolic link resolved); owned, NULL when it cannot be read. */
+char *sbx_self_exe(void);
+
+/** sbx_find_program() - @name in the absolute directories of $PATH (when
+ * @use_path), then of @dirs (colon-separated); the first executable one,
+ * owned, or NULL. */
+char *sbx_find_program(const char *name, const char *dirs, bool use_path);
+
+/**
+ * struct sbx_helper - where a helper program is, or why it is not
+ * @path:    the program (owned); NULL when not found
+ * @from:    how it was found: the variable's name, "next to hutch" or
+ *           "on PATH" (static)
+ * @home:    hutch's own directory (owned); NULL when unknown
+ * @missing: when not found, every place looked at, in words (owned)
+ * @fix:     when not found, what to do, in words (owned)
+ */
+struct sbx_helper {
+	char *path;
+	const char *from;
+	char *home;
+	char *missing;
+	char *fix;
+};
+
+/**
+ * sbx_helper_find() - find helper @name (hutch-net, hutch-overlay): $@var
+ * when set (a path, or a name for a PATH search), else next to hutch's
+ * own executable (they are installed together), else on PATH.
+ * Return: 0 with @h->path set, -ENOENT with @h->missing and @h->fix set,
+ * or -ENOMEM. Release @h with sbx_helper_free() in every case.
+ */
+int sbx_helper_find(const char *var, const char *name, struct sbx_helper *h);
+void sbx_helper_free(struct sbx_helper *h);
+
+/** sbx_helper_path() - set *@path to sbx_helper_find()'s path (owned) and
+ * return 0; or -errno with @err one line: "NAME not found: where it was
+ * looked for; what to do". */
+int sbx_helper_path(const char *var, const char *name, char **path,
+		    struct hutch_err *err);
+
+/**
+ * sbx_helper_version() - run "@path --version" (at most 5 s)
+ * @first_line: set to the first line it printed on stdout or stderr
+ *              (owned, may be empty), also when it failed
+ * Return: its exit status (128+N when signal N killed it), or -errno when
+ * it could not be started (-ETIMEDOUT: no answer in time).
+ */
+int sbx_helper_version(const char *path, char **first_line);
+
+/* ---- user-mode networking (netstart.c) ---------------------------------- */
 
 /** struct sbx_net - a running hutch-net: its pid and the pipe whose
  * closing tells it to go */

@@ -146,17 +146,21 @@ static void tell_failure(int log, const char *path, struct hutch_err *err)
 static int mount_layers(const struct sbx_layers *l, const char *target,
 			pid_t join, pid_t *daemon, struct hutch_err *err)
 {
-	cleanup_free char *path =
-		sbx_helper_path("HUTCH_OVERLAY", "hutch-overlay");
+	cleanup_free char *path = NULL;
 	cleanup_free char *opts = fuse_options(l->lowers, l->upper, l->work);
 	cleanup_close int log = -1;
 	struct pollfd p = { -1, POLLIN, 0 };
-	int fds[2];
+	int fds[2], ret;
 	char byte;
 	pid_t pid;
 
 	*daemon = -1;
-	if (!path || !opts)
+	ret = sbx_helper_path("HUTCH_OVERLAY", "hutch-overlay", &path, err);
+	if (ret < 0) {
+		cmn_err_prefix(err, "cannot mount the image's layers");
+		return ret;
+	}
+	if (!opts)
 		return cmn_err_set(err, ENOMEM, "overlay");
 	log = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (log < 0)

@@ -136,3 +136,46 @@ line() {
 	[ ${#lines[@]} -eq 1 ]
 	[[ $output == *'"extra"'* ]]
 }
+
+# hutch_alone DIR: a copy of the hutch binary alone in DIR, as a user who
+# copied only that file would have it.
+hutch_alone() {
+	mkdir -p "$1"
+	cp "${HUTCH_REAL:-$HUTCH}" "$1/hutch"
+}
+
+# path_without_helpers: $PATH less the directories that hold a hutch-net or
+# hutch-overlay (an installed package), so that a copy of hutch alone has none.
+path_without_helpers() {
+	local d dirs out=
+	IFS=: read -ra dirs <<<"$PATH"
+	for d in "${dirs[@]}"; do
+		[ -e "$d/hutch-net" ] || [ -e "$d/hutch-overlay" ] || out+=${out:+:}$d
+	done
+	echo "$out"
+}
+
+# alone ARGS...: run the copy in $A without helper variables or helpers on PATH.
+alone() {
+	env -u HUTCH_NET -u HUTCH_OVERLAY -u HUTCH_STORAGE_DRIVER \
+		PATH="$(path_without_helpers)" "$A/hutch" "$@"
+}
+
+@test "info: a copy of hutch alone names the missing helper, where it looked and the fix, exit 125" {
+	A=$BATS_TEST_TMPDIR/alone
+	hutch_alone "$A"
+	make_rootfs "$BATS_TEST_TMPDIR/rootfs"
+	run -125 --separate-stderr alone run --rm --rootfs "$BATS_TEST_TMPDIR/rootfs" -p 127.0.0.1::80 true
+	echo "$stderr"
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[ "$stderr" = "hutch: cannot start the container's network: hutch-net not found: HUTCH_NET is not set, $A/hutch-net (next to hutch) does not exist, and no directory of PATH has hutch-net; install hutch-net next to hutch, in $A, or set HUTCH_NET to its path" ]
+	run -125 --separate-stderr alone run --rm --rootfs "$BATS_TEST_TMPDIR/rootfs" --overlay --storage-driver fuse true
+	echo "$stderr"
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == *"hutch-overlay not found: HUTCH_OVERLAY is not set, $A/hutch-overlay (next to hutch) does not exist, and no directory of PATH has hutch-overlay; install hutch-overlay next to hutch, in $A, or set HUTCH_OVERLAY to its path" ]]
+	[[ $stderr != *"/dev/fuse"* ]]
+	run -0 alone ps -aq
+	[ -z "$output" ]
+	HUTCH_NET=$BATS_TEST_TMPDIR/nowhere/hutch-net run -125 --separate-stderr "$A/hutch" run --rm --rootfs "$BATS_TEST_TMPDIR/rootfs" -p 127.0.0.1::80 true
+	[[ $stderr == *"hutch-net not found: HUTCH_NET=$BATS_TEST_TMPDIR/nowhere/hutch-net does not exist; set HUTCH_NET to the path of hutch-net, or unset it"* ]]
+}
