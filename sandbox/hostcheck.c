@@ -8,8 +8,10 @@
  * sysctls that gate unprivileged user namespaces, a real user namespace
  * (unshare, id map, a mount), the id mapping hutch run would choose, the
  * devices FUSE and user-mode networking need, kernel overlayfs in a user
- * namespace, cgroup delegation, and the filesystems of the store and the
- * runtime directory. Every problem gets one line saying what to do.
+ * namespace, cgroup delegation, the filesystems of the store and the
+ * runtime directory, and hutch's own installation (its helper programs
+ * found, runnable and of its own build). Every problem gets one line
+ * saying what to do.
  *
  * Reading sysctls alone is not enough: seccomp filters of an outer container
  * (Docker's default profile refuses unshare), AppArmor's restriction on
@@ -1090,7 +1092,135 @@ static void check_runtime(struct builder *b)
 	fs_info_free(&fi);
 }
 
-/* ---- 9. summary ------------------------------------------------------------ */
+/* ---- 9. hutch's installation --------------------------------------------- */
+
+/**
+ * struct helper_need - a helper program and what needs it
+ * @var:  the variable that names it
+ * @need: what cannot work without it
+ */
+struct helper_need {
+	const char *var;
+	const char *name;
+	const char *need;
+};
+
+static const struct helper_need helper_needs[] = {
+	{ "HUTCH_NET", "hutch-net",
+	  "published ports (-p) and --network slirp need it" },
+	{ "HUTCH_OVERLAY", "hutch-overlay",
+	  "the fuse storage driver needs it" },
+};
+
+/* The version in @line when it is "@name version V", else NULL. */
+static const char *version_in(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(line, name, n) || !cmn_has_prefix(line + n, " version "))
+		return NULL;
+	return line + n + strlen(" version ");
+}
+
+/* The fix for a helper of another build. */
+static char *reinstall_fix(const struct helper_need *hn,
+			   const struct sbx_helper *h)
+{
+	if (!h->home)
+		return cmn_strdup_printf(
+			"set %s to the %s of this hutch's build, %s", hn->var,
+			hn->name, cmn_version_string());
+	return cmn_strdup_printf(
+		"install the %s of this hutch's build, %s, next to it in %s, or set %s to it",
+		hn->name, cmn_version_string(), h->home, hn->var);
+}
+
+/* A helper that will not run (a missing library, say): FAIL. */
+static void add_broken_helper(struct builder *b, const struct helper_need *hn,
+			      const struct sbx_helper *h, const char *from,
+			      int status, const char *said)
+{
+	char why[64];
+
+	if (status < 0)
+		snprintf(why, sizeof(why), "%s", strerror(-status));
+	else
+		snprintf(why, sizeof(why), "it exited with status %d, silent",
+			 status);
+	add(b, hn->name, SBX_CHECK_FAIL,
+	    cmn_strdup_printf("%s (%s) cannot run: %s (%s)", h->path, from,
+			      *said ? said : why, hn->need),
+	    cmn_strdup_printf(
+		    "install a %s that runs on this machine next to hutch%s%s, or set %s to one; ldd %s lists the libraries it needs",
+		    hn->name, h->home ? ", in " : "", h->home ? h->home : "",
+		    hn->var, h->path));
+}
+
+/* Found: does it run, and is it of hutch's own build? */
+static void check_helper_version(struct builder *b,
+				 const struct helper_need *hn,
+				 const struct sbx_helper *h)
+{
+	cleanup_free char *said = NULL;
+	int status = sbx_helper_version(h->path, &said);
+	const char *line = said ? said : "";
+	const char *version = status == 0 ? version_in(line, hn->name) : NULL;
+	char from[64];
+
+	/* "from HUTCH_NET", "next to hutch", "on PATH" */
+	snprintf(from, sizeof(from), "%s%s",
+		 strcmp(h->from, hn->var) ? "" : "from ", h->from);
+	if (status != 0)
+		add_broken_helper(b, hn, h, from, status, line);
+	else if (!version)
+		add(b, hn->name, SBX_CHECK_WARN,
+		    cmn_strdup_printf(
+			    "%s (%s) does not say its version (an older %s?): \"%s\"",
+			    h->path, from, hn->name, line),
+		    reinstall_fix(hn, h));
+	else if (strcmp(version, cmn_version_string()))
+		add(b, hn->name, SBX_CHECK_WARN,
+		    cmn_strdup_printf("%s (%s) is version %s, hutch is %s",
+				      h->path, from, version,
+				      cmn_version_string()),
+		    reinstall_fix(hn, h));
+	else
+		add(b, hn->name, SBX_CHECK_OK,
+		    cmn_strdup_printf("%s (%s, same version)", h->path, from),
+		    NULL);
+}
+
+static void check_helper_program(struct builder *b,
+				 const struct helper_need *hn)
+{
+	struct sbx_helper h;
+	int ret = sbx_helper_find(hn->var, hn->name, &h);
+
+	if (ret == -ENOMEM)
+		b->oom = true;
+	else if (ret < 0)
+		add(b, hn->name, SBX_CHECK_FAIL,
+		    cmn_strdup_printf("not found: %s (%s)", h.missing,
+				      hn->need),
+		    steal_ptr(&h.fix));
+	else
+		check_helper_version(b, hn, &h);
+	sbx_helper_free(&h);
+}
+
+static void check_install(struct builder *b)
+{
+	cleanup_free char *self = sbx_self_exe();
+
+	add(b, "hutch", SBX_CHECK_OK,
+	    self ? cmn_strdup_printf("%s at %s", cmn_version_string(), self)
+		 : strdup(cmn_version_string()),
+	    NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(helper_needs); i++)
+		check_helper_program(b, &helper_needs[i]);
+}
+
+/* ---- 10. summary ----------------------------------------------------------- */
 
 static void add_summary(struct builder *b)
 {
@@ -1123,6 +1253,7 @@ int sbx_host_report(const char *procsys, struct sbx_report *rep,
 	check_cgroups(&b);
 	check_store(&b);
 	check_runtime(&b);
+	check_install(&b);
 	add_summary(&b);
 	if (b.oom) {
 		sbx_report_free(&b.rep);

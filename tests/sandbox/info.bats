@@ -32,6 +32,26 @@ line() {
 	return 1
 }
 
+# fix_of NAME: the fix line after the "NAME: VALUE" line in $output.
+fix_of() {
+	local i
+	for ((i = 0; i + 1 < ${#lines[@]}; i++)); do
+		if [[ ${lines[i]} == "$1: "* ]]; then
+			[[ ${lines[i + 1]} == "  fix: "* ]] || return 1
+			echo "${lines[i + 1]#"  fix: "}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# hutch_version: "0.1.0 (commit abcdef123456)", as hutch --version says it.
+hutch_version() {
+	local v
+	v=$("$HUTCH" --version)
+	echo "${v#hutch version }"
+}
+
 @test "info: this machine can run rootless containers" {
 	run -0 "$HUTCH" info
 	[ "$(line "user namespaces")" = yes ]
@@ -178,4 +198,53 @@ alone() {
 	[ -z "$output" ]
 	HUTCH_NET=$BATS_TEST_TMPDIR/nowhere/hutch-net run -125 --separate-stderr "$A/hutch" run --rm --rootfs "$BATS_TEST_TMPDIR/rootfs" -p 127.0.0.1::80 true
 	[[ $stderr == *"hutch-net not found: HUTCH_NET=$BATS_TEST_TMPDIR/nowhere/hutch-net does not exist; set HUTCH_NET to the path of hutch-net, or unset it"* ]]
+}
+
+@test "info: hutch and its helpers are one build, found next to hutch" {
+	local real dir
+	real=$(readlink -f "${HUTCH_REAL:-$HUTCH}")
+	dir=$(dirname "$real")
+	run -0 env -u HUTCH_NET -u HUTCH_OVERLAY "$HUTCH" info
+	[ "$(line hutch)" = "$(hutch_version) at $real" ]
+	[ "$(line hutch-net)" = "$dir/hutch-net (next to hutch, same version)" ]
+	[ "$(line hutch-overlay)" = "$dir/hutch-overlay (next to hutch, same version)" ]
+	# Each helper says the same version line as hutch --version.
+	[ "$("$dir/hutch-net" --version | head -n 1)" = "hutch-net version $(hutch_version)" ]
+	[ "$("$dir/hutch-overlay" --version | head -n 1)" = "hutch-overlay version $(hutch_version)" ]
+}
+
+@test "info: a copy of hutch alone lists the missing helpers as failed checks with the fix" {
+	A=$BATS_TEST_TMPDIR/alone
+	hutch_alone "$A"
+	run -1 alone info
+	echo "$output"
+	[ "$(line hutch-net)" = "not found: HUTCH_NET is not set, $A/hutch-net (next to hutch) does not exist, and no directory of PATH has hutch-net (published ports (-p) and --network slirp need it)" ]
+	[ "$(fix_of hutch-net)" = "install hutch-net next to hutch, in $A, or set HUTCH_NET to its path" ]
+	[ "$(line hutch-overlay)" = "not found: HUTCH_OVERLAY is not set, $A/hutch-overlay (next to hutch) does not exist, and no directory of PATH has hutch-overlay (the fuse storage driver needs it)" ]
+	[ "$(fix_of hutch-overlay)" = "install hutch-overlay next to hutch, in $A, or set HUTCH_OVERLAY to its path" ]
+	[[ ${lines[-2]} == "rootless containers: no: hutch-net: not found: "* ]]
+	run -1 alone info --format json
+	json_ok 'd["rootless"] is False and [c["state"] for c in d["checks"] if c["name"] in ("hutch-net", "hutch-overlay")] == ["fail", "fail"]' \
+		'.rootless == false and ([.checks[] | select(.name == "hutch-net" or .name == "hutch-overlay") | .state] == ["fail", "fail"])' <<<"$output"
+}
+
+@test "info: a helper of another build, an older one and a broken one are reported" {
+	local d=$BATS_TEST_TMPDIR/helpers dir
+	dir=$(dirname "$(readlink -f "${HUTCH_REAL:-$HUTCH}")")
+	mkdir -p "$d"
+	printf '#!/bin/sh\necho "hutch-net version 0.0.1 (commit 000000000000)"\n' >"$d/other-net"
+	printf '#!/bin/sh\necho "hutch-overlay, FUSE library 3.14.0"\n' >"$d/old-overlay"
+	printf '#!/bin/sh\necho "$0: error while loading shared libraries: libslirp.so.0" >&2\nexit 127\n' >"$d/broken-net"
+	chmod 0755 "$d"/*
+	HUTCH_NET=$d/other-net HUTCH_OVERLAY=$d/old-overlay run -0 "$HUTCH" info
+	echo "$output"
+	[ "$(line hutch-net)" = "$d/other-net (from HUTCH_NET) is version 0.0.1 (commit 000000000000), hutch is $(hutch_version)" ]
+	[ "$(fix_of hutch-net)" = "install the hutch-net of this hutch's build, $(hutch_version), next to it in $dir, or set HUTCH_NET to it" ]
+	[ "$(line hutch-overlay)" = "$d/old-overlay (from HUTCH_OVERLAY) does not say its version (an older hutch-overlay?): \"hutch-overlay, FUSE library 3.14.0\"" ]
+	[[ $(fix_of hutch-overlay) == "install the hutch-overlay of this hutch's build"* ]]
+	HUTCH_NET=$d/broken-net run -1 "$HUTCH" info
+	echo "$output"
+	[ "$(line hutch-net)" = "$d/broken-net (from HUTCH_NET) cannot run: $d/broken-net: error while loading shared libraries: libslirp.so.0 (published ports (-p) and --network slirp need it)" ]
+	[[ $(fix_of hutch-net) == *"ldd $d/broken-net lists the libraries it needs" ]]
+	[ "$(line hutch-overlay)" = "$dir/hutch-overlay (next to hutch, same version)" ]
 }

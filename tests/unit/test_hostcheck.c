@@ -168,19 +168,14 @@ static const struct sbx_check *find(const struct sbx_report *rep,
 static void assert_well_formed(const struct sbx_report *rep)
 {
 	static const char *const order[] = {
-		"kernel",
-		"user namespaces",
-		"id mapping",
-		"newuidmap",
-		"newgidmap",
-		"/dev/fuse",
-		"fusermount3",
-		"/dev/net/tun",
-		"kernel overlay",
-		"cgroups",
-		"store",
-		"runtime dir",
-		"rootless containers",
+		"kernel",	  "user namespaces",
+		"id mapping",	  "newuidmap",
+		"newgidmap",	  "/dev/fuse",
+		"fusermount3",	  "/dev/net/tun",
+		"kernel overlay", "cgroups",
+		"store",	  "runtime dir",
+		"hutch",	  "hutch-net",
+		"hutch-overlay",  "rootless containers",
 	};
 	size_t at = 0;
 
