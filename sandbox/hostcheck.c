@@ -497,6 +497,21 @@ static char *login_name(void)
 
 #define SINGLE_NOTE \
 	"; single mapping works for most images, and builds emulate root"
+#define RANGE_NOTE "65536 ids that /etc/subuid and /etc/subgid give nobody yet"
+
+/* usermod's "FIRST-LAST" for 65536 subordinate ids that no entry of
+ * /etc/subuid or /etc/subgid gives to anyone yet, from 100000 on (where
+ * useradd starts them); words for an admin when none can be computed. */
+static void free_subid_range(char *buf, size_t size)
+{
+	uint32_t start;
+
+	if (sbx_subid_free_range("/etc/subuid", "/etc/subgid", 100000, 65536,
+				 &start) == 0)
+		snprintf(buf, size, "%u-%u", start, start + 65535);
+	else
+		snprintf(buf, size, "FIRST-LAST");
+}
 
 /* How to get full mapping: subordinate ids (@why names /etc/subuid or
  * /etc/subgid) and/or working newuidmap/newgidmap. */
@@ -504,17 +519,19 @@ static char *single_fix(const char *why, bool have_helpers)
 {
 	cleanup_free char *user = login_name();
 	bool need_ids = why && strstr(why, "/etc/sub");
+	char range[32];
 
 	if (!user)
 		return NULL;
+	free_subid_range(range, sizeof(range));
 	if (need_ids && !have_helpers)
 		return cmn_strdup_printf(
-			"ask an admin: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s, and install uidmap for newuidmap/newgidmap" SINGLE_NOTE,
-			user);
+			"ask an admin: sudo usermod --add-subuids %s --add-subgids %s %s (%s), and install uidmap for newuidmap/newgidmap" SINGLE_NOTE,
+			range, range, user, RANGE_NOTE);
 	if (need_ids)
 		return cmn_strdup_printf(
-			"ask an admin: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s" SINGLE_NOTE,
-			user);
+			"ask an admin: sudo usermod --add-subuids %s --add-subgids %s %s (%s)" SINGLE_NOTE,
+			range, range, user, RANGE_NOTE);
 	return strdup(
 		"ask an admin to install uidmap (setuid newuidmap/newgidmap): sudo apt-get install uidmap, or dnf install shadow-utils" SINGLE_NOTE);
 }

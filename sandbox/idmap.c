@@ -35,6 +35,27 @@
 
 #include "sandbox/sandbox-internal.h"
 
+/* One "who:start:count" line of a subid file; false for a malformed one
+ * (skipped, as shadow's tools skip it). @line is cut up in place. */
+static bool subid_entry(char *line, const char **who, uint32_t *start,
+			uint32_t *count)
+{
+	char *save = NULL;
+	char *w = strtok_r(line, ":\n", &save);
+	char *s = strtok_r(NULL, ":\n", &save);
+	char *c = strtok_r(NULL, ":\n", &save);
+	uint64_t sv, cv;
+
+	if (!w || !s || !c || !cmn_parse_u64(s, UINT32_MAX, &sv) ||
+	    !cmn_parse_u64(c, UINT32_MAX, &cv) || cv == 0 ||
+	    sv + cv > UINT32_MAX)
+		return false;
+	*who = w;
+	*start = (uint32_t)sv;
+	*count = (uint32_t)cv;
+	return true;
+}
+
 int sbx_subid_ranges(const char *file, const char *name, uint32_t id,
 		     struct sbx_id_range *out, size_t max)
 {
@@ -47,24 +68,66 @@ int sbx_subid_ranges(const char *file, const char *name, uint32_t id,
 		return errno == ENOENT ? 0 : -errno;
 	snprintf(idstr, sizeof(idstr), "%u", id);
 	while (getline(&line, &cap, f) > 0 && n < max) {
-		char *save = NULL;
-		char *who = strtok_r(line, ":\n", &save);
-		char *start = strtok_r(NULL, ":\n", &save);
-		char *count = strtok_r(NULL, ":\n", &save);
-		uint64_t s, c;
+		const char *who;
+		uint32_t s, c;
 
-		if (!who || !start || !count)
+		if (!subid_entry(line, &who, &s, &c))
 			continue;
 		if (strcmp(who, idstr) != 0 &&
 		    (!name || strcmp(who, name) != 0))
 			continue;
-		if (!cmn_parse_u64(start, UINT32_MAX, &s) ||
-		    !cmn_parse_u64(count, UINT32_MAX, &c) || c == 0 ||
-		    s + c > UINT32_MAX)
-			continue;
-		out[n++] = (struct sbx_id_range){ 0, (uint32_t)s, (uint32_t)c };
+		out[n++] = (struct sbx_id_range){ 0, s, c };
 	}
 	return (int)n;
+}
+
+/* Move *@start past every entry of @file that overlaps [*@start,
+ * *@start + @count); *@moved says whether any did. */
+static int skip_taken(const char *file, uint32_t count, uint64_t *start,
+		      bool *moved)
+{
+	cleanup_fclose FILE *f = fopen(file, "re");
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (getline(&line, &cap, f) > 0) {
+		const char *who;
+		uint32_t s, c;
+
+		if (subid_entry(line, &who, &s, &c) && s < *start + count &&
+		    *start < (uint64_t)s + c) {
+			*start = (uint64_t)s + c;
+			*moved = true;
+		}
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+int sbx_subid_free_range(const char *subuid, const char *subgid, uint32_t from,
+			 uint32_t count, uint32_t *start)
+{
+	uint64_t at = from;
+	bool moved = true;
+
+	/* Each pass moves past what overlaps; done when a pass moves none.
+	 * The files are small (one line a user), so passes are cheap. */
+	while (moved) {
+		int ret;
+
+		moved = false;
+		ret = skip_taken(subuid, count, &at, &moved);
+		if (ret == 0)
+			ret = skip_taken(subgid, count, &at, &moved);
+		if (ret < 0)
+			return ret;
+		/* uid 4294967295 is (uid_t)-1, never a real id. */
+		if (at + count > UINT32_MAX)
+			return -ENOSPC;
+	}
+	*start = (uint32_t)at;
+	return 0;
 }
 
 /* The helper is usable when it is setuid root or carries file capabilities

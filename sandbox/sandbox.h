@@ -62,6 +62,20 @@ int sbx_subid_ranges(const char *file, const char *name, uint32_t id,
 		     struct sbx_id_range *out, size_t max);
 
 /**
+ * sbx_subid_free_range() - the first @count ids at or above @from that no
+ * entry of @subuid or @subgid gives to anyone: a range an admin can add
+ * for a user to both files without taking another user's ids
+ * @subuid, @subgid: /etc/subuid and /etc/subgid (tests pass others); a
+ *                   missing file has no entries
+ * @start: set to the range's first id
+ *
+ * Return: 0, -ENOSPC when no such range is left below 2^32 - 1, or -errno
+ * for a read error.
+ */
+int sbx_subid_free_range(const char *subuid, const char *subgid, uint32_t from,
+			 uint32_t count, uint32_t *start);
+
+/**
  * sbx_idmap_plan() - decide the mapping for @mode on this host
  * @why: when full mapping is not possible, set to a static one-line reason
  *       (no subuid entry, no newuidmap, ...); may be NULL

@@ -82,7 +82,19 @@ hutch_version() {
 		[[ ${output} != *"usermod --add-subuids"* ]]
 	else
 		[[ $map == "single (uid 0 -> $(id -u) only"* ]]
-		[[ $output == *"fix: ask an admin: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $(id -un)"* ]]
+		# The range proposed is free: no entry of either file, any
+		# user's, overlaps it (tests/run gives hutch-sub 100000-165535,
+		# the range every admin guide proposes).
+		local re="^ask an admin: sudo usermod --add-subuids ([0-9]+)-([0-9]+) --add-subgids ([0-9]+)-([0-9]+) $(id -un) "
+		[[ $(fix_of "id mapping") =~ $re ]]
+		local first=${BASH_REMATCH[1]} last=${BASH_REMATCH[2]} who s c
+		[ "${BASH_REMATCH[3]}-${BASH_REMATCH[4]}" = "$first-$last" ]
+		[ $((last - first + 1)) -eq 65536 ]
+		[ "$first" -ge 100000 ]
+		while IFS=: read -r who s c; do
+			[[ $s =~ ^[0-9]+$ && $c =~ ^[0-9]+$ ]] || continue
+			((s > last || s + c <= first))
+		done < <(cat /etc/subuid /etc/subgid 2>/dev/null)
 	fi
 	[[ $(line newuidmap) == */newuidmap" (setuid root)" || $(line newuidmap) == *"(file capabilities)" ]]
 }
