@@ -800,19 +800,27 @@ static bool is_dir(const char *path)
 	return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Where to probe: the store itself, which is what containers will use;
- * before the first pull, the runtime directory or /tmp. Never create the
- * store just to look at it. */
-static char *probe_base(void)
+/* Where to probe: the store, which is what containers will use; before
+ * the first pull, its nearest existing ancestor, the filesystem the store
+ * will be made on (the runtime directory or /tmp may be another one: a
+ * tmpfs under an NFS home). Never create the store just to look at it.
+ * @where: set to the place in words (owned). NULL when the store's path
+ * is unknown (no HOME). */
+static char *probe_base(char **where)
 {
 	cleanup_free char *store = cmn_store_dir();
-	cleanup_free char *runtime = cmn_runtime_dir();
+	cleanup_free char *at = store ? strdup(store) : NULL;
 
-	if (is_dir(store))
-		return steal_ptr(&store);
-	if (is_dir(runtime))
-		return steal_ptr(&runtime);
-	return strdup("/tmp");
+	*where = NULL;
+	if (!at)
+		return NULL;
+	while (!is_dir(at) && to_parent(at))
+		;
+	*where = strcmp(at, store)
+			 ? cmn_strdup_printf("%s, where the store %s will be",
+					     at, store)
+			 : strdup(at);
+	return *where ? steal_ptr(&at) : NULL;
 }
 
 /* lower/{file,dir}, upper, work, merged in @dir. */
@@ -832,9 +840,10 @@ static int overlay_prepare(const char *dir)
 
 #define OVERLAY_FIX "none needed: hutch-overlay (FUSE) will be used"
 
-/* The verdict line for a probe in @base that ended with @ret and @res. */
+/* The verdict line for a probe that ended with @ret and @res; @where
+ * names its place. */
 static void add_overlay(struct builder *b, int ret,
-			const struct probe_result *res, const char *base,
+			const struct probe_result *res, const char *where,
 			const struct fs_info *fi)
 {
 	cleanup_free char *failure = NULL;
@@ -843,19 +852,19 @@ static void add_overlay(struct builder *b, int ret,
 		add(b, "kernel overlay", SBX_CHECK_WARN,
 		    cmn_strdup_printf(
 			    "not tested: cannot prepare a probe in %s: %s",
-			    base, strerror(-ret)),
+			    where, strerror(-ret)),
 		    strdup(OVERLAY_FIX));
 	} else if (res->step) {
 		failure = probe_failure(res);
 		add(b, "kernel overlay", SBX_CHECK_WARN,
 		    cmn_strdup_printf("%s (on %s in %s)",
-				      failure ? failure : "?", fi->name, base),
+				      failure ? failure : "?", fi->name, where),
 		    strdup(OVERLAY_FIX
 			   "; kernel overlay needs Linux 5.11+ and a local filesystem for HUTCH_ROOT"));
 	} else {
 		add(b, "kernel overlay", SBX_CHECK_OK,
 		    cmn_strdup_printf("yes (userxattr) on %s in %s", fi->name,
-				      base),
+				      where),
 		    NULL);
 	}
 }
@@ -880,7 +889,8 @@ int sbx_overlay_probe(const char *base)
 
 static void check_overlay(struct builder *b)
 {
-	cleanup_free char *base = probe_base();
+	cleanup_free char *where = NULL;
+	cleanup_free char *base = probe_base(&where);
 	cleanup_free char *dir =
 		base ? cmn_strdup_printf("%s/.hutch-info-XXXXXX", base) : NULL;
 	struct probe_result res = { 0 };
@@ -891,7 +901,8 @@ static void check_overlay(struct builder *b)
 		add(b, "kernel overlay", SBX_CHECK_WARN,
 		    cmn_strdup_printf(
 			    "not tested: cannot create a directory in %s: %s",
-			    base ? base : "?", strerror(errno)),
+			    where ? where : "the store (unknown)",
+			    strerror(errno)),
 		    strdup(OVERLAY_FIX));
 		return;
 	}
@@ -900,7 +911,7 @@ static void check_overlay(struct builder *b)
 		ret = run_probe(probe_overlay, dir, &res);
 	fs_probe(dir, &fi);
 	gone = remove_tree(AT_FDCWD, dir, 0);
-	add_overlay(b, ret, &res, base, &fi);
+	add_overlay(b, ret, &res, where, &fi);
 	if (gone < 0)
 		add(b, "probe cleanup", SBX_CHECK_WARN,
 		    cmn_strdup_printf("cannot remove %s: %s", dir,

@@ -112,7 +112,11 @@ hutch_version() {
 	[ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || skip "/dev/shm is not a tmpfs here"
 	run -0 env HUTCH_ROOT=/dev/shm/hutch-info-$$/store "$HUTCH" info
 	[ "$(line store)" = "/dev/shm/hutch-info-$$/store (not created yet; tmpfs at /dev/shm)" ]
+	# Kernel overlay is probed on the store's filesystem, not on the
+	# runtime directory's (here /tmp's).
+	[[ $(line "kernel overlay") == *"on tmpfs in /dev/shm, where the store /dev/shm/hutch-info-$$/store will be"* ]]
 	[ ! -e /dev/shm/hutch-info-$$ ]
+	[ -z "$(find /dev/shm -maxdepth 1 -name '.hutch-info-*' -user "$(id -u)")" ]
 	mkdir -p "$HUTCH_ROOT"
 	run -0 "$HUTCH" info
 	if [ "$(stat -f -c %T "$HUTCH_ROOT")" != tmpfs ]; then
@@ -138,6 +142,8 @@ hutch_version() {
 	[ -z "$(ls -A "$HUTCH_ROOT")" ]
 	rmdir "$HUTCH_ROOT"
 	run -0 "$HUTCH" info
+	[[ $(line "kernel overlay") == *" in $BATS_TEST_TMPDIR, where the store $HUTCH_ROOT will be" ]]
+	[ -z "$(find "$BATS_TEST_TMPDIR" -maxdepth 1 -name '.hutch-info-*')" ]
 	[ ! -e "$HUTCH_ROOT" ]
 	[ ! -e "$HUTCH_RUNTIME" ]
 }
