@@ -922,10 +922,12 @@ static void check_overlay(struct builder *b)
 
 /* ---- 7. cgroups ---------------------------------------------------------- */
 
+/* hutch sets no limits itself (no run option does): what the cgroup state
+ * means is whether the user can cap containers from outside. */
 #define CGROUP_FIX \
-	"resource limits (--memory, --cpus) unavailable; on systemd hosts: systemd-run --user --scope -p Delegate=yes hutch run ..."
+	"nothing for hutch, which sets no memory or CPU limits of its own: containers share the cgroup hutch runs in; to cap them on a systemd host, start hutch in a scope of its own: systemd-run --user --scope -p MemoryMax=4G hutch run ..."
 #define CGROUP_V1_FIX \
-	"resource limits (--memory, --cpus) unavailable: they need cgroup v2; ask an admin to boot with systemd.unified_cgroup_hierarchy=1"
+	"nothing for hutch, which sets no memory or CPU limits of its own: containers share the cgroup hutch runs in; capping them from a user account needs cgroup v2 (an admin boots with systemd.unified_cgroup_hierarchy=1)"
 
 /* Our cgroup from /proc/self/cgroup: the v2 path ("0::/x") when @v2, else
  * the memory controller's v1 path. Owned, NULL when not found. */
@@ -1030,7 +1032,7 @@ static void check_cgroups(struct builder *b)
 	cg = own_cgroup(false);
 	add(b, "cgroups", SBX_CHECK_WARN,
 	    cmn_strdup_printf(
-		    "%s, %s, not delegated (resource limits need cgroup v2)",
+		    "%s, %s, not delegated (capping containers from a user account needs cgroup v2)",
 		    is_cgroup2("/sys/fs/cgroup/unified") ? "v1 (hybrid)" : "v1",
 		    cg ? cg : "cgroup unknown"),
 	    strdup(CGROUP_V1_FIX));

@@ -266,3 +266,21 @@ alone() {
 	[[ $(fix_of hutch-net) == *"ldd $d/broken-net lists the libraries it needs" ]]
 	[ "$(line hutch-overlay)" = "$dir/hutch-overlay (next to hutch, same version)" ]
 }
+
+# The advice of every state, not only this machine's: each --option in
+# hostcheck.c's strings is hutch run's or that of the other program the
+# line names (usermod, systemd-run, bwrap).
+@test "info: the options its advice names exist" {
+	local src=$HUTCH_TESTS/../sandbox/hostcheck.c help opt
+	[ -f "$src" ] || skip "no sources beside the tests"
+	help=$("$HUTCH" run --help)
+	run -0 "$HUTCH" info
+	[[ $output != *--memory* && $output != *--cpus* ]]
+	for opt in $(grep -oE -- '"[^"]*"' "$src" | grep -oE -- '--[a-z][a-z-]*' | sort -u); do
+		case $opt in
+		--add-subuids | --add-subgids | --user | --scope | --disable-userns) continue ;;
+		esac
+		echo "$opt"
+		[[ $help == *" $opt "* ]]
+	done
+}
