@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* info.c - `hutch info`: can this machine run rootless containers, and
  * what to fix. sandbox/hostcheck.c does the checks; this file prints them,
- * as "NAME: VALUE" lines with an indented "fix:" after each problem, or as
+ * as "NAME: VALUE" lines with an indented "fix:" after each problem (and,
+ * under a fix that installs a file, the file, indented four spaces), or as
  * one JSON object with --format json.
  */
 
@@ -57,6 +58,23 @@ static const char *state_name(enum sbx_check_state s)
 	return "unknown";
 }
 
+/* A check's detail (a file to install) under its fix, indented four
+ * spaces; its empty lines stay empty. */
+static void print_detail(const char *detail)
+{
+	const char *line = detail;
+
+	while (*line) {
+		size_t len = strcspn(line, "\n");
+
+		if (len)
+			printf("    %.*s\n", (int)len, line);
+		else
+			putchar('\n');
+		line += len + (line[len] == '\n');
+	}
+}
+
 static void print_text(const struct sbx_report *rep)
 {
 	for (size_t i = 0; i < rep->n; i++) {
@@ -65,17 +83,24 @@ static void print_text(const struct sbx_report *rep)
 		printf("%s: %s\n", c->name, c->value);
 		if (c->state != SBX_CHECK_OK && c->fix)
 			printf("  fix: %s\n", c->fix);
+		if (c->state != SBX_CHECK_OK && c->detail)
+			print_detail(c->detail);
 	}
 }
 
 static json_t *check_json(const struct sbx_check *c)
 {
-	return json_pack("{s:s, s:s, s:s, s:s?}", "name", c->name, "value",
-			 c->value, "state", state_name(c->state), "fix",
-			 c->state == SBX_CHECK_OK ? NULL : c->fix);
+	bool ok = c->state == SBX_CHECK_OK;
+
+	/* s* leaves "detail" out where there is none. */
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s*}", "name", c->name,
+			 "value", c->value, "state", state_name(c->state),
+			 "fix", ok ? NULL : c->fix, "detail",
+			 ok ? NULL : c->detail);
 }
 
-/* { "checks": [ {name, value, state, fix}, ... ], "rootless": bool } */
+/* { "checks": [ {name, value, state, fix, detail}, ... ],
+ *   "rootless": bool } (fix and detail only where there is one) */
 static int print_json(const struct sbx_report *rep, bool ok,
 		      struct hutch_err *err)
 {
@@ -114,7 +139,7 @@ static int info_main(int argc, char **argv)
 			argv[first]);
 		return cli_fail(&err, CMN_EXIT_HUTCH);
 	}
-	if (sbx_host_report("/proc/sys", &rep, &err) < 0)
+	if (sbx_host_report(sbx_procsys(), &rep, &err) < 0)
 		return cli_fail(&err, CMN_EXIT_HUTCH);
 	for (size_t i = 0; i < rep.n; i++)
 		if (rep.checks[i].state == SBX_CHECK_FAIL)

@@ -75,12 +75,21 @@ static void add(struct builder *b, const char *name, enum sbx_check_state state,
 	if (!c)
 		goto oom;
 	b->rep.checks = c;
-	c[b->rep.n++] = (struct sbx_check){ name, value, state, fix };
+	c[b->rep.n++] = (struct sbx_check){ name, value, state, fix, NULL };
 	return;
 oom:
 	free(value);
 	free(fix);
 	b->oom = true;
+}
+
+/* Give line @at, when add() made it, @detail (owned, may be NULL). */
+static void add_detail(struct builder *b, size_t at, char *detail)
+{
+	if (at < b->rep.n && !b->rep.checks[at].detail)
+		b->rep.checks[at].detail = detail;
+	else
+		free(detail);
 }
 
 static char *dup_or_null(const char *s)
@@ -95,6 +104,7 @@ void sbx_report_free(struct sbx_report *rep)
 	for (size_t i = 0; i < rep->n; i++) {
 		free(rep->checks[i].value);
 		free(rep->checks[i].fix);
+		free(rep->checks[i].detail);
 	}
 	free(rep->checks);
 	rep->checks = NULL;
@@ -134,6 +144,7 @@ static char *read_line(const char *path)
  * @file: relative to the sysctl root
  * @bad:  the value that forbids them
  * @why:  what that value means
+ * @fix:  what to do; NULL for AppArmor's, made for our path by gate_fix()
  */
 struct gate {
 	const char *file;
@@ -151,10 +162,11 @@ static const struct gate gates[] = {
 	  "kernel.unprivileged_userns_clone", 0,
 	  "this kernel's switch forbids unprivileged user namespaces",
 	  "sudo sysctl -w kernel.unprivileged_userns_clone=1 (persist it in /etc/sysctl.d/)" },
+	/* Its fix is the profile for this binary's path: gate_fix(). */
 	{ "kernel/apparmor_restrict_unprivileged_userns",
 	  "kernel.apparmor_restrict_unprivileged_userns", 1,
 	  "AppArmor lets only programs with a profile use user namespaces",
-	  "install hutch's AppArmor profile from packaging/apparmor/ into /etc/apparmor.d/ and load it with sudo apparmor_parser -r, or sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" },
+	  NULL },
 	{ "user/max_mnt_namespaces", "user.max_mnt_namespaces", 0,
 	  "no mount namespace may be created",
 	  "sudo sysctl -w user.max_mnt_namespaces=15000" },
@@ -198,14 +210,52 @@ static const struct gate *closed_gate(const char *procsys)
 	return NULL;
 }
 
+/* Where no profile can be made for our path (it cannot be read, or holds
+ * a control character). */
+#define APPARMOR_FIX \
+	"install hutch's AppArmor profile from packaging/apparmor/ into /etc/apparmor.d/, with the path of your hutch binary in it, and load it with sudo apparmor_parser -r, or sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"
+
+/* The fix for gate @g (owned). AppArmor's is the profile for the running
+ * binary's path, whose text goes to *@profile (owned) when asked for. */
+static char *gate_fix(const struct gate *g, char **profile)
+{
+	cleanup_free char *exe = g->fix ? NULL : sbx_self_exe();
+	struct sbx_apparmor aa;
+	char *fix, *deleted;
+
+	if (profile)
+		*profile = NULL;
+	if (g->fix)
+		return strdup(g->fix);
+	/* Replaced under us (an upgrade): the path is still the one. */
+	deleted = exe ? strstr(exe, " (deleted)") : NULL;
+	if (deleted && !deleted[strlen(" (deleted)")])
+		*deleted = '\0';
+	if (sbx_apparmor_profile(exe, &aa) < 0)
+		return strdup(APPARMOR_FIX);
+	fix = sbx_apparmor_fix(&aa);
+	if (profile)
+		*profile = steal_ptr(&aa.text);
+	sbx_apparmor_free(&aa);
+	return fix;
+}
+
+const char *sbx_procsys(void)
+{
+	const char *env = getenv("HUTCH_PROCSYS");
+
+	return env && *env == '/' ? env : "/proc/sys";
+}
+
 char *sbx_userns_blocker(const char *procsys)
 {
 	const struct gate *g = closed_gate(procsys);
+	cleanup_free char *fix = g ? gate_fix(g, NULL) : NULL;
 
-	if (!g)
+	if (!g || !fix)
 		return NULL;
 	return cmn_strdup_printf("%s is %ld: %s; fix: %s", g->name, g->bad,
-				 g->why, g->fix);
+				 g->why, fix);
 }
 
 /* ---- probes in a child process ------------------------------------------ */
@@ -417,10 +467,14 @@ static void check_userns(struct builder *b)
 	int ret;
 
 	if (g) {
+		size_t at = b->rep.n;
+		char *profile = NULL;
+
 		add(b, "user namespaces", SBX_CHECK_FAIL,
 		    cmn_strdup_printf("no: %s is %ld (%s)", g->name, g->bad,
 				      g->why),
-		    strdup(g->fix));
+		    gate_fix(g, &profile));
+		add_detail(b, at, profile);
 	} else if ((ret = run_probe(probe_userns, NULL, &res)) < 0) {
 		add(b, "user namespaces", SBX_CHECK_FAIL,
 		    cmn_strdup_printf("unknown: cannot fork a probe: %s",

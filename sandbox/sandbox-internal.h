@@ -294,6 +294,32 @@ int sbx_helper_path(const char *var, const char *name, char **path,
  */
 int sbx_helper_version(const char *path, char **first_line);
 
+/* ---- Ubuntu's restricted user namespaces (apparmor.c) ------------------- */
+
+/**
+ * struct sbx_apparmor - the AppArmor profile that grants one hutch binary
+ * user namespaces (all owned)
+ * @exe:  the binary's path
+ * @name: the profile's name: "hutch" for /usr/bin/hutch (the packaged
+ *        profile), else one made from the path
+ * @file: where it goes: /etc/apparmor.d/@name
+ * @text: the profile, several lines
+ */
+struct sbx_apparmor {
+	char *exe;
+	char *name;
+	char *file;
+	char *text;
+};
+
+/** sbx_apparmor_profile() - the profile for the binary at @exe (absolute);
+ * 0, -EINVAL for a path a profile cannot name, -ENOMEM. */
+int sbx_apparmor_profile(const char *exe, struct sbx_apparmor *out);
+void sbx_apparmor_free(struct sbx_apparmor *p);
+/** sbx_apparmor_fix() - one line: install @p as its file, load it with
+ * apparmor_parser, or lift the restriction (owned). */
+char *sbx_apparmor_fix(const struct sbx_apparmor *p);
+
 /* ---- user-mode networking (netstart.c) ---------------------------------- */
 
 /** struct sbx_net - a running hutch-net: its pid and the pipe whose

@@ -145,14 +145,21 @@ static pid_t clone_child(unsigned long flags)
 	return pid;
 }
 
-static int clone_failed(int e, struct hutch_err *err)
+/* Add the sysctl that forbids unprivileged user namespaces to @err, when
+ * one does; false when none does. */
+static bool add_userns_blocker(struct hutch_err *err)
 {
-	cleanup_free char *why = sbx_userns_blocker("/proc/sys");
+	cleanup_free char *why = sbx_userns_blocker(sbx_procsys());
 
-	cmn_err_set(err, e, "cannot create the container's namespaces");
 	if (why)
 		cmn_err_fix(err, "%s", why);
-	else
+	return why != NULL;
+}
+
+static int clone_failed(int e, struct hutch_err *err)
+{
+	cmn_err_set(err, e, "cannot create the container's namespaces");
+	if (!add_userns_blocker(err))
 		cmn_err_fix(err,
 			    "run 'hutch info' to see what this machine allows");
 	return -e;
@@ -469,6 +476,12 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 		if (p.error.type == SBX_MSG_ERROR) {
 			ret = cmn_err_msg(err, 0, "%s", p.error.text);
 			*status = p.error.code;
+			/* Under Ubuntu's AppArmor restriction the clone
+			 * succeeds and the setup's first mount fails with
+			 * EPERM: the namespace has no capabilities. */
+			if (*status == CMN_EXIT_HUTCH &&
+			    strstr(p.error.text, strerror(EPERM)))
+				add_userns_blocker(err);
 		}
 	}
 	sbx_net_stop(&net);

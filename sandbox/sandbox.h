@@ -378,15 +378,18 @@ enum sbx_check_state {
 
 /**
  * struct sbx_check - one line of `hutch info`
- * @name:  what was checked ("user namespaces", "id mapping", ...) (static)
- * @value: what was found (owned)
- * @fix:   for WARN and FAIL, the one-line fix (owned, may be NULL)
+ * @name:   what was checked ("user namespaces", "id mapping", ...) (static)
+ * @value:  what was found (owned)
+ * @fix:    for WARN and FAIL, the one-line fix (owned, may be NULL)
+ * @detail: what the fix needs whole, several lines (a file to install, such
+ *          as an AppArmor profile) (owned, usually NULL)
  */
 struct sbx_check {
 	const char *name;
 	char *value;
 	enum sbx_check_state state;
 	char *fix;
+	char *detail;
 };
 
 struct sbx_report {
@@ -395,8 +398,15 @@ struct sbx_report {
 };
 
 /**
+ * sbx_procsys() - the root of the sysctl tree to read: "/proc/sys", or
+ * $HUTCH_PROCSYS when it is an absolute path (the tests fake a host's
+ * sysctls with it, such as Ubuntu's restricted user namespaces) (static)
+ */
+const char *sbx_procsys(void);
+
+/**
  * sbx_host_report() - check everything rootless containers need
- * @procsys: the root of the sysctl tree, "/proc/sys" (tests pass a fake)
+ * @procsys: the root of the sysctl tree, sbx_procsys() (tests pass a fake)
  *
  * Return: 0 with @rep filled (release with sbx_report_free()), or -errno.
  */

@@ -284,3 +284,60 @@ alone() {
 		[[ $help == *" $opt "* ]]
 	done
 }
+
+# restricted_procsys: a fake sysctl tree with Ubuntu's restriction on
+# (kernel.apparmor_restrict_unprivileged_userns=1), for HUTCH_PROCSYS.
+restricted_procsys() {
+	mkdir -p "$BATS_TEST_TMPDIR/procsys/kernel"
+	echo 1 >"$BATS_TEST_TMPDIR/procsys/kernel/apparmor_restrict_unprivileged_userns"
+	echo "$BATS_TEST_TMPDIR/procsys"
+}
+
+# profile_for PATH: the AppArmor profile hutch makes for the binary PATH.
+profile_for() {
+	local name
+	name=hutch$(sed 's|/|.|g; s|[^A-Za-z0-9._+-]|_|g' <<<"$1")
+	printf 'abi <abi/4.0>,\ninclude <tunables/global>\n\nprofile %s %s flags=(unconfined) {\n  userns,\n\n  include if exists <local/%s>\n}\n' "$name" "$1" "$name"
+}
+
+@test "info: under Ubuntu's restricted user namespaces it prints the AppArmor profile for hutch's real path" {
+	local real name fake link=$BATS_TEST_TMPDIR/link
+	real=$(readlink -f "${HUTCH_REAL:-$HUTCH}")
+	name=hutch$(sed 's|/|.|g; s|[^A-Za-z0-9._+-]|_|g' <<<"$real")
+	fake=$(restricted_procsys)
+	# Started through a symbolic link: the profile names the file itself.
+	mkdir -p "$link"
+	ln -s "$real" "$link/hutch"
+	HUTCH_PROCSYS=$fake run -1 "$link/hutch" info
+	echo "$output"
+	[ "$(line "user namespaces")" = "no: kernel.apparmor_restrict_unprivileged_userns is 1 (AppArmor lets only programs with a profile use user namespaces)" ]
+	local fix="install the AppArmor profile that 'hutch info' prints for $real as /etc/apparmor.d/$name and load it: sudo apparmor_parser -r /etc/apparmor.d/$name (hutch's packages install one for /usr/bin/hutch, from packaging/apparmor/hutch); or let every program use user namespaces: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"
+	[ "$(fix_of "user namespaces")" = "$fix" ]
+	# The profile whole, under the fix, indented four spaces.
+	local block
+	block=$(profile_for "$real" | sed 's/^./    &/')
+	[[ $output == *"  fix: $fix"$'\n'"$block"$'\n'"id mapping: "* ]]
+	[[ $output != *"$link/hutch"* ]]
+	[[ ${lines[-2]} == "rootless containers: no: user namespaces: kernel.apparmor_restrict_unprivileged_userns is 1 "* ]]
+	HUTCH_PROCSYS=$fake run -1 "$link/hutch" info --format json
+	profile_for "$real" >"$BATS_TEST_TMPDIR/want"
+	json_ok "[c['detail'] for c in d['checks'] if 'detail' in c] == [open('$BATS_TEST_TMPDIR/want').read()]" \
+		"[.checks[] | select(.detail) | .detail] as \$d | (\$d | length) == 1 and (\$d[0] | startswith(\"abi <abi/4.0>,\n\") and contains(\" $real flags=(unconfined) {\n  userns,\n\"))" <<<"$output"
+}
+
+@test "info: a run refused under Ubuntu's restriction names it and the profile to install, in one line" {
+	command -v bwrap >/dev/null || skip "bubblewrap is not installed"
+	bwrap --help 2>&1 | grep -q -- --disable-userns || skip "this bwrap has no --disable-userns"
+	local real name fake
+	real=$(readlink -f "${HUTCH_REAL:-$HUTCH}")
+	name=hutch$(sed 's|/|.|g; s|[^A-Za-z0-9._+-]|_|g' <<<"$real")
+	fake=$(restricted_procsys)
+	make_rootfs "$BATS_TEST_TMPDIR/rootfs"
+	# bwrap --disable-userns makes the clone fail, as a real refusal would.
+	HUTCH_PROCSYS=$fake run -125 --separate-stderr bwrap --bind / / --dev /dev \
+		--proc /proc --unshare-user --disable-userns -- \
+		"$real" run --rm --rootfs "$BATS_TEST_TMPDIR/rootfs" true
+	echo "$stderr"
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "hutch: cannot create the container's namespaces: "*"; kernel.apparmor_restrict_unprivileged_userns is 1: AppArmor lets only programs with a profile use user namespaces; fix: install the AppArmor profile that 'hutch info' prints for $real as /etc/apparmor.d/$name and load it: sudo apparmor_parser -r /etc/apparmor.d/$name ("*"sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" ]]
+}

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
-#include "sandbox/sandbox.h"
+#include "sandbox/sandbox-internal.h"
 
 /* A fake sysctl tree in a temp dir; @state holds its path. */
 struct fake {
@@ -317,6 +317,114 @@ static void overlay_probe_cleans_up(void **state)
 	unsetenv("HUTCH_RUNTIME");
 }
 
+/* The packaged profile's text, byte for byte (packaging/apparmor/hutch). */
+static void apparmor_profile_for_usr_bin(void **state)
+{
+	struct sbx_apparmor aa;
+
+	(void)state;
+	assert_int_equal(sbx_apparmor_profile("/usr/bin/hutch", &aa), 0);
+	assert_string_equal(aa.name, "hutch");
+	assert_string_equal(aa.file, "/etc/apparmor.d/hutch");
+	assert_string_equal(
+		aa.text, "abi <abi/4.0>,\n"
+			 "include <tunables/global>\n"
+			 "\n"
+			 "profile hutch /usr/bin/hutch flags=(unconfined) {\n"
+			 "  userns,\n"
+			 "\n"
+			 "  include if exists <local/hutch>\n"
+			 "}\n");
+	sbx_apparmor_free(&aa);
+}
+
+/* Another path gets a name of its own, and a path AppArmor would read as
+ * a pattern is quoted and escaped to match itself only. */
+static void apparmor_profile_for_other_paths(void **state)
+{
+	cleanup_free char *fix = NULL;
+	struct sbx_apparmor aa;
+
+	(void)state;
+	assert_int_equal(
+		sbx_apparmor_profile("/home/ann/hutch-0.1.0/bin/hutch", &aa),
+		0);
+	assert_string_equal(aa.name, "hutch.home.ann.hutch-0.1.0.bin.hutch");
+	assert_string_equal(
+		aa.file,
+		"/etc/apparmor.d/hutch.home.ann.hutch-0.1.0.bin.hutch");
+	assert_contains(
+		aa.text,
+		"profile hutch.home.ann.hutch-0.1.0.bin.hutch /home/ann/hutch-0.1.0/bin/hutch flags=(unconfined) {\n  userns,\n");
+	assert_contains(
+		aa.text,
+		"include if exists <local/hutch.home.ann.hutch-0.1.0.bin.hutch>");
+	fix = sbx_apparmor_fix(&aa);
+	assert_contains(
+		fix,
+		"sudo apparmor_parser -r /etc/apparmor.d/hutch.home.ann.hutch-0.1.0.bin.hutch");
+	assert_contains(fix, "for /home/ann/hutch-0.1.0/bin/hutch");
+	assert_null(strchr(fix, '\n'));
+	sbx_apparmor_free(&aa);
+
+	assert_int_equal(sbx_apparmor_profile("/opt/my apps/{x}*/hutch", &aa),
+			 0);
+	assert_string_equal(aa.name, "hutch.opt.my_apps._x__.hutch");
+	assert_contains(
+		aa.text,
+		" \"/opt/my apps/\\{x\\}\\*/hutch\" flags=(unconfined)");
+	sbx_apparmor_free(&aa);
+
+	assert_int_equal(sbx_apparmor_profile("hutch", &aa), -EINVAL);
+	assert_int_equal(sbx_apparmor_profile("/a\nb/hutch", &aa), -EINVAL);
+	assert_int_equal(sbx_apparmor_profile(NULL, &aa), -EINVAL);
+}
+
+/* Under the restriction, the blocker and the report name the profile for
+ * the running binary's real path (here the test's own). */
+static void apparmor_names_this_binary(void **state)
+{
+	struct fake *f = *state;
+	cleanup_free char *self = sbx_self_exe();
+	cleanup_free char *msg = NULL;
+	cleanup_free char *want = NULL;
+	struct sbx_report rep = { 0 };
+	struct sbx_apparmor aa;
+	const struct sbx_check *c;
+
+	assert_non_null(self);
+	assert_int_equal(sbx_apparmor_profile(self, &aa), 0);
+	put(f, "kernel/apparmor_restrict_unprivileged_userns", "1\n");
+	msg = sbx_userns_blocker(f->dir);
+	want = cmn_strdup_printf(
+		"prints for %s as %s and load it: sudo apparmor_parser -r %s",
+		self, aa.file, aa.file);
+	assert_contains(msg, want);
+	assert_int_equal(sbx_host_report(f->dir, &rep, NULL), 0);
+	assert_well_formed(&rep);
+	c = find(&rep, "user namespaces");
+	assert_non_null(c);
+	assert_contains(c->fix, want);
+	assert_non_null(c->detail);
+	assert_string_equal(c->detail, aa.text);
+	/* Only that line carries it; the summary repeats the fix alone. */
+	assert_null(rep.checks[rep.n - 1].detail);
+	sbx_report_free(&rep);
+	sbx_apparmor_free(&aa);
+}
+
+static void procsys_from_the_environment(void **state)
+{
+	(void)state;
+	unsetenv("HUTCH_PROCSYS");
+	assert_string_equal(sbx_procsys(), "/proc/sys");
+	setenv("HUTCH_PROCSYS", "relative/sys", 1);
+	assert_string_equal(sbx_procsys(), "/proc/sys");
+	setenv("HUTCH_PROCSYS", "/tmp/fake/sys", 1);
+	assert_string_equal(sbx_procsys(), "/tmp/fake/sys");
+	unsetenv("HUTCH_PROCSYS");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fake_setup, fake_teardown)
 
 int main(void)
@@ -335,6 +443,10 @@ int main(void)
 		T(report_healthy_tree),
 		T(report_net_namespaces_zero_warns),
 		T(overlay_probe_cleans_up),
+		T(apparmor_profile_for_usr_bin),
+		T(apparmor_profile_for_other_paths),
+		T(apparmor_names_this_binary),
+		T(procsys_from_the_environment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
