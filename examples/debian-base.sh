@@ -13,7 +13,11 @@ out=${1:?usage: $0 OUTPUT.tar [SUITE]}
 suite=${2:-bookworm}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 command -v mmdebstrap >/dev/null || { echo "debian-base.sh: mmdebstrap is missing: apt-get install mmdebstrap" >&2; exit 1; }
-args=(--variant=minbase --include=ca-certificates --aptopt='Acquire::Retries "3"' "$suite" "$out.part" "$mirror")
+# --format=tar: mmdebstrap otherwise picks the format from the output's
+# extension, and "$out.part" has none it knows: it would write a directory.
+args=(--variant=minbase --format=tar --include=ca-certificates --aptopt='Acquire::Retries "3"' "$suite" "$out.part" "$mirror")
+# A killed or failed run leaves no half-written base behind.
+trap 'rm -rf "$out.part"' EXIT
 if [ "$(id -u)" = 0 ]; then
 	mmdebstrap --mode=root "${args[@]}"
 elif grep -qE "^($(id -un)|$(id -u)):" /etc/subuid 2>/dev/null; then

@@ -19,10 +19,57 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/hutch-demo
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 
+# The devices a rootless container needs from the host: /dev/net/tun for
+# its private network (-p) and /dev/fuse for hutch-overlay. Distributions
+# ship both usable by everyone (udev's rules, mode 0666); machines without
+# udev (VMs, containers, minimal installs) leave them 0600 root, and then
+# `run -p` fails for every user. usable_by USER DEV: can USER open DEV?
+usable_by() {
+	if [ "$(id -u)" = 0 ] && [ "$1" != root ]; then
+		runuser -u "$1" -- test -r "$2" -a -w "$2"
+	else
+		[ -r "$2" ] && [ -w "$2" ]
+	fi
+}
+
+# devices_for USER: make the two devices usable by USER as a distribution
+# would, saying so; as root directly, else through password-less sudo, else
+# print the commands to run and stop.
+devices_for() {
+	local user=$1 dev mod fix=()
+	for dev in /dev/net/tun /dev/fuse; do
+		mod=$([ "$dev" = /dev/fuse ] && echo fuse || echo tun)
+		if [ ! -c "$dev" ]; then
+			fix+=("modprobe $mod")
+		elif ! usable_by "$user" "$dev"; then
+			fix+=("chmod 0666 $dev")
+		fi
+	done
+	((${#fix[@]})) || return 0
+	local sudo=
+	if [ "$(id -u)" != 0 ]; then
+		if sudo -n true 2>/dev/null; then
+			sudo="sudo -n"
+		else
+			echo "demo: $user cannot use /dev/net/tun or /dev/fuse (no udev rule on this machine makes them 0666 as distributions ship them); as root, run:" >&2
+			printf '  %s\n' "${fix[@]}" >&2
+			echo "then run make demo again" >&2
+			exit 2
+		fi
+	fi
+	local f
+	for f in "${fix[@]}"; do
+		echo "demo: $f (rootless containers need it usable by every user, as distributions ship it; this machine has no udev rule for it)"
+		# shellcheck disable=SC2086
+		$sudo $f || { echo "demo: '$f' failed: see above" >&2; exit 2; }
+	done
+}
+
 # As root: the base tarball (root can make it fastest), then the rest as
 # hutch-demo from a copy it can read.
 if [ "$(id -u)" = 0 ] && [ -z "${HUTCH_DEMO_INNER:-}" ]; then
 	id hutch-demo >/dev/null 2>&1 || useradd -m -s /bin/bash hutch-demo
+	devices_for hutch-demo
 	work=$(mktemp -d /tmp/hutch-demo.XXXXXX)
 	chmod 0755 "$work"
 	tar=${HUTCH_DEMO_BASE_TAR:-/var/cache/hutch-demo/debian-bookworm.tar}
@@ -33,7 +80,8 @@ if [ "$(id -u)" = 0 ] && [ -z "${HUTCH_DEMO_INNER:-}" ]; then
 		"$here/examples/debian-base.sh" "$tar"
 	fi
 	mkdir -p "$work/hutch" "$work/examples"
-	cp "$here/out/hutch" "$here/out/hutch-net" "$work/hutch/" 2>/dev/null || cp "$HUTCH" "$work/hutch/"
+	# hutch and its two helpers, found next to it.
+	cp "$HUTCH" "$(dirname "$HUTCH")/hutch-net" "$(dirname "$HUTCH")/hutch-overlay" "$work/hutch/"
 	cp -r "$here/examples/flask" "$here/examples/demo.sh" "$here/examples/debian-base.sh" "$work/examples/"
 	[ -s "$tar" ] && cp "$tar" "$work/base.tar"
 	chown -R hutch-demo "$work"
@@ -43,6 +91,8 @@ if [ "$(id -u)" = 0 ] && [ -z "${HUTCH_DEMO_INNER:-}" ]; then
 		HOME="$(getent passwd hutch-demo | cut -d: -f6)" PATH="$PATH" TERM="${TERM:-dumb}" \
 		bash "$work/examples/demo.sh"
 fi
+
+[ -n "${HUTCH_DEMO_INNER:-}" ] || devices_for "$(id -un)"
 
 flask=$here/examples/flask
 [ -d "$flask" ] || flask=$(dirname "$0")/flask
