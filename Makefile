@@ -3,7 +3,9 @@
 #   make                  build ./hutch (and the helpers) with the default flags
 #   make test             install missing packages, build, run every suite
 #   make asan             the same suite on an AddressSanitizer+UBSan build
-#   make install          PREFIX=/usr/local DESTDIR= (binaries into $(PREFIX)/bin)
+#   make install          PREFIX=/usr/local DESTDIR= (binaries into $(PREFIX)/bin);
+#                         PREFIX=$HOME/.local needs no root; make uninstall
+#   make dist             $(BUILD)/hutch-VERSION.tar.gz, the source (git archive)
 #   make format           clang-format the tree; format-check fails on a diff
 #   make analyze          cppcheck over the sources
 #   make demo             the README's main job
@@ -46,6 +48,7 @@ endif
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -MMD -MP \
 	-I. $(OPT) $(WARN)
 CFLAGS ?=
+CPPFLAGS ?=
 LDFLAGS ?=
 
 # Libraries, always through pkg-config.
@@ -88,8 +91,8 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all unit test asan install clean format format-check analyze deps demo \
-	fuzz fuzz-targets fuzz-run
+.PHONY: all unit test asan install uninstall dist clean format format-check \
+	analyze deps demo fuzz fuzz-targets fuzz-run
 all: $(PROGRAMS)
 ifeq ($(BUILD),out)
 	@for p in $(notdir $(PROGRAMS)); do ln -sfn $(BUILD)/$$p $$p; done
@@ -104,7 +107,7 @@ $(BUILD)/tests/sysprobe: tests/helpers/sysprobe.c
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libcommon.a: $(call obj,$(COMMON_SRCS))
 # run parses -p specs with hutch-net's own parser.
@@ -202,9 +205,20 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@examples/demo.sh
 
+# The three programs side by side: hutch finds its helpers beside itself.
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGRAMS)))
+
+# The source as a release tarball (rpm's Source0, Spack's url): what git
+# tracks at HEAD.
+dist:
+	@git rev-parse --git-dir >/dev/null 2>&1 || { echo "make dist: not a git checkout; run it in a clone of hutch" >&2; exit 1; }
+	@mkdir -p $(BUILD)
+	git archive --format=tar.gz --prefix=hutch-$(VERSION)/ -o $(BUILD)/hutch-$(VERSION).tar.gz HEAD
 
 clean:
 	rm -rf out out-* hutch hutch-overlay hutch-net
