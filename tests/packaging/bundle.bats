@@ -157,6 +157,29 @@ unpack() {
 	[[ $output == *"story: OK" ]]
 }
 
+@test "in the tree made to look like Fedora (its CA bundle in /etc/pki/tls/certs), the bundle's libcurl, built on Debian, verifies TLS" {
+	[ -n "$TREE" ] || skip "$PKG_NO_TAR"
+	# Debian's libcurl looks for /etc/ssl/certs/ca-certificates.crt, which
+	# Fedora, RHEL and openSUSE do not have; hutch then takes the
+	# distribution's bundle (image/http.c). The registry is reg.test (from
+	# the tree's /etc/hosts): loopback names are never verified.
+	pkg_tls_registry "$BATS_TEST_TMPDIR/tls" "$BATS_FILE_TMPDIR/reg/storage"
+	certs=$TREE/etc/ssl/certs
+	mv "$certs/ca-certificates.crt" "$BATS_TEST_TMPDIR/debian-cas"
+	mkdir -p "$TREE/etc/pki/tls/certs"
+	cat "$BATS_TEST_TMPDIR/debian-cas" "$BATS_TEST_TMPDIR/tls/ca.crt" >"$TREE/etc/pki/tls/certs/ca-bundle.crt"
+	# (minbase has no /etc/hosts)
+	[ ! -e "$TREE/etc/hosts" ]
+	printf '127.0.0.1 localhost reg.test\n' >"$TREE/etc/hosts"
+	PKG_PATH=/home/u/$NAME/bin run tree_run "$TREE" user hutch pull "reg.test:$TLS_PORT/pkg/busybox:1"
+	echo "$output"
+	mv "$BATS_TEST_TMPDIR/debian-cas" "$certs/ca-certificates.crt"
+	rm -r "$TREE/etc/pki"
+	rm "$TREE/etc/hosts"
+	[ "$status" -eq 0 ]
+	[[ $output == *"Status: Downloaded newer image for reg.test:$TLS_PORT/pkg/busybox:1"* ]]
+}
+
 @test "module load hutch, with Lmod, from the bundle's Lua and Tcl module files: which hutch is the bundle's" {
 	unpack
 	init=/usr/share/lmod/lmod/init/bash

@@ -142,3 +142,34 @@ pkg_ldd_clean() {
 		grep -v '^[[:space:]]*$' || true)
 	[ -z "$bad" ] || { echo "outside the bundle's lib/ and glibc: $bad"; return 1; }
 }
+
+# pkg_tls_registry DIR STORAGE: a second registry over TLS for the name
+# reg.test, serving STORAGE (another registry's storage/, read here), its
+# certificate signed by a CA of the test (DIR/ca.crt). Sets TLS_PORT.
+pkg_tls_registry() {
+	local d=$1 storage=$2 pid
+	mkdir -p "$d"
+	(cd "$d" &&
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-subj /CN=hutch-test-ca -keyout ca.key -out ca.crt &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-subj /CN=reg.test -keyout reg.key -out reg.csr &&
+		printf 'subjectAltName=DNS:reg.test\nbasicConstraints=CA:FALSE\n' >ext &&
+		openssl x509 -req -in reg.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+			-days 2 -extfile ext -out reg.crt) >"$d/openssl.log" 2>&1 ||
+		{ cat "$d/openssl.log" >&2; return 1; }
+	TLS_PORT=$(reg_free_port)
+	{
+		printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n'
+		printf 'storage:\n  filesystem:\n    rootdirectory: %s\n' "$storage"
+		printf '  maintenance:\n    uploadpurging:\n      enabled: false\n'
+		printf 'http:\n  addr: 127.0.0.1:%s\n  secret: hutch-test-secret\n' "$TLS_PORT"
+		printf '  tls:\n    certificate: %s\n    key: %s\n' "$d/reg.crt" "$d/reg.key"
+	} >"$d/config.yml"
+	docker-registry serve "$d/config.yml" >"$d/registry.log" 2>&1 </dev/null 3>&- &
+	pid=$!
+	echo "$pid" >>"$BATS_FILE_TMPDIR/registry.pids"
+	wait_for 20 curl -sf -o /dev/null --cacert "$d/ca.crt" \
+		--resolve "reg.test:$TLS_PORT:127.0.0.1" "https://reg.test:$TLS_PORT/v2/" ||
+		{ cat "$d/registry.log" >&2; return 1; }
+}
