@@ -26,6 +26,8 @@ setup_file() {
 		return 1
 	}
 	export TARBALL=$SRC/out/$NAME.tar.gz
+	registry_start "$BATS_FILE_TMPDIR/reg"
+	pkg_push_busybox
 
 	local rc=0
 	pkg_debian_tar || rc=$?
@@ -42,8 +44,6 @@ setup_file() {
 	pkg_context "$TREE/home/u/ctx-busybox" busybox
 	pkg_context "$TREE/home/u/ctx-debian" debian
 	cp "$HUTCH_TESTS/packaging/story.sh" "$TREE/home/u/story.sh"
-	registry_start "$BATS_FILE_TMPDIR/reg"
-	pkg_push_busybox
 	pkg_push_debian
 }
 
