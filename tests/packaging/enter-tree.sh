@@ -41,7 +41,7 @@ mkdir -p .oldroot
 pivot_root . .oldroot
 cd /
 case $as in
-root) set -- "$@" ;;
+root) ;;
 user) set -- /usr/bin/unshare --user --map-user=1000 --map-group=1000 -- "$@" ;;
 *) echo "enter-tree.sh: root or user, not $as" >&2; exit 1 ;;
 esac
