@@ -120,7 +120,6 @@ uses() {
 private=$(uses GLIBC_PRIVATE "$dir"/bin/* "$dir"/lib/*)
 [ -z "$private" ] || die "these use GLIBC_PRIVATE symbols, which tie them to one glibc build: $(tr '\n' ' ' <<<"$private")"
 
-
 # The oldest glibc it runs on, and which files need it.
 glibc=$(objdump -T "$dir"/bin/* "$dir"/lib/* | grep -o 'GLIBC_[0-9][0-9.]*[0-9]' | sed 's/^GLIBC_//' | sort -uV | tail -n 1)
 [ -n "$glibc" ] || die "objdump -T found no GLIBC_ symbol versions"
