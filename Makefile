@@ -3,7 +3,12 @@
 #   make                  build ./hutch (and the helpers) with the default flags
 #   make test             install missing packages, build, run every suite
 #   make asan             the same suite on an AddressSanitizer+UBSan build
-#   make install          PREFIX=/usr/local DESTDIR= (binaries into $(PREFIX)/bin)
+#   make install          PREFIX=/usr/local DESTDIR= (binaries into $(PREFIX)/bin);
+#                         PREFIX=$HOME/.local needs no root; make uninstall
+#   make bundle           $(BUILD)/hutch-VERSION-ARCH.tar.gz: the three programs
+#                         and their private libraries, runs unpacked anywhere
+#                         (packaging/bundle.sh); SHA256SUMS beside it
+#   make dist             $(BUILD)/hutch-VERSION.tar.gz, the source (git archive)
 #   make format           clang-format the tree; format-check fails on a diff
 #   make analyze          cppcheck over the sources
 #   make demo             the README's main job
@@ -46,6 +51,7 @@ endif
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -MMD -MP \
 	-I. $(OPT) $(WARN)
 CFLAGS ?=
+CPPFLAGS ?=
 LDFLAGS ?=
 
 # Libraries, always through pkg-config.
@@ -86,10 +92,31 @@ endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
+# The relocatable bundle (make bundle): the three programs linked again
+# from the same objects, with a run path of $ORIGIN/../lib, so that they and
+# every library they load, dlopen()ed ones included (image/lazylib.c), find
+# the bundle's private lib/ wherever it was unpacked. DT_RPATH, not
+# DT_RUNPATH (--disable-new-dtags): the loader applies an executable's
+# DT_RPATH to the whole tree of libraries it loads and to their dlopen()
+# calls, a DT_RUNPATH only to the executable's own dependencies and calls;
+# the bundled Debian libraries carry no run path of their own.
+# packaging/bundle.sh copies the libraries and checks the result.
+ARCH        := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
+BUNDLE_NAME := hutch-$(VERSION)-$(ARCH)
+BUNDLE_DIR  := $(BUILD)/bundle/$(BUNDLE_NAME)
+BUNDLE_TAR  := $(BUILD)/$(BUNDLE_NAME).tar.gz
+BUNDLE_BINS := $(addprefix $(BUNDLE_DIR)/bin/,hutch hutch-overlay hutch-net)
+$(BUNDLE_BINS): LINK_RPATH = -Wl,-rpath,'$$ORIGIN/../lib' -Wl,--disable-new-dtags
+ifneq ($(filter bundle,$(MAKECMDGOALS)),)
+ifneq ($(SANITIZE),)
+$(error make bundle: SANITIZE=$(SANITIZE) programs need the sanitizers' runtimes; bundle a plain build)
+endif
+endif
+
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all unit test asan install clean format format-check analyze deps demo \
-	fuzz fuzz-targets fuzz-run
+.PHONY: all unit test asan install uninstall bundle dist clean format \
+	format-check analyze deps demo fuzz fuzz-targets fuzz-run
 all: $(PROGRAMS)
 ifeq ($(BUILD),out)
 	@for p in $(notdir $(PROGRAMS)); do ln -sfn $(BUILD)/$$p $$p; done
@@ -104,7 +131,7 @@ $(BUILD)/tests/sysprobe: tests/helpers/sysprobe.c
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(EXTRA_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libcommon.a: $(call obj,$(COMMON_SRCS))
 # run parses -p specs with hutch-net's own parser.
@@ -137,14 +164,17 @@ $(BUILD)/version-stamp: FORCE
 	@echo '$(VERSION) $(GIT_COMMIT)' | cmp -s - $@ || echo '$(VERSION) $(GIT_COMMIT)' >$@
 FORCE:
 
-$(BUILD)/hutch: $(BUILD)/cli/main.o $(BUILD)/image/lazylib.o $(HUTCH_LIBS) $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(filter-out $(LAZY_PKGS),$(HUTCH_PKGS))) -ldl
+$(BUILD)/hutch $(BUNDLE_DIR)/bin/hutch: $(BUILD)/cli/main.o $(BUILD)/image/lazylib.o $(HUTCH_LIBS) $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) $(LINK_RPATH) -o $@ $^ $(call pkg_libs,$(filter-out $(LAZY_PKGS),$(HUTCH_PKGS))) -ldl
 
-$(BUILD)/hutch-overlay: $(BUILD)/fuse-overlay/main.o $(BUILD)/libovl.a $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(OVL_PKGS)) -lpthread
+$(BUILD)/hutch-overlay $(BUNDLE_DIR)/bin/hutch-overlay: $(BUILD)/fuse-overlay/main.o $(BUILD)/libovl.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) $(LINK_RPATH) -o $@ $^ $(call pkg_libs,$(OVL_PKGS)) -lpthread
 
-$(BUILD)/hutch-net: $(BUILD)/net/main.o $(BUILD)/libnet.a $(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(NET_PKGS))
+$(BUILD)/hutch-net $(BUNDLE_DIR)/bin/hutch-net: $(BUILD)/net/main.o $(BUILD)/libnet.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) $(LINK_RPATH) -o $@ $^ $(call pkg_libs,$(NET_PKGS))
 
 # Unit tests link the library of the part they test: test_ovl_*.c the
 # overlay's, test_net_*.c the network helper's, every other test_*.c
@@ -210,9 +240,27 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@examples/demo.sh
 
+# The three programs side by side: hutch finds its helpers beside itself.
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGRAMS)))
+
+bundle: $(BUNDLE_TAR)
+
+$(BUNDLE_TAR): $(BUNDLE_BINS) packaging/bundle.sh packaging/bundle/README.in \
+		packaging/modules/hutch.lua packaging/modules/hutch \
+		packaging/apparmor/hutch image/lazylib.c LICENSE
+	VERSION=$(VERSION) CC="$(CC)" packaging/bundle.sh $(BUNDLE_DIR) $@
+
+# The source as a release tarball (rpm's Source0, Spack's url): what git
+# tracks at HEAD.
+dist:
+	@git rev-parse --git-dir >/dev/null 2>&1 || { echo "make dist: not a git checkout; run it in a clone of hutch" >&2; exit 1; }
+	@mkdir -p $(BUILD)
+	git archive --format=tar.gz --prefix=hutch-$(VERSION)/ -o $(BUILD)/hutch-$(VERSION).tar.gz HEAD
 
 clean:
 	rm -rf out out-* hutch hutch-overlay hutch-net

@@ -245,8 +245,6 @@ static uint64_t max_bytes(void)
 static CURL *easy_new(const char *url, struct sink *s, char *errbuf)
 {
 	CURL *e = img_http_easy(url, "HUTCH_ADD_STALL_SECONDS", &s->proxy);
-	const char *ca_file = getenv("SSL_CERT_FILE");
-	const char *ca_dir = getenv("SSL_CERT_DIR");
 
 	if (!e)
 		return NULL;
@@ -257,10 +255,6 @@ static CURL *easy_new(const char *url, struct sink *s, char *errbuf)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
-	if (ca_file && *ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
-	if (ca_dir && *ca_dir)
-		curl_easy_setopt(e, CURLOPT_CAPATH, ca_dir);
 	return e;
 }
 

@@ -9,6 +9,15 @@
  * https_proxy/http_proxy/all_proxy and no_proxy in both spellings (curl
  * alone ignores upper-case HTTP_PROXY), loopback never proxied. Knowing
  * the proxy in use lets an error message name it.
+ *
+ * CA certificates: SSL_CERT_FILE and SSL_CERT_DIR when set (OpenSSL and
+ * Docker's Go read them too), else libcurl's built-in bundle. That path
+ * was fixed where libcurl was built, and the relocatable bundle (make
+ * bundle) carries Debian's libcurl, which looks for
+ * /etc/ssl/certs/ca-certificates.crt: Fedora, RHEL and openSUSE keep their
+ * bundle elsewhere, and every https transfer would fail there. So where
+ * the built-in file is missing, the first of the distributions' bundles
+ * that exists is used instead.
  */
 
 #include <curl/curl.h>
@@ -16,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "image/registry-internal.h"
 
@@ -103,6 +113,42 @@ static const char *set_proxy(CURL *e, const char *url)
 	return proxy;
 }
 
+/* Where distributions keep their CA bundle, most common first. */
+static const char *const ca_bundles[] = {
+	"/etc/ssl/certs/ca-certificates.crt", /* Debian, Ubuntu, Arch, Alpine */
+	"/etc/pki/tls/certs/ca-bundle.crt", /* Fedora, RHEL and its rebuilds */
+	"/etc/ssl/ca-bundle.pem",	    /* openSUSE, SLES */
+	"/etc/ssl/cert.pem",		    /* Alpine, the BSDs' layout */
+	NULL,
+};
+
+static void set_ca(CURL *e)
+{
+	const char *file = getenv("SSL_CERT_FILE");
+	const char *dir = getenv("SSL_CERT_DIR");
+	char *builtin = NULL;
+
+	if (file && *file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, file);
+	if (dir && *dir)
+		curl_easy_setopt(e, CURLOPT_CAPATH, dir);
+	if ((file && *file) || (dir && *dir))
+		return;
+#if LIBCURL_VERSION_NUM >= 0x075400
+	if (curl_easy_getinfo(e, CURLINFO_CAINFO, &builtin) != CURLE_OK)
+		builtin = NULL;
+#endif
+	/* No built-in file (a native CA store, an old libcurl): curl's own. */
+	if (!builtin || access(builtin, R_OK) == 0)
+		return;
+	for (const char *const *p = ca_bundles; *p; p++) {
+		if (access(*p, R_OK) == 0) {
+			curl_easy_setopt(e, CURLOPT_CAINFO, *p);
+			return;
+		}
+	}
+}
+
 void *img_http_easy(const char *url, const char *stall_env, const char **proxy)
 {
 	CURL *e = curl_easy_init();
@@ -128,6 +174,7 @@ void *img_http_easy(const char *url, const char *stall_env, const char **proxy)
 	/* Less than 1 KiB/s for this long ends a transfer. */
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, env_seconds(stall_env, 60));
+	set_ca(e);
 	used = set_proxy(e, url);
 	if (proxy)
 		*proxy = used;

@@ -560,7 +560,8 @@ int img_http_init(void);
  * img_http_easy() - a curl easy handle for @url: http(s) only, redirects,
  * a connect timeout and a stall limit (seconds from the environment
  * variable @stall_env, default 60), the environment's proxies (never for
- * loopback or no_proxy hosts).
+ * loopback or no_proxy hosts), CA certificates from SSL_CERT_FILE and
+ * SSL_CERT_DIR, else libcurl's, else the distribution's (http.c).
  * @proxy: if not NULL, receives the proxy in use (borrowed), or NULL
  * Return: the handle (a CURL *), or NULL when out of memory.
  */
