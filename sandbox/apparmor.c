@@ -3,11 +3,14 @@
  * namespaces where Ubuntu restricts them
  *
  * With kernel.apparmor_restrict_unprivileged_userns=1 (Ubuntu 23.10 and
- * later) only programs whose AppArmor profile grants "userns" may use user
- * namespaces with capabilities in them; for the rest unshare succeeds and
- * the first mount fails. The fix is a profile for the binary's path, the
- * same one Ubuntu ships for browsers: unconfined but for that one grant.
- * hutch's packages install it for /usr/bin/hutch (packaging/apparmor/hutch);
+ * later) programs under no profile may not use user namespaces with
+ * capabilities in them; for those unshare succeeds and the first mount
+ * fails. The fix is a profile for the binary's path that confines nothing:
+ * flags=(unconfined) and abi 3.0, whose policy does not mediate namespaces,
+ * so the restriction does not apply (packaging/apparmor/hutch says why this
+ * form and not Ubuntu's abi 4.0 with a "userns," rule: Debian 12's parser
+ * accepts only this one). The text below is that file's, without its
+ * comments. hutch's packages install it for /usr/bin/hutch;
  * a bundle unpacked under $HOME needs one for its own path, so the text is
  * made here for whatever path hutch runs from, for `hutch info` to print
  * and for the error of a failing run to point at.
@@ -103,18 +106,19 @@ int sbx_apparmor_profile(const char *exe, struct sbx_apparmor *out)
 	out->file = out->name
 			    ? cmn_strdup_printf("/etc/apparmor.d/%s", out->name)
 			    : NULL;
-	out->text = attach && out->name
-			    ? cmn_strdup_printf(
-				      "abi <abi/4.0>,\n"
-				      "include <tunables/global>\n"
-				      "\n"
-				      "profile %s %s flags=(unconfined) {\n"
-				      "  userns,\n"
-				      "\n"
-				      "  include if exists <local/%s>\n"
-				      "}\n",
-				      out->name, attach, out->name)
-			    : NULL;
+	out->text =
+		attach && out->name
+			? cmn_strdup_printf(
+				  "abi <abi/3.0>,\n"
+				  "\n"
+				  "include <tunables/global>\n"
+				  "\n"
+				  "profile %s %s flags=(unconfined) {\n"
+				  "  # Site-specific additions and overrides.\n"
+				  "  include if exists <local/%s>\n"
+				  "}\n",
+				  out->name, attach, out->name)
+			: NULL;
 	if (!out->exe || !out->file || !out->text) {
 		sbx_apparmor_free(out);
 		return -ENOMEM;

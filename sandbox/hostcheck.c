@@ -184,8 +184,9 @@ static const struct gate gates[] = {
 	  "sudo sysctl -w user.max_cgroup_namespaces=15000" },
 };
 
-/* Are we confined by an AppArmor profile written for hutch? Such a profile
- * ("userns,") is what lifts Ubuntu's restriction for one program. */
+/* Are we under an AppArmor profile written for hutch ("hutch (unconfined)"
+ * for packaging/apparmor/hutch)? Such a profile is what lifts Ubuntu's
+ * restriction for one program. */
 static bool apparmor_allows_hutch(void)
 {
 	cleanup_free char *label =

@@ -327,12 +327,12 @@ static void apparmor_profile_for_usr_bin(void **state)
 	assert_string_equal(aa.name, "hutch");
 	assert_string_equal(aa.file, "/etc/apparmor.d/hutch");
 	assert_string_equal(
-		aa.text, "abi <abi/4.0>,\n"
+		aa.text, "abi <abi/3.0>,\n"
+			 "\n"
 			 "include <tunables/global>\n"
 			 "\n"
 			 "profile hutch /usr/bin/hutch flags=(unconfined) {\n"
-			 "  userns,\n"
-			 "\n"
+			 "  # Site-specific additions and overrides.\n"
 			 "  include if exists <local/hutch>\n"
 			 "}\n");
 	sbx_apparmor_free(&aa);
@@ -355,7 +355,7 @@ static void apparmor_profile_for_other_paths(void **state)
 		"/etc/apparmor.d/hutch.home.ann.hutch-0.1.0.bin.hutch");
 	assert_contains(
 		aa.text,
-		"profile hutch.home.ann.hutch-0.1.0.bin.hutch /home/ann/hutch-0.1.0/bin/hutch flags=(unconfined) {\n  userns,\n");
+		"profile hutch.home.ann.hutch-0.1.0.bin.hutch /home/ann/hutch-0.1.0/bin/hutch flags=(unconfined) {\n");
 	assert_contains(
 		aa.text,
 		"include if exists <local/hutch.home.ann.hutch-0.1.0.bin.hutch>");
