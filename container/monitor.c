@@ -56,7 +56,7 @@ int ctr_container_run(struct ctr_container *c, int *status,
 				 .capture = { -1, -1 },
 				 .started = fg_started,
 				 .ctx = c };
-	int lock = ctr_lock_runner(c, err);
+	int lock = c->lock >= 0 ? steal_fd(&c->lock) : ctr_lock_runner(c, err);
 	int ret;
 
 	*status = CMN_EXIT_HUTCH;
@@ -64,13 +64,10 @@ int ctr_container_run(struct ctr_container *c, int *status,
 		return lock;
 	ret = sbx_run(&c->cfg, &io, status, err);
 	ctr_state_exited(c, *status, ret < 0 ? err->msg : NULL);
+	/* Still holding the lock: nobody can take the container for one
+	 * that is free and half gone. */
+	ctr_container_done(c);
 	close(lock);
-	if (c->auto_remove) {
-		struct hutch_err rerr = { 0 };
-
-		if (ctr_container_remove(c, false, &rerr) < 0)
-			cmn_warn("%s", rerr.msg);
-	}
 	return ret;
 }
 
@@ -118,7 +115,7 @@ static int read_handshake(int fd, int *status, struct hutch_err *err)
 int ctr_container_start(struct ctr_container *c, int *status,
 			struct hutch_err *err)
 {
-	int lock = ctr_lock_runner(c, err);
+	int lock = c->lock >= 0 ? steal_fd(&c->lock) : ctr_lock_runner(c, err);
 	int hs[2], ret;
 	pid_t pid;
 
@@ -308,17 +305,15 @@ int ctr_monitor_main(const char *id, int handshake_fd)
 	}
 	own_log_open(&m);
 	status = monitor_loop(&m);
-	/* The runner's lock (fd 4) goes with this process: drop it before
-	 * removing, which needs the container to look stopped. */
-	close(4);
-	if (m.c->auto_remove && ctr_container_remove(m.c, false, &err) < 0) {
-		/* The container is still there: its log tells why. */
-		cmn_warn("%s", err.msg);
+	/* The runner's lock (fd 4) is still held: nobody takes the
+	 * container for one that is free and half gone. A failed removal
+	 * leaves the container, and its log tells why. */
+	if (ctr_container_done(m.c) < 0)
 		own_log_relay(&m);
-	}
 	ctr_log_close(m.log);
 	if (m.own >= 0)
 		close(m.own);
+	close(4);
 	ctr_container_free(m.c);
 	return status;
 }
