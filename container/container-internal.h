@@ -65,6 +65,24 @@ void ctr_runtime_retire(const char *id);
 /** ctr_job_over() - has Slurm job @job ended, as squeue says? false when
  * it cannot tell. */
 bool ctr_job_over(const char *job);
+
+/* ---- Slurm jobs (job.c) ------------------------------------------------- */
+
+/** struct ctr_anchor - the process whose end is the job's end: its pid and
+ * start time (clock ticks after boot, /proc/PID/stat) */
+struct ctr_anchor {
+	pid_t pid;
+	unsigned long long start;
+};
+
+/** ctr_job_anchor() - inside a Slurm job, the nearest ancestor that is
+ * slurmstepd (or salloc). Return: 0, -ENOENT outside a job or without
+ * one, -ESRCH when /proc cannot be read. */
+int ctr_job_anchor(struct ctr_anchor *a);
+/** ctr_anchor_open() - a pidfd of @a, readable once it has exited.
+ * Return: the descriptor, -ESRCH when @a is gone (its pid may be another
+ * process's now), or -errno (no pidfd_open: Linux before 5.3). */
+int ctr_anchor_open(const struct ctr_anchor *a);
 /** Replace @path with @j atomically (a temporary file renamed over it).
  * @durable: fsync before the rename, for records in the store; state that
  * lives in the runtime directory is gone after a reboot anyway, and every

@@ -81,13 +81,14 @@ static json_t *record_json(const struct ctr_container *c)
 	if (!cfg)
 		return NULL;
 	return json_pack(
-		"{s:o,s:s,s:s,s:o,s:I,s:b,s:b,s:i,s:i,s:i,s:o}", "Config", cfg,
+		"{s:o,s:s,s:s,s:o,s:I,s:b,s:b,s:i,s:i,s:i,s:o,s:b}", "Config",
+		cfg,
 		"Name", c->name, "Image", c->image ? c->image : "", "ImageID",
 		c->image_id ? json_string(c->image_id) : json_null(), "Created",
 		(json_int_t)c->created, "AutoRemove", c->auto_remove,
 		"Detached", c->detached, "RestartMax", c->restart_max,
 		"StopSignal", c->stop_signal, "StopTimeout", c->stop_timeout,
-		"Ports", ctr_strv_json(c->ports));
+		"Ports", ctr_strv_json(c->ports), "OutliveJob", c->outlive_job);
 }
 
 static int record_parse(const json_t *j, struct ctr_container *c)
@@ -105,6 +106,7 @@ static int record_parse(const json_t *j, struct ctr_container *c)
 	c->created = json_integer_value(json_object_get(j, "Created"));
 	c->auto_remove = json_is_true(json_object_get(j, "AutoRemove"));
 	c->detached = json_is_true(json_object_get(j, "Detached"));
+	c->outlive_job = json_is_true(json_object_get(j, "OutliveJob"));
 	c->restart_max =
 		(int)json_integer_value(json_object_get(j, "RestartMax"));
 	c->stop_signal =
@@ -338,25 +340,33 @@ static int by_prefix(const char *prefix, char id[static 65],
 	return 0;
 }
 
-int ctr_container_find(const char *key, struct ctr_container **out,
-		       struct hutch_err *err)
+/* A container's id from its name, id or unique id prefix. */
+static int resolve(const char *key, char id[static 65], struct hutch_err *err)
 {
 	cleanup_free char *ndir = names_dir();
 	cleanup_free char *link =
 		ndir ? cmn_strdup_printf("%s/%s", ndir, key) : NULL;
-	char id[80];
+	char target[80];
 	ssize_t n = -1;
-	int ret;
 
 	if (!*key || strchr(key, '/'))
 		return cmn_err_msg(err, ENOENT, "No such container: %s", key);
 	if (link && valid_name(key))
-		n = readlink(link, id, sizeof(id) - 1);
+		n = readlink(link, target, sizeof(target) - 1);
 	if (n == 64) {
+		memcpy(id, target, 64);
 		id[64] = '\0';
-		return load(id, out, err);
+		return 0;
 	}
-	ret = by_prefix(key, id, err);
+	return by_prefix(key, id, err);
+}
+
+int ctr_container_find(const char *key, struct ctr_container **out,
+		       struct hutch_err *err)
+{
+	char id[65];
+	int ret = resolve(key, id, err);
+
 	return ret < 0 ? ret : load(id, out, err);
 }
 
@@ -541,7 +551,7 @@ int ctr_damaged_remove(const char *key, struct hutch_err *err)
 {
 	cleanup_free char *dir = NULL;
 	char id[65];
-	int fd, ret = by_prefix(key, id, err);
+	int fd, ret = resolve(key, id, err);
 
 	if (ret < 0)
 		return ret;

@@ -51,6 +51,7 @@ struct ctr_container {
 	int64_t created;  /* nanoseconds since the epoch */
 	bool auto_remove; /* --rm */
 	bool detached;	  /* -d: output goes to the log */
+	bool outlive_job; /* --outlive-job: -d in a Slurm job survives it */
 	int restart_max; /* --restart on-failure[:N]: N (0: unlimited); -1: no */
 	int stop_signal;
 	int stop_timeout; /* seconds */
@@ -210,7 +211,7 @@ int ctr_container_start(struct ctr_container *c, int *status,
 
 /** ctr_monitor_main() - the monitor's body (hutch's hidden
  * "container-monitor ID FD" command); returns the process's exit status. */
-int ctr_monitor_main(const char *id, int handshake_fd);
+int ctr_monitor_main(const char *id, int handshake_fd, const char *anchor);
 
 /**
  * struct ctr_log_opts - what `logs` prints
