@@ -210,8 +210,7 @@ static int set_job_env(void *ctx, const char *arg, struct hutch_err *err)
 
 static int set_outlive_job(void *ctx, const char *arg, struct hutch_err *err)
 {
-	return cli_parse_bool(arg, &((struct run_opts *)ctx)->outlive_job,
-			      err);
+	return cli_parse_bool(arg, &((struct run_opts *)ctx)->outlive_job, err);
 }
 
 static int set_rm(void *ctx, const char *arg, struct hutch_err *err)
@@ -671,8 +670,12 @@ static uint64_t final_caps(const struct run_opts *o)
  * variables, the process-management interfaces MPI starts through, and the
  * GPUs Slurm bound to this task. */
 static const char *const job_vars[] = {
-	"SLURM_*",		"SLURMD_NODENAME",    "PMI_*",
-	"PMIX_*",		"CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
+	"SLURM_*",
+	"SLURMD_NODENAME",
+	"PMI_*",
+	"PMIX_*",
+	"CUDA_VISIBLE_DEVICES",
+	"ROCR_VISIBLE_DEVICES",
 	"GPU_DEVICE_ORDINAL",
 };
 

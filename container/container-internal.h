@@ -33,7 +33,11 @@ int64_t ctr_now_ns(void);
  * @job:   the Slurm job it was started in, or ""
  */
 struct ctr_where {
-	enum { CTR_WHERE_HERE, CTR_WHERE_BEFORE_BOOT, CTR_WHERE_REMOTE } kind;
+	enum {
+		CTR_WHERE_HERE,
+		CTR_WHERE_BEFORE_BOOT,
+		CTR_WHERE_REMOTE
+	} kind;
 	char host[256];
 	char dir[4096];
 	char job[32];

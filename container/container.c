@@ -82,10 +82,9 @@ static json_t *record_json(const struct ctr_container *c)
 		return NULL;
 	return json_pack(
 		"{s:o,s:s,s:s,s:o,s:I,s:b,s:b,s:i,s:i,s:i,s:o,s:b}", "Config",
-		cfg,
-		"Name", c->name, "Image", c->image ? c->image : "", "ImageID",
-		c->image_id ? json_string(c->image_id) : json_null(), "Created",
-		(json_int_t)c->created, "AutoRemove", c->auto_remove,
+		cfg, "Name", c->name, "Image", c->image ? c->image : "",
+		"ImageID", c->image_id ? json_string(c->image_id) : json_null(),
+		"Created", (json_int_t)c->created, "AutoRemove", c->auto_remove,
 		"Detached", c->detached, "RestartMax", c->restart_max,
 		"StopSignal", c->stop_signal, "StopTimeout", c->stop_timeout,
 		"Ports", ctr_strv_json(c->ports), "OutliveJob", c->outlive_job);
@@ -294,8 +293,7 @@ static int load(const char *id, struct ctr_container **out,
 		ret = ctr_state_load(c);
 	if (ret == 0 && reap(c)) {
 		ctr_container_free(c);
-		return cmn_err_msg(err, ENOENT, "No such container: %.12s",
-				   id);
+		return cmn_err_msg(err, ENOENT, "No such container: %.12s", id);
 	}
 	if (ret < 0) {
 		ctr_container_free(c);

@@ -45,8 +45,10 @@ static int stat_of(pid_t pid, pid_t *ppid, unsigned long long *start)
 	text = cmn_read_fileat(AT_FDCWD, path, 4096, NULL);
 	p = text ? strrchr(text, ')') : NULL;
 	/* ") S PPID" then 18 more fields to starttime (field 22). */
-	if (!p || sscanf(p + 1, " %*c %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-			 &ppid_i, start) != 2)
+	if (!p ||
+	    sscanf(p + 1,
+		   " %*c %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+		   &ppid_i, start) != 2)
 		return -EINVAL;
 	*ppid = (pid_t)ppid_i;
 	return 0;

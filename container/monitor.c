@@ -78,8 +78,8 @@ int ctr_container_run(struct ctr_container *c, int *status,
 __attribute__((noreturn)) static void exec_monitor(const char *id, int hs,
 						   int lock, char *anchor)
 {
-	char *argv[] = { "hutch", "container-monitor", (char *)id, "3",
-			 *anchor ? anchor : NULL, NULL };
+	char *argv[] = { "hutch", "container-monitor",	   (char *)id,
+			 "3",	  *anchor ? anchor : NULL, NULL };
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	/* Out of the way first: either may already be 3 or 4. */
@@ -302,7 +302,8 @@ static int monitor_loop(struct monitor *m)
 			ret = cmn_err_msg(
 				&err, ECANCELED,
 				"the Slurm job %s ended; the container ended with it (use --outlive-job to keep it)",
-				getenv("SLURM_JOB_ID") ? getenv("SLURM_JOB_ID") : "");
+				getenv("SLURM_JOB_ID") ? getenv("SLURM_JOB_ID")
+						       : "");
 		ctr_state_exited(c, status, ret < 0 ? err.msg : NULL);
 		if (ret < 0) {
 			answer(m, status, err.msg);
@@ -334,8 +335,9 @@ static int open_anchor(const char *spec, struct hutch_err *err)
 			"the Slurm job %s has ended; the container is not started",
 			getenv("SLURM_JOB_ID") ? getenv("SLURM_JOB_ID") : "");
 	if (ret < 0)
-		cmn_warn("cannot watch the Slurm job (%s): the container may outlive it",
-			 strerror(-ret));
+		cmn_warn(
+			"cannot watch the Slurm job (%s): the container may outlive it",
+			strerror(-ret));
 	return ret < 0 ? -1 : ret;
 }
 

@@ -82,7 +82,8 @@ int ctr_where_read(const char *id, struct ctr_where *w)
 	const char *boot = json_string_value(json_object_get(j, "BootId"));
 	const char *dir = json_string_value(json_object_get(j, "Dir"));
 	const char *job = json_string_value(json_object_get(j, "Job"));
-	json_int_t started = json_integer_value(json_object_get(j, "StartedAt"));
+	json_int_t started =
+		json_integer_value(json_object_get(j, "StartedAt"));
 	char here[256], now[64];
 
 	memset(w, 0, sizeof(*w));
@@ -168,8 +169,8 @@ int ctr_where_publish(const char *id, const char *dir)
 		return -errno; /* no record yet: published once there is */
 	read_host(host);
 	read_boot_id(boot);
-	j = json_pack("{s:s,s:s,s:s,s:s}", "Host", host, "BootId", boot,
-		      "Dir", dir, "Job", job ? job : "");
+	j = json_pack("{s:s,s:s,s:s,s:s}", "Host", host, "BootId", boot, "Dir",
+		      dir, "Job", job ? job : "");
 	ret = j ? ctr_write_json(path, j, false) : -ENOMEM;
 	if (j)
 		json_decref(j);

@@ -63,9 +63,10 @@ int ctr_lock_runner(const struct ctr_container *c, struct hutch_err *err)
 			return cmn_err_set(err, ENOMEM, "lock");
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return cmn_err_set(err, errno,
-					   "cannot open the lock of container %s",
-					   c->name);
+			return cmn_err_set(
+				err, errno,
+				"cannot open the lock of container %s",
+				c->name);
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			e = errno;
 			close(fd);
@@ -89,7 +90,9 @@ int ctr_lock_runner(const struct ctr_container *c, struct hutch_err *err)
 		ctr_where_publish(c->cfg.id, dir);
 		return fd;
 	}
-	return cmn_err_msg(err, EAGAIN, "cannot lock container %s: it keeps changing hands", c->name);
+	return cmn_err_msg(err, EAGAIN,
+			   "cannot lock container %s: it keeps changing hands",
+			   c->name);
 }
 
 /* The runner's lock, for whoever is not the runner: -1 when there is no
@@ -177,9 +180,10 @@ static bool elsewhere(struct ctr_container *c)
 		return true;
 	}
 	if (w.kind == CTR_WHERE_REMOTE)
-		snprintf(why, sizeof(why),
-			 "the Slurm job %s on %s ended; the container ended with it",
-			 w.job, w.host);
+		snprintf(
+			why, sizeof(why),
+			"the Slurm job %s on %s ended; the container ended with it",
+			w.job, w.host);
 	else
 		snprintf(why, sizeof(why),
 			 "the machine restarted while the container ran");
