@@ -117,15 +117,20 @@ static const char *field(void *ctx, const char *name)
 	return NULL;
 }
 
-/* "Up 5 minutes", "Exited (0) 2 minutes ago", "Created" */
+/* "Up 5 minutes", "Up 5 minutes on node12" (another host: HOME shared
+ * between a login node and the compute nodes), "Exited (0) 2 minutes
+ * ago", "Created" */
 static void status_text(const struct ctr_container *c, char *buf, size_t len)
 {
 	char ago[32];
 
-	if (c->status == CTR_RUNNING) {
+	if (c->status == CTR_RUNNING && c->host && !c->started_at) {
+		snprintf(buf, len, "Starting on %s", c->host);
+	} else if (c->status == CTR_RUNNING) {
 		cli_human_ago(c->started_at / 1000000000, ago);
 		ago[strlen(ago) > 4 ? strlen(ago) - 4 : 0] = '\0';
-		snprintf(buf, len, "Up %s", ago);
+		snprintf(buf, len, "Up %s%s%s", ago, c->host ? " on " : "",
+			 c->host ? c->host : "");
 	} else if (c->status == CTR_EXITED) {
 		snprintf(buf, len, "Exited (%d) %s", c->exit_code,
 			 cli_human_ago(c->finished_at / 1000000000, ago));

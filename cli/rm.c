@@ -35,19 +35,37 @@ const struct cli_cmd cli_rm_cmd = {
 	.main = rm_main,
 };
 
-static int rm_one(struct ctr_container *c, void *ctx, struct hutch_err *err)
+/* A container, or what is left of one whose record is damaged or gone (a
+ * crash while it was made, a partial rm -rf): that goes too, subordinate-id
+ * files included, which the user could not delete by hand. */
+static int rm_one(const char *key, const struct rm_opts *o)
 {
-	return ctr_container_remove(c, ((struct rm_opts *)ctx)->force, err);
+	struct ctr_container *c = NULL;
+	struct hutch_err err = { 0 }, derr = { 0 };
+	int ret = ctr_container_find(key, &c, &err);
+
+	if (ret == 0)
+		ret = ctr_container_remove(c, o->force, &err);
+	else if (ctr_damaged_remove(key, &derr) == 0)
+		ret = 0;
+	ctr_container_free(c);
+	if (ret < 0)
+		return cli_fail(&err, 1);
+	printf("%s\n", key);
+	return 0;
 }
 
 static int rm_main(int argc, char **argv)
 {
 	struct rm_opts o = { 0 };
-	int first, ret = cli_simple(&cli_rm_cmd, rm_options,
+	int first, status = 0,
+		   ret = cli_simple(&cli_rm_cmd, rm_options,
 				    ARRAY_SIZE(rm_options), &o, argc, argv, 1,
 				    &first);
 
 	if (ret >= 0)
 		return ret;
-	return cli_each_container(argc - first, argv + first, rm_one, &o, true);
+	for (int i = first; i < argc; i++)
+		status |= rm_one(argv[i], &o);
+	return status;
 }

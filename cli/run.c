@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ struct run_opts {
 	char *entrypoint;   /* --entrypoint; NULL: the image's */
 	char *name;	    /* --name */
 	bool detach;	    /* -d */
+	bool no_job_env;    /* --job-env=false */
+	bool outlive_job;   /* --outlive-job */
 	bool auto_remove;   /* --rm */
 	int restart_max;    /* --restart on-failure[:N]; -1: no */
 	bool network_set;   /* --network given: no automatic choice */
@@ -37,6 +40,27 @@ struct run_opts {
 	bool overlay;	    /* --overlay: --rootfs copy-on-write */
 	char *upper_dir;    /* --upper DIR: a kept DIR/upper and DIR/work */
 };
+
+/* Every host variable whose name matches @pattern, as NAME=VALUE, onto
+ * @env (Podman's -e 'NAME*'). */
+static int push_matching(char ***env, const char *pattern)
+{
+	extern char **environ;
+
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		char name[256];
+
+		if (!eq || (size_t)(eq - *e) >= sizeof(name))
+			continue;
+		memcpy(name, *e, eq - *e);
+		name[eq - *e] = '\0';
+		if (fnmatch(pattern, name, 0) == 0 &&
+		    cmn_strv_push(env, strdup(*e)) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
 
 static int push_env(struct run_opts *o, const char *kv, struct hutch_err *err)
 {
@@ -49,6 +73,11 @@ static int push_env(struct run_opts *o, const char *kv, struct hutch_err *err)
 			kv);
 	if (strchr(kv, '='))
 		return cmn_strv_push(&o->cfg.env, strdup(kv));
+	/* NAME* (any pattern): every matching host variable. */
+	if (strpbrk(kv, "*?["))
+		return push_matching(&o->cfg.env, kv) < 0
+			       ? cmn_err_set(err, ENOMEM, "--env %s", kv)
+			       : 0;
 	/* KEY alone takes the host's value, and nothing when it is unset. */
 	val = getenv(kv);
 	if (!val)
@@ -167,6 +196,21 @@ static int set_noop(void *ctx, const char *arg, struct hutch_err *err)
 static int set_detach(void *ctx, const char *arg, struct hutch_err *err)
 {
 	return cli_parse_bool(arg, &((struct run_opts *)ctx)->detach, err);
+}
+
+static int set_job_env(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+	bool on;
+	int ret = cli_parse_bool(arg, &on, err);
+
+	o->no_job_env = !on;
+	return ret;
+}
+
+static int set_outlive_job(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return cli_parse_bool(arg, &((struct run_opts *)ctx)->outlive_job, err);
 }
 
 static int set_rm(void *ctx, const char *arg, struct hutch_err *err)
@@ -549,6 +593,9 @@ static const struct cli_opt run_options[] = {
 	  set_env },
 	{ "env-file", 0, "FILE", "read KEY=VALUE lines from a file",
 	  set_env_file },
+	{ "job-env", 0, NULL,
+	  "in a Slurm job, pass the job's variables (SLURM_*, PMI_*, PMIX_*, the GPU binding); default true, --job-env=false keeps them out",
+	  set_job_env },
 	{ "workdir", 'w', "DIR",
 	  "working directory inside the container (created if missing)",
 	  set_workdir },
@@ -590,6 +637,9 @@ static const struct cli_opt run_options[] = {
 	{ "init", 0, NULL, "accepted: hutch's init is always pid 1", set_noop },
 	{ "detach", 'd', NULL,
 	  "run in the background and print the container id", set_detach },
+	{ "outlive-job", 0, NULL,
+	  "with -d in a Slurm job: keep running after the job ends (where the job's process tracking allows it)",
+	  set_outlive_job },
 };
 
 static int run_main(int argc, char **argv);
@@ -616,9 +666,45 @@ static uint64_t final_caps(const struct run_opts *o)
 }
 
 /* Checks that need several options; the command for --rootfs. */
+/* What a job step needs, as Pyxis and Enroot pass it: Slurm's own
+ * variables, the process-management interfaces MPI starts through, and the
+ * GPUs Slurm bound to this task. */
+static const char *const job_vars[] = {
+	"SLURM_*",
+	"SLURMD_NODENAME",
+	"PMI_*",
+	"PMIX_*",
+	"CUDA_VISIBLE_DEVICES",
+	"ROCR_VISIBLE_DEVICES",
+	"GPU_DEVICE_ORDINAL",
+};
+
+/* Inside a Slurm job the job's variables come first, so that -e and
+ * --env-file (already in cfg.env) win, and the image's Env before them. */
+static int add_job_env(struct run_opts *o, struct hutch_err *err)
+{
+	cleanup_strv char **env = NULL;
+
+	if (o->no_job_env || !getenv("SLURM_JOB_ID"))
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(job_vars); i++)
+		if (push_matching(&env, job_vars[i]) < 0)
+			return cmn_err_set(err, ENOMEM, "job environment");
+	for (char **e = o->cfg.env; e && *e; e++)
+		if (cmn_strv_push(&env, strdup(*e)) < 0)
+			return cmn_err_set(err, ENOMEM, "job environment");
+	cmn_strv_free(o->cfg.env);
+	o->cfg.env = steal_ptr(&env);
+	return 0;
+}
+
 static int finish_config(struct run_opts *o, int argc, char **argv,
 			 struct hutch_err *err)
 {
+	int ret = add_job_env(o, err);
+
+	if (ret < 0)
+		return ret;
 	if (!o->cfg.rootfs && argc == 0)
 		return cmn_err_msg(
 			err, EINVAL,
@@ -631,6 +717,10 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: conflicting options: --restart and --rm");
+	if (o->outlive_job && !o->detach)
+		return cmn_err_msg(
+			err, EINVAL,
+			"run: --outlive-job needs -d: a foreground container ends with hutch, and so with the job");
 	if (o->restart_max >= 0 && !o->detach)
 		return cmn_err_msg(
 			err, EINVAL,
@@ -679,6 +769,7 @@ static struct ctr_container *make_container(struct run_opts *o,
 	c->auto_remove = o->auto_remove;
 	c->detached = o->detach;
 	c->restart_max = o->restart_max;
+	c->outlive_job = o->outlive_job;
 	c->ports = steal_ptr(&o->shown_ports);
 	if (!c->image) {
 		ctr_container_free(c);

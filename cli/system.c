@@ -75,8 +75,16 @@ static int prune(struct img_store *s, const struct system_opts *o,
 	struct img_image **imgs = NULL;
 	struct img_gc_result gc = { 0 };
 	cleanup_strv char **chains = NULL;
-	size_t nc = 0, ni = 0, removed_c = 0, removed_i = 0, kept = 0;
+	cleanup_strv char **damaged = NULL;
+	size_t nc = 0, ni = 0, nd = 0, removed_c = 0, removed_i = 0, kept = 0;
 	int ret = ctr_container_list(&cs, &nc, err);
+
+	/* What a crash or a partial rm -rf left of containers. */
+	if (ret == 0)
+		ret = ctr_damaged_list(&damaged, &nd, err);
+	for (size_t i = 0; i < nd; i++)
+		if (ctr_damaged_remove(damaged[i], NULL) == 0)
+			removed_c++;
 
 	for (size_t i = 0; ret == 0 && i < nc; i++) {
 		if (cs[i]->status != CTR_RUNNING &&
@@ -180,13 +188,25 @@ static int df(struct img_store *s, struct hutch_err *err)
 static int check(struct img_store *s, struct hutch_err *err)
 {
 	struct img_check_result r;
+	cleanup_strv char **damaged = NULL;
+	size_t nd = 0;
 	int ret = img_check(s, &r, err);
 
+	if (ret == 0)
+		ret = ctr_damaged_list(&damaged, &nd, err);
 	if (ret < 0)
 		return ret;
 	printf("%zu images, %zu layers, %zu blobs verified: %s\n", r.images,
 	       r.layers, r.blobs,
-	       r.problems ? "PROBLEMS" : "the store is consistent");
+	       r.problems || nd ? "PROBLEMS" : "the store is consistent");
+	for (size_t i = 0; i < nd; i++)
+		printf("container %.12s: its record is damaged or gone; hutch rm %.12s (or hutch system prune) removes what is left\n",
+		       damaged[i], damaged[i]);
+	if (nd && !r.problems)
+		return cmn_err_msg(
+			err, EIO,
+			"%zu container(s) left damaged; remove them with hutch rm ID or hutch system prune",
+			nd);
 	if (r.problems)
 		return cmn_err_msg(
 			err, EIO,

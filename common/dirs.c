@@ -51,6 +51,14 @@ static bool usable_runtime(const char *dir)
 	       access(dir, W_OK) == 0;
 }
 
+static bool usable_tmp(const char *dir)
+{
+	struct stat st;
+
+	return dir && *dir == '/' && stat(dir, &st) == 0 &&
+	       S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
+}
+
 char *cmn_runtime_dir(void)
 {
 	const char *env = getenv("HUTCH_RUNTIME");
@@ -61,7 +69,9 @@ char *cmn_runtime_dir(void)
 		return strdup(env);
 	if (usable_runtime(xdg))
 		return cmn_strdup_printf("%s/hutch", xdg);
-	if (tmp && *tmp == '/')
+	/* A TMPDIR that is gone (a job's, removed at its end) or not
+	 * writable falls back too, rather than failing every command. */
+	if (usable_tmp(tmp))
 		return cmn_strdup_printf("%s/hutch-%u", tmp,
 					 (unsigned)getuid());
 	return cmn_strdup_printf("/tmp/hutch-%u", (unsigned)getuid());

@@ -14,9 +14,79 @@ json_t *ctr_config_json(const struct sbx_config *c);
 /** ctr_config_from_json() - the inverse; -EINVAL for a damaged record. */
 int ctr_config_from_json(const json_t *j, struct sbx_config *c);
 
+static inline void ctr_json_decrefp(json_t **j)
+{
+	if (*j)
+		json_decref(*j);
+}
+#define cleanup_json __attribute__((cleanup(ctr_json_decrefp)))
+
 int64_t ctr_now_ns(void);
-/** $HUTCH_RUNTIME/containers/<id>, created 0700; owned. */
+
+/* ---- where a container runs (runtime.c) ---------------------------------- */
+
+/**
+ * struct ctr_where - running.json: where a container's lock was taken
+ * @kind:  CTR_WHERE_HERE (this host, this boot), CTR_WHERE_BEFORE_BOOT
+ *         (this host before a reboot: nothing of it runs), CTR_WHERE_REMOTE
+ * @host:  the host's name; @dir: its runtime directory there
+ * @job:   the Slurm job it was started in, or ""
+ */
+struct ctr_where {
+	enum {
+		CTR_WHERE_HERE,
+		CTR_WHERE_BEFORE_BOOT,
+		CTR_WHERE_REMOTE
+	} kind;
+	char host[256];
+	char dir[4096];
+	char job[32];
+	int64_t started_at; /* 0 until it runs */
+};
+
+/** ctr_where_read() - @id's running.json. Return: 0, or -ENOENT when
+ * there is none (or it is damaged). */
+int ctr_where_read(const char *id, struct ctr_where *w);
+/** ctr_where_publish() - write running.json naming this host, its boot,
+ * @dir and the Slurm job; -ENOENT while the container has no directory. */
+int ctr_where_publish(const char *id, const char *dir);
+/** ctr_where_started() - add the start time to running.json, for `ps` on
+ * other hosts. */
+void ctr_where_started(const char *id, int64_t when);
+/**
+ * ctr_runtime_dir() - the container's runtime directory: the one its
+ * running.json names on this host and boot, else the environment's
+ * ($HUTCH_RUNTIME/containers/<id>, created 0700). Owned.
+ */
 char *ctr_runtime_dir(const char *id, struct hutch_err *err);
+/** ctr_runtime_file() - the path of @name in that directory, for reading:
+ * nothing is created. Owned. */
+char *ctr_runtime_file(const char *id, const char *name);
+/** ctr_runtime_retire() - remove the runtime directory's files, the
+ * directory and running.json; the caller holds the runner's lock, or
+ * knows nobody does. */
+void ctr_runtime_retire(const char *id);
+/** ctr_job_over() - has Slurm job @job ended, as squeue says? false when
+ * it cannot tell. */
+bool ctr_job_over(const char *job);
+
+/* ---- Slurm jobs (job.c) ------------------------------------------------- */
+
+/** struct ctr_anchor - the process whose end is the job's end: its pid and
+ * start time (clock ticks after boot, /proc/PID/stat) */
+struct ctr_anchor {
+	pid_t pid;
+	unsigned long long start;
+};
+
+/** ctr_job_anchor() - inside a Slurm job, the nearest ancestor that is
+ * slurmstepd (or salloc). Return: 0, -ENOENT outside a job or without
+ * one, -ESRCH when /proc cannot be read. */
+int ctr_job_anchor(struct ctr_anchor *a);
+/** ctr_anchor_open() - a pidfd of @a, readable once it has exited.
+ * Return: the descriptor, -ESRCH when @a is gone (its pid may be another
+ * process's now), or -errno (no pidfd_open: Linux before 5.3). */
+int ctr_anchor_open(const struct ctr_anchor *a);
 /** Replace @path with @j atomically (a temporary file renamed over it).
  * @durable: fsync before the rename, for records in the store; state that
  * lives in the runtime directory is gone after a reboot anyway, and every
@@ -39,6 +109,13 @@ int ctr_state_load(struct ctr_container *c);
  * someone runs it already, -errno.
  */
 int ctr_lock_runner(const struct ctr_container *c, struct hutch_err *err);
+/**
+ * ctr_lock_idle() - the runner's lock, for those who clean up after a
+ * runner: taken only when nobody holds it
+ * Return: the descriptor (close it when done), -EBUSY while someone runs
+ * or makes the container, -ENOENT when there is no lock file at all.
+ */
+int ctr_lock_idle(const char *id);
 /** The container runs: pids and start time to the runtime state. */
 int ctr_state_running(struct ctr_container *c, pid_t init);
 /** It exited: the durable state gets @code and @error (may be NULL). */

@@ -37,6 +37,7 @@ struct ctr_container *ctr_container_new(void)
 	c->stop_signal = SIGTERM;
 	c->stop_timeout = 10;
 	c->restart_max = -1;
+	c->lock = -1;
 	return c;
 }
 
@@ -50,6 +51,9 @@ void ctr_container_free(struct ctr_container *c)
 	free(c->image_id);
 	cmn_strv_free(c->ports);
 	free(c->error);
+	free(c->host);
+	if (c->lock >= 0)
+		close(c->lock);
 	free(c);
 }
 
@@ -68,22 +72,6 @@ char *ctr_container_dir(const char *id)
 	return root ? cmn_strdup_printf("%s/containers/%s", root, id) : NULL;
 }
 
-char *ctr_runtime_dir(const char *id, struct hutch_err *err)
-{
-	cleanup_free char *rt = cmn_runtime_dir_open(err);
-	char *dir;
-
-	if (!rt)
-		return NULL;
-	dir = cmn_strdup_printf("%s/containers/%s", rt, id);
-	if (dir && cmn_mkdir_p(dir, 0700) < 0) {
-		cmn_err_set(err, errno, "cannot create %s", dir);
-		free(dir);
-		return NULL;
-	}
-	return dir;
-}
-
 /* ---- the record ------------------------------------------------------------ */
 
 static json_t *record_json(const struct ctr_container *c)
@@ -93,13 +81,13 @@ static json_t *record_json(const struct ctr_container *c)
 	if (!cfg)
 		return NULL;
 	return json_pack(
-		"{s:o,s:s,s:s,s:o,s:I,s:b,s:b,s:i,s:i,s:i,s:o}", "Config", cfg,
-		"Name", c->name, "Image", c->image ? c->image : "", "ImageID",
-		c->image_id ? json_string(c->image_id) : json_null(), "Created",
-		(json_int_t)c->created, "AutoRemove", c->auto_remove,
+		"{s:o,s:s,s:s,s:o,s:I,s:b,s:b,s:i,s:i,s:i,s:o,s:b}", "Config",
+		cfg, "Name", c->name, "Image", c->image ? c->image : "",
+		"ImageID", c->image_id ? json_string(c->image_id) : json_null(),
+		"Created", (json_int_t)c->created, "AutoRemove", c->auto_remove,
 		"Detached", c->detached, "RestartMax", c->restart_max,
 		"StopSignal", c->stop_signal, "StopTimeout", c->stop_timeout,
-		"Ports", ctr_strv_json(c->ports));
+		"Ports", ctr_strv_json(c->ports), "OutliveJob", c->outlive_job);
 }
 
 static int record_parse(const json_t *j, struct ctr_container *c)
@@ -117,6 +105,7 @@ static int record_parse(const json_t *j, struct ctr_container *c)
 	c->created = json_integer_value(json_object_get(j, "Created"));
 	c->auto_remove = json_is_true(json_object_get(j, "AutoRemove"));
 	c->detached = json_is_true(json_object_get(j, "Detached"));
+	c->outlive_job = json_is_true(json_object_get(j, "OutliveJob"));
 	c->restart_max =
 		(int)json_integer_value(json_object_get(j, "RestartMax"));
 	c->stop_signal =
@@ -210,6 +199,23 @@ void ctr_release_name(const struct ctr_container *c)
 		unlink(link);
 }
 
+/* Every name that leads to @id (its record, which says which, is gone). */
+static void release_names_of(const char *id)
+{
+	cleanup_free char *dir = names_dir();
+	cleanup_dir DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *de;
+	char target[80];
+
+	while (d && (de = readdir(d))) {
+		ssize_t n = readlinkat(dirfd(d), de->d_name, target,
+				       sizeof(target) - 1);
+
+		if (n == 64 && !memcmp(target, id, 64))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+}
+
 static int pick_name(struct ctr_container *c, struct hutch_err *err)
 {
 	struct hutch_err ignored;
@@ -266,6 +272,8 @@ int ctr_container_create(struct ctr_container *c, struct hutch_err *err)
 
 /* ---- lookup ------------------------------------------------------------------- */
 
+static bool reap(struct ctr_container *c);
+
 static int load(const char *id, struct ctr_container **out,
 		struct hutch_err *err)
 {
@@ -283,6 +291,10 @@ static int load(const char *id, struct ctr_container **out,
 		json_decref(j);
 	if (ret == 0)
 		ret = ctr_state_load(c);
+	if (ret == 0 && reap(c)) {
+		ctr_container_free(c);
+		return cmn_err_msg(err, ENOENT, "No such container: %.12s", id);
+	}
 	if (ret < 0) {
 		ctr_container_free(c);
 		return cmn_err_msg(
@@ -326,25 +338,33 @@ static int by_prefix(const char *prefix, char id[static 65],
 	return 0;
 }
 
-int ctr_container_find(const char *key, struct ctr_container **out,
-		       struct hutch_err *err)
+/* A container's id from its name, id or unique id prefix. */
+static int resolve(const char *key, char id[static 65], struct hutch_err *err)
 {
 	cleanup_free char *ndir = names_dir();
 	cleanup_free char *link =
 		ndir ? cmn_strdup_printf("%s/%s", ndir, key) : NULL;
-	char id[80];
+	char target[80];
 	ssize_t n = -1;
-	int ret;
 
 	if (!*key || strchr(key, '/'))
 		return cmn_err_msg(err, ENOENT, "No such container: %s", key);
 	if (link && valid_name(key))
-		n = readlink(link, id, sizeof(id) - 1);
+		n = readlink(link, target, sizeof(target) - 1);
 	if (n == 64) {
+		memcpy(id, target, 64);
 		id[64] = '\0';
-		return load(id, out, err);
+		return 0;
 	}
-	ret = by_prefix(key, id, err);
+	return by_prefix(key, id, err);
+}
+
+int ctr_container_find(const char *key, struct ctr_container **out,
+		       struct hutch_err *err)
+{
+	char id[65];
+	int ret = resolve(key, id, err);
+
 	return ret < 0 ? ret : load(id, out, err);
 }
 
@@ -395,13 +415,69 @@ int ctr_container_list(struct ctr_container ***out, size_t *n,
 
 /* ---- removal ----------------------------------------------------------------- */
 
+int ctr_refuse_remote(const struct ctr_container *c, const char *what,
+		      struct hutch_err *err)
+{
+	if (!c->host)
+		return 0;
+	return cmn_err_msg(
+		err, EREMOTE,
+		"cannot %s container %s: it runs on %s, where only hutch sees its processes; run the command there (if %s is down for good, delete %s/running.json first)",
+		what, c->name, c->host, c->host, "the container's directory");
+}
+
+/* Record, upper directory, log, runtime directory and name: gone. The
+ * caller holds the runner's lock or knows nobody runs the container. */
+static int remove_now(struct ctr_container *c, struct hutch_err *err)
+{
+	cleanup_free char *dir = ctr_container_dir(c->cfg.id);
+
+	ctr_runtime_retire(c->cfg.id);
+	ctr_release_name(c);
+	return dir ? sbx_remove_tree(dir, err) : -ENOMEM;
+}
+
+int ctr_container_done(struct ctr_container *c)
+{
+	struct hutch_err err = { 0 };
+
+	if (!c->auto_remove) {
+		ctr_runtime_retire(c->cfg.id);
+		return 0;
+	}
+	if (remove_now(c, &err) < 0) {
+		cmn_warn("%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* A --rm container nobody runs any more (its runner was killed before it
+ * could remove it: kill -9, the end of a Slurm job): removed by whichever
+ * command finds it first. Return: true when it is gone. */
+static bool reap(struct ctr_container *c)
+{
+	int fd;
+
+	if (!c->auto_remove || c->status == CTR_RUNNING || c->host)
+		return false;
+	fd = ctr_lock_idle(c->cfg.id);
+	if (fd == -EBUSY)
+		return false; /* being made, or started right now */
+	remove_now(c, NULL);
+	if (fd >= 0)
+		close(fd);
+	return true;
+}
+
 int ctr_container_remove(struct ctr_container *c, bool force,
 			 struct hutch_err *err)
 {
-	cleanup_free char *dir = ctr_container_dir(c->cfg.id);
-	cleanup_free char *rt = NULL;
-	int ret;
+	int ret = ctr_refuse_remote(c, "remove", err);
+	int lock;
 
+	if (ret < 0)
+		return ret;
 	if (c->status == CTR_RUNNING && !force)
 		return cmn_err_msg(
 			err, EBUSY,
@@ -414,9 +490,80 @@ int ctr_container_remove(struct ctr_container *c, bool force,
 		if (ret < 0)
 			return ret;
 	}
-	rt = ctr_runtime_dir(c->cfg.id, NULL);
-	if (rt)
-		cmn_remove_tree(AT_FDCWD, rt);
-	ctr_release_name(c);
-	return dir ? sbx_remove_tree(dir, err) : -ENOMEM;
+	/* Nobody may start it while it goes. */
+	lock = ctr_lock_idle(c->cfg.id);
+	if (lock == -EBUSY)
+		return cmn_err_msg(
+			err, EBUSY,
+			"cannot remove container %s: it was started again; stop it first, or use -f (rm -f)",
+			c->name);
+	ret = remove_now(c, err);
+	if (lock >= 0)
+		close(lock);
+	return ret;
+}
+
+/* ---- what a crash or a partial rm -rf left ---------------------------------- */
+
+/* A container directory without a readable record that nobody is making
+ * (its maker holds the lock from before the directory exists). */
+static bool damaged(const char *id)
+{
+	struct ctr_container *c = NULL;
+	int fd;
+
+	if (load(id, &c, NULL) == 0) {
+		ctr_container_free(c);
+		return false;
+	}
+	fd = ctr_lock_idle(id);
+	if (fd >= 0)
+		close(fd);
+	return fd != -EBUSY;
+}
+
+int ctr_damaged_list(char ***ids, size_t *n, struct hutch_err *err)
+{
+	cleanup_free char *root = cmn_store_dir();
+	cleanup_free char *dir =
+		root ? cmn_strdup_printf("%s/containers", root) : NULL;
+	cleanup_dir DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *de;
+
+	*ids = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT
+			       ? 0
+			       : cmn_err_set(err, errno, "cannot list %s", dir);
+	while ((de = readdir(d)))
+		if (is_id(de->d_name) && damaged(de->d_name)) {
+			if (cmn_strv_push(ids, strdup(de->d_name)) < 0)
+				return cmn_err_set(err, ENOMEM, "containers");
+			(*n)++;
+		}
+	return 0;
+}
+
+int ctr_damaged_remove(const char *key, struct hutch_err *err)
+{
+	cleanup_free char *dir = NULL;
+	char id[65];
+	int fd, ret = resolve(key, id, err);
+
+	if (ret < 0)
+		return ret;
+	if (!damaged(id))
+		return cmn_err_msg(
+			err, EBUSY,
+			"container %.12s is being made or its record is sound; try again",
+			id);
+	fd = ctr_lock_idle(id);
+	dir = ctr_container_dir(id);
+	ctr_runtime_retire(id);
+	release_names_of(id);
+	ret = dir ? sbx_remove_tree(dir, err) : -ENOMEM;
+	if (fd >= 0)
+		close(fd);
+	return ret;
 }

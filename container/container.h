@@ -51,6 +51,7 @@ struct ctr_container {
 	int64_t created;  /* nanoseconds since the epoch */
 	bool auto_remove; /* --rm */
 	bool detached;	  /* -d: output goes to the log */
+	bool outlive_job; /* --outlive-job: -d in a Slurm job survives it */
 	int restart_max; /* --restart on-failure[:N]: N (0: unlimited); -1: no */
 	int stop_signal;
 	int stop_timeout; /* seconds */
@@ -63,6 +64,8 @@ struct ctr_container {
 	int64_t started_at, finished_at; /* nanoseconds */
 	char *error; /* why the last start failed, or the monitor died */
 	int restart_count;
+	char *host; /* running on this other host (running.json), else NULL */
+	int lock;   /* the runner's lock while this process holds it, or -1 */
 };
 
 /** ctr_container_new() - an empty record with defaults (SIGTERM, 10 s). */
@@ -147,6 +150,31 @@ char *ctr_container_dir(const char *id);
 int ctr_container_remove(struct ctr_container *c, bool force,
 			 struct hutch_err *err);
 
+/**
+ * ctr_refuse_remote() - -EREMOTE with @err when @c runs on another host
+ * (only that host sees its lock and its processes), naming the host; @what
+ * is the action refused ("stop"). 0 for a container of this host.
+ */
+int ctr_refuse_remote(const struct ctr_container *c, const char *what,
+		      struct hutch_err *err);
+
+/**
+ * ctr_container_done() - its runner is done with @c (the last exit): with
+ * --rm the container goes, else its runtime directory is retired. The
+ * caller still holds the runner's lock. Return: 0, or -1 after a warning.
+ */
+int ctr_container_done(struct ctr_container *c);
+
+/**
+ * ctr_damaged_list() - ids of container directories whose record cannot be
+ * read (a partial rm -rf, a crash while one was made) and that nobody is
+ * making; free with cmn_strv_free().
+ */
+int ctr_damaged_list(char ***ids, size_t *n, struct hutch_err *err);
+/** ctr_damaged_remove() - remove such a directory, by id or unique prefix,
+ * subordinate-id files included. -EBUSY when its record is sound. */
+int ctr_damaged_remove(const char *key, struct hutch_err *err);
+
 /** ctr_container_kill() - send @sig to a running container's pid 1, which
  * passes it to the command (SIGKILL ends the whole container). */
 int ctr_container_kill(struct ctr_container *c, int sig, struct hutch_err *err);
@@ -183,7 +211,7 @@ int ctr_container_start(struct ctr_container *c, int *status,
 
 /** ctr_monitor_main() - the monitor's body (hutch's hidden
  * "container-monitor ID FD" command); returns the process's exit status. */
-int ctr_monitor_main(const char *id, int handshake_fd);
+int ctr_monitor_main(const char *id, int handshake_fd, const char *anchor);
 
 /**
  * struct ctr_log_opts - what `logs` prints

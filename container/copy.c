@@ -390,7 +390,10 @@ int ctr_container_copy(const struct ctr_container *c, const char *src,
 	cleanup_free char *abs = NULL;
 	struct copy cp = { .c = c, .src = src, .dst = dst, .into = into };
 	unsigned left_out = 0;
-	int ret;
+	int ret = ctr_refuse_remote(c, "copy files of", err);
+
+	if (ret < 0)
+		return ret;
 
 	/* The helper may not share our working directory. */
 	if (host[0] != '/') {

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "container/container-internal.h"
 
@@ -102,14 +103,37 @@ static int use_upper_dir(struct sbx_config *cfg, const char *upper_dir,
 	return 0;
 }
 
+/* The runner's lock, taken before anything of the container is on disk
+ * and held until it has run (or failed to): no other command takes a
+ * half-made container for a dead one. Then its directory, and where the
+ * lock is (running.json), so that commands of another environment find it
+ * too. */
+static int claim(struct ctr_container *c, struct hutch_err *err)
+{
+	cleanup_free char *dir = ctr_container_dir(c->cfg.id);
+	cleanup_free char *rt = NULL;
+	int ret;
+
+	c->lock = ctr_lock_runner(c, err);
+	if (c->lock < 0)
+		return c->lock;
+	if (!dir)
+		return cmn_err_set(err, ENOMEM, "container");
+	ret = cmn_mkdir_p(dir, 0700);
+	if (ret < 0)
+		return cmn_err_set(err, -ret, "cannot create %s", dir);
+	rt = ctr_runtime_dir(c->cfg.id, err);
+	return rt ? ctr_where_publish(c->cfg.id, rt) : -EIO;
+}
+
 int ctr_container_make(struct ctr_container *c, const struct ctr_source *src,
 		       struct hutch_err *err)
 {
-	int ret = 0;
+	int ret = claim(c, err);
 
-	if (src->image)
+	if (ret == 0 && src->image)
 		ret = prepare_image(c, src, err);
-	else if (src->overlay || src->upper_dir)
+	else if (ret == 0 && (src->overlay || src->upper_dir))
 		ret = prepare_rootfs_overlay(c, err);
 	if (ret == 0 && src->upper_dir)
 		ret = use_upper_dir(&c->cfg, src->upper_dir, err);
@@ -122,6 +146,11 @@ int ctr_container_make(struct ctr_container *c, const struct ctr_source *src,
 
 		if (dir)
 			sbx_remove_tree(dir, NULL);
+		if (c->lock >= 0) {
+			ctr_runtime_retire(c->cfg.id);
+			close(c->lock);
+			c->lock = -1;
+		}
 	}
 	return ret;
 }

@@ -61,6 +61,9 @@ int ctr_container_exec(const struct ctr_container *c,
 	int ret;
 
 	*status = 1;
+	ret = ctr_refuse_remote(c, "run a command in", err);
+	if (ret < 0)
+		return ret;
 	if (c->status != CTR_RUNNING)
 		return cmn_err_msg(
 			err, EINVAL,

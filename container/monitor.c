@@ -56,7 +56,7 @@ int ctr_container_run(struct ctr_container *c, int *status,
 				 .capture = { -1, -1 },
 				 .started = fg_started,
 				 .ctx = c };
-	int lock = ctr_lock_runner(c, err);
+	int lock = c->lock >= 0 ? steal_fd(&c->lock) : ctr_lock_runner(c, err);
 	int ret;
 
 	*status = CMN_EXIT_HUTCH;
@@ -64,24 +64,22 @@ int ctr_container_run(struct ctr_container *c, int *status,
 		return lock;
 	ret = sbx_run(&c->cfg, &io, status, err);
 	ctr_state_exited(c, *status, ret < 0 ? err->msg : NULL);
+	/* Still holding the lock: nobody can take the container for one
+	 * that is free and half gone. */
+	ctr_container_done(c);
 	close(lock);
-	if (c->auto_remove) {
-		struct hutch_err rerr = { 0 };
-
-		if (ctr_container_remove(c, false, &rerr) < 0)
-			cmn_warn("%s", rerr.msg);
-	}
 	return ret;
 }
 
 /* ---- starting a monitor -------------------------------------------------------- */
 
 /* In the grandchild: descriptors 3 (handshake) and 4 (lock), /dev/null for
- * the rest, then a fresh hutch. */
+ * the rest, then a fresh hutch; @anchor is "PID:START" or "". */
 __attribute__((noreturn)) static void exec_monitor(const char *id, int hs,
-						   int lock)
+						   int lock, char *anchor)
 {
-	char *argv[] = { "hutch", "container-monitor", (char *)id, "3", NULL };
+	char *argv[] = { "hutch", "container-monitor",	   (char *)id,
+			 "3",	  *anchor ? anchor : NULL, NULL };
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	/* Out of the way first: either may already be 3 or 4. */
@@ -118,10 +116,16 @@ static int read_handshake(int fd, int *status, struct hutch_err *err)
 int ctr_container_start(struct ctr_container *c, int *status,
 			struct hutch_err *err)
 {
-	int lock = ctr_lock_runner(c, err);
+	int lock = c->lock >= 0 ? steal_fd(&c->lock) : ctr_lock_runner(c, err);
+	struct ctr_anchor a;
+	char anchor[64] = "";
 	int hs[2], ret;
 	pid_t pid;
 
+	/* Found here, where the job's processes are still our ancestors. */
+	if (!c->outlive_job && ctr_job_anchor(&a) == 0)
+		snprintf(anchor, sizeof(anchor), "%d:%llu", (int)a.pid,
+			 a.start);
 	*status = CMN_EXIT_HUTCH;
 	if (lock < 0)
 		return lock;
@@ -133,7 +137,7 @@ int ctr_container_start(struct ctr_container *c, int *status,
 	if (pid == 0) {
 		setsid();
 		if (fork() == 0)
-			exec_monitor(c->cfg.id, hs[1], lock);
+			exec_monitor(c->cfg.id, hs[1], lock, anchor);
 		_exit(0);
 	}
 	close(hs[1]);
@@ -156,6 +160,8 @@ struct monitor {
 	struct ctr_log *log;
 	int own;       /* monitor.log, read back; -1 without */
 	off_t relayed; /* how much of it is in the container's log */
+	int job;       /* pidfd of the Slurm job's anchor, or -1 */
+	bool job_over; /* it exited: the container was killed */
 };
 
 /* Standard error to monitor.log (kept open as @m->own for reading). */
@@ -211,6 +217,18 @@ static void mon_started(void *ctx, pid_t init)
 	answer(m, 0, NULL);
 }
 
+/* The job ended: so does the container, at once (Slurm has already given
+ * the job's processes their grace time), and for good. */
+static void mon_job_over(void *ctx)
+{
+	struct monitor *m = ctx;
+
+	m->job_over = true;
+	ctr_stop_mark(m->c);
+	if (m->c->init_pid > 0)
+		kill(m->c->init_pid, SIGKILL);
+}
+
 static void mon_output(void *ctx, int stream, const char *buf, size_t len)
 {
 	struct monitor *m = ctx;
@@ -232,6 +250,8 @@ static int run_once(struct monitor *m, int *status, struct hutch_err *err)
 				 .capture = { -1, -1 },
 				 .output = mon_output,
 				 .started = mon_started,
+				 .watch = m->job >= 0 ? mon_job_over : NULL,
+				 .watch_fd = m->job,
 				 .ctx = m };
 	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 };
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -278,6 +298,12 @@ static int monitor_loop(struct monitor *m)
 		ctr_stop_clear(c);
 		ret = run_once(m, &status, &err);
 		own_log_relay(m);
+		if (m->job_over)
+			ret = cmn_err_msg(
+				&err, ECANCELED,
+				"the Slurm job %s ended; the container ended with it (use --outlive-job to keep it)",
+				getenv("SLURM_JOB_ID") ? getenv("SLURM_JOB_ID")
+						       : "");
 		ctr_state_exited(c, status, ret < 0 ? err.msg : NULL);
 		if (ret < 0) {
 			answer(m, status, err.msg);
@@ -290,9 +316,34 @@ static int monitor_loop(struct monitor *m)
 	return status;
 }
 
-int ctr_monitor_main(const char *id, int handshake_fd)
+/* "PID:START" from ctr_container_start(): the job's anchor, opened; -1
+ * without one; -ESRCH with @err when the job is over already. */
+static int open_anchor(const char *spec, struct hutch_err *err)
 {
-	struct monitor m = { .handshake = handshake_fd, .own = -1 };
+	struct ctr_anchor a;
+	int pid, ret;
+
+	if (!spec)
+		return -1;
+	if (sscanf(spec, "%d:%llu", &pid, &a.start) != 2)
+		return -1;
+	a.pid = pid;
+	ret = ctr_anchor_open(&a);
+	if (ret == -ESRCH)
+		return cmn_err_msg(
+			err, ESRCH,
+			"the Slurm job %s has ended; the container is not started",
+			getenv("SLURM_JOB_ID") ? getenv("SLURM_JOB_ID") : "");
+	if (ret < 0)
+		cmn_warn(
+			"cannot watch the Slurm job (%s): the container may outlive it",
+			strerror(-ret));
+	return ret < 0 ? -1 : ret;
+}
+
+int ctr_monitor_main(const char *id, int handshake_fd, const char *anchor)
+{
+	struct monitor m = { .handshake = handshake_fd, .own = -1, .job = -1 };
 	struct hutch_err err = { 0 };
 	int status;
 
@@ -307,18 +358,26 @@ int ctr_monitor_main(const char *id, int handshake_fd)
 		return CMN_EXIT_HUTCH;
 	}
 	own_log_open(&m);
-	status = monitor_loop(&m);
-	/* The runner's lock (fd 4) goes with this process: drop it before
-	 * removing, which needs the container to look stopped. */
-	close(4);
-	if (m.c->auto_remove && ctr_container_remove(m.c, false, &err) < 0) {
-		/* The container is still there: its log tells why. */
-		cmn_warn("%s", err.msg);
-		own_log_relay(&m);
+	m.job = open_anchor(anchor, &err);
+	if (m.job == -ESRCH) {
+		answer(&m, CMN_EXIT_HUTCH, err.msg);
+		ctr_state_exited(m.c, CMN_EXIT_HUTCH, err.msg);
+		m.job = -1;
+		status = CMN_EXIT_HUTCH;
+	} else {
+		status = monitor_loop(&m);
 	}
+	if (m.job >= 0)
+		close(m.job);
+	/* The runner's lock (fd 4) is still held: nobody takes the
+	 * container for one that is free and half gone. A failed removal
+	 * leaves the container, and its log tells why. */
+	if (ctr_container_done(m.c) < 0)
+		own_log_relay(&m);
 	ctr_log_close(m.log);
 	if (m.own >= 0)
 		close(m.own);
+	close(4);
 	ctr_container_free(m.c);
 	return status;
 }

@@ -79,6 +79,8 @@ int ctr_container_procs(const struct ctr_container *c, struct ctr_proc **out,
 
 	*out = NULL;
 	*n = 0;
+	if (ctr_refuse_remote(c, "list the processes of", err) < 0)
+		return -EREMOTE;
 	if (c->status != CTR_RUNNING || !ns_of(c->init_pid, &target))
 		return cmn_err_msg(err, EINVAL, "container %s is not running",
 				   c->name);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,60 +40,74 @@ char **ctr_json_strv(const json_t *a)
 
 static char *state_path(const char *id, bool durable)
 {
-	cleanup_free char *dir =
-		durable ? ctr_container_dir(id) : ctr_runtime_dir(id, NULL);
+	cleanup_free char *dir = NULL;
 
+	if (!durable)
+		return ctr_runtime_file(id, "state.json");
+	dir = ctr_container_dir(id);
 	return dir ? cmn_strdup_printf("%s/state.json", dir) : NULL;
-}
-
-/* The runtime directory's own error (not private, cannot be made) is
- * told as it is, with its fix; @err may be NULL. */
-static int open_lock(const char *id, const char *name, struct hutch_err *err)
-{
-	struct hutch_err local = { 0 };
-	cleanup_free char *dir = ctr_runtime_dir(id, err ? err : &local);
-	cleanup_free char *path =
-		dir ? cmn_strdup_printf("%s/monitor.lock", dir) : NULL;
-	int fd;
-
-	if (!dir) {
-		int code = (err ? err : &local)->code;
-
-		return code ? -code : -EIO;
-	}
-	if (!path)
-		return cmn_err_set(err, ENOMEM, "lock");
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return cmn_err_set(err, errno,
-				   "cannot open the lock of container %s",
-				   name);
-	return fd;
 }
 
 int ctr_lock_runner(const struct ctr_container *c, struct hutch_err *err)
 {
-	int fd = open_lock(c->cfg.id, c->name, err);
+	for (int tries = 0; tries < 10; tries++) {
+		cleanup_free char *dir = ctr_runtime_dir(c->cfg.id, err);
+		cleanup_free char *path =
+			dir ? cmn_strdup_printf("%s/monitor.lock", dir) : NULL;
+		struct stat st;
+		int fd, e;
 
-	if (fd < 0)
-		return fd;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno;
-
-		close(fd);
-		if (e == EWOULDBLOCK)
-			return cmn_err_msg(err, EBUSY,
-					   "container %s is already running",
+		if (!dir)
+			return err && err->code ? -err->code : -EIO;
+		if (!path)
+			return cmn_err_set(err, ENOMEM, "lock");
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return cmn_err_set(
+				err, errno,
+				"cannot open the lock of container %s",
+				c->name);
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			e = errno;
+			close(fd);
+			if (e == EWOULDBLOCK)
+				return cmn_err_msg(
+					err, EBUSY,
+					"container %s is already running",
+					c->name);
+			return cmn_err_set(err, e, "cannot lock container %s",
 					   c->name);
-		return cmn_err_set(err, e, "cannot lock container %s", c->name);
+		}
+		/* The runner before us retired the file between our open and
+		 * our flock: a lock on it is nobody's; take the new one. */
+		if (fstat(fd, &st) == 0 && st.st_nlink == 0) {
+			close(fd);
+			continue;
+		}
+		/* Every other command finds the lock from here on, whatever
+		 * its environment; a container being made publishes once its
+		 * directory exists (ctr_container_make()). */
+		ctr_where_publish(c->cfg.id, dir);
+		return fd;
 	}
-	return fd;
+	return cmn_err_msg(err, EAGAIN,
+			   "cannot lock container %s: it keeps changing hands",
+			   c->name);
+}
+
+/* The runner's lock, for whoever is not the runner: -1 when there is no
+ * lock file (nobody runs the container, and none is made for asking). */
+static int open_lock(const char *id)
+{
+	cleanup_free char *path = ctr_runtime_file(id, "monitor.lock");
+
+	return path ? open(path, O_RDWR | O_CLOEXEC) : -1;
 }
 
 /* Someone holds the runner's lock. */
 static bool runner_alive(const char *id)
 {
-	int fd = open_lock(id, id, NULL);
+	int fd = open_lock(id);
 	bool alive;
 
 	if (fd < 0)
@@ -100,6 +115,19 @@ static bool runner_alive(const char *id)
 	alive = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 	close(fd);
 	return alive;
+}
+
+int ctr_lock_idle(const char *id)
+{
+	int fd = open_lock(id);
+
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -EBUSY;
+	}
+	return fd;
 }
 
 static void parse_state(const json_t *j, struct ctr_container *c)
@@ -118,15 +146,65 @@ static void parse_state(const json_t *j, struct ctr_container *c)
 	c->error = err && *err ? strdup(err) : NULL;
 }
 
+/* Its runner died without a word (kill -9 of the monitor or of hutch in
+ * the foreground, a Slurm job's end, a reboot): the container died with
+ * it. Recorded, and its runtime directory retired, by whoever gets the
+ * lock first. */
+static void runner_died(struct ctr_container *c, const char *why)
+{
+	int fd = ctr_lock_idle(c->cfg.id);
+
+	if (fd == -EBUSY)
+		return;
+	ctr_state_exited(c, 137, why);
+	ctr_runtime_retire(c->cfg.id);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* running.json names another host (or this host before a reboot). */
+static bool elsewhere(struct ctr_container *c)
+{
+	struct ctr_where w;
+	char why[512];
+
+	if (ctr_where_read(c->cfg.id, &w) < 0 || w.kind == CTR_WHERE_HERE)
+		return false;
+	if (w.kind == CTR_WHERE_REMOTE && !ctr_job_over(w.job)) {
+		/* Only that host sees its lock: as far as we can tell, it
+		 * runs. */
+		c->status = CTR_RUNNING;
+		c->started_at = w.started_at;
+		free(c->host);
+		c->host = strdup(w.host);
+		return true;
+	}
+	if (w.kind == CTR_WHERE_REMOTE)
+		snprintf(
+			why, sizeof(why),
+			"the Slurm job %s on %s ended; the container ended with it",
+			w.job, w.host);
+	else
+		snprintf(why, sizeof(why),
+			 "the machine restarted while the container ran");
+	ctr_state_exited(c, 137, why);
+	ctr_runtime_retire(c->cfg.id);
+	return false;
+}
+
 int ctr_state_load(struct ctr_container *c)
 {
-	cleanup_free char *rt = state_path(c->cfg.id, false);
+	cleanup_free char *rt = NULL;
 	cleanup_free char *dur = state_path(c->cfg.id, true);
-	json_t *j = rt ? cmn_json_load(AT_FDCWD, rt, "the container state",
-				       CTR_JSON_MAX, 0, NULL)
-		       : NULL;
+	json_t *j;
 
 	c->status = CTR_CREATED;
+	if (elsewhere(c))
+		return 0;
+	rt = state_path(c->cfg.id, false);
+	j = rt ? cmn_json_load(AT_FDCWD, rt, "the container state",
+			       CTR_JSON_MAX, 0, NULL)
+	       : NULL;
 	if (j) {
 		parse_state(j, c);
 		json_decref(j);
@@ -134,12 +212,11 @@ int ctr_state_load(struct ctr_container *c)
 			c->status = CTR_RUNNING;
 			return 0;
 		}
-		/* Its runner died (kill -9 of the monitor, or of hutch in
-		 * the foreground): the container died with it. */
-		ctr_state_exited(
-			c, 137,
+		runner_died(
+			c,
 			"the process that ran the container was killed; the container was stopped with it");
-		return 0;
+		if (c->status == CTR_EXITED)
+			return 0;
 	}
 	j = dur ? cmn_json_load(AT_FDCWD, dur, "the container state",
 				CTR_JSON_MAX, 0, NULL)
@@ -162,6 +239,7 @@ int ctr_state_running(struct ctr_container *c, pid_t init)
 	c->init_pid = init;
 	c->monitor_pid = getpid();
 	c->started_at = ctr_now_ns();
+	ctr_where_started(c->cfg.id, c->started_at);
 	j = json_pack("{s:s,s:i,s:i,s:I,s:i}", "Status", "running", "Pid",
 		      (int)init, "MonitorPid", (int)c->monitor_pid, "StartedAt",
 		      (json_int_t)c->started_at, "RestartCount",
@@ -198,6 +276,8 @@ int ctr_state_exited(struct ctr_container *c, int code, const char *error)
 
 int ctr_container_kill(struct ctr_container *c, int sig, struct hutch_err *err)
 {
+	if (ctr_refuse_remote(c, sig == SIGKILL ? "kill" : "signal", err) < 0)
+		return -EREMOTE;
 	if (c->status != CTR_RUNNING || c->init_pid <= 0)
 		return cmn_err_msg(
 			err, EINVAL,
@@ -216,12 +296,13 @@ int ctr_container_kill(struct ctr_container *c, int sig, struct hutch_err *err)
  * (-1: for ever). Return: 0, or -ETIMEDOUT. */
 static int wait_runner(const char *id, int timeout)
 {
-	int fd = open_lock(id, id, NULL);
+	int fd = open_lock(id);
 	struct timespec start, now;
 	int ret = 0;
 
+	/* No lock file: nobody runs it. */
 	if (fd < 0)
-		return fd;
+		return 0;
 	if (timeout < 0) {
 		while (flock(fd, LOCK_SH) < 0 && errno == EINTR)
 			;
@@ -245,8 +326,12 @@ static int wait_runner(const char *id, int timeout)
 int ctr_container_wait(struct ctr_container *c, int timeout, int *code,
 		       struct hutch_err *err)
 {
-	int ret = wait_runner(c->cfg.id, timeout);
+	int ret = ctr_refuse_remote(c, "wait for", err);
 
+	if (ret == 0)
+		ret = wait_runner(c->cfg.id, timeout);
+	if (ret == -EREMOTE)
+		return ret;
 	if (ret < 0)
 		return cmn_err_set(
 			err, -ret,
@@ -261,10 +346,10 @@ int ctr_container_wait(struct ctr_container *c, int timeout, int *code,
 int ctr_container_stop(struct ctr_container *c, int timeout,
 		       struct hutch_err *err)
 {
-	int ret;
+	int ret = ctr_refuse_remote(c, "stop", err);
 
-	if (c->status != CTR_RUNNING)
-		return 0;
+	if (ret < 0 || c->status != CTR_RUNNING)
+		return ret;
 	if (timeout < 0)
 		timeout = c->stop_timeout;
 	ret = ctr_container_kill(c, c->stop_signal, err);

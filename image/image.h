@@ -326,7 +326,7 @@ int img_stop_signal(const struct img_image *img);
 
 /**
  * img_rootfs_prepare() - a copy-on-write root for @img: @dir (relative to
- * the store, created) gets upper/, work/ and rootfs/, and @cfg the layers
+ * the store, created unless it exists) gets upper/, work/ and rootfs/, and @cfg the layers
  * as overlay lowers (@img NULL: the caller sets the lowers).
  * Return: 0 or -errno with @err.
  */

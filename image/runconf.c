@@ -157,7 +157,7 @@ int img_rootfs_prepare(struct img_store *s, const struct img_image *img,
 	if (mkdirat(s->rootfd, "containers", 0700) < 0 && errno != EEXIST)
 		return cmn_err_set(err, errno, "cannot create %s/containers",
 				   s->root);
-	if (mkdirat(s->rootfd, dir, 0700) < 0)
+	if (mkdirat(s->rootfd, dir, 0700) < 0 && errno != EEXIST)
 		return cmn_err_set(err, errno, "cannot create %s/%s", s->root,
 				   dir);
 	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {

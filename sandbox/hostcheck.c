@@ -1111,7 +1111,15 @@ static void check_store(struct builder *b)
 	ret = fs_probe(store, &fi);
 	desc = ret == 0 ? fs_describe(&fi)
 			: cmn_strdup_printf("cannot stat: %s", strerror(-ret));
-	if (fi.shared)
+	if (fi.shared && getenv("SLURM_JOB_ID") && getenv("TMPDIR"))
+		add(b, "store", SBX_CHECK_WARN,
+		    cmn_strdup_printf(
+			    "%s (%s; shared filesystem: every job's containers read their images from it over the network)",
+			    store, desc ? desc : "?"),
+		    cmn_strdup_printf(
+			    "for speed in this job set HUTCH_ROOT=%s/hutch (the job's node-local TMPDIR; its images go with the job, pull or load them again) or a node-local disk your site keeps",
+			    getenv("TMPDIR")));
+	else if (fi.shared)
 		add(b, "store", SBX_CHECK_WARN,
 		    cmn_strdup_printf(
 			    "%s (%s; shared filesystem: container upper dirs will go to node-local disk)",
@@ -1143,8 +1151,12 @@ static char *runtime_source(const char *dir)
 			  : strdup("XDG_RUNTIME_DIR is unset");
 	if (!why)
 		return NULL;
-	if (tmp && *tmp == '/')
+	if (tmp && *tmp == '/' && cmn_has_prefix(dir, tmp))
 		return cmn_strdup_printf("TMPDIR fallback: %s", why);
+	if (tmp && *tmp)
+		return cmn_strdup_printf(
+			"/tmp fallback: %s, TMPDIR=%s is missing or not writable",
+			why, tmp);
 	return cmn_strdup_printf("/tmp fallback: %s", why);
 }
 
@@ -1175,6 +1187,23 @@ static void check_runtime(struct builder *b)
 				      src),
 		    NULL);
 	fs_info_free(&fi);
+}
+
+/* Inside a Slurm job: what hutch does differently there. */
+static void check_job(struct builder *b)
+{
+	const char *job = getenv("SLURM_JOB_ID");
+	const char *step = getenv("SLURM_STEP_ID");
+	const char *node = getenv("SLURMD_NODENAME");
+
+	if (!job)
+		return;
+	add(b, "slurm job", SBX_CHECK_OK,
+	    cmn_strdup_printf(
+		    "%s%s%s on %s: its variables (SLURM_*, PMI_*, PMIX_*, the GPU binding) reach containers (--job-env=false keeps them out); detached containers end with the job (--outlive-job keeps them); a --rm container the job's end kills is removed by the next hutch command",
+		    job, step ? " step " : "", step ? step : "",
+		    node ? node : "this node"),
+	    NULL);
 }
 
 /* ---- 9. hutch's installation --------------------------------------------- */
@@ -1338,6 +1367,7 @@ int sbx_host_report(const char *procsys, struct sbx_report *rep,
 	check_cgroups(&b);
 	check_store(&b);
 	check_runtime(&b);
+	check_job(&b);
 	check_install(&b);
 	add_summary(&b);
 	if (b.oom) {

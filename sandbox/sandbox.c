@@ -258,6 +258,7 @@ struct parent {
 	int master;	/* pty master, -1 without -t */
 	int capture[2]; /* the command's stdout and stderr pipes, or -1 */
 	bool read_stdin;
+	bool watched; /* io->watch was called */
 	bool done;
 	int status;
 	struct sbx_msg error; /* type 0 when none came */
@@ -346,6 +347,7 @@ enum {
 	I_STDIN,
 	I_OUT,
 	I_ERR,
+	I_WATCH,
 	I_MAX
 };
 
@@ -362,8 +364,14 @@ static void poll_once(struct parent *p)
 		fds[I_STDIN].fd = 0;
 	fds[I_OUT].fd = p->capture[0];
 	fds[I_ERR].fd = p->capture[1];
+	if (p->io && p->io->watch && !p->watched)
+		fds[I_WATCH].fd = p->io->watch_fd;
 	if (poll(fds, I_MAX, -1) < 0)
 		return;
+	if (fds[I_WATCH].revents) {
+		p->watched = true;
+		p->io->watch(p->io->ctx);
+	}
 	if (fds[I_SIG].revents)
 		on_signal(p);
 	if (fds[I_SYNC].revents)

@@ -341,3 +341,14 @@ profile_for() {
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ $stderr == "hutch: cannot create the container's namespaces: "*"; kernel.apparmor_restrict_unprivileged_userns is 1: AppArmor lets only programs with a profile use user namespaces; fix: install the AppArmor profile that 'hutch info' prints for $real as /etc/apparmor.d/$name and load it: sudo apparmor_parser -r /etc/apparmor.d/$name ("*"sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" ]]
 }
+
+@test "info: inside a Slurm job it says what hutch does there, and which runtime dir a missing TMPDIR leaves" {
+	unset HUTCH_RUNTIME XDG_RUNTIME_DIR
+	SLURM_JOB_ID=42 SLURM_STEP_ID=0 SLURMD_NODENAME=node7 TMPDIR=$BATS_TEST_TMPDIR/gone run "$HUTCH" info
+	echo "$output"
+	[[ $(line "slurm job") == "42 step 0 on node7: its variables (SLURM_*, PMI_*, PMIX_*, the GPU binding) reach containers"* ]]
+	[[ $(line "runtime dir") == "/tmp/hutch-$(id -u) ("*"TMPDIR=$BATS_TEST_TMPDIR/gone is missing or not writable)" ]]
+	# Outside a job there is no such line.
+	run "$HUTCH" info
+	[ -z "$(line "slurm job")" ]
+}
