@@ -190,7 +190,9 @@ static void runtime_dir_fallbacks(void **state)
 	cleanup_free char *a = NULL;
 	cleanup_free char *b = NULL;
 	cleanup_free char *c = NULL;
+	cleanup_free char *d = NULL;
 	cleanup_free char *expect = NULL;
+	char scratch[] = "/tmp/hutch-test-scratch-XXXXXX";
 
 	(void)state;
 	setenv("HUTCH_RUNTIME", "/run/explicit", 1);
@@ -199,13 +201,18 @@ static void runtime_dir_fallbacks(void **state)
 	unsetenv("HUTCH_RUNTIME");
 	/* A missing XDG_RUNTIME_DIR (a Slurm job on another node) is skipped. */
 	setenv("XDG_RUNTIME_DIR", "/nonexistent/run/user/1", 1);
-	setenv("TMPDIR", "/scratch", 1);
+	assert_non_null(mkdtemp(scratch));
+	setenv("TMPDIR", scratch, 1);
 	b = cmn_runtime_dir();
-	expect = cmn_strdup_printf("/scratch/hutch-%u", (unsigned)getuid());
+	expect = cmn_strdup_printf("%s/hutch-%u", scratch, (unsigned)getuid());
 	assert_string_equal(b, expect);
-	unsetenv("TMPDIR");
+	/* So is a TMPDIR that is gone (a job's, removed at its end). */
+	assert_int_equal(rmdir(scratch), 0);
 	c = cmn_runtime_dir();
 	assert_true(cmn_has_prefix(c, "/tmp/hutch-"));
+	unsetenv("TMPDIR");
+	d = cmn_runtime_dir();
+	assert_true(cmn_has_prefix(d, "/tmp/hutch-"));
 }
 
 int main(void)
