@@ -83,6 +83,14 @@ int bld_step_copy(struct bld *b, struct stage *st, size_t stage_index,
 		  const struct bld_instr *in, struct hutch_err *err);
 
 /**
+ * bld_step_workdir() - after WORKDIR set the stage's WorkingDir: make the
+ * directories of it that are missing, owned by the stage's USER (as
+ * BuildKit does), into a new layer; none when all exist (step_copy.c).
+ */
+int bld_step_workdir(struct bld *b, struct stage *st,
+		     const struct bld_instr *in, struct hutch_err *err);
+
+/**
  * bld_commit_layer() - turn a finished upper directory into the stage's
  * next layer, or into nothing when it is empty; record history
  * @created_by: the history line

@@ -5,13 +5,15 @@
  * the stages the target needs are built in order, each from its FROM: an
  * image of the store (pulled when missing), an earlier stage, or scratch.
  * A stage carries the image config as it grows and its list of layers.
- * Instructions that only change the config (ENV, WORKDIR, CMD, ...) add
- * no layer. RUN runs a container on the stage's layers with a fresh
- * overlay upper directory; COPY and ADD write into one through a
- * mounted overlay; that upper directory becomes the layer as it is
- * (img_layer_from_dir()): no tree is diffed and nothing is unpacked. Each
- * RUN/COPY/ADD has a cache key (parent, config, expanded instruction, the
- * content of what it copies); a hit reuses the layer and prints CACHED.
+ * Instructions that only change the config (ENV, USER, CMD, ...) add
+ * no layer; WORKDIR adds one when it makes a missing directory (owned by
+ * the USER, as BuildKit makes it). RUN runs a container on the stage's
+ * layers with a fresh overlay upper directory; COPY, ADD and WORKDIR
+ * write into one through a mounted overlay; that upper directory becomes
+ * the layer as it is (img_layer_from_dir()): no tree is diffed and nothing
+ * is unpacked. Each RUN/COPY/ADD/WORKDIR has a cache key (parent, config,
+ * expanded instruction, the content of what it copies); a hit reuses the
+ * layer and prints CACHED.
  * Without subordinate ids, RUN steps get root emulation (chown and the
  * setuid family succeed without effect) so that apt-get and dpkg work.
  */
@@ -486,6 +488,8 @@ static int step(struct bld *b, size_t index, const struct bld_instr *raw,
 		ret = bld_step_run(b, st, in, err);
 	else if (in->kind == BLD_COPY || in->kind == BLD_ADD)
 		ret = bld_step_copy(b, st, index, in, err);
+	else if (in->kind == BLD_WORKDIR && config_step(b, st, in))
+		ret = bld_step_workdir(b, st, in, err);
 	else if (config_step(b, st, in))
 		history(st, in->original, true);
 	bld_instr_free(in);

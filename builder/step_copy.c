@@ -11,6 +11,11 @@
  * from an earlier stage's or an image's layers mounted read-only; ADD's
  * http(s) sources are downloaded on the host first (fetch.c) and copied
  * from their descriptor.
+ *
+ * WORKDIR uses the same overlay: the directories of its path that are
+ * missing are made there, 0755 and owned by the stage's USER at that
+ * point, as BuildKit makes them (existing ones stay as they are), and
+ * become the step's layer; nothing missing, no layer.
  */
 
 #include <dirent.h>
@@ -454,6 +459,81 @@ static int resolve_chown(struct copy_job *j, int dst_root,
 	return 0;
 }
 
+/* ---- WORKDIR -------------------------------------------------------------------------- */
+
+/* Make @name in @dir for WORKDIR: 0755, the USER's (j->chown_spec). In a
+ * single mapping the chown fails and root stays the owner: that is the
+ * caller, whom a non-root USER is in every container (sandbox/idmap.c). */
+static int make_dir(struct copy_job *j, int dst_root, int dir, const char *name,
+		    struct hutch_err *err)
+{
+	int ret = 0;
+
+	if (j->chown_spec && !j->chown)
+		ret = resolve_chown(j, dst_root, err);
+	if (ret < 0)
+		return ret;
+	if (mkdirat(dir, name, 0755) < 0)
+		return cmn_err_set(err, errno,
+				   "cannot create the working directory %s",
+				   j->dest);
+	if (j->chown &&
+	    fchownat(dir, name, j->uid, j->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		cmn_debug("cannot chown %s: %s", name, strerror(errno));
+	if (fchmodat(dir, name, 0755, 0) < 0)
+		cmn_debug("cannot chmod %s: %s", name, strerror(errno));
+	return 0;
+}
+
+/* Walk WORKDIR's path in the root one component at a time (symlinks and
+ * ".." resolved inside it), making the components that are missing. */
+static int make_workdir(struct copy_job *j, int dst_root, struct hutch_err *err)
+{
+	cleanup_close int dir = dup(dst_root);
+	char path[4096] = "", name[256];
+	size_t len = 0;
+	int ret = dir < 0 ? cmn_err_set(err, errno, "dup") : 0;
+
+	for (const char *p = j->dest; ret == 0 && *p;) {
+		size_t n = strcspn(p, "/");
+		int next;
+
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		if (n >= sizeof(name) || len + n + 2 > sizeof(path))
+			return cmn_err_msg(
+				err, ENAMETOOLONG,
+				"the working directory %s is too long",
+				j->dest);
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		len += (size_t)snprintf(path + len, sizeof(path) - len, "/%s",
+					name);
+		p += n;
+		next = cmn_open_in_root(dst_root, path, O_RDONLY | O_DIRECTORY,
+					CMN_CREATE_NONE);
+		if (next == -ENOENT) {
+			ret = make_dir(j, dst_root, dir, name, err);
+			next = ret < 0 ? ret
+				       : cmn_open_in_root(dst_root, path,
+							  O_RDONLY |
+								  O_DIRECTORY,
+							  CMN_CREATE_NONE);
+		}
+		if (ret == 0 && next < 0)
+			ret = cmn_err_set(
+				err, -next,
+				"cannot create the working directory %s",
+				j->dest);
+		if (next >= 0) {
+			close(dir);
+			dir = next;
+		}
+	}
+	return ret;
+}
+
 static int copy_files(struct copy_job *j, struct hutch_err *err)
 {
 	const struct bld_instr *in = j->in;
@@ -464,6 +544,8 @@ static int copy_files(struct copy_job *j, struct hutch_err *err)
 	int ret;
 
 	ret = open_roots(j, &src_root, &dst_root, err);
+	if (ret == 0 && in->kind == BLD_WORKDIR)
+		return make_workdir(j, dst_root, err);
 	if (ret == 0)
 		ret = resolve_chown(j, dst_root, err);
 	for (size_t i = 0; i < n_src; i++)
@@ -692,4 +774,30 @@ int bld_step_copy(struct bld *b, struct stage *st, size_t stage_index,
 	bld_fetches_free(&urls);
 	bld_stage_release(&img_stage);
 	return ret;
+}
+
+int bld_step_workdir(struct bld *b, struct stage *st,
+		     const struct bld_instr *in, struct hutch_err *err)
+{
+	const char *wd =
+		json_string_value(json_object_get(st->config, "WorkingDir"));
+	const char *user =
+		json_string_value(json_object_get(st->config, "User"));
+	struct bld_fetches none = { 0 };
+	struct copy_job j = { .b = b,
+			      .st = st,
+			      .in = in,
+			      .dest = wd,
+			      .chown_spec = user && *user ? user : NULL,
+			      .chmod = -1,
+			      .fetches = &none };
+	char key[65];
+
+	if (!wd || !*wd)
+		return 0;
+	/* The stage's config (WorkingDir, User) is in every key already. */
+	bld_cache_key(st, "workdir", key);
+	if (!b->o->no_cache && bld_commit_cached(b, st, key, in->original) == 1)
+		return 0;
+	return execute(b, st, &j, key, err);
 }

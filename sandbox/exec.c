@@ -139,13 +139,17 @@ static int become_user(const struct sbx_plan *plan, const struct sbx_user *u,
 		return cmn_err_set(err, errno, "setgroups");
 	if (setresgid(u->gid, u->gid, u->gid) < 0 ||
 	    setresuid(u->uid, u->uid, u->uid) < 0) {
-		cmn_err_set(err, errno, "cannot become uid %u gid %u",
+		int e = errno;
+
+		cmn_err_set(err, e, "cannot become uid %u gid %u",
 			    (unsigned)u->uid, (unsigned)u->gid);
-		if (errno == EINVAL)
+		/* Only a full mapping gets here with an unmapped id: a
+		 * single one gives every user a namespace of its own. */
+		if (e == EINVAL)
 			cmn_err_fix(
 				err,
-				"that id is not mapped in this container; with a single id mapping only root (0) exists: ask for /etc/subuid and /etc/subgid ranges, or use --userns=keep-id");
-		return -errno;
+				"that id is outside the ids this container maps (your /etc/subuid and /etc/subgid ranges): ask for larger ranges, or use --userns=single, where any user runs as you");
+		return -e;
 	}
 	ret = sbx_caps_apply(plan->cfg->caps, u->uid);
 	if (ret < 0)
@@ -275,6 +279,11 @@ void sbx_exec_command(const struct sbx_plan *plan, const char *pty_slave)
 	if (plan->cfg->workdir && cmn_mkdir_p(plan->cfg->workdir, 0755) < 0)
 		cmn_debug("cannot create %s: %s", plan->cfg->workdir,
 			  strerror(errno));
+	/* A user a single mapping lacks is the caller, in a namespace of its
+	 * own (idmap.c); made before any seccomp filter denies unshare(2). */
+	if (sbx_idmap_nests(&plan->map, user.uid, user.gid) &&
+	    sbx_idmap_nest(user.uid, user.gid, &err) < 0)
+		fail(plan, CMN_EXIT_HUTCH, &err);
 	if (!plan->cfg->no_new_privs)
 		load_seccomp(plan);
 	if (become_user(plan, &user, &err) < 0 ||

@@ -551,7 +551,7 @@ static char *login_name(void)
 }
 
 #define SINGLE_NOTE \
-	"; single mapping works for most images, and builds emulate root"
+	"; single mapping works for most images: builds emulate root, and a non-root USER runs as you"
 #define RANGE_NOTE "65536 ids that /etc/subuid and /etc/subgid give nobody yet"
 
 /* usermod's "FIRST-LAST" for 65536 subordinate ids that no entry of

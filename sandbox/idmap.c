@@ -19,11 +19,23 @@
  *
  * We choose full automatically when the entries and helpers are there: the
  * alternative (always single, as bubblewrap does) breaks images that chown.
+ *
+ * A user that is not root in a single mapping (-u, or the image's USER:
+ * jovyan, 1000) has no id of its own: the one mapped id is root's. Such a
+ * process alone gets a user namespace nested in the container's, made just
+ * before its exec, in which its uid and gid are the only ids and stand for
+ * the container's root, that is for the caller (sbx_idmap_nest()). It then
+ * is uid 1000 and jovyan inside, the files of the root filesystem (all of
+ * them the caller's in a single mapping) are its own, and what it writes
+ * to a bind mount belongs to the caller on the host. Setup, init and `exec
+ * -u 0` stay root; two users of one container are both the caller. See
+ * docs/DESIGN.md for the alternatives.
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +271,17 @@ void sbx_idmap_container_ids(const struct sbx_idmap *map, uid_t *uid,
 	*gid = map->keep_id ? map->gid : 0;
 }
 
+bool sbx_idmap_nests(const struct sbx_idmap *map, uid_t uid, gid_t gid)
+{
+	uid_t u;
+	gid_t g;
+
+	if (map->full)
+		return false;
+	sbx_idmap_container_ids(map, &u, &g);
+	return uid != u || gid != g;
+}
+
 bool sbx_idmap_maps_gid(const struct sbx_idmap *map, gid_t gid)
 {
 	for (size_t i = 0; i < map->n_gids; i++)
@@ -413,4 +436,42 @@ int sbx_idmap_apply(pid_t pid, const struct sbx_idmap *map,
 	snprintf(line, sizeof(line), "%u %u 1\n", map->gids[0].inside,
 		 map->gids[0].outside);
 	return write_proc(pid, "gid_map", line, err);
+}
+
+/* One "INSIDE OUTSIDE 1" line into the calling process's @file. */
+static int write_self(const char *file, uint32_t inside, uint32_t outside,
+		      struct hutch_err *err)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "%u %u 1\n", inside, outside);
+	return write_proc(getpid(), file, line, err);
+}
+
+int sbx_idmap_nest(uid_t uid, gid_t gid, struct hutch_err *err)
+{
+	uid_t outer_uid = geteuid();
+	gid_t outer_gid = getegid();
+	int ret;
+
+	/* The kernel lets the creator of a user namespace map its own ids
+	 * (one line each) without privilege over the parent; setgroups(2)
+	 * is denied already, inherited from the container's namespace. */
+	if (unshare(CLONE_NEWUSER) < 0) {
+		int e = errno;
+
+		cmn_err_set(err, e, "cannot make a user namespace for uid %u",
+			    (unsigned)uid);
+		if (e == ENOSPC || e == EUSERS)
+			cmn_err_fix(
+				err,
+				"the user namespace limit is reached (user.max_user_namespaces): run with -u 0, or ask an admin for /etc/subuid and /etc/subgid ranges");
+		return -e;
+	}
+	ret = write_self("uid_map", uid, outer_uid, err);
+	if (ret == 0)
+		ret = write_proc(getpid(), "setgroups", "deny", err);
+	if (ret == 0)
+		ret = write_self("gid_map", gid, outer_gid, err);
+	return ret;
 }

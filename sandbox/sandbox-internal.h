@@ -56,6 +56,25 @@ __attribute__((noreturn)) void sbx_child_fail(int sock, int code,
 int sbx_idmap_apply(pid_t pid, const struct sbx_idmap *map,
 		    struct hutch_err *err);
 
+/**
+ * sbx_idmap_nests() - does a process that becomes @uid/@gid under @map
+ * need a user namespace of its own (sbx_idmap_nest())? True in a single
+ * mapping for any ids but the one pair it maps (0:0, or the caller's own
+ * under keep-id); never in a full one.
+ */
+bool sbx_idmap_nests(const struct sbx_idmap *map, uid_t uid, gid_t gid);
+
+/**
+ * sbx_idmap_nest() - move the calling process into a new user namespace
+ * nested in its own, in which @uid and @gid are mapped to its current
+ * effective ids and are the only ids: afterwards it is @uid/@gid, owns
+ * what its former ids owned, and holds every capability of the new
+ * namespace (none over the container's mounts) until it drops them.
+ * Call single-threaded, before seccomp (which denies unshare(2)).
+ * Return: 0 or -errno with @err filled.
+ */
+int sbx_idmap_nest(uid_t uid, gid_t gid, struct hutch_err *err);
+
 /* ---- seccomp (seccomp.c) ----------------------------------------------- */
 
 /**
