@@ -125,6 +125,12 @@ int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
 
 	if (ret == -ENOENT)
 		ret = pull_base(b, name, &id, err);
+	/* Held until the build ends: a prune meanwhile leaves its layers. */
+	if (ret == 0 && (ret = img_hold_image(b->store, &id, err)) == -ENOENT)
+		ret = cmn_err_msg(
+			err, ENOENT,
+			"image %s was removed while the build started; build again",
+			name);
 	if (ret == 0)
 		ret = img_image_load(b->store, &id, &img, err);
 	if (ret == 0) {

@@ -4,7 +4,9 @@
  * $HUTCH_ROOT/build-cache/<key> holds the layer a step made (blob, diff_id,
  * chain) or "empty". Keys are SHA-256 of the parent, the stage's config
  * and everything the step reads, so a hit can only return what the step
- * would make again. A hit is used only if its layer is still in the store;
+ * would make again. A hit is used only if its layer is still in the store,
+ * and is held from then on (img_hold_layer()), so that a prune cannot take
+ * it from the running build;
  * entries are written atomically and shared by every build and image.
  */
 
@@ -61,7 +63,6 @@ int bld_cache_get(struct bld *b, const char *key, struct img_layer_info *layer,
 	const char *blob = json_string_value(json_object_get(j, "blob"));
 	const char *diff = json_string_value(json_object_get(j, "diffId"));
 	const char *chain = json_string_value(json_object_get(j, "chain"));
-	char *dir = NULL;
 	int hit = 0;
 
 	*empty = json_is_true(json_object_get(j, "empty"));
@@ -71,14 +72,12 @@ int bld_cache_get(struct bld *b, const char *key, struct img_layer_info *layer,
 		   img_digest_parse(blob, &layer->blob) &&
 		   img_digest_parse(diff, &layer->diff_id) &&
 		   img_digest_parse(chain, &layer->chain) &&
-		   img_blob_exists(b->store, &layer->blob) &&
-		   (dir = img_layer_dir(b->store, &layer->chain))) {
+		   img_hold_layer(b->store, layer, NULL) == 0) {
 		layer->size = json_integer_value(json_object_get(j, "size"));
 		layer->media_type =
 			strdup("application/vnd.oci.image.layer.v1.tar");
 		hit = 1;
 	}
-	free(dir);
 	if (j)
 		json_decref(j);
 	return hit;

@@ -157,8 +157,13 @@ int img_layer_add(struct img_store *s, const struct img_digest *blob,
 	if (ret < 0)
 		return cmn_err_set(err, -ret, "chain id");
 	snprintf(final, sizeof(final), "layers/%s", chain->hex);
-	if (faccessat(s->rootfd, final, F_OK, 0) == 0)
-		return 0;
+	/* Held before it is made: no gc sees it unprotected (lease.c). */
+	ret = store_hold(s, STORE_HOLD_LAYER, chain);
+	if (ret != -ENOENT)
+		return ret < 0 ? cmn_err_set(err, -ret,
+					     "cannot protect layer %s",
+					     chain->hex)
+			       : 0;
 	snprintf(name, sizeof(name), "layer-%s", chain->hex);
 	lock = store_lock(s, name, true);
 	if (lock < 0)

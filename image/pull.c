@@ -27,7 +27,9 @@
  * Every step publishes only verified objects, each by one rename, so a
  * pull killed anywhere leaves objects that are whole and junk in tmp/
  * that the next store open removes; the next pull finds what is done and
- * does the rest.
+ * does the rest. Everything the pull touches is held in its lease
+ * (lease.c) from the moment it is looked at, so a concurrent prune takes
+ * nothing from under it.
  */
 
 #include <errno.h>
@@ -486,7 +488,6 @@ static int layer_chains(struct pull *p, struct hutch_err *err)
 	for (size_t i = 0; i < p->n_layers; i++) {
 		struct layer *l = &p->layers[i];
 		char a[72], b[72], buf[160];
-		cleanup_free char *dir = NULL;
 
 		if (!img_digest_parse(
 			    json_string_value(json_array_get(diffs, i)),
@@ -503,9 +504,10 @@ static int layer_chains(struct pull *p, struct hutch_err *err)
 				 img_digest_str(&l->diff_id, b));
 			img_sha256_buf(buf, strlen(buf), &l->chain);
 		}
-		dir = img_layer_dir(p->s, &l->chain);
-		l->have_layer = dir != NULL;
-		l->have_blob = img_blob_exists(p->s, &l->blob);
+		/* Held from now on, present or not (lease.c). */
+		l->have_layer =
+			store_hold(p->s, STORE_HOLD_LAYER, &l->chain) == 0;
+		l->have_blob = store_hold(p->s, STORE_HOLD_BLOB, &l->blob) == 0;
 	}
 	return 0;
 }
@@ -516,7 +518,7 @@ static int get_config(struct pull *p, struct hutch_err *err)
 	size_t len = 0;
 	int ret = 0;
 
-	if (!img_blob_exists(p->s, &p->cfg_digest))
+	if (store_hold(p->s, STORE_HOLD_BLOB, &p->cfg_digest) != 0)
 		ret = download_config(p, err);
 	if (ret < 0)
 		return ret;
@@ -619,6 +621,8 @@ unpack_worker(struct pull *p, size_t i, int report, pid_t parent)
 		ret = img_layer_add(s, &p->layers[i].blob,
 				    i ? &p->layers[i - 1].chain : NULL,
 				    &p->layers[i].diff_id, &chain, &err);
+	/* The parent holds the layer; this worker's lease goes. */
+	img_store_close(s);
 	if (ret < 0)
 		cmn_write_all(report, err.msg,
 			      strnlen(err.msg, sizeof(err.msg)));
