@@ -189,6 +189,27 @@ int img_gc(struct img_store *s, const struct img_digest *removed,
 	return ret;
 }
 
+void store_discard(struct img_store *s, const struct img_digest *blobs,
+		   size_t n_blobs, const struct img_digest *chains,
+		   size_t n_chains)
+{
+	struct hutch_err err = { 0 };
+	struct refs r = { 0 };
+	int lock = store_lock(s, "gc", true);
+	uint64_t freed = 0;
+
+	if (lock >= 0 && referenced(s, NULL, NULL, true, &r, &err) == 0) {
+		for (size_t i = 0; i < n_chains; i++)
+			if (!set_has(&r.chains, chains[i].hex))
+				remove_layer(s, chains[i].hex);
+		for (size_t i = 0; i < n_blobs; i++)
+			if (!set_has(&r.blobs, blobs[i].hex))
+				remove_blob(s, blobs[i].hex, &freed);
+	}
+	store_unlock(lock);
+	refs_free(&r);
+}
+
 int img_image_prune(struct img_store *s, const struct img_digest *id,
 		    struct hutch_err *err)
 {

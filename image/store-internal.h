@@ -51,6 +51,14 @@ typedef int (*store_lease_fn)(void *ctx, enum store_hold kind, const char *hex);
 int store_leases(struct img_store *s, bool skip_own, store_lease_fn fn,
 		 void *ctx);
 
+/**
+ * store_discard() - delete blobs and layers that a failed pull made,
+ * unless an image or another process's lease refers to them
+ */
+void store_discard(struct img_store *s, const struct img_digest *blobs,
+		   size_t n_blobs, const struct img_digest *chains,
+		   size_t n_chains);
+
 /** store_lock() - take the flock on locks/@name (created as needed).
  * Return: the descriptor to pass to store_unlock(), or -errno. */
 int store_lock(struct img_store *s, const char *name, bool exclusive);
