@@ -97,3 +97,39 @@ count_layers() {
 	run "$HUTCH" system check
 	[ "$status" -eq 0 ]
 }
+
+# dates ID: the dates and steps of image ID's history, from its config.
+dates() {
+	jq -r '.history[] | .created + " " + .created_by' "$HUTCH_ROOT/blobs/sha256/${1#sha256:}"
+}
+
+# later_than ID: the clock is past the second ID was made in.
+later_than() {
+	[ "$(date +%s)" -gt "$(date -d "$(jq -r .created "$HUTCH_ROOT/blobs/sha256/${1#sha256:}")" +%s)" ]
+}
+
+@test "a build that is all cache gives the same image id and leaves no <none> image; cached steps keep their dates" {
+	local id1 h1 n
+	echo a >"$C/a"
+	printf 'FROM base:1\nENV A=1\nCOPY a /a\nRUN echo x >/x\nLABEL l=v\nCMD ["cat", "/a"]\n' >"$C/Dockerfile"
+	run "$HUTCH" build -q -t same:1 "$C"
+	[ "$status" -eq 0 ]
+	id1=$output
+	h1=$(dates "$id1")
+	n=$("$HUTCH" images -q | wc -l)
+	# Past the second of the first build, so that a date written anew
+	# would differ.
+	wait_for 5 later_than "$id1"
+	run "$HUTCH" build -t same:1 "$C"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c CACHED <<<"$output")" -eq 2 ]
+	[ "${lines[-1]}" = "$id1" ]
+	[ "$(dates "$id1")" = "$h1" ]
+	[ "$("$HUTCH" images -q | wc -l)" -eq "$n" ]
+	# A change at the end: the steps before it keep their dates.
+	sed -i 's|"/a"]|"/x"]|' "$C/Dockerfile"
+	run "$HUTCH" build -q -t same:2 "$C"
+	[ "$status" -eq 0 ]
+	[ "$output" != "$id1" ]
+	[ "$(dates "$output" | head -n -1)" = "$(head -n -1 <<<"$h1")" ]
+}
