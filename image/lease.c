@@ -70,8 +70,8 @@ static int lease_open(struct img_store *s)
 		unlinkat(s->rootfd, path, 0);
 		return ret;
 	}
-	/* A forked child that opens a lease of its own leaves its parent's
-	 * descriptor alone: the parent's lock stays the parent's. */
+	/* A forked child (lease_pid is its parent's) gets a lease of its
+	 * own and leaves the parent's descriptor, and lock, alone. */
 	s->lease_fd = fd;
 	s->lease_pid = getpid();
 	return 0;
@@ -160,12 +160,9 @@ int img_hold_layer(struct img_store *s, const struct img_layer_info *li,
 		   struct hutch_err *err)
 {
 	int ret = store_hold(s, STORE_HOLD_BLOB, &li->blob);
-	int ret2 = ret < 0 && ret != -ENOENT
-			   ? ret
-			   : store_hold(s, STORE_HOLD_LAYER, &li->chain);
 
 	if (ret == 0)
-		ret = ret2;
+		ret = store_hold(s, STORE_HOLD_LAYER, &li->chain);
 	if (ret < 0 && ret != -ENOENT)
 		cmn_err_set(err, -ret, "cannot protect layer %s in %s/leases",
 			    li->chain.hex, s->root);
