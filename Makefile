@@ -122,12 +122,17 @@ ifeq ($(BUILD),out)
 	@for p in $(notdir $(PROGRAMS)); do ln -sfn $(BUILD)/$$p $$p; done
 endif
 
-unit: $(UNIT_BINS) $(BUILD)/tests/sysprobe
+unit: $(UNIT_BINS) $(BUILD)/tests/sysprobe $(BUILD)/tests/nosyscall
 
 # A static helper the system tests copy into their root filesystems.
 $(BUILD)/tests/sysprobe: tests/helpers/sysprobe.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -std=gnu11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -o $@ $<
+
+# A test helper that hides system calls from hutch (an older kernel).
+$(BUILD)/tests/nosyscall: tests/helpers/nosyscall.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=gnu11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -o $@ $< $(shell pkg-config --libs libseccomp)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -175,15 +175,25 @@ void bld_fetches_free(struct bld_fetches *f);
  */
 void bld_cache_key(const struct stage *st, const char *what, char out[65]);
 
+/* "2024-01-02T03:04:05Z" and its NUL: a history entry's date. */
+#define BLD_WHEN_LEN 32
+
+/** bld_when_now() - the current time as a history entry's date. */
+void bld_when_now(char when[static BLD_WHEN_LEN]);
+
 /**
  * bld_cache_get() - a recorded result for @key whose layer is still in the
- * store. Return: 1 with @layer filled (or @empty set when the step changed
- * nothing), 0 on a miss.
+ * store, held from now on so that a prune leaves it to this build.
+ * Return: 1 with @layer filled (or @empty set when the step changed
+ * nothing; @layer may then be NULL) and @when the date the step was first
+ * made, 0 on a miss.
  */
 int bld_cache_get(struct bld *b, const char *key, struct img_layer_info *layer,
-		  bool *empty);
+		  bool *empty, char when[static BLD_WHEN_LEN]);
+/** bld_cache_put() - record @layer (NULL: the step changed nothing), made
+ * at @when, as the result of @key. */
 void bld_cache_put(struct bld *b, const char *key,
-		   const struct img_layer_info *layer);
+		   const struct img_layer_info *layer, const char *when);
 
 /* ---- the context (context.c) ------------------------------------------------ */
 

@@ -127,6 +127,12 @@ int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
 
 	if (ret == -ENOENT)
 		ret = pull_base(b, name, &id, err);
+	/* Held until the build ends: a prune meanwhile leaves its layers. */
+	if (ret == 0 && (ret = img_hold_image(b->store, &id, err)) == -ENOENT)
+		ret = cmn_err_msg(
+			err, ENOENT,
+			"image %s was removed while the build started; build again",
+			name);
 	if (ret == 0)
 		ret = img_image_load(b->store, &id, &img, err);
 	if (ret == 0) {
@@ -391,14 +397,21 @@ static bool config_step(struct bld *b, struct stage *st,
 
 /* ---- steps ------------------------------------------------------------------- */
 
-static void history(struct stage *st, const char *created_by, bool empty)
+void bld_when_now(char when[static BLD_WHEN_LEN])
 {
-	char when[32];
 	time_t t = time(NULL);
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(when, BLD_WHEN_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A step's history entry, dated @when: the time the step was first made,
+ * which a cache hit keeps, so that a build that is all cache writes the
+ * same config, hence the same image id (as Docker). */
+static void history(struct stage *st, const char *created_by, bool empty,
+		    const char *when)
+{
 	json_array_append_new(st->history,
 			      json_pack("{s:s,s:s,s:s,s:b}", "created", when,
 					"created_by", created_by, "comment",
@@ -421,16 +434,17 @@ int bld_commit_cached(struct bld *b, struct stage *st, const char *key,
 		      const char *created_by)
 {
 	struct img_layer_info li = { 0 };
+	char when[BLD_WHEN_LEN];
 	bool empty = false;
 
-	if (!bld_cache_get(b, key, &li, &empty))
+	if (!bld_cache_get(b, key, &li, &empty, when))
 		return 0;
 	if (!empty && add_layer(st, &li) < 0) {
 		free(li.media_type);
 		return 0;
 	}
 	bld_say(b, "--> CACHED\n");
-	history(st, created_by, empty);
+	history(st, created_by, empty, when);
 	return 1;
 }
 
@@ -450,11 +464,13 @@ int bld_commit_layer(struct bld *b, struct stage *st, const char *upper,
 		     struct hutch_err *err)
 {
 	struct img_layer_info li;
+	char when[BLD_WHEN_LEN];
 	int ret;
 
+	bld_when_now(when);
 	if (dir_empty(upper)) {
-		history(st, created_by, true);
-		bld_cache_put(b, key, NULL);
+		history(st, created_by, true, when);
+		bld_cache_put(b, key, NULL, when);
 		return 0;
 	}
 	ret = img_layer_from_dir(
@@ -465,9 +481,29 @@ int bld_commit_layer(struct bld *b, struct stage *st, const char *upper,
 		free(li.media_type);
 	if (ret < 0)
 		return ret;
-	history(st, created_by, false);
-	bld_cache_put(b, key, &li);
+	history(st, created_by, false, when);
+	bld_cache_put(b, key, &li, when);
 	return 0;
+}
+
+/* A step that changes only the config: its history entry keeps the date
+ * it had in an earlier build of the same stage state, as a cached layer
+ * step does; the key is the config after the step and its text. */
+static void config_history(struct bld *b, struct stage *st,
+			   const struct bld_instr *raw)
+{
+	cleanup_free char *what = cmn_strdup_printf("config %s", raw->original);
+	char key[65], when[BLD_WHEN_LEN];
+	bool empty;
+
+	if (!what)
+		return;
+	bld_cache_key(st, what, key);
+	if (b->o->no_cache || !bld_cache_get(b, key, NULL, &empty, when)) {
+		bld_when_now(when);
+		bld_cache_put(b, key, NULL, when);
+	}
+	history(st, raw->original, true, when);
 }
 
 static int step(struct bld *b, size_t index, const struct bld_instr *raw,
@@ -491,7 +527,7 @@ static int step(struct bld *b, size_t index, const struct bld_instr *raw,
 	else if (in->kind == BLD_WORKDIR && config_step(b, st, in))
 		ret = bld_step_workdir(b, st, in, err);
 	else if (config_step(b, st, in))
-		history(st, in->original, true);
+		config_history(b, st, raw);
 	bld_instr_free(in);
 	if (ret < 0) {
 		cmn_err_prefix(err, "STEP %zu/%zu: %s", b->step, b->steps,
@@ -641,9 +677,10 @@ static char *image_config(const struct bld *b, const struct stage *st)
 	json_t *root = json_deep_copy(st->image_meta);
 	json_t *diffs = json_array();
 	struct utsname u;
-	char when[32], d[72];
-	time_t t = time(NULL);
-	struct tm tm;
+	char when[BLD_WHEN_LEN], d[72];
+	const char *last = json_string_value(json_object_get(
+		json_array_get(st->history, json_array_size(st->history) - 1),
+		"created"));
 	char *text;
 
 	if (!root || !diffs)
@@ -661,8 +698,11 @@ static char *image_config(const struct bld *b, const struct stage *st)
 					: "amd64"));
 	if (!json_object_get(root, "os"))
 		json_object_set_new(root, "os", json_string("linux"));
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* The last step's date, as Docker's: the same steps, the same id. */
+	if (last)
+		snprintf(when, sizeof(when), "%s", last);
+	else
+		bld_when_now(when);
 	json_object_set_new(root, "created", json_string(when));
 	json_object_set(root, "config", st->config);
 	json_object_set_new(

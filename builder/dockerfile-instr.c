@@ -14,11 +14,13 @@
  *   name=value pairs     ENV LABEL (also the old "ENV name value"), ARG
  *   an instruction       ONBUILD
  *
- * "JSON" is a JSON array of strings. Docker falls back to the shell form
- * when the JSON does not parse, which turns CMD ['app'] (single quotes)
- * into a shell command that fails at run time; we refuse text that starts
- * with [" or [' and does not parse, and keep the fallback otherwise
- * ("RUN [ -f x ] && ..." is a shell test).
+ * "JSON" is a JSON array of strings. As Docker does, text that does not
+ * parse as JSON is the other form: CMD ["unterminated and CMD ['app']
+ * (single quotes) become shell commands (which fail at run time, as they
+ * do with Docker), and "RUN [ -f x ] && ..." is the shell test it looks
+ * like. Refusing such files was rejected: a Dockerfile that docker build
+ * takes must build here. A JSON array with an element that is not a
+ * string is refused, as Docker refuses it.
  */
 
 #include <ctype.h>
@@ -441,12 +443,8 @@ static int parse_json(const struct bld_pctx *pc, unsigned lineno,
 	if (*rest != '[')
 		return 0;
 	arr = json_loadb(rest, strlen(rest), 0, &jerr);
-	if (!arr) {
-		if (rest[1] == '"' || rest[1] == '\'')
-			return bld_perr(
-				pc, lineno,
-				"%s: the JSON form is not valid JSON (%s); write [\"executable\", \"arg\"] with double quotes and commas, or leave out the brackets for the shell form",
-				ispecs[kind].name, jerr.text);
+	if (!json_is_array(arr)) {
+		json_decref(arr);
 		return 0;
 	}
 	json_array_foreach(arr, i, v)

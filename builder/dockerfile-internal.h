@@ -25,6 +25,12 @@ int bld_sbuf_addf(struct bld_sbuf *b, const char *fmt, ...)
 char *bld_sbuf_take(struct bld_sbuf *b);
 void bld_sbuf_free(struct bld_sbuf *b);
 
+/* The most one substituted word (an ARG or ENV value, an argument) and all
+ * of one instruction's words may grow to: values that double at each line
+ * would otherwise take the machine's memory. */
+#define BLD_VALUE_MAX (1 << 20)
+#define BLD_INSTR_MAX (8 << 20)
+
 /* What every parsing step needs to report an error. */
 struct bld_pctx {
 	const char *filename;

@@ -303,6 +303,7 @@ struct xctx {
 	const struct bld_instr *in;
 	struct bld_lookup lookup;
 	struct hutch_err *err;
+	size_t *total; /* bytes the instruction's words came to so far */
 };
 
 static int xerr(const struct xctx *x, const char *fmt, ...)
@@ -339,6 +340,12 @@ static int subst(const struct xctx *x, char **word, unsigned flags)
 		return cmn_err_set(x->err, ENOMEM, "variable substitution");
 	free(*word);
 	*word = out;
+	*x->total += strlen(out);
+	if (*x->total > BLD_INSTR_MAX)
+		return xerr(
+			x,
+			"substitution makes the instruction longer than %d MiB (hutch's limit for one instruction)",
+			BLD_INSTR_MAX >> 20);
 	return 0;
 }
 
@@ -565,7 +572,10 @@ int bld_expand(const struct bld_instr *in, struct bld_scope *scope,
 	       struct bld_instr **out, struct hutch_err *err)
 {
 	static const char *const run_names[] = { "mount", NULL };
-	struct xctx x = { .scope = scope, .in = in, .err = err };
+	size_t total = 0;
+	struct xctx x = {
+		.scope = scope, .in = in, .err = err, .total = &total
+	};
 	struct bld_instr *o;
 	int ret = 0;
 

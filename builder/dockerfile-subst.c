@@ -25,6 +25,10 @@
  * to a regular expression amounts to. They are matched without
  * backtracking beyond the last '*', so no pattern makes matching slow.
  * (Go's '.' does not match a newline; our '*' and '?' do.)
+ *
+ * Size. A value that doubles at each line (ENV A=$A$A) reaches gigabytes
+ * in thirty lines, and ${A//?/$A} squares one: no word may grow past
+ * BLD_VALUE_MAX, checked as it grows, not after.
  */
 
 #include <errno.h>
@@ -69,6 +73,14 @@ static int fail(struct lex *l, const char *fmt, ...)
 	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
 	va_end(ap);
 	return -EINVAL;
+}
+
+static int too_long(struct lex *l)
+{
+	return fail(
+		l,
+		"substitution makes a value longer than %d MiB (hutch's limit for one value)",
+		BLD_VALUE_MAX >> 20);
 }
 
 static const char *get(struct lex *l, const char *name)
@@ -332,6 +344,8 @@ static int replace(const char *value, const char *pat, const char *rep,
 		if (bld_sbuf_add(out, value + pos, a - pos) ||
 		    bld_sbuf_adds(out, rep))
 			return -ENOMEM;
+		if (out->len > BLD_VALUE_MAX)
+			return -E2BIG;
 		last_end = b;
 		if (a == b) {
 			if (a < n && bld_sbuf_addc(out, value[a]))
@@ -381,6 +395,8 @@ static int lex_replace(struct lex *l, const char *name, struct bld_sbuf *out)
 	if (!ret && !l->check)
 		ret = replace(val.p, pat.p ? pat.p : "", rep.p ? rep.p : "",
 			      all, out);
+	if (ret == -E2BIG)
+		ret = too_long(l);
 	bld_sbuf_free(&pat);
 	bld_sbuf_free(&rep);
 	bld_sbuf_free(&val);
@@ -530,6 +546,8 @@ static int lex_word(struct lex *l, int stop, bool raw, struct bld_sbuf *out)
 		}
 		if (ret)
 			return ret;
+		if (out->len > BLD_VALUE_MAX)
+			return too_long(l);
 	}
 	if (stop >= 0)
 		return fail(

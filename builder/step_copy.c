@@ -49,7 +49,7 @@ struct copy_job {
 	int chmod; /* -1: keep the source's modes */
 	/* In the copy's namespace: the overlay driver and, with FUSE, the
 	 * daemons of the destination's and --from's mounts (-1: none). */
-	const struct sbx_storage_driver *driver;
+	const struct sbx_storage_driver *driver, *src_driver;
 	pid_t dst_daemon, src_daemon;
 	const struct bld_fetches *fetches; /* ADD's URL sources, downloaded */
 };
@@ -386,7 +386,9 @@ static int mount_from(struct copy_job *j, const char *lower_base,
 	if (j->from->n_layers > 1) {
 		struct sbx_layers ro = { lower_base, l, NULL, NULL };
 
-		return sbx_mount_layers(j->driver, &ro, at, &j->src_daemon,
+		j->src_driver =
+			sbx_storage_pick(sbx_storage_default(), j->dir, &ro);
+		return sbx_mount_layers(j->src_driver, &ro, at, &j->src_daemon,
 					err);
 	}
 	/* overlayfs wants two lowers without an upper: bind the one. */
@@ -412,10 +414,11 @@ static int open_roots(struct copy_job *j, int *src_root, int *dst_root,
 
 	if (!lower_base || !upper || !work || !merged || !src)
 		return -ENOMEM;
-	j->driver = sbx_storage_pick(sbx_storage_default(), j->dir);
 	if (j->st->n_layers) {
 		struct sbx_layers rw = { lower_base, l, upper, work };
 
+		j->driver =
+			sbx_storage_pick(sbx_storage_default(), j->dir, &rw);
 		ret = sbx_mount_layers(j->driver, &rw, merged, &j->dst_daemon,
 				       err);
 	}
@@ -595,7 +598,7 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 	if (j->dst_daemon > 0 && merged)
 		sbx_unmount_layers(j->driver, merged, j->dst_daemon);
 	if (j->src_daemon > 0 && src)
-		sbx_unmount_layers(j->driver, src, j->src_daemon);
+		sbx_unmount_layers(j->src_driver, src, j->src_daemon);
 	return ret;
 }
 

@@ -102,9 +102,10 @@ static int prune(struct img_store *s, const struct system_opts *o,
 	for (size_t i = 0; i < ni; i++) {
 		bool unnamed = !imgs[i]->names || !imgs[i]->names[0];
 
+		/* One a running build or pull holds is skipped (-EBUSY). */
 		if (ret == 0 && (unnamed || o->all) &&
 		    !image_used(cs, nc, imgs[i]) &&
-		    img_image_delete(s, &imgs[i]->id, NULL) == 0)
+		    img_image_prune(s, &imgs[i]->id, NULL) == 0)
 			removed_i++;
 		img_image_free(imgs[i]);
 	}

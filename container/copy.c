@@ -352,8 +352,8 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 			struct sbx_layers l = { cfg->lower_base, cfg->lowers,
 						cfg->upper, cfg->work };
 
-			driver =
-				sbx_storage_pick(cfg->storage, cfg->lower_base);
+			driver = sbx_storage_pick(cfg->storage, cfg->lower_base,
+						  &l);
 			ret = sbx_mount_layers(driver, &l, cfg->rootfs, &daemon,
 					       err);
 			mounted = ret == 0;

@@ -66,13 +66,19 @@ static void writer_free(struct img_blob_writer *w)
 	free(w);
 }
 
-/* Serialise writers of one blob; the second finds it published. */
+/* Serialise writers of one blob; the second finds it published. The blob
+ * is held first (lease.c): present, it stays; absent, what this writer
+ * publishes is protected from the start. */
 static int lock_blob(struct img_blob_writer *w)
 {
 	char name[80];
+	int ret;
 
 	if (!w->has_expect)
 		return 0;
+	ret = store_hold(w->s, STORE_HOLD_BLOB, &w->expect);
+	if (ret != -ENOENT)
+		return ret < 0 ? ret : 1;
 	snprintf(name, sizeof(name), "blob-%s", w->expect.hex);
 	w->lock = store_lock(w->s, name, true);
 	if (w->lock < 0)
@@ -175,6 +181,14 @@ int img_blob_writer_commit(struct img_blob_writer *w, struct img_digest *out,
 
 	if (ret == 0 && fsync(w->fd) < 0)
 		ret = cmn_err_set(err, errno, "cannot write a blob");
+	if (ret == 0 && !w->has_expect) {
+		ret = store_hold(w->s, STORE_HOLD_BLOB, &got);
+		if (ret == -ENOENT)
+			ret = 0;
+		else if (ret < 0)
+			cmn_err_set(err, -ret, "cannot protect blob %s",
+				    got.hex);
+	}
 	rel_path(&got, rel);
 	if (ret == 0 && renameat(w->s->rootfd, w->tmp, w->s->rootfd, rel) < 0)
 		ret = cmn_err_set(err, errno, "cannot publish blob %s", rel);

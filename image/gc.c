@@ -6,7 +6,9 @@
  * deleted only when no remaining image, and no container (whose overlay
  * lowers are layers), refers to them. The set of what is still referenced
  * is computed from the image records each time: there is no reference
- * count to get out of step after a kill -9.
+ * count to get out of step after a kill -9. What running builds and pulls
+ * hold (lease.c) counts as referenced too; a layer is renamed into tmp/
+ * before its tree is deleted, so that it is whole or gone, never half.
  */
 
 #include <dirent.h>
@@ -59,11 +61,34 @@ static bool set_has(const struct hexset *s, const char *hex)
 	return s->n && bsearch(hex, s->v, s->n, sizeof(*s->v), cmp_hex);
 }
 
-/* Everything the images (but @skip) and @keep_chains refer to. */
-static int referenced(struct img_store *s, const struct img_digest *skip,
-		      char *const *keep_chains, struct hexset *chains,
-		      struct hexset *blobs, struct hutch_err *err)
+struct refs {
+	struct hexset chains, blobs, images;
+};
+
+static int add_held(void *ctx, enum store_hold kind, const char *hex)
 {
+	struct refs *r = ctx;
+
+	return set_add(kind == STORE_HOLD_IMAGE	  ? &r->images
+		       : kind == STORE_HOLD_LAYER ? &r->chains
+						  : &r->blobs,
+		       hex);
+}
+
+static void refs_free(struct refs *r)
+{
+	free(r->chains.v);
+	free(r->blobs.v);
+	free(r->images.v);
+}
+
+/* Everything the images (but @skip), @keep_chains and the leases (but our
+ * own when @skip_own) refer to; locks/gc is held exclusive. */
+static int referenced(struct img_store *s, const struct img_digest *skip,
+		      char *const *keep_chains, bool skip_own, struct refs *r,
+		      struct hutch_err *err)
+{
+	struct hexset *chains = &r->chains, *blobs = &r->blobs;
 	struct img_image **imgs = NULL;
 	size_t n = 0;
 	int ret = img_image_list(s, &imgs, &n, err);
@@ -88,9 +113,40 @@ static int referenced(struct img_store *s, const struct img_digest *skip,
 	for (char *const *k = keep_chains; ret == 0 && k && *k; k++)
 		if (strlen(*k) >= 64)
 			ret = set_add(chains, *k);
+	if (ret == 0)
+		ret = store_leases(s, skip_own, add_held, r);
+	if (ret < 0 && err && !err->msg[0])
+		cmn_err_set(err, -ret, "cannot read %s/leases", s->root);
 	set_sort(chains);
 	set_sort(blobs);
+	set_sort(&r->images);
 	return ret;
+}
+
+/* Delete layers/@hex: out of sight first (one rename), then the tree. */
+static bool remove_layer(struct img_store *s, const char *hex)
+{
+	char path[96], tmp[96];
+
+	snprintf(path, sizeof(path), "layers/%.64s", hex);
+	if (store_tmp_name(tmp, ".gc") < 0 ||
+	    renameat(s->rootfd, path, s->rootfd, tmp) < 0)
+		return false;
+	store_remove_tree(s, tmp, NULL);
+	return true;
+}
+
+static bool remove_blob(struct img_store *s, const char *hex, uint64_t *freed)
+{
+	char path[96];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "blobs/sha256/%.64s", hex);
+	if (fstatat(s->rootfd, path, &st, 0) < 0 ||
+	    unlinkat(s->rootfd, path, 0) < 0)
+		return false;
+	*freed += (uint64_t)st.st_size;
+	return true;
 }
 
 /* Delete entries of @dir (layers or blobs/sha256) that @keep lacks. */
@@ -102,19 +158,12 @@ static uint64_t sweep(struct img_store *s, const char *dir,
 	uint64_t freed = 0;
 
 	while (d && (de = readdir(d))) {
-		char path[PATH_MAX];
-		struct stat st;
-
 		if (strlen(de->d_name) != 64 || set_has(keep, de->d_name))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (trees) {
-			if (store_remove_tree(s, path, NULL) == 0)
-				freed++;
-		} else if (fstatat(s->rootfd, path, &st, 0) == 0 &&
-			   unlinkat(s->rootfd, path, 0) == 0) {
-			freed += (uint64_t)st.st_size;
-		}
+		if (trees)
+			freed += remove_layer(s, de->d_name);
+		else
+			remove_blob(s, de->d_name, &freed);
 	}
 	return freed;
 }
@@ -123,21 +172,60 @@ int img_gc(struct img_store *s, const struct img_digest *removed,
 	   char *const *keep_chains, struct img_gc_result *res,
 	   struct hutch_err *err)
 {
-	struct hexset chains = { 0 }, blobs = { 0 };
+	struct refs r = { 0 };
 	int lock = store_lock(s, "gc", true);
 	int ret =
 		lock < 0 ? cmn_err_set(err, -lock, "cannot lock the store") : 0;
 
 	memset(res, 0, sizeof(*res));
 	if (ret == 0)
-		ret = referenced(s, removed, keep_chains, &chains, &blobs, err);
+		ret = referenced(s, removed, keep_chains, false, &r, err);
 	if (ret == 0) {
-		res->layers = sweep(s, "layers", &chains, true);
-		res->bytes = sweep(s, "blobs/sha256", &blobs, false);
+		res->layers = sweep(s, "layers", &r.chains, true);
+		res->bytes = sweep(s, "blobs/sha256", &r.blobs, false);
 	}
 	store_unlock(lock);
-	free(chains.v);
-	free(blobs.v);
+	refs_free(&r);
+	return ret;
+}
+
+void store_discard(struct img_store *s, const struct img_digest *blobs,
+		   size_t n_blobs, const struct img_digest *chains,
+		   size_t n_chains)
+{
+	struct hutch_err err = { 0 };
+	struct refs r = { 0 };
+	int lock = store_lock(s, "gc", true);
+	uint64_t freed = 0;
+
+	if (lock >= 0 && referenced(s, NULL, NULL, true, &r, &err) == 0) {
+		for (size_t i = 0; i < n_chains; i++)
+			if (!set_has(&r.chains, chains[i].hex))
+				remove_layer(s, chains[i].hex);
+		for (size_t i = 0; i < n_blobs; i++)
+			if (!set_has(&r.blobs, blobs[i].hex))
+				remove_blob(s, blobs[i].hex, &freed);
+	}
+	store_unlock(lock);
+	refs_free(&r);
+}
+
+int img_image_prune(struct img_store *s, const struct img_digest *id,
+		    struct hutch_err *err)
+{
+	struct refs r = { 0 };
+	int lock = store_lock(s, "gc", true);
+	int ret = lock < 0 ? lock : store_leases(s, false, add_held, &r);
+
+	set_sort(&r.images);
+	if (ret == 0)
+		ret = set_has(&r.images, id->hex)
+			      ? -EBUSY
+			      : img_image_delete(s, id, err);
+	else
+		cmn_err_set(err, -ret, "cannot read %s/leases", s->root);
+	store_unlock(lock);
+	refs_free(&r);
 	return ret;
 }
 

@@ -84,6 +84,7 @@ void img_ref_free(struct img_ref *ref);
  *   refs.json               name:tag -> image id
  *   tmp/                    staging for atomic renames (same filesystem)
  *   locks/                  flock(2) files: one per blob/layer being made
+ *   leases/                 what running builds and pulls use (lease.c)
  *
  * Every write lands under tmp/ and is renamed into place after fsync; a
  * killed hutch leaves at most junk in tmp/, which the next open clears of
@@ -343,7 +344,22 @@ int img_image_make(struct img_store *s, const char *config,
 		   const struct img_layer_info *layers, size_t n,
 		   struct img_digest *id, struct hutch_err *err);
 
-/* ---- removal and checks (gc.c) ------------------------------------------------ */
+/* ---- removal and checks (gc.c, lease.c) ------------------------------------------ */
+
+/**
+ * img_hold_image() - keep image @id, its blobs and its layers from img_gc()
+ * and prune while @s stays open (a build's base image); the hold ends with
+ * the process however it ends. Things this process makes in the store
+ * (blobs, layers, image records) are held that way without asking.
+ * Return: 0, -ENOENT (no message) when the image is not in the store, or
+ * -errno with @err.
+ */
+int img_hold_image(struct img_store *s, const struct img_digest *id,
+		   struct hutch_err *err);
+/** img_hold_layer() - the same for one layer (its chain and its blob): a
+ * build cache hit. -ENOENT when either is gone. */
+int img_hold_layer(struct img_store *s, const struct img_layer_info *li,
+		   struct hutch_err *err);
 
 /** img_untag() - remove one name (-ENOENT "No such image" when unknown). */
 int img_untag(struct img_store *s, const char *name, struct hutch_err *err);
@@ -352,13 +368,19 @@ int img_untag(struct img_store *s, const char *name, struct hutch_err *err);
 int img_image_delete(struct img_store *s, const struct img_digest *id,
 		     struct hutch_err *err);
 
+/** img_image_prune() - img_image_delete(), unless a running build or pull
+ * holds the image (-EBUSY, no message): prune's way. */
+int img_image_prune(struct img_store *s, const struct img_digest *id,
+		    struct hutch_err *err);
+
 struct img_gc_result {
 	uint64_t layers; /* unpacked layers deleted */
 	uint64_t bytes;	 /* bytes of blobs deleted */
 };
 
 /**
- * img_gc() - delete the layers and blobs no image refers to
+ * img_gc() - delete the layers and blobs no image refers to and no running
+ * build or pull holds
  * @removed:     an image to count as gone already (NULL: none)
  * @keep_chains: chain ids (hex) that containers use as lowers, NULL-ended
  */

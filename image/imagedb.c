@@ -213,6 +213,12 @@ int img_image_add(struct img_store *s, const char *manifest, size_t len,
 	if (ret < 0)
 		return ret;
 	json_object_set_new(rec, "size", json_integer((json_int_t)total));
+	/* Held until this process ends: prune leaves an image being
+	 * recorded alone, as it is unnamed until its maker tags it. */
+	ret = store_hold(s, STORE_HOLD_IMAGE, id);
+	if (ret < 0 && ret != -ENOENT)
+		return cmn_err_set(err, -ret, "cannot protect image %s",
+				   id->hex);
 	return write_record(s, id, rec, err);
 }
 

@@ -56,23 +56,35 @@ static int copy_entry_data(struct archive *in, struct archive *out, char *buf)
 
 /*
  * The input (tar, compressed or not) entry by entry into an uncompressed
- * tar blob. Device nodes are dropped: a root filesystem tarball made by
- * debootstrap has /dev/null and friends, which layers may not hold (a
- * container gets its /dev from hutch); Docker's rootless import drops
- * them too.
+ * tar blob. Device nodes are skipped, and said so once with their number
+ * and the first one (as a pulled layer's are, layer.c): a root filesystem
+ * tarball made by debootstrap has /dev/null and friends, which layers may
+ * not hold (a container gets its /dev from hutch); Docker's rootless
+ * import drops them too.
  */
 static int rearchive(struct archive *in, struct archive *out, char *buf,
 		     uint64_t *entries, struct hutch_err *err)
 {
 	struct archive_entry *e;
+	uint64_t devices = 0;
+	char first[256] = "";
 	int st, ret = 0;
 
 	while (ret == 0 &&
 	       (st = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
 		mode_t type = archive_entry_filetype(e);
 
-		if (type == AE_IFCHR || type == AE_IFBLK)
+		if (type == AE_IFCHR || type == AE_IFBLK) {
+			const char *p = archive_entry_pathname(e);
+
+			while (p &&
+			       ((p[0] == '.' && p[1] == '/') || p[0] == '/'))
+				p += p[0] == '/' ? 1 : 2;
+			if (!devices++)
+				snprintf(first, sizeof(first), "/%s",
+					 p ? p : "");
 			continue;
+		}
 		(*entries)++;
 		if (archive_write_header(out, e) != ARCHIVE_OK)
 			ret = cmn_err_msg(err, EIO, "cannot store %s: %s",
@@ -89,6 +101,11 @@ static int rearchive(struct archive *in, struct archive *out, char *buf,
 			err, EBADMSG,
 			"the archive is corrupt or not a tar archive: %s",
 			archive_error_string(in));
+	if (ret == 0 && devices)
+		cmn_warn(
+			"import: skipped %llu device node%s (the first: %s): a rootless container cannot have them, and gets its /dev from hutch",
+			(unsigned long long)devices, devices == 1 ? "" : "s",
+			first);
 	return ret;
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "image/store-internal.h"
@@ -26,20 +27,65 @@ struct unpack_job {
 	const char *blob; /* absolute path of the layer blob */
 	const char *dest; /* absolute path of the empty diff/ */
 	bool keep_owner;
+	uint64_t max_size;
 };
 
 struct unpack_result {
 	struct img_digest diff_id;
 	uint64_t size;
 	bool oci_whiteouts;
+	struct img_unpack_skips skips;
 };
+
+#define MAX_SIZE_ENV "HUTCH_MAX_LAYER_SIZE"
+
+/* "123", "64K", "10M", "2G" (powers of 1024); false when not a size. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	char num[32];
+	size_t n = strspn(s, "0123456789");
+	const char *u = n && s[n] ? strchr(units, s[n] & ~0x20) : NULL;
+
+	if (n == 0 || n >= sizeof(num) || (s[n] && (!u || s[n + 1])))
+		return false;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (!cmn_parse_u64(num, UINT64_MAX >> 40, out))
+		return false;
+	for (const char *k = units; u && k <= u; k++)
+		*out <<= 10;
+	return true;
+}
+
+/*
+ * How much a layer may unpack to: HUTCH_MAX_LAYER_SIZE when set (a site's
+ * cap), else the free space of the store's filesystem, so that a
+ * decompression bomb is refused before it fills the disk of everyone on a
+ * shared node. @from_env: set when the variable gave it.
+ */
+static uint64_t size_limit(struct img_store *s, bool *from_env)
+{
+	const char *env = getenv(MAX_SIZE_ENV);
+	struct statvfs vfs;
+	uint64_t v;
+
+	*from_env = env && *env && parse_size(env, &v) && v > 0;
+	if (*from_env)
+		return v;
+	if (fstatvfs(s->rootfd, &vfs) < 0 || vfs.f_bavail == 0)
+		return 0;
+	return (uint64_t)vfs.f_bavail * vfs.f_frsize;
+}
 
 /* Runs in the user namespace. */
 static int unpack_in_ns(void *arg, void *out, struct hutch_err *err)
 {
 	const struct unpack_job *job = arg;
 	struct unpack_result *r = out;
-	struct img_unpack_opts opts = { .keep_owner = job->keep_owner };
+	struct img_unpack_opts opts = { .keep_owner = job->keep_owner,
+					.max_size = job->max_size,
+					.skips = &r->skips };
 	cleanup_close int fd = open(job->blob, O_RDONLY | O_CLOEXEC);
 	cleanup_close int dirfd =
 		open(job->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -101,19 +147,30 @@ static int unpack(struct img_store *s, const struct img_digest *blob,
 	cleanup_free char *blob_path = img_blob_path(s, blob);
 	cleanup_free char *dest = cmn_strdup_printf("%s/%s/diff", s->root, tmp);
 	struct sbx_idmap map;
-	struct unpack_job job = { blob_path, dest, false };
+	struct unpack_job job = { blob_path, dest, false, 0 };
 	char want[72], got[72], b[72];
+	bool from_env;
 	int ret;
 
 	if (!blob_path || !dest)
 		return cmn_err_set(err, ENOMEM, "layer");
 	if (mkdirat(s->rootfd, tmp, 0700) < 0 || mkdir(dest, 0755) < 0)
 		return cmn_err_set(err, errno, "cannot create %s", dest);
+	job.max_size = size_limit(s, &from_env);
 	ret = sbx_idmap_plan(SBX_USERNS_AUTO, &map, NULL, err);
 	job.keep_owner = ret == 0 && map.full;
 	if (ret == 0)
 		ret = sbx_userns_call(SBX_USERNS_AUTO, unpack_in_ns, &job, r,
 				      sizeof(*r), err);
+	if (ret == -EFBIG)
+		ret = cmn_err_msg(
+			err, EFBIG,
+			"layer %s unpacks to more than %llu bytes, %s; nothing of it was kept",
+			img_digest_str(blob, b),
+			(unsigned long long)job.max_size,
+			from_env
+				? "the limit " MAX_SIZE_ENV " sets"
+				: "the free space of the store's filesystem (a decompression bomb, or a disk too full: free space, or set HUTCH_ROOT to a larger disk)");
 	if (ret == 0 && !img_digest_equal(&r->diff_id, diff_id))
 		ret = cmn_err_msg(
 			err, EBADMSG,
@@ -142,6 +199,12 @@ static int publish(struct img_store *s, const struct img_digest *blob,
 		ret = cmn_err_set(err, errno, "cannot publish layer %s", final);
 	if (ret < 0)
 		store_remove_tree(s, tmp, NULL);
+	/* Said once per layer, never silently (import.c says it alike). */
+	if (ret == 0 && r.skips.devices)
+		cmn_warn(
+			"layer %.12s: skipped %llu device node%s (the first: %s): a rootless container cannot have them, and gets its /dev from hutch",
+			blob->hex, (unsigned long long)r.skips.devices,
+			r.skips.devices == 1 ? "" : "s", r.skips.first);
 	return ret;
 }
 
@@ -157,8 +220,13 @@ int img_layer_add(struct img_store *s, const struct img_digest *blob,
 	if (ret < 0)
 		return cmn_err_set(err, -ret, "chain id");
 	snprintf(final, sizeof(final), "layers/%s", chain->hex);
-	if (faccessat(s->rootfd, final, F_OK, 0) == 0)
-		return 0;
+	/* Held before it is made: no gc sees it unprotected (lease.c). */
+	ret = store_hold(s, STORE_HOLD_LAYER, chain);
+	if (ret != -ENOENT)
+		return ret < 0 ? cmn_err_set(err, -ret,
+					     "cannot protect layer %s",
+					     chain->hex)
+			       : 0;
 	snprintf(name, sizeof(name), "layer-%s", chain->hex);
 	lock = store_lock(s, name, true);
 	if (lock < 0)

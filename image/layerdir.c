@@ -287,6 +287,15 @@ int img_layer_from_dir(struct img_store *s, const char *dir,
 	job = (struct tar_job){ dir, tar };
 	ret = sbx_userns_call(SBX_USERNS_AUTO, make_tar, &job, &r, sizeof(r),
 			      err);
+	/* Blob and layer are held before they are published (lease.c). */
+	if (ret == 0) {
+		ret = store_hold(s, STORE_HOLD_BLOB, &r.digest);
+		if (ret == -ENOENT)
+			ret = 0;
+		else if (ret < 0)
+			cmn_err_set(err, -ret, "cannot protect blob %s",
+				    r.digest.hex);
+	}
 	blob = ret == 0 ? img_blob_path(s, &r.digest) : NULL;
 	if (ret == 0 && (!blob || rename(tar, blob) < 0))
 		ret = cmn_err_set(err, errno, "cannot store the layer blob");
@@ -297,7 +306,13 @@ int img_layer_from_dir(struct img_store *s, const char *dir,
 	out->size = (int64_t)r.size;
 	out->media_type = strdup("application/vnd.oci.image.layer.v1.tar");
 	ret = img_chain_id(parent, &r.digest, &out->chain);
+	if (ret == 0 &&
+	    (ret = store_hold(s, STORE_HOLD_LAYER, &out->chain)) == -ENOENT)
+		ret = 0;
 	if (ret == 0)
 		ret = adopt_dir(s, dir, &out->chain, &r, err);
+	else
+		cmn_err_set(err, -ret, "cannot protect layer %s",
+			    out->chain.hex);
 	return ret;
 }

@@ -27,7 +27,12 @@
  * Every step publishes only verified objects, each by one rename, so a
  * pull killed anywhere leaves objects that are whole and junk in tmp/
  * that the next store open removes; the next pull finds what is done and
- * does the rest.
+ * does the rest. A pull that fails (a layer refused as corrupt or too
+ * large, a registry error) deletes the blobs and layers it made, unless
+ * an image or another running pull uses them (store_discard()): a
+ * decompression bomb's blob does not wait for the next prune. Everything
+ * the pull touches is held in its lease (lease.c) from the moment it is
+ * looked at, so a concurrent prune takes nothing from under it.
  */
 
 #include <errno.h>
@@ -80,6 +85,8 @@ struct pull {
 	json_t *cfg; /* owned */
 	struct img_digest cfg_digest;
 	int64_t cfg_size;
+	bool cfg_new;	  /* the config was not in the store before */
+	bool layers_seen; /* each layer's have_blob and have_layer are known */
 	struct layer *layers; /* owned */
 	size_t n_layers;
 	int jobs, running; /* unpack workers allowed, running */
@@ -486,7 +493,6 @@ static int layer_chains(struct pull *p, struct hutch_err *err)
 	for (size_t i = 0; i < p->n_layers; i++) {
 		struct layer *l = &p->layers[i];
 		char a[72], b[72], buf[160];
-		cleanup_free char *dir = NULL;
 
 		if (!img_digest_parse(
 			    json_string_value(json_array_get(diffs, i)),
@@ -503,10 +509,12 @@ static int layer_chains(struct pull *p, struct hutch_err *err)
 				 img_digest_str(&l->diff_id, b));
 			img_sha256_buf(buf, strlen(buf), &l->chain);
 		}
-		dir = img_layer_dir(p->s, &l->chain);
-		l->have_layer = dir != NULL;
-		l->have_blob = img_blob_exists(p->s, &l->blob);
+		/* Held from now on, present or not (lease.c). */
+		l->have_layer =
+			store_hold(p->s, STORE_HOLD_LAYER, &l->chain) == 0;
+		l->have_blob = store_hold(p->s, STORE_HOLD_BLOB, &l->blob) == 0;
 	}
+	p->layers_seen = true;
 	return 0;
 }
 
@@ -516,7 +524,8 @@ static int get_config(struct pull *p, struct hutch_err *err)
 	size_t len = 0;
 	int ret = 0;
 
-	if (!img_blob_exists(p->s, &p->cfg_digest))
+	p->cfg_new = store_hold(p->s, STORE_HOLD_BLOB, &p->cfg_digest) != 0;
+	if (p->cfg_new)
 		ret = download_config(p, err);
 	if (ret < 0)
 		return ret;
@@ -619,6 +628,8 @@ unpack_worker(struct pull *p, size_t i, int report, pid_t parent)
 		ret = img_layer_add(s, &p->layers[i].blob,
 				    i ? &p->layers[i - 1].chain : NULL,
 				    &p->layers[i].diff_id, &chain, &err);
+	/* The parent holds the layer; this worker's lease goes. */
+	img_store_close(s);
 	if (ret < 0)
 		cmn_write_all(report, err.msg,
 			      strnlen(err.msg, sizeof(err.msg)));
@@ -839,6 +850,29 @@ static int start(struct pull *p, struct hutch_err *err)
 	return reg_open(p->ref.registry, true, NULL, NULL, &p->c, err);
 }
 
+/* After a failure: delete what this pull made (blobs and layers that were
+ * not in the store when it began), unless something else uses them. */
+static void discard(struct pull *p)
+{
+	cleanup_free struct img_digest *blobs =
+		calloc(p->n_layers + 1, sizeof(*blobs));
+	cleanup_free struct img_digest *chains =
+		calloc(p->n_layers + 1, sizeof(*chains));
+	size_t nb = 0, nc = 0;
+
+	if (!blobs || !chains)
+		return;
+	if (p->cfg_new)
+		blobs[nb++] = p->cfg_digest;
+	for (size_t i = 0; p->layers_seen && i < p->n_layers; i++) {
+		if (!p->layers[i].have_blob)
+			blobs[nb++] = p->layers[i].blob;
+		if (!p->layers[i].have_layer)
+			chains[nc++] = p->layers[i].chain;
+	}
+	store_discard(p->s, blobs, nb, chains, nc);
+}
+
 static void pull_free(struct pull *p)
 {
 	reg_close(p->c);
@@ -883,6 +917,8 @@ int img_pull_ref(struct img_store *s, const struct img_ref *ref,
 		res->digest = p.top;
 		res->up_to_date = had && img_digest_equal(&before, &res->id);
 	}
+	if (ret < 0 && (p.cfg_new || p.layers_seen))
+		discard(&p);
 	pull_free(&p);
 	if (ret < 0)
 		img_pull_result_free(res);

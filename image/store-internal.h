@@ -3,17 +3,61 @@
 #ifndef HUTCH_IMAGE_STORE_INTERNAL_H
 #define HUTCH_IMAGE_STORE_INTERNAL_H
 
+#include <sys/types.h>
+
 #include "image/image.h"
 
 /**
  * struct img_store - an open store
  * @root:   its path (owned)
  * @rootfd: a descriptor for it; every path below is relative to it
+ * @lease_fd, @lease_name, @lease_pid: this process's lease (lease.c), -1
+ *          until something is held; its file is leases/@lease_name
  */
 struct img_store {
 	char *root;
 	int rootfd;
+	int lease_fd;
+	char lease_name[48];
+	pid_t lease_pid;
 };
+
+/* ---- leases (lease.c) ---- */
+
+enum store_hold {
+	STORE_HOLD_IMAGE, /* images/<hex>.json */
+	STORE_HOLD_LAYER, /* layers/<chain hex> */
+	STORE_HOLD_BLOB,  /* blobs/sha256/<hex> */
+};
+
+/**
+ * store_hold() - add @d to this process's lease, so that img_gc() and
+ * prune leave it alone until the store is closed or the process ends
+ * Return: 0 when it is in the store, -ENOENT when not (yet): held anyway,
+ * so that what the caller publishes next is protected; else -errno.
+ */
+int store_hold(struct img_store *s, enum store_hold kind,
+	       const struct img_digest *d);
+/** store_lease_close() - drop this process's lease (img_store_close()). */
+void store_lease_close(struct img_store *s);
+
+/** store_lease_fn - told of each entry of a live lease; non-zero stops. */
+typedef int (*store_lease_fn)(void *ctx, enum store_hold kind, const char *hex);
+/**
+ * store_leases() - every entry of every live lease (the caller holds
+ * locks/gc exclusive); the files of processes that are gone are deleted.
+ * @skip_own: leave this process's own lease out
+ */
+int store_leases(struct img_store *s, bool skip_own, store_lease_fn fn,
+		 void *ctx);
+
+/**
+ * store_discard() - delete blobs and layers that a failed pull made,
+ * unless an image or another process's lease refers to them
+ */
+void store_discard(struct img_store *s, const struct img_digest *blobs,
+		   size_t n_blobs, const struct img_digest *chains,
+		   size_t n_chains);
 
 /** store_lock() - take the flock on locks/@name (created as needed).
  * Return: the descriptor to pass to store_unlock(), or -errno. */

@@ -28,7 +28,8 @@
 #include "image/store-internal.h"
 
 static const char *const subdirs[] = { "blobs",	 "blobs/sha256", "layers",
-				       "images", "tmp",		 "locks" };
+				       "images", "tmp",		 "locks",
+				       "leases" };
 
 int store_lock(struct img_store *s, const char *name, bool exclusive)
 {
@@ -167,6 +168,7 @@ int img_store_open(struct img_store **out, struct hutch_err *err)
 	if (!s)
 		return cmn_err_set(err, ENOMEM, "store");
 	s->rootfd = -1;
+	s->lease_fd = -1;
 	s->root = cmn_store_dir();
 	if (!s->root) {
 		ret = cmn_err_set(err, errno,
@@ -189,6 +191,7 @@ void img_store_close(struct img_store *s)
 {
 	if (!s)
 		return;
+	store_lease_close(s);
 	if (s->rootfd >= 0)
 		close(s->rootfd);
 	free(s->root);

@@ -542,6 +542,12 @@ static int do_device(struct unpack *u, int pfd)
 
 	if (chr && major(rdev) == 0 && minor(rdev) == 0)
 		return do_overlay_whiteout(u, pfd);
+	if (u->skips) {
+		if (!u->skips->devices++)
+			snprintf(u->skips->first, sizeof(u->skips->first),
+				 "/%.250s", u->path);
+		return 0;
+	}
 	return cmn_err_msg(
 		u->err, EPERM,
 		"layer entry %s is a %s device (%u,%u); image layers may not contain device nodes",

@@ -18,10 +18,28 @@
  *               character devices, user.overlay.opaque="y"); the caller sets
  *               it where mknod or user xattrs fail (NFS) — see
  *               img_unpack_probe()
+ * @max_size:    refuse a stream that unpacks to more bytes than this, with
+ *               -EFBIG (a decompression bomb); 0: no limit
+ * @skips:       NULL: device nodes (other than whiteouts) refuse the layer;
+ *               else they are skipped and counted here
  */
 struct img_unpack_opts {
 	bool keep_owner;
 	bool oci_whiteouts;
+	uint64_t max_size;
+	struct img_unpack_skips *skips;
+};
+
+/**
+ * struct img_unpack_skips - the device nodes a layer had and img_unpack()
+ * left out (a rootless container cannot make them, and gets its /dev from
+ * hutch), for one warning that says so
+ * @devices: how many
+ * @first:   the first one's cleaned path
+ */
+struct img_unpack_skips {
+	uint64_t devices;
+	char first[256];
 };
 
 /**

@@ -15,6 +15,7 @@
 
 #include "common/common.h"
 #include "image/image.h"
+#include "image/unpack-internal.h"
 
 /* A name shown in a message is cut after this many bytes. */
 #define SHOW_MAX 200
@@ -38,6 +39,8 @@ struct unpack {
 	int root; /* borrowed: the destination directory */
 	bool keep_owner;
 	bool oci_whiteouts;
+	uint64_t max_size;		/* 0: no limit */
+	struct img_unpack_skips *skips; /* NULL: devices are refused */
 	struct hutch_err *err;
 	uid_t euid;   /* what a new entry belongs to ... */
 	gid_t egid;   /* ... unless the root is setgid: */

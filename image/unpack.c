@@ -59,8 +59,14 @@
  * never linked (which would let the container write to it).
  *
  * Types. Device nodes give access to hardware and are refused, except 0/0
- * character devices, which are overlay whiteouts. Fifos are made, sockets
+ * character devices, which are overlay whiteouts; a pulled layer asks for
+ * them to be skipped and counted instead (opts->skips), as rootless Podman
+ * does, since a container gets its /dev from hutch. Fifos are made, sockets
  * skipped (tar cannot carry their meaning).
+ *
+ * Size. A layer of a few megabytes can unpack to gigabytes of zeros (a
+ * decompression bomb); opts->max_size bounds the uncompressed stream, and
+ * the caller deletes what was written.
  *
  * Whiteouts (OCI image spec, "layer" chapter). ".wh.NAME" deletes NAME of
  * the layers below; ".wh..wh..opq" makes its directory opaque. By default
@@ -230,6 +236,14 @@ static la_ssize_t chain_read(struct archive *a, void *data, const void **buf)
 					  u->outer_msg);
 			return -1;
 		}
+		if (len && u->max_size && u->size + len > u->max_size) {
+			u->outer_errno = EFBIG;
+			snprintf(u->outer_msg, sizeof(u->outer_msg),
+				 "the layer unpacks to more than %llu bytes",
+				 (unsigned long long)u->max_size);
+			archive_set_error(a, EFBIG, "%s", u->outer_msg);
+			return -1;
+		}
 		if (len) {
 			img_sha256_update(u->sha, *buf, len);
 			u->size += len;
@@ -258,6 +272,8 @@ int img_upk_stream_error(struct unpack *u, struct archive *a)
 				   "out of memory reading the layer");
 	if (code == EIO)
 		return cmn_err_msg(u->err, EIO, "cannot read the layer: %s", s);
+	if (code == EFBIG)
+		return cmn_err_msg(u->err, EFBIG, "%s", s);
 	return cmn_err_msg(u->err, EBADMSG,
 			   "layer is corrupt or truncated: %s; pull it again",
 			   s);
@@ -617,6 +633,8 @@ int img_unpack(int fd, int dirfd, const struct img_unpack_opts *opts,
 	u->root = dirfd;
 	u->keep_owner = opts->keep_owner;
 	u->oci_whiteouts = opts->oci_whiteouts;
+	u->max_size = opts->max_size;
+	u->skips = opts->skips;
 	u->err = err;
 	u->parent_fd = -1;
 	init_ids(u);

@@ -241,6 +241,8 @@ struct sbx_storage_driver {
 	struct sbx_storage_info info;
 	bool from_host;
 	int (*probe)(const char *dir, struct hutch_err *err);
+	/* Can it mount these layers here (NULL: any)? auto asks. */
+	bool (*takes)(const struct sbx_layers *l);
 	int (*prepare)(const struct sbx_layers *l, struct hutch_err *err);
 	int (*mount)(const struct sbx_layers *l, const char *target, pid_t join,
 		     pid_t *daemon, struct hutch_err *err);

@@ -229,9 +229,10 @@ void sbx_storage_describe(const struct sbx_storage_driver *d,
 /**
  * sbx_storage_resolve() - set @cfg's driver when it is auto and the
  * container has lowers: the first driver whose probe passes in the
- * directory of its upper (its filesystem, this kernel). The answer is kept
- * in the runtime directory per filesystem and kernel release, so only the
- * first container on a filesystem pays for the probe.
+ * directory of its upper (its filesystem, this kernel) and that takes its
+ * layers (the kernel's takes about 57 before Linux 6.8). The probe's
+ * answer is kept in the runtime directory per filesystem and kernel
+ * release, so only the first container on a filesystem pays for it.
  */
 void sbx_storage_resolve(struct sbx_config *cfg);
 /** sbx_storage_of() - what sbx_storage_resolve() would set. */
@@ -240,9 +241,10 @@ const struct sbx_storage_driver *sbx_storage_of(const struct sbx_config *cfg);
  * also for a bad value, which the command line reports). */
 const struct sbx_storage_driver *sbx_storage_default(void);
 /** sbx_storage_pick() - @want, or for auto the driver that works for an
- * upper dir under @dir; never NULL. */
+ * upper dir under @dir and takes the layers @l (NULL: any); never NULL. */
 const struct sbx_storage_driver *
-sbx_storage_pick(const struct sbx_storage_driver *want, const char *dir);
+sbx_storage_pick(const struct sbx_storage_driver *want, const char *dir,
+		 const struct sbx_layers *l);
 /**
  * sbx_mount_layers() - mount @l with @driver on @target in the caller's
  * own user and mount namespaces (a build's COPY, hutch cp), read-only

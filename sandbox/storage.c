@@ -11,7 +11,10 @@
  * preference. auto takes the first driver whose probe passes on the
  * upper's filesystem (the last one when none does, so that its own mount
  * error tells the user what is wrong); the verdict is cached in the
- * runtime directory per filesystem and kernel release.
+ * runtime directory per filesystem and kernel release. A driver that
+ * cannot take a container's layers (the kernel's, for an image of more
+ * layers than its mount options hold) passes to the next for that
+ * container alone.
  */
 
 #include <errno.h>
@@ -142,26 +145,48 @@ const struct sbx_storage_driver *sbx_storage_default(void)
 	return d;
 }
 
-const struct sbx_storage_driver *
-sbx_storage_pick(const struct sbx_storage_driver *want, const char *dir)
+/* auto's driver for @l under @dir: the filesystem's, unless it cannot
+ * take these layers (the last driver takes any). */
+static const struct sbx_storage_driver *pick_for(const char *dir,
+						 const struct sbx_layers *l)
 {
-	return want ? want : pick(dir);
+	const struct sbx_storage_driver *d = pick(dir);
+	size_t i = 0;
+
+	while (i < ARRAY_SIZE(drivers) && drivers[i] != d)
+		i++;
+	for (; l && i + 1 < ARRAY_SIZE(drivers); i++) {
+		if (!drivers[i]->takes || drivers[i]->takes(l))
+			return drivers[i];
+		cmn_debug("storage driver %s cannot take these layers",
+			  drivers[i]->info.name);
+	}
+	return drivers[ARRAY_SIZE(drivers) - 1];
+}
+
+const struct sbx_storage_driver *
+sbx_storage_pick(const struct sbx_storage_driver *want, const char *dir,
+		 const struct sbx_layers *l)
+{
+	return want ? want : pick_for(dir, l);
 }
 
 const struct sbx_storage_driver *sbx_storage_of(const struct sbx_config *cfg)
 {
 	cleanup_free char *dir = NULL;
+	struct sbx_layers l;
 	char *slash;
 
 	if (!cfg->lowers || cfg->storage)
 		return cfg->storage;
+	sbx_config_layers(cfg, &l);
 	/* The upper's parent: the container's directory, on the filesystem
 	 * that must take the upper dir's whiteouts and xattrs. */
 	dir = strdup(cfg->upper ? cfg->upper : cfg->lower_base);
 	slash = dir ? strrchr(dir, '/') : NULL;
 	if (slash && slash != dir)
 		*slash = '\0';
-	return dir ? pick(dir) : drivers[ARRAY_SIZE(drivers) - 1];
+	return dir ? pick_for(dir, &l) : drivers[ARRAY_SIZE(drivers) - 1];
 }
 
 void sbx_storage_resolve(struct sbx_config *cfg)

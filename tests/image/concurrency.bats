@@ -73,3 +73,36 @@ reopened_tmp_empty() {
 	image_tree "$REG/test/layered:1" "$BATS_TEST_TMPDIR/tree"
 	same_tree "$BATS_TEST_TMPDIR/tree" "$IMG/expected"
 }
+
+# layers_at_least N: the store has N unpacked layers or more.
+layers_at_least() {
+	[ "$(ls -A "$HUTCH_ROOT/layers" 2>/dev/null | wc -l)" -ge "$1" ]
+}
+
+@test "a prune during a pull takes nothing the pull has fetched; the image is complete" {
+	local top pid st=0
+	top=$(skopeo inspect --raw --tls-verify=false "docker://$REG/test/layered:1" | jq -r '.layers[2].digest')
+	# The top layer's blob waits for the test: the two below are in the
+	# store, referenced by no image yet, while the prunes run.
+	proxy_start --hold "$top:$BATS_TEST_TMPDIR/go"
+	"$HUTCH" pull -q "$PROXY/test/layered:1" >"$BATS_TEST_TMPDIR/pull.out" 2>&1 &
+	pid=$!
+	wait_for 60 layers_at_least 2
+	run "$HUTCH" system prune -a -f
+	[ "$status" -eq 0 ]
+	layers_at_least 2
+	touch "$BATS_TEST_TMPDIR/go"
+	wait "$pid" || st=$?
+	cat "$BATS_TEST_TMPDIR/pull.out"
+	[ "$st" -eq 0 ]
+	run "$HUTCH" system check
+	[ "$status" -eq 0 ]
+	store_consistent
+	image_tree "$PROXY/test/layered:1" "$BATS_TEST_TMPDIR/tree"
+	same_tree "$BATS_TEST_TMPDIR/tree" "$IMG/expected"
+	# Its lease went with it: now a prune may take everything.
+	[ -z "$(ls -A "$HUTCH_ROOT/leases")" ]
+	"$HUTCH" rmi "$PROXY/test/layered:1" >/dev/null
+	run "$HUTCH" system prune -a -f
+	[ -z "$(ls -A "$HUTCH_ROOT/layers")" ]
+}

@@ -119,3 +119,72 @@ nothing_kept() {
 	[ -z "$(ref_id "$PROXY/test/layered:1")" ]
 	store_consistent
 }
+
+@test "a decompression bomb is refused by the size limit, and the failed pull leaves nothing it fetched" {
+	local lay="$BATS_TEST_TMPDIR/oci" bomb="$BATS_TEST_TMPDIR/bomb" base spec d s
+	oci_init "$lay"
+	mkdir -p "$bomb"
+	# 64 MiB of zeros: 64 KiB of gzip.
+	head -c 64M /dev/zero >"$bomb/zeros"
+	base=$(oci_layer "$lay" "$IMG/base" gzip)
+	spec=$(oci_layer "$lay" "$bomb" gzip)
+	read -r d s <<<"$(oci_manifest "$lay" amd64 "$base" "$spec")"
+	oci_tag "$lay" t "$d" "$s"
+	reg_push "$lay" t hostile/bomb:1
+	HUTCH_MAX_LAYER_SIZE=8M run --separate-stderr "$HUTCH" pull -q "$REG/hostile/bomb:1"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "hutch: layer 2 (${spec%% *}) of $REG/hostile/bomb:1: layer ${spec%% *} unpacks to more than 8388608 bytes, the limit HUTCH_MAX_LAYER_SIZE sets; nothing of it was kept" ]]
+	# Neither the bomb nor the base layer unpacked beside it, nor the
+	# config: nothing but what a prune would leave.
+	[ -z "$(ls -A "$HUTCH_ROOT/blobs/sha256")" ]
+	[ -z "$(ls -A "$HUTCH_ROOT/layers")" ]
+	[ -z "$(ls -A "$HUTCH_ROOT/leases")" ]
+	[ -z "$(ref_id "$REG/hostile/bomb:1")" ]
+	store_consistent
+	# Without the cap the same image is pulled: the limit is the store's
+	# free space, which 64 MiB fits.
+	run "$HUTCH" pull -q "$REG/hostile/bomb:1"
+	[ "$status" -eq 0 ]
+}
+
+@test "device nodes in a pulled layer and in an imported tarball: skipped, said once with their number and the first" {
+	local lay="$BATS_TEST_TMPDIR/oci" tar="$BATS_TEST_TMPDIR/dev.tar" spec d s
+	oci_init "$lay"
+	# A layer with device nodes, written by Python's tarfile (mknod needs
+	# root; a tar header does not).
+	python3 - "$tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for name, kind, major, minor in (("dev", tarfile.DIRTYPE, 0, 0),
+            ("dev/null", tarfile.CHRTYPE, 1, 3), ("dev/sda", tarfile.BLKTYPE, 8, 0),
+            ("dev/zero", tarfile.CHRTYPE, 1, 5)):
+        i = tarfile.TarInfo(name); i.type = kind; i.devmajor = major; i.devminor = minor
+        i.mode = 0o755 if kind == tarfile.DIRTYPE else 0o666
+        t.addfile(i)
+    i = tarfile.TarInfo("etc/kept"); data = b"kept\n"; i.size = len(data)
+    t.addfile(i, io.BytesIO(data))
+PY
+	local hex diff
+	diff=sha256:$(sha256sum "$tar" | cut -d' ' -f1)
+	gzip -n -c "$tar" >"$BATS_TEST_TMPDIR/dev.tgz"
+	read -r d s <<<"$(oci_put "$lay" "$BATS_TEST_TMPDIR/dev.tgz")"
+	spec="$d $s $diff application/vnd.oci.image.layer.v1.tar+gzip"
+	read -r d s <<<"$(oci_manifest "$lay" amd64 "$(oci_layer "$lay" "$IMG/base" gzip)" "$spec")"
+	oci_tag "$lay" t "$d" "$s"
+	reg_push "$lay" t hostile/devices:1
+	run --separate-stderr "$HUTCH" pull -q "$REG/hostile/devices:1"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	hex=${spec%% *}
+	hex=${hex#sha256:}
+	[ "$stderr" = "hutch: warning: layer ${hex:0:12}: skipped 3 device nodes (the first: /dev/null): a rootless container cannot have them, and gets its /dev from hutch" ]
+	run "$HUTCH" run --rm "$REG/hostile/devices:1" cat /etc/kept
+	[ "$output" = kept ]
+	store_consistent
+	# import says it the same way (it used to drop them without a word).
+	run --separate-stderr "$HUTCH" import "$tar" devices:1
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "hutch: warning: import: skipped 3 device nodes (the first: /dev/null): a rootless container cannot have them, and gets its /dev from hutch" ]
+}

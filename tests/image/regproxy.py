@@ -11,6 +11,8 @@ asked on its command line:
                  registries send clients to object storage
   --bearer U:P   demand bearer tokens from its own /token realm, handed out
                  for the credentials U:P (and anonymously with --anonymous)
+  --hold D:FILE  answer GETs of blob D only once FILE exists (a pull held
+                 half-way, for a test to act in the middle)
   --log FILE     one line per request: method, path, auth scheme, range
 It is also a forward HTTP proxy (requests with an absolute URI go to the
 upstream, whatever host they name), to check that HTTP_PROXY is honoured.
@@ -21,9 +23,11 @@ import base64
 import http.client
 import http.server
 import json
+import os
 import secrets
 import sys
 import threading
+import time
 
 ARGS = None
 LOCK = threading.Lock()
@@ -139,6 +143,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if take("fail", ARGS.fail):
             return self.reply(503, [("Content-Type", "application/json")],
                               b'{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}')
+        if ARGS.hold:
+            alg, hexd, gate = ARGS.hold.split(":", 2)
+            digest = alg + ":" + hexd
+            while path.endswith("/" + digest) and not os.path.exists(gate):
+                time.sleep(0.02)
         headers = {k: v for k, v in self.headers.items()
                    if k.lower() not in ("authorization", "proxy-connection")}
         st, hdrs, data = self.upstream("GET", path, body, headers)
@@ -180,6 +189,7 @@ def main():
     p.add_argument("--redirect", action="store_true")
     p.add_argument("--bearer")
     p.add_argument("--anonymous", action="store_true")
+    p.add_argument("--hold")
     p.add_argument("--log")
     ARGS = p.parse_args()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)

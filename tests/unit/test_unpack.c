@@ -829,6 +829,66 @@ static void devices_refused(void **state)
 	assert_int_equal(unpack(env, chr_min, 1), -EPERM);
 }
 
+/* A pulled layer's device nodes: left out and counted, the rest written. */
+static void devices_skipped(void **state)
+{
+	struct env *env = *state;
+	const struct ent ents[] = {
+		{ .path = "dev/null",
+		  .mode = S_IFCHR | 0666,
+		  .maj = 1,
+		  .min = 3 },
+		{ .path = "dev/sda", .mode = S_IFBLK | 0660, .maj = 8 },
+		{ .path = "etc/kept", .mode = S_IFREG | 0644, .data = "kept" },
+	};
+	struct img_unpack_skips skips = { 0 };
+	struct img_unpack_opts opts = { .skips = &skips };
+
+	reset_dest(env);
+	assert_int_equal(img_unpack(make_tar(ents, ARRAY_SIZE(ents)), env->dest,
+				    &opts, &env->diff_id, &env->size,
+				    &env->err),
+			 0);
+	assert_int_equal(skips.devices, 2);
+	assert_string_equal(skips.first, "/dev/null");
+	assert_false(exists_in(env, "dev/null"));
+	assert_false(exists_in(env, "dev/sda"));
+	assert_true(exists_in(env, "etc/kept"));
+}
+
+/* A stream larger than max_size (a decompression bomb) is refused as it
+ * grows, and an exact fit is not. */
+static void size_limit(void **state)
+{
+	struct env *env = *state;
+	static char big[256 * 1024];
+	const struct ent ents[] = {
+		{ .path = "big", .mode = S_IFREG | 0644, .data = big },
+	};
+	struct img_unpack_opts opts = { 0 };
+	struct img_digest d;
+	uint64_t len;
+	int fd;
+
+	memset(big, 'z', sizeof(big) - 1);
+	fd = make_tar_ex(ents, 1, "gzip", &d, &len);
+	opts.max_size = len - 1;
+	reset_dest(env);
+	assert_int_equal(img_unpack(fd, env->dest, &opts, &env->diff_id,
+				    &env->size, &env->err),
+			 -EFBIG);
+	assert_err_has(env, "unpacks to more than");
+	close(fd);
+	fd = make_tar_ex(ents, 1, "gzip", &d, &len);
+	opts.max_size = len;
+	reset_dest(env);
+	assert_int_equal(img_unpack(fd, env->dest, &opts, &env->diff_id,
+				    &env->size, &env->err),
+			 0);
+	assert_string_equal(env->diff_id.hex, d.hex);
+	close(fd);
+}
+
 /* ---- replacement ------------------------------------------------------------ */
 
 static void later_entries_win(void **state)
@@ -1337,6 +1397,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(devices_refused, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(devices_skipped, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(size_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(later_entries_win, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(setuid_cleared, setup,
