@@ -127,28 +127,6 @@ static int prune(struct img_store *s, const struct system_opts *o,
 	return ret;
 }
 
-static uint64_t dir_size(int parent, const char *name, int depth)
-{
-	DIR *d = cmn_opendirat(parent, name, O_NOFOLLOW);
-	struct dirent *de;
-	uint64_t total = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		struct stat st;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		total += (uint64_t)st.st_blocks * 512;
-		if (S_ISDIR(st.st_mode) && depth < 64)
-			total += dir_size(dirfd(d), de->d_name, depth + 1);
-	}
-	closedir(d);
-	return total;
-}
-
 static int df(struct img_store *s, struct hutch_err *err)
 {
 	struct img_image **imgs = NULL;
@@ -167,12 +145,12 @@ static int df(struct img_store *s, struct hutch_err *err)
 		       "SIZE");
 		printf("%-14s %-8zu %-8zu %-12s (layers %s)\n", "Images", ni,
 		       nc ? ni : 0,
-		       cli_human_size(dir_size(root, "blobs", 0), a),
-		       cli_human_size(dir_size(root, "layers", 0), b));
+		       cli_human_size(cmn_tree_size(root, "blobs"), a),
+		       cli_human_size(cmn_tree_size(root, "layers"), b));
 		printf("%-14s %-8zu %-8zu %-12s\n", "Containers", nc, running,
-		       cli_human_size(dir_size(root, "containers", 0), c));
+		       cli_human_size(cmn_tree_size(root, "containers"), c));
 		printf("%-14s %-8s %-8s %-12s\n", "Build Cache", "-", "-",
-		       cli_human_size(dir_size(root, "build-cache", 0), d));
+		       cli_human_size(cmn_tree_size(root, "build-cache"), d));
 	}
 	for (size_t i = 0; i < ni; i++)
 		img_image_free(imgs[i]);
