@@ -93,6 +93,24 @@ const char *cli_human_size(uint64_t bytes, char buf[static 16]);
 /** cli_human_ago() - "2 hours ago". */
 const char *cli_human_ago(int64_t when, char buf[static 32]);
 
+/* ---- mount specifications (mount.c) ------------------------------------ */
+
+/** cli_check_mount_dst() - -EINVAL with @err (naming @spec) unless @dst is
+ * an absolute path other than /. */
+int cli_check_mount_dst(const char *spec, const char *dst,
+			struct hutch_err *err);
+/**
+ * cli_volume_spec() - `-v SRC:DST[:OPTS]` (SRC a host path: a bind; a
+ * name: a volume) or `-v DST` (an anonymous volume) into @m, whose fields
+ * are then owned by the caller. Return: 0, or -errno with a one-line @err
+ * that names @arg; @m is left empty.
+ */
+int cli_volume_spec(const char *arg, struct sbx_mount *m,
+		    struct hutch_err *err);
+/** cli_mount_spec() - `--mount type=bind|volume|tmpfs,...` (Docker's CSV
+ * syntax and keys) into @m; as cli_volume_spec(). */
+int cli_mount_spec(const char *arg, struct sbx_mount *m, struct hutch_err *err);
+
 /* ---- container commands (containers.c) ------------------------------- */
 
 /**
