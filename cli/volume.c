@@ -96,7 +96,7 @@ static int set_all(void *ctx, const char *arg, struct hutch_err *err)
 static const struct cli_opt create_options[] = {
 	{ "name", 0, "NAME", "the volume's name (or give it as the argument)",
 	  set_name },
-	{ "label", 'l', "KEY=VALUE", "set a label (repeatable)", set_label },
+	{ "label", 0, "KEY=VALUE", "set a label (repeatable)", set_label },
 	{ "driver", 'd', "local", "only local: a directory in the store",
 	  set_driver },
 	{ "opt", 'o', "OPT",
@@ -138,6 +138,8 @@ const struct cli_cmd cli_volume_cmd = {
 	.name = "volume",
 	.usage = "volume create|ls|inspect|rm|prune [OPTIONS]",
 	.summary = "Manage volumes (data kept in the store across containers).",
+	.description =
+		"Manage volumes: directories in the store that containers mount with -v NAME:/path, kept across containers.\n\nCommands:\n  create   Create a volume\n  ls       List volumes\n  inspect  Show volumes as JSON\n  rm       Remove volumes no container uses\n  prune    Remove the anonymous volumes (-a: all) no container uses\n\nRun 'hutch volume COMMAND --help' for more on a command.",
 	.main = volume_main,
 };
 
