@@ -79,6 +79,10 @@ int cli_parse_bool(const char *arg, bool *out, struct hutch_err *err);
 /** cli_fail() - print "hutch: MSG" for @err and return @status. */
 int cli_fail(const struct hutch_err *err, int status);
 
+/** cli_confirm() - print @warning and Docker's "Are you sure you want to
+ * continue? [y/N]" on stderr; true when the answer starts with y. */
+bool cli_confirm(const char *warning);
+
 /* ---- listings (format.c) ---------------------------------------------- */
 
 /** A field's value for a --format template, NULL for an unknown field. */
@@ -92,6 +96,39 @@ int cli_format_line(const char *tmpl, cli_field_fn get, void *ctx, FILE *out,
 const char *cli_human_size(uint64_t bytes, char buf[static 16]);
 /** cli_human_ago() - "2 hours ago". */
 const char *cli_human_ago(int64_t when, char buf[static 32]);
+
+/**
+ * cli_inspect_each() - `inspect`'s output for @n @keys: each looked up with
+ * @find (a new reference, or NULL with @err filled, which is printed),
+ * then printed through @format (Go's {{.A.B}} and {{json .A.B}}) or, without
+ * one, all as one JSON array (inspect.c).
+ * Return: the exit status, 1 when any key was not found.
+ */
+int cli_inspect_each(char *const *keys, int n, const char *format,
+		     struct json_t *(*find)(const char *key,
+					    struct hutch_err *err));
+
+/** cli_volume_json() - @v as Docker's `volume inspect` shows it (a new
+ * reference; volume.c). */
+struct json_t *cli_volume_json(const struct ctr_volume *v);
+
+/* ---- mount specifications (mount.c) ------------------------------------ */
+
+/** cli_check_mount_dst() - -EINVAL with @err (naming @spec) unless @dst is
+ * an absolute path other than /. */
+int cli_check_mount_dst(const char *spec, const char *dst,
+			struct hutch_err *err);
+/**
+ * cli_volume_spec() - `-v SRC:DST[:OPTS]` (SRC a host path: a bind; a
+ * name: a volume) or `-v DST` (an anonymous volume) into @m, whose fields
+ * are then owned by the caller. Return: 0, or -errno with a one-line @err
+ * that names @arg; @m is left empty.
+ */
+int cli_volume_spec(const char *arg, struct sbx_mount *m,
+		    struct hutch_err *err);
+/** cli_mount_spec() - `--mount type=bind|volume|tmpfs,...` (Docker's CSV
+ * syntax and keys) into @m; as cli_volume_spec(). */
+int cli_mount_spec(const char *arg, struct sbx_mount *m, struct hutch_err *err);
 
 /* ---- container commands (containers.c) ------------------------------- */
 
@@ -148,5 +185,6 @@ extern const struct cli_cmd cli_top_cmd;
 extern const struct cli_cmd cli_stats_cmd;
 extern const struct cli_cmd cli_unshare_cmd;
 extern const struct cli_cmd cli_monitor_cmd;
+extern const struct cli_cmd cli_volume_cmd;
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -63,19 +64,37 @@ static json_t *strv(char *const *v)
 	return a;
 }
 
+static const char *propagation_name(unsigned long p)
+{
+	if (p & MS_PRIVATE)
+		return p & MS_REC ? "rprivate" : "private";
+	return p && !(p & MS_REC) ? "slave" : "rslave";
+}
+
 static json_t *mounts(const struct sbx_config *cfg)
 {
+	static const char *const kinds[] = { "bind", "tmpfs", "volume" };
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
 		const struct sbx_mount *m = &cfg->mounts[i];
-
-		json_array_append_new(
-			a,
-			json_pack("{s:s,s:s,s:s,s:b}", "Type",
-				  m->kind == SBX_MOUNT_TMPFS ? "tmpfs" : "bind",
+		json_t *j =
+			json_pack("{s:s,s:s,s:s,s:b}", "Type", kinds[m->kind],
 				  "Source", m->src ? m->src : "", "Destination",
-				  m->dst, "RW", !m->read_only));
+				  m->dst, "RW", !m->read_only);
+
+		/* Docker's: a volume's name and driver, a bind's
+		 * propagation (a slave of the host's mount by default). */
+		if (j && m->kind == SBX_MOUNT_VOLUME)
+			json_object_update_new(j,
+					       json_pack("{s:s,s:s}", "Name",
+							 m->name ? m->name : "",
+							 "Driver", "local"));
+		if (j && m->kind == SBX_MOUNT_BIND)
+			json_object_set_new(
+				j, "Propagation",
+				json_string(propagation_name(m->propagation)));
+		json_array_append_new(a, j);
 	}
 	return a;
 }
@@ -239,12 +258,14 @@ static int print_format(const char *tmpl, json_t *root, struct hutch_err *err)
 	return 0;
 }
 
-/* A container first, then an image, as `docker inspect` looks them up. */
+/* A container first, then an image, then a volume, as `docker inspect`
+ * looks them up. */
 static json_t *lookup(const char *key, struct hutch_err *err)
 {
 	struct ctr_container *c = NULL;
 	struct img_store *s = NULL;
 	struct img_image *img = NULL;
+	struct ctr_volume *v = NULL;
 	struct img_digest id;
 	json_t *j = NULL;
 
@@ -257,42 +278,55 @@ static json_t *lookup(const char *key, struct hutch_err *err)
 	    img_resolve(s, key, &id, NULL) == 0 &&
 	    img_image_load(s, &id, &img, err) == 0)
 		j = image_json(img);
+	else if (ctr_volume_get(key, &v, NULL) == 0)
+		j = cli_volume_json(v);
 	else
 		cmn_err_msg(err, ENOENT, "No such object: %s", key);
+	ctr_volume_free(v);
 	img_image_free(img);
 	img_store_close(s);
 	return j;
 }
 
-static int inspect_main(int argc, char **argv)
+int cli_inspect_each(char *const *keys, int n, const char *format,
+		     json_t *(*find)(const char *key, struct hutch_err *err))
 {
-	struct inspect_opts o = { 0 };
 	struct hutch_err err = { 0 };
 	json_t *all = json_array();
-	int first, status = cli_simple(&cli_inspect_cmd, inspect_options,
-				       ARRAY_SIZE(inspect_options), &o, argc,
-				       argv, 1, &first);
+	int status;
 
-	for (int i = first; status < 0 && i < argc; i++) {
-		json_t *j = lookup(argv[i], &err);
+	for (int i = 0; i < n; i++) {
+		json_t *j = find(keys[i], &err);
 
 		if (!j) {
 			cli_fail(&err, 1);
 			continue;
 		}
-		if (o.format && print_format(o.format, j, &err) < 0)
+		if (format && print_format(format, j, &err) < 0)
 			cli_fail(&err, 1);
 		json_array_append_new(all, j);
 	}
-	if (status < 0 && !o.format) {
+	if (!format) {
 		char *text = json_dumps(all, JSON_INDENT(4));
 
 		printf("%s\n", text ? text : "[]");
 		free(text);
 	}
-	if (status < 0)
-		status = (int)json_array_size(all) == argc - first ? 0 : 1;
+	status = (int)json_array_size(all) == n ? 0 : 1;
 	json_decref(all);
+	return status;
+}
+
+static int inspect_main(int argc, char **argv)
+{
+	struct inspect_opts o = { 0 };
+	int first, status = cli_simple(&cli_inspect_cmd, inspect_options,
+				       ARRAY_SIZE(inspect_options), &o, argc,
+				       argv, 1, &first);
+
+	if (status < 0)
+		status = cli_inspect_each(argv + first, argc - first, o.format,
+					  lookup);
 	free(o.format);
 	return status;
 }

@@ -36,6 +36,16 @@ int cli_fail(const struct hutch_err *err, int status)
 	return status;
 }
 
+bool cli_confirm(const char *warning)
+{
+	char answer[8] = "";
+
+	fprintf(stderr, "%s\nAre you sure you want to continue? [y/N] ",
+		warning);
+	return fgets(answer, sizeof(answer), stdin) &&
+	       (answer[0] == 'y' || answer[0] == 'Y');
+}
+
 static const struct cli_opt *find_long(const struct cli_opt *opts, size_t n,
 				       const char *name, size_t len)
 {

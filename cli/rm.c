@@ -13,8 +13,6 @@ static int set_force(void *ctx, const char *arg, struct hutch_err *err)
 	return cli_parse_bool(arg, &((struct rm_opts *)ctx)->force, err);
 }
 
-/* Anonymous volumes do not exist in hutch: -v is accepted and has nothing
- * to remove. */
 static int set_volumes(void *ctx, const char *arg, struct hutch_err *err)
 {
 	return cli_parse_bool(arg, &((struct rm_opts *)ctx)->volumes, err);
@@ -22,7 +20,8 @@ static int set_volumes(void *ctx, const char *arg, struct hutch_err *err)
 
 static const struct cli_opt rm_options[] = {
 	{ "force", 'f', NULL, "kill a running container first", set_force },
-	{ "volumes", 'v', NULL, "accepted (hutch has no anonymous volumes)",
+	{ "volumes", 'v', NULL,
+	  "remove its anonymous volumes too (an image's VOLUME, -v /path), unless another container uses them",
 	  set_volumes },
 };
 
@@ -44,10 +43,13 @@ static int rm_one(const char *key, const struct rm_opts *o)
 	struct hutch_err err = { 0 }, derr = { 0 };
 	int ret = ctr_container_find(key, &c, &err);
 
-	if (ret == 0)
+	if (ret == 0) {
 		ret = ctr_container_remove(c, o->force, &err);
-	else if (ctr_damaged_remove(key, &derr) == 0)
+		if (ret == 0 && o->volumes)
+			ctr_volumes_drop(&c->cfg);
+	} else if (ctr_damaged_remove(key, &derr) == 0) {
 		ret = 0;
+	}
 	ctr_container_free(c);
 	if (ret < 0)
 		return cli_fail(&err, 1);

@@ -264,79 +264,30 @@ static struct sbx_mount *new_mount(struct run_opts *o)
 	return m;
 }
 
-static int check_dst(const char *spec, const char *dst, struct hutch_err *err)
+/* -v and --mount, parsed in mount.c into a new slot (dropped again when
+ * the parse fails, which leaves it empty); volumes are made with the
+ * container (container/volume.c). */
+static int add_mount(struct run_opts *o, const char *arg,
+		     int (*parse)(const char *arg, struct sbx_mount *m,
+				  struct hutch_err *err),
+		     struct hutch_err *err)
 {
-	if (dst[0] != '/' || !strcmp(dst, "/"))
-		return cmn_err_msg(
-			err, EINVAL,
-			"invalid mount \"%s\": the destination \"%s\" must be an absolute path other than /",
-			spec, dst);
-	return 0;
-}
+	struct sbx_mount *slot = new_mount(o);
+	int ret = slot ? parse(arg, slot, err) : -ENOMEM;
 
-/* Options after the second colon of -v: ro, rw, and SELinux's z/Z, which
- * mean nothing without SELinux relabelling and are accepted as Docker's
- * users type them. */
-static int volume_opts(const char *spec, char *opts, struct sbx_mount *m,
-		       struct hutch_err *err)
-{
-	char *save = NULL;
-
-	for (char *o = strtok_r(opts, ",", &save); o;
-	     o = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(o, "ro") || !strcmp(o, "readonly"))
-			m->read_only = true;
-		else if (!strcmp(o, "rw"))
-			m->read_only = false;
-		else if (strcmp(o, "z") && strcmp(o, "Z") &&
-			 strcmp(o, "rbind") && strcmp(o, "rprivate"))
-			return cmn_err_msg(
-				err, EINVAL,
-				"invalid volume \"%s\": unknown option \"%s\"; use ro or rw",
-				spec, o);
-	}
-	return 0;
+	if (ret < 0 && slot)
+		o->cfg.n_mounts--;
+	return ret;
 }
 
 static int set_volume(void *ctx, const char *arg, struct hutch_err *err)
 {
-	cleanup_free char *spec = strdup(arg);
-	char *src, *dst, *opts, real[PATH_MAX];
-	struct sbx_mount m = { .kind = SBX_MOUNT_BIND }, *slot;
+	return add_mount(ctx, arg, cli_volume_spec, err);
+}
 
-	if (!spec)
-		return -ENOMEM;
-	src = spec;
-	dst = strchr(src, ':');
-	if (!dst || !dst[1] || dst == src)
-		return cmn_err_msg(
-			err, EINVAL,
-			"invalid volume \"%s\": use -v SRC:DST[:ro|rw] with a host path SRC",
-			arg);
-	*dst++ = '\0';
-	opts = strchr(dst, ':');
-	if (opts)
-		*opts++ = '\0';
-	if (check_dst(arg, dst, err) < 0 ||
-	    (opts && volume_opts(arg, opts, &m, err) < 0))
-		return -EINVAL;
-	if (src[0] != '/' && src[0] != '.' && src[0] != '~')
-		return cmn_err_msg(
-			err, EINVAL,
-			"invalid volume \"%s\": named volumes are not supported; give a host path (/abs/path or ./dir)",
-			arg);
-	if (!realpath(src, real))
-		return cmn_err_msg(
-			err, EINVAL,
-			"bind source path %s does not exist; create it, or fix -v %s",
-			src, arg);
-	slot = new_mount(ctx);
-	if (!slot)
-		return -ENOMEM;
-	*slot = m;
-	slot->src = strdup(real);
-	slot->dst = strdup(dst);
-	return slot->src && slot->dst ? 0 : -ENOMEM;
+static int set_mount(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return add_mount(ctx, arg, cli_mount_spec, err);
 }
 
 /* Flag words become MS_* flags; the rest (size=, mode=, uid=...) goes to
@@ -396,7 +347,8 @@ static int set_tmpfs(void *ctx, const char *arg, struct hutch_err *err)
 	opts = strchr(dst, ':');
 	if (opts)
 		*opts++ = '\0';
-	if (check_dst(arg, dst, err) < 0 || tmpfs_opts(arg, opts, &m, err) < 0)
+	if (cli_check_mount_dst(arg, dst, err) < 0 ||
+	    tmpfs_opts(arg, opts, &m, err) < 0)
 		return -EINVAL;
 	slot = new_mount(ctx);
 	if (!slot) {
@@ -602,8 +554,11 @@ static const struct cli_opt run_options[] = {
 	{ "user", 'u', "USER[:GROUP]",
 	  "user name or uid, and group, inside the container", set_user },
 	{ "volume", 'v', "SRC:DST[:ro]",
-	  "bind-mount a host path (files created there belong to you)",
+	  "bind-mount a host path (files created there belong to you), or mount volume SRC (made when missing, filled from the image); -v DST: an anonymous volume",
 	  set_volume },
+	{ "mount", 0, "type=bind|volume|tmpfs,...",
+	  "Docker's long form: source=, target=, readonly, bind-propagation=, volume-nocopy, volume-label=, tmpfs-size=, tmpfs-mode=",
+	  set_mount },
 	{ "tmpfs", 0, "DST[:OPTS]",
 	  "mount a tmpfs (OPTS: size=, mode=, ro, noexec, ...)", set_tmpfs },
 	{ "read-only", 0, NULL, "mount the root filesystem read-only",

@@ -16,6 +16,7 @@
 struct system_opts {
 	bool all;
 	bool force;
+	bool volumes;
 };
 
 static int set_all(void *ctx, const char *arg, struct hutch_err *err)
@@ -28,18 +29,26 @@ static int set_force(void *ctx, const char *arg, struct hutch_err *err)
 	return cli_parse_bool(arg, &((struct system_opts *)ctx)->force, err);
 }
 
+static int set_volumes(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return cli_parse_bool(arg, &((struct system_opts *)ctx)->volumes, err);
+}
+
 static const struct cli_opt prune_options[] = {
 	{ "all", 'a', NULL,
 	  "remove every image no container uses, not only unnamed ones",
 	  set_all },
 	{ "force", 'f', NULL, "do not ask", set_force },
+	{ "volumes", 0, NULL,
+	  "remove the anonymous volumes no container uses too (named ones: hutch volume prune -a)",
+	  set_volumes },
 };
 
 static int system_main(int argc, char **argv);
 
 const struct cli_cmd cli_system_cmd = {
 	.name = "system",
-	.usage = "system df | prune [-a] [-f] | check",
+	.usage = "system df | prune [-a] [-f] [--volumes] | check",
 	.summary = "Disk use, clean-up and consistency of the store.",
 	.main = system_main,
 };
@@ -66,8 +75,27 @@ static bool image_used(struct ctr_container **cs, size_t n,
 	return false;
 }
 
-/* Stopped containers, then unnamed (or, with -a, unused) images, then
- * layers and blobs nothing refers to, then the build cache. */
+/* With --volumes, the anonymous volumes no container uses any more, as
+ * Docker's does (named ones stay); after the containers, so that theirs
+ * count. */
+static int prune_volumes(const struct system_opts *o, size_t *removed,
+			 struct hutch_err *err)
+{
+	cleanup_strv char **names = NULL;
+	uint64_t bytes = 0;
+	int ret = 0;
+
+	*removed = 0;
+	if (o->volumes)
+		ret = ctr_volume_prune(&(struct ctr_volume_prune){ 0 }, &names,
+				       &bytes, err);
+	*removed = cmn_strv_len(names);
+	return ret;
+}
+
+/* Stopped containers, then (--volumes) unused anonymous volumes, then
+ * unnamed (or, with -a, unused) images, then layers and blobs nothing
+ * refers to, then the build cache. */
 static int prune(struct img_store *s, const struct system_opts *o,
 		 struct hutch_err *err)
 {
@@ -77,6 +105,7 @@ static int prune(struct img_store *s, const struct system_opts *o,
 	cleanup_strv char **chains = NULL;
 	cleanup_strv char **damaged = NULL;
 	size_t nc = 0, ni = 0, nd = 0, removed_c = 0, removed_i = 0, kept = 0;
+	size_t removed_v = 0;
 	int ret = ctr_container_list(&cs, &nc, err);
 
 	/* What a crash or a partial rm -rf left of containers. */
@@ -96,6 +125,8 @@ static int prune(struct img_store *s, const struct system_opts *o,
 		}
 	}
 	nc = kept;
+	if (ret == 0)
+		ret = prune_volumes(o, &removed_v, err);
 	chains = container_chains(cs, nc);
 	if (ret == 0)
 		ret = img_image_list(s, &imgs, &ni, err);
@@ -118,8 +149,11 @@ static int prune(struct img_store *s, const struct system_opts *o,
 
 		if (cache)
 			cmn_remove_tree(AT_FDCWD, cache);
-		printf("Deleted containers: %zu\nDeleted images: %zu\nDeleted layers: %llu\nTotal reclaimed space: %llu bytes of blobs\n",
-		       removed_c, removed_i, (unsigned long long)gc.layers,
+		printf("Deleted containers: %zu\n", removed_c);
+		if (o->volumes)
+			printf("Deleted volumes: %zu\n", removed_v);
+		printf("Deleted images: %zu\nDeleted layers: %llu\nTotal reclaimed space: %llu bytes of blobs\n",
+		       removed_i, (unsigned long long)gc.layers,
 		       (unsigned long long)gc.bytes);
 	}
 	for (size_t i = 0; i < nc; i++)
@@ -128,53 +162,39 @@ static int prune(struct img_store *s, const struct system_opts *o,
 	return ret;
 }
 
-static uint64_t dir_size(int parent, const char *name, int depth)
-{
-	DIR *d = cmn_opendirat(parent, name, O_NOFOLLOW);
-	struct dirent *de;
-	uint64_t total = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		struct stat st;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		total += (uint64_t)st.st_blocks * 512;
-		if (S_ISDIR(st.st_mode) && depth < 64)
-			total += dir_size(dirfd(d), de->d_name, depth + 1);
-	}
-	closedir(d);
-	return total;
-}
-
 static int df(struct img_store *s, struct hutch_err *err)
 {
 	struct img_image **imgs = NULL;
 	struct ctr_container **cs = NULL;
-	size_t ni = 0, nc = 0, running = 0;
+	struct ctr_volume **vs = NULL;
+	size_t ni = 0, nc = 0, nv = 0, running = 0, used = 0;
 	int root = open(img_store_root(s), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char a[16], b[16], c[16], d[16];
+	char a[16], b[16], c[16], d[16], e[16];
 	int ret = img_image_list(s, &imgs, &ni, err);
 
 	if (ret == 0)
 		ret = ctr_container_list(&cs, &nc, err);
 	for (size_t i = 0; i < nc; i++)
 		running += cs[i]->status == CTR_RUNNING;
+	if (ret == 0)
+		ret = ctr_volume_list(&vs, &nv, err);
+	for (size_t i = 0; i < nv; i++)
+		used += vs[i]->links > 0;
 	if (ret == 0) {
 		printf("%-14s %-8s %-8s %-12s\n", "TYPE", "TOTAL", "ACTIVE",
 		       "SIZE");
 		printf("%-14s %-8zu %-8zu %-12s (layers %s)\n", "Images", ni,
 		       nc ? ni : 0,
-		       cli_human_size(dir_size(root, "blobs", 0), a),
-		       cli_human_size(dir_size(root, "layers", 0), b));
+		       cli_human_size(cmn_tree_size(root, "blobs"), a),
+		       cli_human_size(cmn_tree_size(root, "layers"), b));
 		printf("%-14s %-8zu %-8zu %-12s\n", "Containers", nc, running,
-		       cli_human_size(dir_size(root, "containers", 0), c));
+		       cli_human_size(cmn_tree_size(root, "containers"), c));
+		printf("%-14s %-8zu %-8zu %-12s\n", "Local Volumes", nv, used,
+		       cli_human_size(cmn_tree_size(root, "volumes"), e));
 		printf("%-14s %-8s %-8s %-12s\n", "Build Cache", "-", "-",
-		       cli_human_size(dir_size(root, "build-cache", 0), d));
+		       cli_human_size(cmn_tree_size(root, "build-cache"), d));
 	}
+	ctr_volume_list_free(vs, nv);
 	for (size_t i = 0; i < ni; i++)
 		img_image_free(imgs[i]);
 	for (size_t i = 0; i < nc; i++)
@@ -234,13 +254,14 @@ static int system_main(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	if (!strcmp(argv[1], "prune") && !o.force) {
-		char answer[8] = "";
-
-		fprintf(stderr,
-			"WARNING! This will remove stopped containers, %s images, unused layers and the build cache.\nAre you sure you want to continue? [y/N] ",
+		cleanup_free char *warning = cmn_strdup_printf(
+			"WARNING! This will remove stopped containers, %s%s images, unused layers and the build cache.",
+			o.volumes
+				? "anonymous volumes not used by at least one container, "
+				: "",
 			o.all ? "unused" : "unnamed");
-		if (!fgets(answer, sizeof(answer), stdin) ||
-		    (answer[0] != 'y' && answer[0] != 'Y'))
+
+		if (!warning || !cli_confirm(warning))
 			return 0;
 	}
 	ret = img_store_open(&s, &err);

@@ -97,6 +97,11 @@ int cmn_write_all(int fd, const void *buf, size_t len);
  * -errno. */
 ssize_t cmn_read_all(int fd, void *buf, size_t len);
 
+/** cmn_copy_data() - copy @in from its offset to its end onto @out:
+ * copy_file_range(2) where the filesystems allow it (a reflink on some),
+ * read and write otherwise. Return: 0 or -errno. */
+int cmn_copy_data(int in, int out);
+
 /**
  * cmn_read_fileat() - read a whole file into a NUL-terminated buffer
  * @dirfd: AT_FDCWD or a directory the path is relative to
@@ -131,6 +136,13 @@ DIR *cmn_opendirat(int dirfd, const char *path, int flags);
  * Return: 0 (also when @name does not exist) or -errno.
  */
 int cmn_remove_tree(int dirfd, const char *name);
+
+/**
+ * cmn_tree_size() - the disk space of @name under @dirfd and everything
+ * below it (st_blocks, links not followed, 64 levels at most); what cannot
+ * be read counts nothing. 0 when @name is missing.
+ */
+uint64_t cmn_tree_size(int dirfd, const char *name);
 
 /**
  * cmn_close_fds_from() - close every descriptor >= @lowest except @keep

@@ -48,6 +48,62 @@ ssize_t cmn_read_all(int fd, void *buf, size_t len)
 	return got;
 }
 
+int cmn_copy_data(int in, int out)
+{
+	char buf[64 * 1024];
+	ssize_t n;
+	int ret;
+
+	for (;;) {
+		n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+		if (n > 0 || (n < 0 && errno == EINTR))
+			continue;
+		if (n == 0)
+			return 0;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS &&
+		    errno != EOPNOTSUPP)
+			return -errno;
+		break;
+	}
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		ret = cmn_write_all(out, buf, (size_t)n);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static uint64_t tree_size(int parent, const char *name, int depth)
+{
+	DIR *d = cmn_opendirat(parent, name, O_NOFOLLOW);
+	struct dirent *de;
+	uint64_t total = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		total += (uint64_t)st.st_blocks * 512;
+		if (S_ISDIR(st.st_mode) && depth < 64)
+			total += tree_size(dirfd(d), de->d_name, depth + 1);
+	}
+	closedir(d);
+	return total;
+}
+
+uint64_t cmn_tree_size(int dirfd, const char *name)
+{
+	return tree_size(dirfd, name, 0);
+}
+
 char *cmn_read_fileat(int dirfd, const char *path, size_t max, size_t *len)
 {
 	cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);

@@ -87,6 +87,36 @@ int ctr_job_anchor(struct ctr_anchor *a);
  * Return: the descriptor, -ESRCH when @a is gone (its pid may be another
  * process's now), or -errno (no pidfd_open: Linux before 5.3). */
 int ctr_anchor_open(const struct ctr_anchor *a);
+
+/* ---- volumes of a container being made (volume.c) ------------------------ */
+
+/** ctr_volumes_from_image() - an anonymous volume mount for each of an
+ * image's VOLUME @paths that no mount of @cfg covers already. */
+int ctr_volumes_from_image(struct sbx_config *cfg, char *const *paths,
+			   struct hutch_err *err);
+
+/**
+ * struct ctr_volume_hold - the volumes of a container being made: locked
+ * (shared) until its record is written, so that no removal takes them in
+ * between; and those made for it, removed again if it fails
+ */
+struct ctr_volume_hold {
+	int *fds;
+	size_t n;
+	char **made;
+};
+/** ctr_volumes_attach() - name the anonymous volume mounts of @cfg, make
+ * the volumes that are missing, lock them into @h and point each mount's
+ * source at its volume. */
+int ctr_volumes_attach(struct sbx_config *cfg, struct ctr_volume_hold *h,
+		       struct hutch_err *err);
+/** ctr_volumes_release() - drop @h's locks; when the container could not
+ * be made (@failed), remove the volumes made for it. */
+void ctr_volumes_release(struct ctr_volume_hold *h, bool failed);
+/** ctr_volumes_filled() - no more filling from the image: Docker fills a
+ * volume only when a container is created, not at later starts. */
+void ctr_volumes_filled(struct sbx_config *cfg);
+
 /** Replace @path with @j atomically (a temporary file renamed over it).
  * @durable: fsync before the rename, for records in the store; state that
  * lives in the runtime directory is gone after a reboot anyway, and every

@@ -449,6 +449,8 @@ int ctr_container_done(struct ctr_container *c)
 		cmn_warn("%s", err.msg);
 		return -1;
 	}
+	/* --rm takes its anonymous volumes along, as Docker's does. */
+	ctr_volumes_drop(&c->cfg);
 	return 0;
 }
 
@@ -464,7 +466,8 @@ static bool reap(struct ctr_container *c)
 	fd = ctr_lock_idle(c->cfg.id);
 	if (fd == -EBUSY)
 		return false; /* being made, or started right now */
-	remove_now(c, NULL);
+	if (remove_now(c, NULL) == 0)
+		ctr_volumes_drop(&c->cfg);
 	if (fd >= 0)
 		close(fd);
 	return true;

@@ -175,6 +175,84 @@ int ctr_damaged_list(char ***ids, size_t *n, struct hutch_err *err);
  * subordinate-id files included. -EBUSY when its record is sound. */
 int ctr_damaged_remove(const char *key, struct hutch_err *err);
 
+/* ---- volumes (volume.c) ----------------------------------------------- */
+
+/*
+ * $HUTCH_ROOT/volumes/<name>/         a volume, as Docker's local driver
+ *   _data/         its content, bound into the containers that mount it
+ *   volume.json    CreatedAt, Labels, Driver, Scope, Mountpoint, Options
+ */
+
+/* Docker's label on the volumes it makes for one container (an image's
+ * VOLUME, -v /path): `rm -v` and `--rm` remove them, and `volume prune`
+ * takes only them unless asked for all. */
+#define CTR_VOLUME_ANONYMOUS "com.docker.volume.anonymous"
+
+/**
+ * struct ctr_volume - a volume and its record (strings owned)
+ * @mountpoint: its _data directory
+ * @created:    CreatedAt, RFC 3339 in UTC ("" when the record is damaged)
+ * @labels:     KEY=VALUE, NULL-terminated (may be NULL)
+ * @anonymous:  it has CTR_VOLUME_ANONYMOUS
+ * @links:      how many containers' records mount it
+ */
+struct ctr_volume {
+	char *name;
+	char *mountpoint;
+	char created[32];
+	char **labels;
+	bool anonymous;
+	size_t links;
+};
+
+void ctr_volume_free(struct ctr_volume *v);
+void ctr_volume_list_free(struct ctr_volume **list, size_t n);
+
+/** ctr_volume_name_valid() - Docker's [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+bool ctr_volume_name_valid(const char *name);
+
+/**
+ * ctr_volume_create() - make volume @name (NULL: a random name) with
+ * @labels (KEY=VALUE, may be NULL); one that exists is kept as it is, as
+ * Docker does. @out (may be NULL) gets the volume.
+ * Return: 0, -EINVAL with Docker's message for a bad name, -errno.
+ */
+int ctr_volume_create(const char *name, char *const *labels,
+		      struct ctr_volume **out, struct hutch_err *err);
+/** ctr_volume_get() - volume @name; -ENOENT with "No such volume: NAME". */
+int ctr_volume_get(const char *name, struct ctr_volume **out,
+		   struct hutch_err *err);
+/** ctr_volume_list() - every volume, by name; free with
+ * ctr_volume_list_free(). */
+int ctr_volume_list(struct ctr_volume ***out, size_t *n, struct hutch_err *err);
+/**
+ * ctr_volume_remove() - delete volume @name and its content (files of
+ * subordinate ids included). Return: 0, -ENOENT, or -EBUSY with Docker's
+ * "volume is in use - [IDS]" while any container's record mounts it.
+ */
+int ctr_volume_remove(const char *name, struct hutch_err *err);
+
+/**
+ * struct ctr_volume_prune - what `volume prune` takes (borrowed)
+ * @all:    named volumes too, not only anonymous ones (Docker 23's -a)
+ * @labels: only volumes with each of these ("KEY" or "KEY=VALUE")
+ */
+struct ctr_volume_prune {
+	bool all;
+	char *const *labels;
+};
+/**
+ * ctr_volume_prune() - remove the volumes no container uses, as @p says,
+ * and what a crash left of volumes being made or removed
+ * @removed: set to their names (free with cmn_strv_free())
+ * @bytes:   set to the space they took
+ */
+int ctr_volume_prune(const struct ctr_volume_prune *p, char ***removed,
+		     uint64_t *bytes, struct hutch_err *err);
+/** ctr_volumes_drop() - remove the anonymous volumes @cfg mounts that no
+ * container uses any more (rm -v, --rm); quiet. */
+void ctr_volumes_drop(const struct sbx_config *cfg);
+
 /** ctr_container_kill() - send @sig to a running container's pid 1, which
  * passes it to the command (SIGKILL ends the whole container). */
 int ctr_container_kill(struct ctr_container *c, int sig, struct hutch_err *err);

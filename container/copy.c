@@ -55,32 +55,6 @@ static int fail(struct copy *cp, int e, const char *what, const char *path)
 	return -e;
 }
 
-static int copy_data(int in, int out)
-{
-	char buf[64 * 1024];
-	ssize_t n;
-
-	for (;;) {
-		n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-		if (n > 0)
-			continue;
-		if (n == 0)
-			return 0;
-		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS &&
-		    errno != EOPNOTSUPP)
-			return -errno;
-		break;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		for (ssize_t off = 0, w; off < n; off += w) {
-			w = write(out, buf + off, (size_t)(n - off));
-			if (w < 0)
-				return -errno;
-		}
-	}
-	return n < 0 ? -errno : 0;
-}
-
 static int copy_entry(struct copy *cp, int sdir, const char *sname, int ddir,
 		      const char *dname, const char *shown, int depth);
 
@@ -172,7 +146,7 @@ static int copy_file(struct copy *cp, int sdir, const char *sname,
 	}
 	if (out < 0)
 		return fail(cp, errno, "cannot create", shown);
-	ret = copy_data(in, out);
+	ret = cmn_copy_data(in, out);
 	if (ret < 0)
 		return fail(cp, -ret, "cannot copy", shown);
 	if (fchmod(out, st->st_mode & 07777) < 0)

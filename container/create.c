@@ -9,8 +9,9 @@
  * as lowers; `--rootfs DIR --overlay` makes DIR the one lower of such a
  * root, and `--upper DIR` keeps the changes in DIR instead. The driver is
  * resolved here, once, and kept in the record, so that start, exec and cp
- * find the same. A failure leaves nothing behind: the directory goes with
- * it.
+ * find the same. Its volumes (-v NAME, an image's VOLUME) are made here
+ * when missing (volume.c). A failure leaves nothing behind: the directory
+ * goes with it, and so do the volumes made for it.
  */
 
 #include <errno.h>
@@ -45,6 +46,11 @@ static int prepare_image(struct ctr_container *c, const struct ctr_source *src,
 		ret = img_rootfs_prepare(store, img, dir, &c->cfg, err);
 	if (ret == 0)
 		ret = img_run_config(img, &ro, &c->cfg, err);
+	if (ret == 0) {
+		cleanup_strv char **volumes = img_volumes(img);
+
+		ret = ctr_volumes_from_image(&c->cfg, volumes, err);
+	}
 	if (ret == 0) {
 		free(c->image_id);
 		c->image_id = strdup(img_digest_str(&id, idstr));
@@ -129,6 +135,7 @@ static int claim(struct ctr_container *c, struct hutch_err *err)
 int ctr_container_make(struct ctr_container *c, const struct ctr_source *src,
 		       struct hutch_err *err)
 {
+	struct ctr_volume_hold volumes = { 0 };
 	int ret = claim(c, err);
 
 	if (ret == 0 && src->image)
@@ -137,10 +144,14 @@ int ctr_container_make(struct ctr_container *c, const struct ctr_source *src,
 		ret = prepare_rootfs_overlay(c, err);
 	if (ret == 0 && src->upper_dir)
 		ret = use_upper_dir(&c->cfg, src->upper_dir, err);
+	/* Its volumes are held from here until its record names them. */
+	if (ret == 0)
+		ret = ctr_volumes_attach(&c->cfg, &volumes, err);
 	if (ret == 0) {
 		sbx_storage_resolve(&c->cfg);
 		ret = ctr_container_create(c, err);
 	}
+	ctr_volumes_release(&volumes, ret < 0);
 	if (ret < 0) {
 		cleanup_free char *dir = ctr_container_dir(c->cfg.id);
 

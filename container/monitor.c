@@ -62,6 +62,8 @@ int ctr_container_run(struct ctr_container *c, int *status,
 	*status = CMN_EXIT_HUTCH;
 	if (lock < 0)
 		return lock;
+	if (c->started_at)
+		ctr_volumes_filled(&c->cfg);
 	ret = sbx_run(&c->cfg, &io, status, err);
 	ctr_state_exited(c, *status, ret < 0 ? err->msg : NULL);
 	/* Still holding the lock: nobody can take the container for one
@@ -272,6 +274,8 @@ static int run_once(struct monitor *m, int *status, struct hutch_err *err)
 		io.stdio[2] = errp[1];
 		io.capture[0] = out[0];
 		io.capture[1] = errp[0];
+		if (m->c->started_at)
+			ctr_volumes_filled(&m->c->cfg);
 		ret = sbx_run(&m->c->cfg, &io, status, err);
 	}
 	for (int i = 0; i < 2; i++) {

@@ -53,6 +53,18 @@ static char *dup_string(const json_t *obj, const char *key)
 	return s ? strdup(s) : NULL;
 }
 
+static int pick(const char *s, const char *const *names, size_t n, int *out)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (!strcmp(s, names[i])) {
+			*out = (int)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static const char *const mount_kinds[] = { "bind", "tmpfs", "volume" };
+
 static json_t *mounts_json(const struct sbx_config *c)
 {
 	json_t *a = json_array();
@@ -62,12 +74,16 @@ static json_t *mounts_json(const struct sbx_config *c)
 
 		json_array_append_new(
 			a,
-			json_pack("{s:s,s:o,s:s,s:o,s:I,s:b}", "Type",
-				  m->kind == SBX_MOUNT_TMPFS ? "tmpfs" : "bind",
-				  "Source", opt_string(m->src), "Destination",
-				  m->dst, "Options", opt_string(m->data),
-				  "Flags", (json_int_t)m->flags, "ReadOnly",
-				  m->read_only));
+			json_pack(
+				"{s:s,s:o,s:s,s:o,s:I,s:b,s:I,s:b,s:o,s:o,s:b}",
+				"Type", mount_kinds[m->kind], "Source",
+				opt_string(m->src), "Destination", m->dst,
+				"Options", opt_string(m->data), "Flags",
+				(json_int_t)m->flags, "ReadOnly", m->read_only,
+				"Propagation", (json_int_t)m->propagation,
+				"NonRecursive", m->non_recursive, "Name",
+				opt_string(m->name), "Labels",
+				strv_json(m->labels), "CopyUp", m->copy_up));
 	}
 	return a;
 }
@@ -86,14 +102,23 @@ static int json_mounts(const json_t *a, struct sbx_config *c)
 		const char *type =
 			json_string_value(json_object_get(e, "Type"));
 
-		m->kind = type && !strcmp(type, "tmpfs") ? SBX_MOUNT_TMPFS
-							 : SBX_MOUNT_BIND;
+		int kind = SBX_MOUNT_BIND;
+
+		pick(type, mount_kinds, ARRAY_SIZE(mount_kinds), &kind);
+		m->kind = (enum sbx_mount_kind)kind;
 		m->src = dup_string(e, "Source");
 		m->dst = dup_string(e, "Destination");
 		m->data = dup_string(e, "Options");
 		m->flags = (unsigned long)json_integer_value(
 			json_object_get(e, "Flags"));
 		m->read_only = json_is_true(json_object_get(e, "ReadOnly"));
+		m->propagation = (unsigned long)json_integer_value(
+			json_object_get(e, "Propagation"));
+		m->non_recursive =
+			json_is_true(json_object_get(e, "NonRecursive"));
+		m->name = dup_string(e, "Name");
+		m->labels = json_strv(json_object_get(e, "Labels"));
+		m->copy_up = json_is_true(json_object_get(e, "CopyUp"));
 		c->n_mounts++;
 		if (!m->dst)
 			return -EINVAL;
@@ -123,16 +148,6 @@ json_t *ctr_config_json(const struct sbx_config *c)
 		"Work", opt_string(c->work), "Publish", strv_json(c->ports),
 		"AllowHostLoopback", c->allow_host_loopback, "StorageDriver",
 		sbx_storage_name(c->storage));
-}
-
-static int pick(const char *s, const char *const *names, size_t n, int *out)
-{
-	for (size_t i = 0; s && i < n; i++)
-		if (!strcmp(s, names[i])) {
-			*out = (int)i;
-			return 0;
-		}
-	return -EINVAL;
 }
 
 static int enums_from_json(const json_t *j, struct sbx_config *c)

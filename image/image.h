@@ -325,6 +325,10 @@ int img_run_config(const struct img_image *img, const struct img_run_opts *o,
 /** img_stop_signal() - the image's STOPSIGNAL, SIGTERM without one. */
 int img_stop_signal(const struct img_image *img);
 
+/** img_volumes() - the paths of the image's VOLUME instructions (its
+ * config's Volumes), NULL when it has none; free with cmn_strv_free(). */
+char **img_volumes(const struct img_image *img);
+
 /**
  * img_rootfs_prepare() - a copy-on-write root for @img: @dir (relative to
  * the store, created unless it exists) gets upper/, work/ and rootfs/, and @cfg the layers

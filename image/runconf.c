@@ -188,3 +188,23 @@ int img_stop_signal(const struct img_image *img)
 		json_decref(root);
 	return sig > 0 ? sig : SIGTERM;
 }
+
+char **img_volumes(const struct img_image *img)
+{
+	cleanup_json json_t *root =
+		json_loadb(img->config_json, img->config_len, 0, NULL);
+	const json_t *vols =
+		json_object_get(json_object_get(root, "config"), "Volumes");
+	const char *path;
+	json_t *ignored;
+	char **out = NULL;
+
+	json_object_foreach((json_t *)vols, path, ignored)
+	{
+		if (cmn_strv_push(&out, strdup(path)) < 0) {
+			cmn_strv_free(out);
+			return NULL;
+		}
+	}
+	return out;
+}

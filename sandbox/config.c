@@ -34,6 +34,8 @@ void sbx_config_free(struct sbx_config *cfg)
 		free(cfg->mounts[i].src);
 		free(cfg->mounts[i].dst);
 		free(cfg->mounts[i].data);
+		free(cfg->mounts[i].name);
+		cmn_strv_free(cfg->mounts[i].labels);
 	}
 	free(cfg->mounts);
 	memset(cfg, 0, sizeof(*cfg));

@@ -13,7 +13,8 @@
  *  3. a fresh /proc with Docker's masked and read-only paths, a minimal
  *     /dev (host device nodes bound in, since mknod(2) is not allowed in a
  *     user namespace; devpts newinstance; shm; mqueue), /sys;
- *  4. the user's -v and --tmpfs mounts, parents first;
+ *  4. the user's -v, --mount and --tmpfs mounts, parents first; new
+ *     volumes are filled from the image before any of them (copyup.c);
  *  5. read-only root if asked, pivot_root, detach the old root.
  *
  * Every target inside the rootfs is resolved with cmn_open_in_root(), so a
@@ -471,20 +472,54 @@ static int by_depth(const void *a, const void *b)
 	return (da > db) - (da < db);
 }
 
+/* bind-propagation: private or slave, recursive or not, on the bind now
+ * at @path (re-resolved: the descriptor we mounted through is covered). */
+static int propagate_at(int rootfd, const char *path, unsigned long how,
+			struct hutch_err *err)
+{
+	cleanup_close int fd = target(rootfd, path, CMN_CREATE_NONE, err);
+
+	if (fd < 0)
+		return fd;
+	if (mount(NULL, fdpath(fd).p, NULL, how, NULL) < 0)
+		return cmn_err_set(err, errno,
+				   "cannot set the propagation of %s", path);
+	return 0;
+}
+
 static int user_mount(int rootfd, const struct sbx_mount *m,
 		      struct hutch_err *err)
 {
 	int ret;
 
 	if (m->kind == SBX_MOUNT_TMPFS)
-		ret = mount_fs(rootfd, m->dst, "tmpfs",
-			       m->flags | (m->read_only ? MS_RDONLY : 0),
-			       m->data ? m->data : "mode=1777", err);
-	else
-		ret = bind_host(rootfd, m->src, m->dst, true, err);
-	if (ret == 0 && m->read_only && m->kind == SBX_MOUNT_BIND)
-		ret = read_only_at(rootfd, m->dst, true, err);
+		return mount_fs(rootfd, m->dst, "tmpfs",
+				m->flags | (m->read_only ? MS_RDONLY : 0),
+				m->data ? m->data : "mode=1777", err);
+	ret = bind_host(rootfd, m->src, m->dst, !m->non_recursive, err);
+	if (ret == 0 && m->propagation)
+		ret = propagate_at(rootfd, m->dst, m->propagation, err);
+	if (ret == 0 && m->read_only)
+		ret = read_only_at(rootfd, m->dst, !m->non_recursive, err);
 	return ret;
+}
+
+/* Empty volumes take the image's content at their mount point first, while
+ * no user mount covers it. */
+static int fill_volumes(const struct sbx_config *cfg, int rootfd,
+			struct hutch_err *err)
+{
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		const struct sbx_mount *m = &cfg->mounts[i];
+		int ret;
+
+		if (m->kind != SBX_MOUNT_VOLUME || !m->copy_up)
+			continue;
+		ret = sbx_volume_fill(rootfd, m, err);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 /* Parents before children, so /data/sub lands inside /data's mount. */
@@ -531,8 +566,10 @@ static int enter_root(int rootfd, struct hutch_err *err)
 static int setup_tree(const struct sbx_plan *plan, int rootfd,
 		      struct hutch_err *err)
 {
-	int ret = setup_etc(plan, rootfd, err);
+	int ret = fill_volumes(plan->cfg, rootfd, err);
 
+	if (ret == 0)
+		ret = setup_etc(plan, rootfd, err);
 	if (ret == 0)
 		ret = setup_proc(rootfd, err);
 	if (ret == 0)

@@ -174,6 +174,16 @@ struct sbx_plan {
  */
 int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err);
 
+/**
+ * sbx_volume_fill() - when the volume of @m (kind SBX_MOUNT_VOLUME, its
+ * directory in @m->src) is empty, copy into it what the root filesystem
+ * @rootfd has at @m->dst, owners and modes kept as far as the user
+ * namespace maps them (copyup.c). Runs in the container's setup process,
+ * before the user mounts. Return: 0 or -errno with @err filled.
+ */
+int sbx_volume_fill(int rootfd, const struct sbx_mount *m,
+		    struct hutch_err *err);
+
 /** sbx_child_main() - the container's first process: setup, then init. */
 __attribute__((noreturn)) void sbx_child_main(struct sbx_plan *plan);
 

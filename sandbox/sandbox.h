@@ -107,15 +107,27 @@ struct sbx_storage_driver;
 
 enum sbx_mount_kind {
 	SBX_MOUNT_BIND,
-	SBX_MOUNT_TMPFS
+	SBX_MOUNT_TMPFS,
+	SBX_MOUNT_VOLUME /* a bind of a volume's directory (container/) */
 };
 
 /**
- * struct sbx_mount - a user-requested mount (-v, --tmpfs)
- * @src:  host path (bind), unused for tmpfs (owned)
+ * struct sbx_mount - a user-requested mount (-v, --tmpfs, --mount)
+ * @src:  host path (bind; a volume's directory once container/ has made
+ *        it), unused for tmpfs (owned)
  * @dst:  absolute path in the container (owned)
  * @data: tmpfs options such as "size=64m,mode=1777" (owned, may be NULL)
  * @flags: extra MS_* flags (tmpfs: MS_NOEXEC, MS_NOSUID, MS_NODEV)
+ * @propagation: MS_PRIVATE or MS_SLAVE, with MS_REC, set on the bind; 0
+ *        keeps what it inherits (a slave of the host's mount)
+ * @non_recursive: bind only the source's own mount, not those below it
+ * @name: volume: its name; NULL until container/ names an anonymous one
+ *        (owned)
+ * @labels: volume: KEY=VALUE labels for a volume made for this mount
+ *        (owned, may be NULL)
+ * @copy_up: volume: when it is empty, fill it with what the root
+ *        filesystem has at @dst (owners, modes and times kept) before it
+ *        is mounted, as Docker does
  */
 struct sbx_mount {
 	enum sbx_mount_kind kind;
@@ -124,6 +136,11 @@ struct sbx_mount {
 	char *data;
 	unsigned long flags;
 	bool read_only;
+	unsigned long propagation;
+	bool non_recursive;
+	char *name;
+	char **labels;
+	bool copy_up;
 };
 
 /**
