@@ -107,15 +107,25 @@ struct sbx_storage_driver;
 
 enum sbx_mount_kind {
 	SBX_MOUNT_BIND,
-	SBX_MOUNT_TMPFS
+	SBX_MOUNT_TMPFS,
+	SBX_MOUNT_LAYERS, /* an overlay of directories (a build's RUN --mount) */
 };
 
 /**
- * struct sbx_mount - a user-requested mount (-v, --tmpfs)
- * @src:  host path (bind), unused for tmpfs (owned)
+ * struct sbx_mount - a user-requested mount (-v, --tmpfs, RUN --mount)
+ * @src:  host path (bind); for layers, an empty host directory the overlay
+ *        is mounted on in the container's mount namespace; unused for
+ *        tmpfs (owned)
  * @dst:  absolute path in the container (owned)
  * @data: tmpfs options such as "size=64m,mode=1777" (owned, may be NULL)
  * @flags: extra MS_* flags (tmpfs: MS_NOEXEC, MS_NOSUID, MS_NODEV)
+ * @subpath: bind and layers: what to mount is this path inside the tree
+ *        at @src, resolved there as in a root (its symlinks cannot leave
+ *        it); NULL: @src itself (owned)
+ * @lower_base, @lowers, @upper, @work: layers: the overlay (struct
+ *        sbx_layers), made by the container's storage driver before the
+ *        other mounts; a NULL @upper makes it read-only, and then it needs
+ *        two lowers or more (owned)
  */
 struct sbx_mount {
 	enum sbx_mount_kind kind;
@@ -124,6 +134,11 @@ struct sbx_mount {
 	char *data;
 	unsigned long flags;
 	bool read_only;
+	char *subpath;
+	char *lower_base;
+	char **lowers;
+	char *upper;
+	char *work;
 };
 
 /**
