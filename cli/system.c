@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/builder.h"
 #include "cli/cli.h"
 #include "image/image.h"
 
@@ -114,9 +115,13 @@ static int prune(struct img_store *s, const struct system_opts *o,
 	if (ret == 0) {
 		cleanup_free char *cache =
 			cmn_strdup_printf("%s/build-cache", img_store_root(s));
+		int mounts = bld_cache_mounts_prune(img_store_root(s), err);
 
 		if (cache)
 			cmn_remove_tree(AT_FDCWD, cache);
+		if (mounts == 0)
+			printf("RUN --mount=type=cache directories are in use by a running build: kept\n");
+		ret = mounts < 0 ? mounts : 0;
 		printf("Deleted containers: %zu\nDeleted images: %zu\nDeleted layers: %llu\nTotal reclaimed space: %llu bytes of blobs\n",
 		       removed_c, removed_i, (unsigned long long)gc.layers,
 		       (unsigned long long)gc.bytes);
@@ -172,7 +177,9 @@ static int df(struct img_store *s, struct hutch_err *err)
 		printf("%-14s %-8zu %-8zu %-12s\n", "Containers", nc, running,
 		       cli_human_size(dir_size(root, "containers", 0), c));
 		printf("%-14s %-8s %-8s %-12s\n", "Build Cache", "-", "-",
-		       cli_human_size(dir_size(root, "build-cache", 0), d));
+		       cli_human_size(dir_size(root, "build-cache", 0) +
+					      dir_size(root, "build-mounts", 0),
+				      d));
 	}
 	for (size_t i = 0; i < ni; i++)
 		img_image_free(imgs[i]);
