@@ -102,6 +102,8 @@ int bld_step_run(struct bld *b, struct stage *st, size_t index,
  * @secret, @ssh: the --secret or --ssh it uses (borrowed), NULL when
  *          none was given and it is not required: the mount is skipped
  * @lock:   cache: the flock held on its directory while the step runs
+ * @cache_dir, @cache: cache: its directory in the store and the instance
+ *          mounted (owned)
  */
 struct bld_run_mount {
 	struct bld_mount m;
@@ -112,6 +114,8 @@ struct bld_run_mount {
 	const struct bld_secret *secret;
 	const struct bld_ssh *ssh;
 	int lock;
+	char *cache_dir;
+	char *cache;
 };
 
 /**

@@ -80,10 +80,11 @@ fail:
 /* Go's strconv.ParseBool, as BuildKit reads ro=, rw= and required=. */
 static bool parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "1", "t", "T", "TRUE", "true",
-					   "True" };
-	static const char *const no[] = { "0", "f", "F", "FALSE", "false",
-					  "False" };
+	static const char *const yes[] = {
+		"1", "t", "T", "TRUE", "true", "True"
+	};
+	static const char *const no[] = { "0",	   "f",	    "F",
+					  "FALSE", "false", "False" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
 		if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
@@ -143,8 +144,8 @@ static bool parse_number(const char *s, int base, uint64_t max, int64_t *out)
 /* ---- RUN --mount ------------------------------------------------------------ */
 
 static const char *const type_names[] = {
-	[BLD_MOUNT_BIND] = "bind",     [BLD_MOUNT_CACHE] = "cache",
-	[BLD_MOUNT_TMPFS] = "tmpfs",   [BLD_MOUNT_SECRET] = "secret",
+	[BLD_MOUNT_BIND] = "bind",   [BLD_MOUNT_CACHE] = "cache",
+	[BLD_MOUNT_TMPFS] = "tmpfs", [BLD_MOUNT_SECRET] = "secret",
 	[BLD_MOUNT_SSH] = "ssh",
 };
 
@@ -170,7 +171,7 @@ enum mkey {
 	K_ENV,
 };
 
-#define T(t) (1u << (t))
+#define T(t)	  (1u << (t))
 #define ALL_TYPES 0x1fu
 
 /* Each key, its spellings, and the types that take it. */
@@ -194,7 +195,8 @@ static const struct {
 	{ "rw", K_RW, ALL_TYPES },
 	{ "required", K_REQUIRED, T(BLD_MOUNT_SECRET) | T(BLD_MOUNT_SSH) },
 	{ "size", K_SIZE, T(BLD_MOUNT_TMPFS) },
-	{ "id", K_ID, T(BLD_MOUNT_CACHE) | T(BLD_MOUNT_SECRET) | T(BLD_MOUNT_SSH) },
+	{ "id", K_ID,
+	  T(BLD_MOUNT_CACHE) | T(BLD_MOUNT_SECRET) | T(BLD_MOUNT_SSH) },
 	{ "sharing", K_SHARING, T(BLD_MOUNT_CACHE) },
 	{ "mode", K_MODE,
 	  T(BLD_MOUNT_CACHE) | T(BLD_MOUNT_SECRET) | T(BLD_MOUNT_SSH) },
@@ -222,9 +224,9 @@ static void types_of(unsigned mask, char *out, size_t len)
 	out[0] = '\0';
 	for (int t = 0; t <= BLD_MOUNT_SSH && n < len; t++)
 		if (mask & T(t))
-			n += (size_t)snprintf(out + n, len - n, "%s%s",
-					      n ? " or type=" : "type=",
-					      type_names[t]);
+			n += (size_t)snprintf(
+				out + n, len - n, "%s%s",
+				n ? " or type=" : "type=", type_names[t]);
 }
 
 static int bad(struct hutch_err *err, const char *spec, const char *fmt,
@@ -310,9 +312,10 @@ static int set_key(enum mkey k, const char *v, bool b, const char *spec,
 		else if (!strcasecmp(v, "locked"))
 			m->sharing = BLD_SHARING_LOCKED;
 		else
-			return bad(err, spec,
-				   "unknown sharing \"%s\"; use shared, private or locked",
-				   v);
+			return bad(
+				err, spec,
+				"unknown sharing \"%s\"; use shared, private or locked",
+				v);
 		return 0;
 	case K_MODE:
 		return parse_number(v, 8, 07777, &m->mode)
@@ -332,8 +335,8 @@ static int set_key(enum mkey k, const char *v, bool b, const char *spec,
 }
 
 /* One KEY=VALUE (or bare KEY) of a mount whose type is known. */
-static int mount_field(const char *field, const char *spec,
-		       struct bld_mount *m, struct hutch_err *err)
+static int mount_field(const char *field, const char *spec, struct bld_mount *m,
+		       struct hutch_err *err)
 {
 	const char *eq = strchr(field, '=');
 	size_t klen = eq ? (size_t)(eq - field) : strlen(field);
@@ -343,22 +346,25 @@ static int mount_field(const char *field, const char *spec,
 	bool b = true;
 
 	if (k < 0)
-		return bad(err, spec,
-			   "unknown option \"%s\"; the options are type, target, source, from, id, sharing, mode, uid, gid, ro, rw, size, required and env",
-			   field);
+		return bad(
+			err, spec,
+			"unknown option \"%s\"; the options are type, target, source, from, id, sharing, mode, uid, gid, ro, rw, size, required and env",
+			field);
 	if (!(keys[k].types & T(m->type))) {
 		types_of(keys[k].types, allowed, sizeof(allowed));
-		cmn_err_msg(err, EINVAL,
-			    "RUN --mount=%s: option \"%s\" is not valid for type=%s (it is for %s)",
-			    spec, keys[k].name, type_names[m->type], allowed);
+		cmn_err_msg(
+			err, EINVAL,
+			"RUN --mount=%s: option \"%s\" is not valid for type=%s (it is for %s)",
+			spec, keys[k].name, type_names[m->type], allowed);
 		return -EINVAL;
 	}
 	if (!v && keys[k].key != K_RO && keys[k].key != K_RW &&
 	    keys[k].key != K_REQUIRED)
 		return bad(err, spec, "option \"%s\" needs a value (KEY=VALUE)",
 			   keys[k].name);
-	if (v && (keys[k].key == K_RO || keys[k].key == K_RW ||
-		  keys[k].key == K_REQUIRED) &&
+	if (v &&
+	    (keys[k].key == K_RO || keys[k].key == K_RW ||
+	     keys[k].key == K_REQUIRED) &&
 	    !parse_bool(v, &b))
 		return bad(err, spec,
 			   "\"%s\" is not a boolean: use true or false", field);
@@ -375,15 +381,17 @@ static int mount_finish(const char *spec, struct bld_mount *m,
 			       m->type == BLD_MOUNT_SSH;
 	if (m->type == BLD_MOUNT_SECRET) {
 		if (m->source && m->id)
-			return bad(err, spec, "%s",
-				   "give the secret's id= or its source=, not both");
+			return bad(
+				err, spec, "%s",
+				"give the secret's id= or its source=, not both");
 		if (m->source) {
 			m->id = m->source;
 			m->source = NULL;
 		}
 		if (!m->id && !m->target)
-			return bad(err, spec, "%s",
-				   "a secret mount needs id= (or target=, whose last component names it)");
+			return bad(
+				err, spec, "%s",
+				"a secret mount needs id= (or target=, whose last component names it)");
 		return 0;
 	}
 	if (m->type == BLD_MOUNT_SSH)
@@ -473,9 +481,8 @@ static int secret_source(const char *spec, struct bld_secret *s,
 		s->path = NULL;
 	}
 	if (s->path && s->env)
-		return cmn_err_msg(
-			err, EINVAL,
-			"%s: give src= or env=, not both", spec);
+		return cmn_err_msg(err, EINVAL,
+				   "%s: give src= or env=, not both", spec);
 	if (!s->path && !s->env) {
 		/* id=NAME alone: the variable NAME if set, else the file. */
 		if (getenv(s->id))
@@ -491,8 +498,7 @@ static int secret_source(const char *spec, struct bld_secret *s,
 			"%s: the environment variable %s is not set; export it, or give src=FILE",
 			spec, s->env);
 	if (s->path && access(s->path, R_OK) < 0)
-		return cmn_err_set(err, errno,
-				   "%s: cannot read %s", spec,
+		return cmn_err_set(err, errno, "%s: cannot read %s", spec,
 				   s->path);
 	return 0;
 }
@@ -555,8 +561,7 @@ int bld_ssh_parse(const char *spec, const char *agent, struct bld_ssh *s,
 		return cmn_err_set(err, ENOMEM, "--ssh");
 	}
 	if (stat(s->path, &st) < 0)
-		cmn_err_set(err, errno, "%s: cannot use %s", spec,
-			    s->path);
+		cmn_err_set(err, errno, "%s: cannot use %s", spec, s->path);
 	else if (S_ISSOCK(st.st_mode))
 		return 0;
 	else if (S_ISREG(st.st_mode))
@@ -565,9 +570,8 @@ int bld_ssh_parse(const char *spec, const char *agent, struct bld_ssh *s,
 			"%s: %s is a file, not an agent's socket; hutch forwards agents only: ssh-add the key to an agent and give --ssh %s=$SSH_AUTH_SOCK",
 			spec, s->path, s->id);
 	else
-		cmn_err_msg(err, ENOTSOCK,
-			    "%s: %s is not an agent's socket", spec,
-			    s->path);
+		cmn_err_msg(err, ENOTSOCK, "%s: %s is not an agent's socket",
+			    spec, s->path);
 	bld_ssh_clear(s);
 	return -ENOTSOCK;
 }

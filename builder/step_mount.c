@@ -84,8 +84,8 @@ static int absolute_target(const struct stage *st, struct bld_mount *m,
 }
 
 /* The defaults that depend on the other mounts of the step. */
-static int defaults(const struct stage *st, struct bld_mount *m,
-		    size_t n_ssh, const char *spec, struct hutch_err *err)
+static int defaults(const struct stage *st, struct bld_mount *m, size_t n_ssh,
+		    const char *spec, struct hutch_err *err)
 {
 	if (m->type == BLD_MOUNT_SECRET && !m->id) {
 		cleanup_free char *t = strdup(m->target);
@@ -95,14 +95,15 @@ static int defaults(const struct stage *st, struct bld_mount *m,
 	if (m->type == BLD_MOUNT_SECRET && !m->target && !m->env)
 		m->target = cmn_strdup_printf("/run/secrets/%s", m->id);
 	if (m->type == BLD_MOUNT_SSH && !m->target)
-		m->target = cmn_strdup_printf("/run/buildkit/ssh_agent.%zu",
-					      n_ssh);
+		m->target =
+			cmn_strdup_printf("/run/buildkit/ssh_agent.%zu", n_ssh);
 	if ((m->type == BLD_MOUNT_SECRET && !m->id) ||
 	    ((m->type != BLD_MOUNT_SECRET || !m->env) && !m->target))
 		return cmn_err_set(err, ENOMEM, "RUN --mount");
 	if (m->target && absolute_target(st, m, spec, err) < 0)
 		return -EINVAL;
-	if (m->type == BLD_MOUNT_CACHE && !m->id && !(m->id = strdup(m->target)))
+	if (m->type == BLD_MOUNT_CACHE && !m->id &&
+	    !(m->id = strdup(m->target)))
 		return cmn_err_set(err, ENOMEM, "RUN --mount");
 	return 0;
 }
@@ -129,8 +130,7 @@ static int rootless_limits(const struct bld_mount *m, const char *spec,
 	return 0;
 }
 
-static const struct bld_secret *find_secret(const struct bld *b,
-					    const char *id)
+static const struct bld_secret *find_secret(const struct bld *b, const char *id)
 {
 	for (size_t i = 0; i < b->o->n_secrets; i++)
 		if (!strcmp(b->o->secrets[i].id, id))
@@ -186,9 +186,8 @@ static int context_source(struct bld *b, struct bld_run_mount *r,
 			"RUN --mount source=%s names %zu files of the context; a bind mounts one file or directory",
 			r->m.source, n);
 	if (ret == 0) {
-		fd = *list[0].rel ? cmn_open_in_root(b->context_fd,
-						     list[0].rel, O_PATH,
-						     CMN_CREATE_NONE)
+		fd = *list[0].rel ? cmn_open_in_root(b->context_fd, list[0].rel,
+						     O_PATH, CMN_CREATE_NONE)
 				  : dup(b->context_fd);
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 		got = fd >= 0 ? readlink(link, real, sizeof(real) - 1) : -1;
@@ -212,8 +211,8 @@ static int context_source(struct bld *b, struct bld_run_mount *r,
 
 /* One --mount: parsed, its defaults, its sources. */
 static int plan_one(struct bld *b, const struct stage *st, size_t index,
-		    const char *spec, struct bld_run_mounts *rm,
-		    size_t n_ssh, struct hutch_err *err)
+		    const char *spec, struct bld_run_mounts *rm, size_t n_ssh,
+		    struct hutch_err *err)
 {
 	struct bld_run_mount *r = &rm->v[rm->n];
 	int ret = bld_mount_parse(spec, &r->m, err);
@@ -472,15 +471,15 @@ static int cache_lock(struct bld_run_mount *r, const char *dir, char **path,
 	int how = r->m.sharing == BLD_SHARING_SHARED ? LOCK_SH : LOCK_EX;
 
 	for (int n = 0; n < 64; n++) {
-		cleanup_free char *lock = cmn_strdup_printf("%s/%d.lock", dir,
-							    n);
+		cleanup_free char *lock =
+			cmn_strdup_printf("%s/%d.lock", dir, n);
 
 		if (!lock)
 			return cmn_err_set(err, ENOMEM, "cache mount");
-		r->lock = lock_file(lock, how | (r->m.sharing ==
-							 BLD_SHARING_PRIVATE
-						 ? LOCK_NB
-						 : 0));
+		r->lock = lock_file(lock,
+				    how | (r->m.sharing == BLD_SHARING_PRIVATE
+						   ? LOCK_NB
+						   : 0));
 		if (r->lock == -EWOULDBLOCK)
 			continue;
 		if (r->lock < 0)
@@ -522,15 +521,20 @@ static int prepare_cache(struct bld *b, struct bld_run_mounts *rm,
 	if (!dir)
 		return cmn_err_set(err, errno, "cannot create a cache in %s",
 				   root);
-	ret = cache_lock(r, dir, &path, err);
+	/* The same cache twice in one step: one lock (a second flock of
+	 * ours would wait for the first), one directory. */
+	for (struct bld_run_mount *o = rm->v; o < r && !path; o++)
+		if (o->cache && !strcmp(o->cache_dir, dir))
+			path = strdup(o->cache);
+	ret = path ? 0 : cache_lock(r, dir, &path, err);
+	r->cache_dir = steal_ptr(&dir);
+	r->cache = path;
 	sm = ret == 0 ? add_mount(cfg, SBX_MOUNT_BIND, r->m.target) : NULL;
-	if (ret == 0 && !sm)
+	if (ret == 0 &&
+	    (!sm || !r->cache_dir || !path || !(sm->src = strdup(path))))
 		ret = cmn_err_set(err, ENOMEM, "cache mount");
-	if (sm) {
-		sm->src = steal_ptr(&path);
+	if (sm)
 		sm->read_only = r->m.read_only;
-	}
-	free(path);
 	return ret;
 }
 
@@ -602,9 +606,10 @@ static int secret_file(struct bld_run_mounts *rm, size_t i,
 		rm->secrets = cmn_strdup_printf("%s/build-secrets-%d-%s", rt,
 						(int)getpid(), rnd);
 		if (!rm->secrets || mkdir(rm->secrets, 0700) < 0)
-			return cmn_err_set(err, errno,
-					   "cannot create a directory for the secrets in %s",
-					   rt);
+			return cmn_err_set(
+				err, errno,
+				"cannot create a directory for the secrets in %s",
+				rt);
 	}
 	path = cmn_strdup_printf("%s/%zu", rm->secrets, i);
 	if (!path)
@@ -634,8 +639,8 @@ static int prepare_secret(struct bld_run_mounts *rm, size_t i,
 	int ret = v ? 0 : -EIO;
 
 	if (ret == 0 && r->m.env &&
-	    cmn_strv_push(&rm->env, cmn_strdup_printf("%s=%s", r->m.env,
-						       v)) < 0)
+	    cmn_strv_push(&rm->env, cmn_strdup_printf("%s=%s", r->m.env, v)) <
+		    0)
 		ret = cmn_err_set(err, ENOMEM, "secret");
 	if (ret == 0 && r->m.target)
 		ret = secret_file(rm, i, r, v, len, cfg, err);
@@ -685,7 +690,7 @@ static int prepare_ssh(struct bld_run_mounts *rm, const struct bld_run_mount *r,
 	/* The first agent of the step is the one ssh finds (BuildKit). */
 	if (!env_entry(rm->env, "SSH_AUTH_SOCK=") &&
 	    cmn_strv_push(&rm->env, cmn_strdup_printf("SSH_AUTH_SOCK=%s",
-						       r->m.target)) < 0)
+						      r->m.target)) < 0)
 		return cmn_err_set(err, ENOMEM, "ssh mount");
 	return 0;
 }
@@ -733,8 +738,8 @@ static int overlay(const char *dir, size_t i, const char *base, char **lowers,
 	    (!r->m.read_only && (!sm->upper || !sm->work)))
 		return cmn_err_set(err, ENOMEM, "bind mount");
 	if (mkdir(sm->src, 0755) < 0 ||
-	    (sm->upper && (mkdir(sm->upper, 0755) < 0 ||
-			   mkdir(sm->work, 0700) < 0)))
+	    (sm->upper &&
+	     (mkdir(sm->upper, 0755) < 0 || mkdir(sm->work, 0700) < 0)))
 		ret = cmn_err_set(err, errno, "cannot prepare %s", sm->src);
 	return ret;
 }
@@ -745,8 +750,7 @@ static int plain_bind(const char *src, const char *subpath,
 {
 	struct sbx_mount *sm = add_mount(cfg, SBX_MOUNT_BIND, r->m.target);
 
-	if (!sm || !(sm->src = strdup(src)) ||
-	    !(sm->subpath = strdup(subpath)))
+	if (!sm || !(sm->src = strdup(src)) || !(sm->subpath = strdup(subpath)))
 		return cmn_err_set(err, ENOMEM, "bind mount");
 	sm->read_only = r->m.read_only;
 	return 0;
@@ -780,10 +784,10 @@ static int bind_stage(const struct bld *b, const char *dir, size_t i,
 			   : cmn_err_set(err, ENOMEM, "bind mount");
 	}
 	for (size_t l = from->n_layers; l-- > 0;)
-		if (cmn_strv_push(&lowers,
-				  cmn_strdup_printf("%s/diff",
-						    from->layers[l].chain.hex)) <
-		    0) {
+		if (cmn_strv_push(
+			    &lowers,
+			    cmn_strdup_printf("%s/diff",
+					      from->layers[l].chain.hex)) < 0) {
 			cmn_strv_free(lowers);
 			return cmn_err_set(err, ENOMEM, "bind mount");
 		}
@@ -803,8 +807,8 @@ static int bind_context(const struct bld *b, const char *dir, size_t i,
 
 	if (!view)
 		return cmn_err_set(err, ENOMEM, "bind mount");
-	ret = r->dir ? bld_context_view(b->context_fd, b->ignore, r->rel,
-					view, err)
+	ret = r->dir ? bld_context_view(b->context_fd, b->ignore, r->rel, view,
+					err)
 		     : 0;
 	if (ret < 0)
 		return ret;
@@ -866,14 +870,14 @@ static char *top_entry(const struct bld *b, const struct stage *st,
 		       const char *upper, const char *rel, struct stat *s)
 {
 	for (size_t i = st->n_layers + 1; i-- > 0;) {
-		char *p = i == st->n_layers
-				  ? upper ? cmn_strdup_printf("%s/%s", upper,
-							      rel)
-					  : NULL
-				  : cmn_strdup_printf(
-					    "%s/layers/%s/diff/%s",
-					    img_store_root(b->store),
-					    st->layers[i].chain.hex, rel);
+		char *p =
+			i == st->n_layers
+				? upper ? cmn_strdup_printf("%s/%s", upper, rel)
+					: NULL
+				: cmn_strdup_printf("%s/layers/%s/diff/%s",
+						    img_store_root(b->store),
+						    st->layers[i].chain.hex,
+						    rel);
 
 		if (p && lstat(p, s) == 0) {
 			if (S_ISCHR(s->st_mode) && s->st_rdev == 0) {
@@ -1024,6 +1028,8 @@ void bld_mounts_release(struct bld_run_mounts *rm)
 		bld_stage_release(&rm->v[i].img);
 		bld_mount_clear(&rm->v[i].m);
 		free(rm->v[i].rel);
+		free(rm->v[i].cache_dir);
+		free(rm->v[i].cache);
 	}
 	if (rm->store_lock >= 0)
 		close(rm->store_lock);
@@ -1054,8 +1060,8 @@ int bld_cache_mounts_prune(const char *store_root, struct hutch_err *err)
 		return cmn_err_set(err, ENOMEM, "prune");
 	if (stat(root, &st) < 0)
 		return errno == ENOENT ? 1
-				       : cmn_err_set(err, errno, "cannot read %s",
-						     root);
+				       : cmn_err_set(err, errno,
+						     "cannot read %s", root);
 	fd = lock_file(lock, LOCK_EX | LOCK_NB);
 	if (fd == -EWOULDBLOCK)
 		return 0;

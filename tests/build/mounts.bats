@@ -62,7 +62,7 @@ files_in() {
 @test "type=cache: kept in the store across builds (--no-cache too), never in the image, owners and mode as asked, gone after system prune" {
 	printf '%s\n' 'FROM base:1' \
 		'RUN --mount=type=cache,target=/root/.cache echo run >>/root/.cache/log && echo "runs=$(wc -l </root/.cache/log)"' \
-		'RUN --mount=type=cache,id=pip,target=/p1 --mount=type=cache,id=pip,target=/var/p2 touch /p1/shared && test -e /var/p2/shared && echo same-id' \
+		'RUN --mount=type=cache,id=pip,target=/p1,sharing=locked --mount=type=cache,id=pip,target=/var/p2,sharing=locked touch /p1/shared && test -e /var/p2/shared && echo same-id' \
 		'RUN --mount=type=cache,target=/owned,uid=1000,gid=1000,mode=0750 stat -c "owned=%u:%g:%a" /owned' \
 		'RUN --mount=type=cache,target=/root/.cache,ro ! touch /root/.cache/x 2>/dev/null && echo read-only' >"$C/Dockerfile"
 	run "$HUTCH" build -t cache:1 "$C"

@@ -57,7 +57,8 @@ static void types_and_defaults(void **state)
 	assert_int_equal(m.sharing, BLD_SHARING_SHARED);
 	assert_true(m.uid == -1 && m.gid == -1 && m.mode == -1);
 	bld_mount_clear(&m);
-	m = parse_ok("TYPE=Cache,Target=/c,Sharing=LOCKED,uid=1000,gid=50,mode=0700,ro");
+	m = parse_ok(
+		"TYPE=Cache,Target=/c,Sharing=LOCKED,uid=1000,gid=50,mode=0700,ro");
 	assert_int_equal(m.sharing, BLD_SHARING_LOCKED);
 	assert_true(m.uid == 1000 && m.gid == 50 && m.mode == 0700);
 	assert_true(m.read_only);
@@ -126,11 +127,14 @@ static void errors(void **state)
 {
 	(void)state;
 	parse_bad("type=volume,target=/v", "unknown mount type \"volume\"");
-	parse_bad("type=cache,target=/c,colour=red", "unknown option \"colour=red\"");
-	parse_bad("type=bind,target=/b,size=1m",
-		  "option \"size\" is not valid for type=bind (it is for type=tmpfs)");
-	parse_bad("type=tmpfs,target=/t,uid=1",
-		  "option \"uid\" is not valid for type=tmpfs (it is for type=cache or type=secret or type=ssh)");
+	parse_bad("type=cache,target=/c,colour=red",
+		  "unknown option \"colour=red\"");
+	parse_bad(
+		"type=bind,target=/b,size=1m",
+		"option \"size\" is not valid for type=bind (it is for type=tmpfs)");
+	parse_bad(
+		"type=tmpfs,target=/t,uid=1",
+		"option \"uid\" is not valid for type=tmpfs (it is for type=cache or type=secret or type=ssh)");
 	parse_bad("type=bind,target=/b,required", "not valid for type=bind");
 	parse_bad("type=cache,target=/c,sharing=sometimes", "unknown sharing");
 	parse_bad("type=cache", "type=cache needs target=");
@@ -169,8 +173,8 @@ static void secret_specs(void **state)
 	bld_secret_clear(&s);
 	free(spec);
 	setenv("HUTCH_TEST_SECRET", "v", 1);
-	assert_int_equal(bld_secret_parse("id=b,env=HUTCH_TEST_SECRET", &s, &err),
-			 0);
+	assert_int_equal(
+		bld_secret_parse("id=b,env=HUTCH_TEST_SECRET", &s, &err), 0);
 	assert_string_equal(s.env, "HUTCH_TEST_SECRET");
 	bld_secret_clear(&s);
 	/* buildx: type=env takes src= as the variable's name */
@@ -185,14 +189,17 @@ static void secret_specs(void **state)
 	assert_string_equal(s.env, "HUTCH_TEST_SECRET");
 	bld_secret_clear(&s);
 	unsetenv("HUTCH_TEST_SECRET");
-	assert_int_equal(bld_secret_parse("id=c,env=HUTCH_TEST_SECRET", &s, &err),
-			 -ENOENT);
+	assert_int_equal(
+		bld_secret_parse("id=c,env=HUTCH_TEST_SECRET", &s, &err),
+		-ENOENT);
 	assert_non_null(strstr(err.msg, "HUTCH_TEST_SECRET is not set"));
 	assert_int_equal(bld_secret_parse("src=/x", &s, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "no id="));
-	assert_int_equal(bld_secret_parse("id=x,colour=red", &s, &err), -EINVAL);
+	assert_int_equal(bld_secret_parse("id=x,colour=red", &s, &err),
+			 -EINVAL);
 	assert_non_null(strstr(err.msg, "unknown key \"colour\""));
-	assert_int_equal(bld_secret_parse("id=x,type=vault", &s, &err), -EINVAL);
+	assert_int_equal(bld_secret_parse("id=x,type=vault", &s, &err),
+			 -EINVAL);
 	assert_int_equal(
 		bld_secret_parse("id=x,src=/nonexistent/secret", &s, &err),
 		-ENOENT);
