@@ -70,13 +70,117 @@ int bld_build_stage(struct bld *b, size_t index, struct hutch_err *err);
 int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
 			 struct hutch_err *err);
 void bld_stage_release(struct stage *st);
+/**
+ * bld_stage_source() - what "--from=@from" names inside stage @index: an
+ * earlier stage (built on demand; *@out points at it) or an image, loaded
+ * into @img_stage (*@out = @img_stage; release it with
+ * bld_stage_release()).
+ */
+int bld_stage_source(struct bld *b, size_t index, const char *from,
+		     struct stage *img_stage, const struct stage **out,
+		     struct hutch_err *err);
 
 /* ---- steps (step_run.c, step_copy.c) -------------------------------------- */
 
-/** bld_step_run() - a RUN: a container on the stage's layers whose upper
- * directory becomes the new layer (NULL-layer when nothing changed). */
-int bld_step_run(struct bld *b, struct stage *st, const struct bld_instr *in,
-		 struct hutch_err *err);
+/** bld_step_run() - a RUN of stage @index: a container on the stage's
+ * layers whose upper directory becomes the new layer (NULL-layer when
+ * nothing changed). */
+int bld_step_run(struct bld *b, struct stage *st, size_t index,
+		 const struct bld_instr *in, struct hutch_err *err);
+
+/* ---- RUN --mount (step_mount.c) ------------------------------------------ */
+
+/**
+ * struct bld_run_mount - one RUN --mount of a step, resolved
+ * @m:      the parsed mount; its target absolute and clean, its secret or
+ *          ssh target and its cache id filled in
+ * @from:   bind: the stage or image it mounts (borrowed or @img); NULL:
+ *          the context
+ * @img:    the image of from=IMAGE (owned)
+ * @rel:    bind from the context: the source, relative and clean (owned)
+ * @dir:    bind from the context: the source is a directory
+ * @secret, @ssh: the --secret or --ssh it uses (borrowed), NULL when
+ *          none was given and it is not required: the mount is skipped
+ * @lock:   cache: the flock held on its directory while the step runs
+ * @cache_dir, @cache: cache: its directory in the store and the instance
+ *          mounted (owned)
+ */
+struct bld_run_mount {
+	struct bld_mount m;
+	const struct stage *from;
+	struct stage img;
+	char *rel;
+	bool dir;
+	const struct bld_secret *secret;
+	const struct bld_ssh *ssh;
+	int lock;
+	char *cache_dir;
+	char *cache;
+};
+
+/**
+ * struct bld_run_mounts - the mounts of one RUN (zero-initialise)
+ * @env:     what the step's environment gets besides the stage's own
+ *           (SSH_AUTH_SOCK, secrets given as env=): never in the cache key
+ * @secrets: the directory in the runtime dir holding the secrets' files
+ *           while the step runs (owned)
+ * @store_lock: a shared flock on the store's cache mounts, which `system
+ *           prune` takes exclusively
+ */
+struct bld_run_mounts {
+	struct bld_run_mount *v;
+	size_t n;
+	char **env;
+	char *secrets;
+	int store_lock;
+};
+
+/**
+ * bld_mounts_plan() - parse the --mount flags of @in and resolve them:
+ * targets against WORKDIR, from= stages (built) and images (pulled), the
+ * context's sources, which --secret and --ssh each one uses.
+ */
+int bld_mounts_plan(struct bld *b, const struct stage *st, size_t index,
+		    const struct bld_instr *in, struct bld_run_mounts *rm,
+		    struct hutch_err *err);
+
+/**
+ * bld_mounts_key() - what the mounts add to the step's cache key: their
+ * options, the content of a bind's context source, the layer a bind from a
+ * stage shows; never a secret's value. Return: owned text, NULL on ENOMEM.
+ */
+char *bld_mounts_key(const struct bld *b, const struct bld_run_mounts *rm);
+
+/**
+ * bld_mounts_prepare() - make every mount of @rm ready on the host and add
+ * it to @cfg's mounts (and @rm->env): cache directories locked and
+ * created, secrets written, binds from stages as overlays, context views.
+ * @dir: the step's private directory (its mount points and uppers go
+ *       there, and are deleted with it)
+ */
+int bld_mounts_prepare(struct bld *b, struct bld_run_mounts *rm,
+		       const char *dir, struct sbx_config *cfg,
+		       struct hutch_err *err);
+
+/**
+ * bld_drop_point() - remove from a step's @upper what a mount on @path
+ * made there: the mount point when it is an empty directory or file the
+ * layers lack, then each parent while it is empty and the layers either
+ * lack it or have it with the same owner and mode (a copy-up). @path is
+ * resolved as the container did, through the layers' symlinks.
+ */
+void bld_drop_point(const struct bld *b, const struct stage *st,
+		    const char *upper, const char *path);
+
+/**
+ * bld_mounts_drop_points() - bld_drop_point() for each mount of @rm, so
+ * that the layer holds nothing of them, as under BuildKit.
+ */
+void bld_mounts_drop_points(const struct bld *b, const struct stage *st,
+			    const char *upper, const struct bld_run_mounts *rm);
+
+/** bld_mounts_release() - drop the locks, delete the secrets' files, free. */
+void bld_mounts_release(struct bld_run_mounts *rm);
 
 /** bld_step_copy() - COPY or ADD into a new layer. */
 int bld_step_copy(struct bld *b, struct stage *st, size_t stage_index,
@@ -207,6 +311,13 @@ struct bld_source {
 };
 
 /**
+ * bld_clean_path() - "./a//b/." -> "a/b", "" for the root; a ".." above
+ * the root is NULL, or stays at the root with @clamp (as a container's
+ * paths do). Return: owned; NULL also for ENOMEM.
+ */
+char *bld_clean_path(const char *path, bool clamp);
+
+/**
  * bld_sources() - the paths a COPY/ADD source names: a path or a glob
  * (*, ?, [..]) relative to @root_fd, with .dockerignore applied when
  * @ignore is given; a directory stands for itself (its contents are
@@ -221,5 +332,19 @@ void bld_sources_free(struct bld_source *s, size_t n);
  * .dockerignore applied) to @h, for cache keys. */
 int bld_hash_tree(int root_fd, const struct bld_ignore *ignore, const char *rel,
 		  struct img_sha256 *h);
+
+/** bld_copy_data() - copy @size bytes from @src's offset 0 to @dst.
+ * Return: 0 or -errno (-EIO when @src ends early). */
+int bld_copy_data(int src, int dst, off_t size);
+
+/**
+ * bld_context_view() - the context's directory @rel as the build sees it,
+ * .dockerignore applied, for RUN --mount=type=bind: when something below
+ * it is excluded, what is not is put in the new directory @dir (hard links
+ * where the filesystem allows, else copies) and 1 is returned; 0 when
+ * nothing below is excluded, so the context itself can be mounted.
+ */
+int bld_context_view(int root_fd, const struct bld_ignore *ignore,
+		     const char *rel, const char *dir, struct hutch_err *err);
 
 #endif

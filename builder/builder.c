@@ -159,6 +159,25 @@ int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
 	return ret;
 }
 
+int bld_stage_source(struct bld *b, size_t index, const char *from,
+		     struct stage *img_stage, const struct stage **out,
+		     struct hutch_err *err)
+{
+	size_t ref;
+	int kind = bld_stage_ref(b->df, index, from, &ref, err);
+
+	if (kind < 0 && kind != -ENOENT)
+		return kind;
+	if (kind == 0) {
+		int ret = bld_build_stage(b, ref, err);
+
+		*out = &b->stages[ref];
+		return ret;
+	}
+	*out = img_stage;
+	return bld_stage_from_image(b, img_stage, from, err);
+}
+
 static int stage_from_scratch(struct stage *st)
 {
 	st->config = json_object();
@@ -521,7 +540,7 @@ static int step(struct bld *b, size_t index, const struct bld_instr *raw,
 	if (ret < 0)
 		return ret;
 	if (in->kind == BLD_RUN)
-		ret = bld_step_run(b, st, in, err);
+		ret = bld_step_run(b, st, index, in, err);
 	else if (in->kind == BLD_COPY || in->kind == BLD_ADD)
 		ret = bld_step_copy(b, st, index, in, err);
 	else if (in->kind == BLD_WORKDIR && config_step(b, st, in))
@@ -571,7 +590,22 @@ int bld_build_stage(struct bld *b, size_t index, struct hutch_err *err)
 
 /* ---- the whole build ---------------------------------------------------------- */
 
-/* The stages @index needs: its FROM stage and its COPY --from stages. */
+/* The stage a RUN --mount=from=STAGE names, if its spec names one. */
+static bool mount_stage(const struct bld *b, size_t index, const char *spec,
+			size_t *ref)
+{
+	struct bld_mount m;
+	bool found;
+
+	if (bld_mount_parse(spec, &m, NULL) < 0)
+		return false;
+	found = m.from && bld_stage_ref(b->df, index, m.from, ref, NULL) == 0;
+	bld_mount_clear(&m);
+	return found;
+}
+
+/* The stages @index needs: its FROM stage, its COPY --from stages and
+ * those its RUN --mount=from= mounts. */
 static void mark_needed(const struct bld *b, size_t index, bool *need)
 {
 	const struct bld_stage *s = &b->df->stages[index];
@@ -583,11 +617,16 @@ static void mark_needed(const struct bld *b, size_t index, bool *need)
 	if (bld_stage_ref(b->df, index, s->image, &ref, NULL) == 0)
 		mark_needed(b, ref, need);
 	for (size_t i = 1; i < s->n_instrs; i++) {
-		const char *from = bld_instr_flag(&s->instrs[i], "from", NULL);
+		const struct bld_instr *in = &s->instrs[i];
+		const char *from = bld_instr_flag(in, "from", NULL);
 
-		if (from && s->instrs[i].kind == BLD_COPY &&
+		if (from && in->kind == BLD_COPY &&
 		    bld_stage_ref(b->df, index, from, &ref, NULL) == 0)
 			mark_needed(b, ref, need);
+		for (size_t f = 0; in->kind == BLD_RUN && f < in->n_flags; f++)
+			if (!strcmp(in->flags[f].name, "mount") &&
+			    mount_stage(b, index, in->flags[f].value, &ref))
+				mark_needed(b, ref, need);
 	}
 }
 

@@ -275,6 +275,110 @@ char *bld_dockerfile_dump(const struct bld_dockerfile *df);
  * (its heredoc lines included); owned, or NULL with errno set. */
 char *bld_instr_dump(const struct bld_instr *in);
 
+/* ---- RUN --mount, build --secret and --ssh (mount.c) -------------------- */
+
+enum bld_mount_type {
+	BLD_MOUNT_BIND,
+	BLD_MOUNT_CACHE,
+	BLD_MOUNT_TMPFS,
+	BLD_MOUNT_SECRET,
+	BLD_MOUNT_SSH,
+};
+
+enum bld_sharing {
+	BLD_SHARING_SHARED,
+	BLD_SHARING_PRIVATE,
+	BLD_SHARING_LOCKED,
+};
+
+/**
+ * struct bld_mount - one RUN --mount, as BuildKit reads it
+ * @target:   owned; as written (relative ones are below WORKDIR); NULL
+ *            for a secret or ssh mount without one (their defaults come
+ *            when the step runs)
+ * @source:   owned: bind/cache: the path inside the context or @from;
+ *            NULL when not given (a secret's source= becomes its @id)
+ * @from:     owned: a stage or an image (bind, cache); NULL: the context
+ * @id:       owned: cache (NULL: the target), secret (NULL: the target's
+ *            last component), ssh ("default" when not given)
+ * @env:      owned: a secret's env=NAME, or NULL
+ * @read_only: ro/rw as given, else BuildKit's default: bind, secret and
+ *            ssh are read-only, cache and tmpfs writable
+ * @required: secret, ssh: a missing --secret/--ssh fails the step
+ * @size:     tmpfs's size= in bytes, 0 when not given
+ * @uid, @gid, @mode: cache, secret, ssh; -1 when not given
+ */
+struct bld_mount {
+	enum bld_mount_type type;
+	char *target;
+	char *source;
+	char *from;
+	char *id;
+	char *env;
+	enum bld_sharing sharing;
+	bool read_only;
+	bool ro_given;
+	bool required;
+	uint64_t size;
+	int64_t uid, gid, mode;
+};
+
+/**
+ * bld_mount_parse() - read the value of one RUN --mount (variables already
+ * substituted): CSV fields of KEY=VALUE, keys type, target (dst,
+ * destination), source (src), from, id, sharing, mode, uid, gid, ro
+ * (readonly), rw (readwrite), size, required, env
+ * @m: filled on success (release with bld_mount_clear())
+ * Return: 0, or -EINVAL with @err naming the bad field ("RUN
+ * --mount=SPEC: unknown option "foo"; ..."), -ENOMEM.
+ */
+int bld_mount_parse(const char *spec, struct bld_mount *m,
+		    struct hutch_err *err);
+void bld_mount_clear(struct bld_mount *m);
+/** bld_mount_type_name() - "bind", "cache", ... (static). */
+const char *bld_mount_type_name(enum bld_mount_type t);
+
+/**
+ * struct bld_secret - one `build --secret`: where secret @id's value is
+ * @path: a file to read at the step, or NULL
+ * @env:  hutch's environment variable holding it, or NULL
+ * All owned; exactly one of @path and @env is set.
+ */
+struct bld_secret {
+	char *id;
+	char *path;
+	char *env;
+};
+
+/**
+ * bld_secret_parse() - `--secret id=ID[,src=FILE|,env=VAR][,type=file|env]`
+ * as buildx reads it; id=ID alone takes the variable ID when it is set,
+ * else the file ID. The file must be readable and the variable set.
+ * Return: 0 with @s filled (bld_secret_clear()), or -errno with @err.
+ */
+int bld_secret_parse(const char *spec, struct bld_secret *s,
+		     struct hutch_err *err);
+void bld_secret_clear(struct bld_secret *s);
+
+/**
+ * struct bld_ssh - one `build --ssh`: the agent socket @path forwarded as
+ * @id (both owned)
+ */
+struct bld_ssh {
+	char *id;
+	char *path;
+};
+
+/**
+ * bld_ssh_parse() - `--ssh ID` (the agent at @agent, $SSH_AUTH_SOCK) or
+ * `--ssh ID=SOCKET`; the path must be a socket (a key file is refused:
+ * hutch forwards agents, it does not run one).
+ * Return: 0 with @s filled (bld_ssh_clear()), or -errno with @err.
+ */
+int bld_ssh_parse(const char *spec, const char *agent, struct bld_ssh *s,
+		  struct hutch_err *err);
+void bld_ssh_clear(struct bld_ssh *s);
+
 /* ---- variable substitution (dockerfile-subst.c) ------------------------- */
 
 /**
@@ -520,6 +624,8 @@ bool bld_ignore_has_exceptions(const struct bld_ignore *ign);
  * @network_none: RUN steps get a network namespace of their own (else the
  *               host's network, as Docker's build does by default here)
  * @output:      where step headers and RUN output go (-1: nowhere, -q)
+ * @secrets, @n_secrets: --secret values for RUN --mount=type=secret
+ * @ssh, @n_ssh: --ssh agents for RUN --mount=type=ssh
  */
 struct bld_opts {
 	const char *context;
@@ -532,7 +638,20 @@ struct bld_opts {
 	bool no_cache;
 	bool network_none;
 	int output;
+	const struct bld_secret *secrets;
+	size_t n_secrets;
+	const struct bld_ssh *ssh;
+	size_t n_ssh;
 };
+
+/**
+ * bld_cache_mounts_prune() - delete the directories of RUN
+ * --mount=type=cache in the store at @store_root
+ * ($HUTCH_ROOT/build-mounts/cache), unless a running build uses them.
+ * Return: 1 when they are gone (or there were none), 0 when a build holds
+ * them (nothing is deleted), -errno with @err.
+ */
+int bld_cache_mounts_prune(const char *store_root, struct hutch_err *err);
 
 /**
  * bld_build() - build an image from a Dockerfile

@@ -16,13 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "builder/builder-internal.h"
 
-/* "./a//b/." -> "a/b"; "" for the root; NULL when ".." leaves it. */
-static char *clean(const char *path)
+char *bld_clean_path(const char *path, bool clamp)
 {
 	char *out = calloc(1, strlen(path) + 2);
 	cleanup_free char *copy = strdup(path);
@@ -40,7 +40,7 @@ static char *clean(const char *path)
 		if (!strcmp(c, "..")) {
 			char *slash;
 
-			if (n == 0) {
+			if (n == 0 && !clamp) {
 				free(out);
 				return NULL;
 			}
@@ -113,7 +113,7 @@ int bld_sources(int root_fd, const struct bld_ignore *ignore,
 		const char *pattern, struct bld_source **out, size_t *n,
 		struct hutch_err *err)
 {
-	cleanup_free char *rel = clean(pattern);
+	cleanup_free char *rel = bld_clean_path(pattern, false);
 	struct stat st;
 	int fd, ret;
 
@@ -257,4 +257,167 @@ int bld_hash_tree(int root_fd, const struct bld_ignore *ignore, const char *rel,
 		  struct img_sha256 *h)
 {
 	return hash_entry(root_fd, ignore, rel, h, 0);
+}
+
+/* ---- a filtered view for RUN --mount=type=bind ----------------------------------- */
+
+int bld_copy_data(int src, int dst, off_t size)
+{
+	off_t off = 0;
+
+	while (off < size) {
+		ssize_t n = sendfile(dst, src, &off, (size_t)(size - off));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+	}
+	return 0;
+}
+
+/* Some filesystems leave d_type unknown. */
+static bool entry_is_dir(DIR *d, const struct dirent *de)
+{
+	struct stat st;
+
+	if (de->d_type != DT_UNKNOWN)
+		return de->d_type == DT_DIR;
+	return fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
+/* Is anything below the directory @rel (no symlink in it) excluded by
+ * .dockerignore? */
+static bool excluded_below(int root_fd, const struct bld_ignore *ignore,
+			   const char *rel, int depth)
+{
+	cleanup_dir DIR *d =
+		cmn_opendirat(root_fd, *rel ? rel : ".", O_NOFOLLOW);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char child[4096];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(child, sizeof(child), "%s%s%s", rel, *rel ? "/" : "",
+			 de->d_name);
+		if (bld_ignore_match(ignore, child))
+			return true;
+		if (depth < 64 && entry_is_dir(d, de) &&
+		    excluded_below(root_fd, ignore, child, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+/* A regular file into the view: a hard link, or a copy across
+ * filesystems (and where protected_hardlinks says no). */
+static int view_file(int sdir, int ddir, const char *name,
+		     const struct stat *st)
+{
+	cleanup_close int in = -1;
+	cleanup_close int out = -1;
+	struct timespec t[2] = { st->st_atim, st->st_mtim };
+	int ret;
+
+	if (linkat(sdir, name, ddir, name, 0) == 0)
+		return 0;
+	in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (in < 0 || out < 0)
+		return -errno;
+	ret = bld_copy_data(in, out, st->st_size);
+	if (ret == 0 &&
+	    (fchmod(out, st->st_mode & 07777) < 0 || futimens(out, t) < 0))
+		ret = -errno;
+	return ret;
+}
+
+static int view_dir(int root_fd, const struct bld_ignore *ignore,
+		    const char *rel, int ddir, int depth);
+
+static int view_entry(int root_fd, const struct bld_ignore *ignore, int sdir,
+		      int ddir, const char *name, const char *rel, int depth)
+{
+	char target[4096];
+	struct stat st;
+	ssize_t n;
+	int ret;
+
+	if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (S_ISREG(st.st_mode))
+		return view_file(sdir, ddir, name, &st);
+	if (S_ISLNK(st.st_mode)) {
+		n = readlinkat(sdir, name, target, sizeof(target) - 1);
+		if (n < 0)
+			return -errno;
+		target[n] = '\0';
+		return symlinkat(target, ddir, name) < 0 ? -errno : 0;
+	}
+	if (!S_ISDIR(st.st_mode) || depth >= 64)
+		return 0; /* sockets, fifos, devices: nothing to read */
+	if (mkdirat(ddir, name, 0700) < 0)
+		return -errno;
+	{
+		cleanup_close int sub =
+			openat(ddir, name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (sub < 0)
+			return -errno;
+		ret = view_dir(root_fd, ignore, rel, sub, depth + 1);
+		if (ret == 0 && fchmod(sub, st.st_mode & 07777) < 0)
+			ret = -errno;
+	}
+	return ret;
+}
+
+/* The entries of the context's directory @rel that are not excluded, into
+ * @ddir; an excluded directory only when something below it is not. */
+static int view_dir(int root_fd, const struct bld_ignore *ignore,
+		    const char *rel, int ddir, int depth)
+{
+	cleanup_dir DIR *d =
+		cmn_opendirat(root_fd, *rel ? rel : ".", O_NOFOLLOW);
+	struct dirent *de;
+	int ret = d ? 0 : -errno;
+
+	while (ret == 0 && (de = readdir(d))) {
+		char child[4096];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(child, sizeof(child), "%s%s%s", rel, *rel ? "/" : "",
+			 de->d_name);
+		if (bld_ignore_match(ignore, child) &&
+		    (!entry_is_dir(d, de) ||
+		     !bld_ignore_may_include_below(ignore, child)))
+			continue;
+		ret = view_entry(root_fd, ignore, dirfd(d), ddir, de->d_name,
+				 child, depth);
+	}
+	return ret;
+}
+
+int bld_context_view(int root_fd, const struct bld_ignore *ignore,
+		     const char *rel, const char *dir, struct hutch_err *err)
+{
+	cleanup_close int ddir = -1;
+	int ret;
+
+	if (!ignore || !excluded_below(root_fd, ignore, rel, 0))
+		return 0;
+	if (mkdir(dir, 0755) < 0 ||
+	    (ddir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return cmn_err_set(err, errno, "cannot create %s", dir);
+	ret = view_dir(root_fd, ignore, rel, ddir, 0);
+	if (ret < 0)
+		return cmn_err_set(
+			err, -ret,
+			"cannot prepare the context's %s for the mount (.dockerignore applied)",
+			*rel ? rel : ".");
+	return 1;
 }

@@ -28,6 +28,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "builder/dockerfile-internal.h"
 
@@ -767,6 +768,33 @@ static bool one_of(const char *v, const char *const *ok)
 	return false;
 }
 
+/* A --mount without variables is checked now, before anything is built;
+ * the others once substituted, when their step runs. from= takes none
+ * (BuildKit: the stages a build needs are known before it starts). */
+static int check_mount(const struct bld_pctx *pc, unsigned lineno,
+		       const char *spec)
+{
+	struct hutch_err e = { 0 };
+	struct bld_mount m;
+
+	if (strchr(spec, '$')) {
+		for (const char *f = spec; f; f = strchr(f, ',')) {
+			f += *f == ',';
+			if (!strncasecmp(f, "from=", 5) &&
+			    memchr(f, '$', strcspn(f, ",")))
+				return bld_perr(
+					pc, lineno,
+					"RUN --mount=%s: from= does not take variables; name the stage with FROM ... AS NAME and use that name",
+					spec);
+		}
+		return 0;
+	}
+	if (bld_mount_parse(spec, &m, &e) < 0)
+		return bld_perr(pc, lineno, "%s", e.msg);
+	bld_mount_clear(&m);
+	return 0;
+}
+
 static int check_run(const struct bld_pctx *pc, unsigned lineno,
 		     const struct bld_instr *in)
 {
@@ -799,6 +827,9 @@ static int check_run(const struct bld_pctx *pc, unsigned lineno,
 				pc, lineno,
 				"RUN --%s needs a value, as in --mount=type=cache,target=/root/.cache",
 				in->flags[i].name);
+		if (!strcmp(in->flags[i].name, "mount") &&
+		    check_mount(pc, lineno, in->flags[i].value) < 0)
+			return -EINVAL;
 	}
 	return 0;
 }

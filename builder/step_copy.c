@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,7 +84,7 @@ static int copy_file(struct copy_job *j, int src, const struct stat *st,
 		     int dstdir, const char *name)
 {
 	cleanup_close int dst = -1;
-	off_t off = 0;
+	int ret;
 
 	unlinkat(dstdir, name, 0);
 	dst = openat(dstdir, name,
@@ -93,15 +92,9 @@ static int copy_file(struct copy_job *j, int src, const struct stat *st,
 		     0600);
 	if (dst < 0)
 		return -errno;
-	while (off < st->st_size) {
-		ssize_t n =
-			sendfile(dst, src, &off, (size_t)(st->st_size - off));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-	}
+	ret = bld_copy_data(src, dst, st->st_size);
+	if (ret < 0)
+		return ret;
 	own(j, dst, name, dstdir, st, false);
 	return 0;
 }
@@ -688,26 +681,6 @@ static int parse_chmod(const char *s, int *mode, struct hutch_err *err)
 	return 0;
 }
 
-/* --from: an earlier stage (built on demand) or an image. */
-static int source_stage(struct bld *b, size_t index, const char *from,
-			struct stage *img_stage, const struct stage **out,
-			struct hutch_err *err)
-{
-	size_t ref;
-	int kind = bld_stage_ref(b->df, index, from, &ref, err);
-
-	if (kind < 0 && kind != -ENOENT)
-		return kind;
-	if (kind == 0) {
-		int ret = bld_build_stage(b, ref, err);
-
-		*out = &b->stages[ref];
-		return ret;
-	}
-	*out = img_stage;
-	return bld_stage_from_image(b, img_stage, from, err);
-}
-
 /* Copy into a fresh upper directory, which becomes the layer. */
 static int execute(struct bld *b, struct stage *st, struct copy_job *j,
 		   const char *key, struct hutch_err *err)
@@ -763,8 +736,8 @@ int bld_step_copy(struct bld *b, struct stage *st, size_t stage_index,
 		ret = bld_fetch_all(b, &urls, false, err);
 	j.fetches = &urls;
 	if (ret == 0 && from)
-		ret = source_stage(b, stage_index, from, &img_stage, &j.from,
-				   err);
+		ret = bld_stage_source(b, stage_index, from, &img_stage,
+				       &j.from, err);
 	j.dest = dest;
 	if (ret == 0)
 		ret = copy_key(b, st, &j, key, err);

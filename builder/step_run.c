@@ -152,53 +152,27 @@ static int step_config(struct bld *b, struct stage *st, const char *dir,
 	return 0;
 }
 
-/* Does any layer below have @rel (without resolving symlinks)? */
-static bool in_lowers(const struct bld *b, const struct stage *st,
-		      const char *rel)
-{
-	for (size_t i = 0; i < st->n_layers; i++) {
-		cleanup_free char *p = cmn_strdup_printf(
-			"%s/layers/%s/diff/%s", img_store_root(b->store),
-			st->layers[i].chain.hex, rel);
-		struct stat s;
-
-		if (p && lstat(p, &s) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* The mount points the container needed (/etc/hosts and friends, /proc,
  * /dev, /sys) are made in the upper directory when the image lacks them;
  * they are the runtime's, not the step's, and stay out of the layer. */
 static void drop_stubs(const struct bld *b, const struct stage *st,
 		       const char *upper)
 {
-	static const char *const files[] = { "etc/hosts", "etc/hostname",
-					     "etc/resolv.conf",
-					     &SBX_APT_ROOT_CONF[1] };
-	static const char *const dirs[] = { "proc", "sys", "dev", "etc" };
+	static const char *const points[] = { "/etc/hosts",
+					      "/etc/hostname",
+					      "/etc/resolv.conf",
+					      SBX_APT_ROOT_CONF,
+					      "/proc",
+					      "/sys",
+					      "/dev" };
 
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		cleanup_free char *p =
-			cmn_strdup_printf("%s/%s", upper, files[i]);
-		struct stat s;
-
-		if (p && lstat(p, &s) == 0 && S_ISREG(s.st_mode) &&
-		    s.st_size == 0 && !in_lowers(b, st, files[i]))
-			unlink(p);
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		cleanup_free char *p =
-			cmn_strdup_printf("%s/%s", upper, dirs[i]);
-
-		if (p && !in_lowers(b, st, dirs[i]))
-			rmdir(p); /* only when empty */
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(points); i++)
+		bld_drop_point(b, st, upper, points[i]);
 }
 
 static int execute(struct bld *b, struct stage *st, const char *dir,
-		   char **argv, char **env, struct hutch_err *err)
+		   char **argv, char **env, struct bld_run_mounts *rm,
+		   struct hutch_err *err)
 {
 	struct run_out out = { .b = b };
 	struct sbx_config cfg;
@@ -214,9 +188,19 @@ static int execute(struct bld *b, struct stage *st, const char *dir,
 			  &cfg);
 	if (ret == 0 && (pipe2(p1, O_CLOEXEC) < 0 || pipe2(p2, O_CLOEXEC) < 0))
 		ret = -errno;
+	if (ret < 0)
+		cmn_err_set(err, -ret, "cannot prepare the step");
+	if (ret == 0)
+		ret = bld_mounts_prepare(b, rm, dir, &cfg, err);
 	if (ret < 0) {
 		sbx_config_free(&cfg);
-		return cmn_err_set(err, -ret, "cannot prepare the step");
+		for (int i = 0; i < 2; i++) {
+			if (p1[i] >= 0)
+				close(p1[i]);
+			if (p2[i] >= 0)
+				close(p2[i]);
+		}
+		return ret;
 	}
 	io.stdio[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	io.stdio[1] = p1[1];
@@ -240,32 +224,52 @@ static int execute(struct bld *b, struct stage *st, const char *dir,
 	return ret;
 }
 
-int bld_step_run(struct bld *b, struct stage *st, const struct bld_instr *in,
-		 struct hutch_err *err)
+/* The step itself, on a cache miss, in a private directory of the store
+ * that goes with it. */
+static int run_step(struct bld *b, struct stage *st, const struct bld_instr *in,
+		    char **argv, char **env, struct bld_run_mounts *rm,
+		    const char *key, struct hutch_err *err)
+{
+	cleanup_free char *dir = img_store_tmpdir(b->store, ".run", err);
+	cleanup_free char *upper = NULL;
+	int ret;
+
+	if (!dir)
+		return -EIO;
+	ret = execute(b, st, dir, argv, env, rm, err);
+	upper = cmn_strdup_printf("%s/upper", dir);
+	if (ret == 0 && upper) {
+		drop_stubs(b, st, upper);
+		bld_mounts_drop_points(b, st, upper, rm);
+		ret = bld_commit_layer(b, st, upper, in->original, key, err);
+	}
+	sbx_remove_tree(dir, NULL);
+	return ret;
+}
+
+int bld_step_run(struct bld *b, struct stage *st, size_t index,
+		 const struct bld_instr *in, struct hutch_err *err)
 {
 	cleanup_strv char **argv = command(st, in);
 	cleanup_strv char **env =
 		bld_run_environ(&st->scope.vars, &b->build_args);
 	cleanup_free char *what = key_text(argv, env, b->o->network_none);
-	cleanup_free char *dir = NULL;
-	cleanup_free char *upper = NULL;
+	cleanup_free char *mounts = NULL;
+	cleanup_free char *all = NULL;
+	struct bld_run_mounts rm = { .store_lock = -1 };
 	char key[65];
-	int ret;
+	int ret = argv && what ? 0 : cmn_err_set(err, ENOMEM, "RUN");
 
-	if (!argv || !what)
-		return cmn_err_set(err, ENOMEM, "RUN");
-	bld_cache_key(st, what, key);
-	if (!b->o->no_cache && bld_commit_cached(b, st, key, in->original) == 1)
-		return 0;
-	dir = img_store_tmpdir(b->store, ".run", err);
-	if (!dir)
-		return -EIO;
-	ret = execute(b, st, dir, argv, env, err);
-	upper = cmn_strdup_printf("%s/upper", dir);
-	if (ret == 0 && upper) {
-		drop_stubs(b, st, upper);
-		ret = bld_commit_layer(b, st, upper, in->original, key, err);
-	}
-	sbx_remove_tree(dir, NULL);
+	if (ret == 0)
+		ret = bld_mounts_plan(b, st, index, in, &rm, err);
+	if (ret == 0 && (!(mounts = bld_mounts_key(b, &rm)) ||
+			 !(all = cmn_strdup_printf("%s%s", what, mounts))))
+		ret = cmn_err_set(err, ENOMEM, "RUN");
+	if (ret == 0)
+		bld_cache_key(st, all, key);
+	if (ret == 0 && (b->o->no_cache ||
+			 bld_commit_cached(b, st, key, in->original) != 1))
+		ret = run_step(b, st, in, argv, env, &rm, key, err);
+	bld_mounts_release(&rm);
 	return ret;
 }

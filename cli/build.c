@@ -17,6 +17,8 @@ struct build_cli {
 	char **tags, **args, **labels;
 	char *file, *target, *iidfile;
 	bool quiet;
+	struct bld_secret *secrets; /* o.secrets, owned */
+	struct bld_ssh *ssh;	    /* o.ssh, owned */
 };
 
 static int push(char ***v, const char *s)
@@ -108,6 +110,41 @@ static int set_network(void *ctx, const char *arg, struct hutch_err *err)
 	return 0;
 }
 
+static int set_secret(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct build_cli *b = ctx;
+	struct bld_secret s, *more;
+
+	if (bld_secret_parse(arg, &s, err) < 0)
+		return -EINVAL;
+	more = realloc(b->secrets, (b->o.n_secrets + 1) * sizeof(*more));
+	if (!more) {
+		bld_secret_clear(&s);
+		return -ENOMEM;
+	}
+	more[b->o.n_secrets++] = s;
+	b->o.secrets = b->secrets = more;
+	return 0;
+}
+
+/* --ssh default forwards the agent this shell uses. */
+static int set_ssh(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct build_cli *b = ctx;
+	struct bld_ssh s, *more;
+
+	if (bld_ssh_parse(arg, getenv("SSH_AUTH_SOCK"), &s, err) < 0)
+		return -EINVAL;
+	more = realloc(b->ssh, (b->o.n_ssh + 1) * sizeof(*more));
+	if (!more) {
+		bld_ssh_clear(&s);
+		return -ENOMEM;
+	}
+	more[b->o.n_ssh++] = s;
+	b->o.ssh = b->ssh = more;
+	return 0;
+}
+
 static const struct cli_opt build_options[] = {
 	{ "tag", 't', "NAME[:TAG]", "name the image (repeatable)", set_tag },
 	{ "file", 'f', "PATH",
@@ -126,6 +163,12 @@ static const struct cli_opt build_options[] = {
 	{ "iidfile", 0, "FILE", "write the image id to FILE", set_iidfile },
 	{ "quiet", 'q', NULL, "print only the image id", set_quiet },
 	{ "label", 0, "KEY=VALUE", "add a label to the image", set_label },
+	{ "secret", 0, "id=ID,src=FILE",
+	  "a secret for RUN --mount=type=secret (or id=ID,env=VAR), never stored",
+	  set_secret },
+	{ "ssh", 0, "default|ID[=SOCKET]",
+	  "forward an ssh agent ($SSH_AUTH_SOCK) to RUN --mount=type=ssh",
+	  set_ssh },
 };
 
 static int build_main(int argc, char **argv);
@@ -218,5 +261,11 @@ static int build_main(int argc, char **argv)
 	free(b.file);
 	free(b.target);
 	free(b.iidfile);
+	for (size_t i = 0; i < b.o.n_secrets; i++)
+		bld_secret_clear(&b.secrets[i]);
+	for (size_t i = 0; i < b.o.n_ssh; i++)
+		bld_ssh_clear(&b.ssh[i]);
+	free(b.secrets);
+	free(b.ssh);
 	return status;
 }

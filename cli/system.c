@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/builder.h"
 #include "cli/cli.h"
 #include "image/image.h"
 
@@ -146,9 +147,13 @@ static int prune(struct img_store *s, const struct system_opts *o,
 	if (ret == 0) {
 		cleanup_free char *cache =
 			cmn_strdup_printf("%s/build-cache", img_store_root(s));
+		int mounts = bld_cache_mounts_prune(img_store_root(s), err);
 
 		if (cache)
 			cmn_remove_tree(AT_FDCWD, cache);
+		if (mounts == 0)
+			printf("RUN --mount=type=cache directories are in use by a running build: kept\n");
+		ret = mounts < 0 ? mounts : 0;
 		printf("Deleted containers: %zu\n", removed_c);
 		if (o->volumes)
 			printf("Deleted volumes: %zu\n", removed_v);
@@ -192,7 +197,9 @@ static int df(struct img_store *s, struct hutch_err *err)
 		printf("%-14s %-8zu %-8zu %-12s\n", "Local Volumes", nv, used,
 		       cli_human_size(cmn_tree_size(root, "volumes"), e));
 		printf("%-14s %-8s %-8s %-12s\n", "Build Cache", "-", "-",
-		       cli_human_size(cmn_tree_size(root, "build-cache"), d));
+		       cli_human_size(cmn_tree_size(root, "build-cache") +
+					      cmn_tree_size(root, "build-mounts"),
+				      d));
 	}
 	ctr_volume_list_free(vs, nv);
 	for (size_t i = 0; i < ni; i++)

@@ -36,6 +36,11 @@ void sbx_config_free(struct sbx_config *cfg)
 		free(cfg->mounts[i].data);
 		free(cfg->mounts[i].name);
 		cmn_strv_free(cfg->mounts[i].labels);
+		free(cfg->mounts[i].subpath);
+		free(cfg->mounts[i].lower_base);
+		cmn_strv_free(cfg->mounts[i].lowers);
+		free(cfg->mounts[i].upper);
+		free(cfg->mounts[i].work);
 	}
 	free(cfg->mounts);
 	memset(cfg, 0, sizeof(*cfg));

@@ -487,19 +487,43 @@ static int propagate_at(int rootfd, const char *path, unsigned long how,
 	return 0;
 }
 
+/* Bind @m->subpath of the tree at @m->src, resolved in that tree as in a
+ * root: a build's bind from a stage or the context, whose symlinks must
+ * not reach the host's files. */
+static int bind_inside(int rootfd, const struct sbx_mount *m,
+		       struct hutch_err *err)
+{
+	cleanup_close int top = open(m->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int fd = -1;
+
+	if (top < 0)
+		return cmn_err_set(err, errno, "cannot open %s", m->src);
+	fd = cmn_open_in_root(top, m->subpath ? m->subpath : "/", O_PATH,
+			      CMN_CREATE_NONE);
+	if (fd < 0)
+		return cmn_err_set(
+			err, -fd,
+			"cannot find %s in the source of the mount on %s",
+			m->subpath ? m->subpath : "/", m->dst);
+	return bind_host(rootfd, fdpath(fd).p, m->dst, true, err);
+}
+
 static int user_mount(int rootfd, const struct sbx_mount *m,
 		      struct hutch_err *err)
 {
 	int ret;
 
 	if (m->kind == SBX_MOUNT_TMPFS)
-		return mount_fs(rootfd, m->dst, "tmpfs",
-				m->flags | (m->read_only ? MS_RDONLY : 0),
-				m->data ? m->data : "mode=1777", err);
-	ret = bind_host(rootfd, m->src, m->dst, !m->non_recursive, err);
-	if (ret == 0 && m->propagation)
+		ret = mount_fs(rootfd, m->dst, "tmpfs",
+			       m->flags | (m->read_only ? MS_RDONLY : 0),
+			       m->data ? m->data : "mode=1777", err);
+	else if (m->subpath || m->kind == SBX_MOUNT_LAYERS)
+		ret = bind_inside(rootfd, m, err);
+	else
+		ret = bind_host(rootfd, m->src, m->dst, !m->non_recursive, err);
+	if (ret == 0 && m->propagation && m->kind != SBX_MOUNT_TMPFS)
 		ret = propagate_at(rootfd, m->dst, m->propagation, err);
-	if (ret == 0 && m->read_only)
+	if (ret == 0 && m->read_only && m->kind != SBX_MOUNT_TMPFS)
 		ret = read_only_at(rootfd, m->dst, !m->non_recursive, err);
 	return ret;
 }
@@ -590,14 +614,26 @@ static int setup_tree(const struct sbx_plan *plan, int rootfd,
 	return ret;
 }
 
-/* A root the driver mounts from inside (kernel overlayfs). */
+/* A root the driver mounts from inside (kernel overlayfs), and the
+ * overlays among the mounts, each on its host directory. */
 static int mount_layers(const struct sbx_plan *plan, struct hutch_err *err)
 {
+	const struct sbx_config *cfg = plan->cfg;
 	struct sbx_layers layers;
 	pid_t none;
+	int ret = 0;
 
-	sbx_config_layers(plan->cfg, &layers);
-	return plan->storage->mount(&layers, plan->cfg->rootfs, 0, &none, err);
+	sbx_config_layers(cfg, &layers);
+	if (cfg->lowers)
+		ret = plan->storage->mount(&layers, cfg->rootfs, 0, &none, err);
+	for (size_t i = 0; ret == 0 && i < cfg->n_mounts; i++) {
+		if (cfg->mounts[i].kind != SBX_MOUNT_LAYERS)
+			continue;
+		sbx_mount_layers_of(&cfg->mounts[i], &layers);
+		ret = plan->storage->mount(&layers, cfg->mounts[i].src, 0,
+					   &none, err);
+	}
+	return ret;
 }
 
 int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err)

@@ -161,9 +161,13 @@ struct sbx_plan {
 	char *etc_hostname; /* owned */
 	char *etc_resolv;   /* owned */
 	pid_t join; /* exec: the host pid of the container's pid 1, else 0 */
-	/* cfg's, auto resolved; NULL without lowers (static) */
+	/* cfg's, auto resolved; NULL without lowers or layers mounts
+	 * (static) */
 	const struct sbx_storage_driver *storage;
 	pid_t storage_daemon; /* what serves the root (hutch-overlay), or -1 */
+	/* what serves each of cfg's layers mounts (-1: none), one per mount
+	 * of cfg, or NULL (owned) */
+	pid_t *mount_daemons;
 };
 
 /**
@@ -265,6 +269,10 @@ extern const struct sbx_storage_driver sbx_storage_fuse;
 
 /** sbx_config_layers() - @cfg's copy-on-write root as a struct sbx_layers. */
 void sbx_config_layers(const struct sbx_config *cfg, struct sbx_layers *out);
+
+/** sbx_mount_layers_of() - a layers mount (SBX_MOUNT_LAYERS) as a struct
+ * sbx_layers. */
+void sbx_mount_layers_of(const struct sbx_mount *m, struct sbx_layers *out);
 
 /**
  * sbx_overlay_probe() - can kernel overlayfs be mounted in a user

@@ -116,6 +116,7 @@ static void plan_free(struct sbx_plan *plan)
 	free(plan->etc_hosts);
 	free(plan->etc_hostname);
 	free(plan->etc_resolv);
+	free(plan->mount_daemons);
 }
 
 /* ---- starting the child ------------------------------------------------- */
@@ -210,29 +211,87 @@ static int spawn(struct sbx_plan *plan, unsigned long flags,
 	return sv[0];
 }
 
+/* The driver of the root and of the overlays among the mounts (a build's
+ * RUN --mount=from=STAGE), NULL when there is none of either. */
+static const struct sbx_storage_driver *
+plan_storage(const struct sbx_config *cfg)
+{
+	if (cfg->lowers)
+		return sbx_storage_of(cfg);
+	for (size_t i = 0; i < cfg->n_mounts; i++)
+		if (cfg->mounts[i].kind == SBX_MOUNT_LAYERS)
+			return sbx_storage_pick(cfg->storage,
+						cfg->mounts[i].src, NULL);
+	return NULL;
+}
+
+/* The overlays among the mounts, checked by @d before the clone. */
+static int prepare_mounts(struct sbx_plan *plan,
+			  const struct sbx_storage_driver *d,
+			  struct hutch_err *err)
+{
+	const struct sbx_config *cfg = plan->cfg;
+	struct sbx_layers l;
+	int ret = 0;
+
+	plan->mount_daemons = calloc(cfg->n_mounts + 1, sizeof(pid_t));
+	if (!plan->mount_daemons)
+		return cmn_err_set(err, ENOMEM, "mounts");
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		plan->mount_daemons[i] = -1;
+		sbx_mount_layers_of(&cfg->mounts[i], &l);
+		if (ret == 0 && cfg->mounts[i].kind == SBX_MOUNT_LAYERS &&
+		    d->prepare)
+			ret = d->prepare(&l, err);
+	}
+	return ret;
+}
+
+/* Overlays a driver mounts from the host: each on its mount's @src, in
+ * the child's namespaces, before it binds them into its tree. */
+static int mount_from_host(struct sbx_plan *plan, pid_t pid,
+			   struct hutch_err *err)
+{
+	const struct sbx_config *cfg = plan->cfg;
+	struct sbx_layers l;
+	int ret = 0;
+
+	for (size_t i = 0; ret == 0 && i < cfg->n_mounts; i++) {
+		if (cfg->mounts[i].kind != SBX_MOUNT_LAYERS)
+			continue;
+		sbx_mount_layers_of(&cfg->mounts[i], &l);
+		ret = plan->storage->mount(&l, cfg->mounts[i].src, pid,
+					   &plan->mount_daemons[i], err);
+	}
+	return ret;
+}
+
 static int start_child(struct sbx_plan *plan, pid_t *pid, struct sbx_net *net,
 		       struct hutch_err *err)
 {
-	const struct sbx_storage_driver *d = NULL;
+	const struct sbx_storage_driver *d = plan->storage =
+		plan_storage(plan->cfg);
 	struct sbx_layers layers;
-	int sock, ret;
+	int sock, ret = 0;
 
-	if (plan->cfg->lowers) {
-		d = plan->storage = sbx_storage_of(plan->cfg);
-		sbx_config_layers(plan->cfg, &layers);
-		ret = d->prepare ? d->prepare(&layers, err) : 0;
-		if (ret < 0)
-			return ret;
-	}
+	sbx_config_layers(plan->cfg, &layers);
+	if (d && plan->cfg->lowers && d->prepare)
+		ret = d->prepare(&layers, err);
+	if (ret == 0 && d)
+		ret = prepare_mounts(plan, d, err);
+	if (ret < 0)
+		return ret;
 	sock = spawn(plan, clone_flags(plan->cfg), sbx_child_main, pid, err);
 	if (sock < 0)
 		return sock;
 	ret = sbx_idmap_apply(*pid, &plan->map, err);
 	/* A root mounted from the host (hutch-overlay) is there, in the
 	 * child's namespaces, before it builds its mount tree on it. */
-	if (ret == 0 && d && d->from_host)
+	if (ret == 0 && d && d->from_host && plan->cfg->lowers)
 		ret = d->mount(&layers, plan->cfg->rootfs, *pid,
 			       &plan->storage_daemon, err);
+	if (ret == 0 && d && d->from_host)
+		ret = mount_from_host(plan, *pid, err);
 	/* The network is up, its ports bound, before the command starts. */
 	if (ret == 0 && plan->cfg->network == SBX_NET_SLIRP)
 		ret = sbx_net_start(plan->cfg, *pid, net, err);
@@ -497,6 +556,9 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 	 * served it is left to reap. */
 	if (plan.storage)
 		plan.storage->unmount(NULL, plan.storage_daemon);
+	for (size_t i = 0; plan.mount_daemons && i < cfg->n_mounts; i++)
+		if (plan.mount_daemons[i] > 0)
+			plan.storage->unmount(NULL, plan.mount_daemons[i]);
 	if (p.sigfd >= 0) {
 		close(p.sigfd);
 		sigprocmask(SIG_SETMASK, &old, NULL);

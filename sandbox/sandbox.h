@@ -108,13 +108,15 @@ struct sbx_storage_driver;
 enum sbx_mount_kind {
 	SBX_MOUNT_BIND,
 	SBX_MOUNT_TMPFS,
-	SBX_MOUNT_VOLUME /* a bind of a volume's directory (container/) */
+	SBX_MOUNT_VOLUME, /* a bind of a volume's directory (container/) */
+	SBX_MOUNT_LAYERS, /* an overlay of directories (a build's RUN --mount) */
 };
 
 /**
- * struct sbx_mount - a user-requested mount (-v, --tmpfs, --mount)
+ * struct sbx_mount - a user-requested mount (-v, --tmpfs, --mount, RUN --mount)
  * @src:  host path (bind; a volume's directory once container/ has made
- *        it), unused for tmpfs (owned)
+ *        it); for layers, an empty host directory the overlay is mounted on
+ *        in the container's mount namespace; unused for tmpfs (owned)
  * @dst:  absolute path in the container (owned)
  * @data: tmpfs options such as "size=64m,mode=1777" (owned, may be NULL)
  * @flags: extra MS_* flags (tmpfs: MS_NOEXEC, MS_NOSUID, MS_NODEV)
@@ -128,6 +130,13 @@ enum sbx_mount_kind {
  * @copy_up: volume: when it is empty, fill it with what the root
  *        filesystem has at @dst (owners, modes and times kept) before it
  *        is mounted, as Docker does
+ * @subpath: bind and layers: what to mount is this path inside the tree
+ *        at @src, resolved there as in a root (its symlinks cannot leave
+ *        it); NULL: @src itself (owned)
+ * @lower_base, @lowers, @upper, @work: layers: the overlay (struct
+ *        sbx_layers), made by the container's storage driver before the
+ *        other mounts; a NULL @upper makes it read-only, and then it needs
+ *        two lowers or more (owned)
  */
 struct sbx_mount {
 	enum sbx_mount_kind kind;
@@ -141,6 +150,11 @@ struct sbx_mount {
 	char *name;
 	char **labels;
 	bool copy_up;
+	char *subpath;
+	char *lower_base;
+	char **lowers;
+	char *upper;
+	char *work;
 };
 
 /**

@@ -78,6 +78,14 @@ void sbx_config_layers(const struct sbx_config *cfg, struct sbx_layers *out)
 	out->work = cfg->work;
 }
 
+void sbx_mount_layers_of(const struct sbx_mount *m, struct sbx_layers *out)
+{
+	out->lower_base = m->lower_base;
+	out->lowers = m->lowers;
+	out->upper = m->upper;
+	out->work = m->work;
+}
+
 /* The cached verdict for the filesystem of @dir on this kernel, in the
  * runtime directory once it is known to be ours. */
 static char *cache_path(const char *dir, char *release, size_t size)
