@@ -7,7 +7,7 @@ load ../lib/common
 load lib
 
 setup_file() {
-	slurm_require
+	slurm_probe || true
 }
 
 setup() {

@@ -13,12 +13,18 @@
 # job. A job's processes run in sessions of their own (slurmstepd's), never
 # in the test's, which is how the checks tell them from the test's own.
 
-# slurm_require: skip unless Slurm's clients are here and a cluster answers.
-slurm_require() {
-	command -v sbatch >/dev/null ||
-		skip "Slurm's client commands are missing (tests/slurm/deps)"
-	timeout 20 sinfo -h -o %t >/dev/null 2>&1 ||
-		skip "no Slurm cluster answers: tests/run, run as root, starts one (tests/slurm/cluster.sh)"
+# slurm_probe: for setup_file: export SLURM_SKIP, why every test of the
+# file skips (bats 1.8 skips only in setup and tests), empty when Slurm's
+# clients are here and a cluster answers; false when it does not.
+slurm_probe() {
+	SLURM_SKIP=
+	if ! command -v sbatch >/dev/null; then
+		SLURM_SKIP="Slurm's client commands are missing (tests/slurm/deps)"
+	elif ! timeout 20 sinfo -h -o %t >/dev/null 2>&1; then
+		SLURM_SKIP="no Slurm cluster answers: tests/run, run as root, starts one (tests/slurm/cluster.sh)"
+	fi
+	export SLURM_SKIP
+	[ -z "$SLURM_SKIP" ]
 }
 
 # proctrack: the cluster's ProctrackType without its prefix (cgroup,
@@ -31,6 +37,7 @@ proctrack() {
 # (which jobs inherit), SYNC for the marks containers leave, JOBS for the
 # ids to cancel in teardown.
 slurm_setup() {
+	[ -z "${SLURM_SKIP:-}" ] || skip "$SLURM_SKIP"
 	hutch_test_env
 	R=$(shared_rootfs)
 	SYNC=$BATS_TEST_TMPDIR/sync
@@ -42,6 +49,7 @@ slurm_setup() {
 # slurm_teardown: nothing of a test may outlive it: its jobs, its
 # containers, then whatever process still names its directory.
 slurm_teardown() {
+	[ -z "${SLURM_SKIP:-}" ] || return 0
 	cancel_jobs "$JOBS"
 	"$HUTCH" ps -aq 2>/dev/null | xargs -r "$HUTCH" rm -f >/dev/null 2>&1 || true
 	kill_processes_naming "$BATS_TEST_TMPDIR"
