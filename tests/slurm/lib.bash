@@ -13,18 +13,18 @@
 # job. A job's processes run in sessions of their own (slurmstepd's), never
 # in the test's, which is how the checks tell them from the test's own.
 
-# slurm_probe: for setup_file: export SLURM_SKIP, why every test of the
+# slurm_probe: for setup_file: export HUTCH_SLURM_SKIP, why every test of the
 # file skips (bats 1.8 skips only in setup and tests), empty when Slurm's
 # clients are here and a cluster answers; false when it does not.
 slurm_probe() {
-	SLURM_SKIP=
+	HUTCH_SLURM_SKIP=
 	if ! command -v sbatch >/dev/null; then
-		SLURM_SKIP="Slurm's client commands are missing (tests/slurm/deps)"
+		HUTCH_SLURM_SKIP="Slurm's client commands are missing (tests/slurm/deps)"
 	elif ! timeout 20 sinfo -h -o %t >/dev/null 2>&1; then
-		SLURM_SKIP="no Slurm cluster answers: tests/run, run as root, starts one (tests/slurm/cluster.sh)"
+		HUTCH_SLURM_SKIP="no Slurm cluster answers: tests/run, run as root, starts one (tests/slurm/cluster.sh)"
 	fi
-	export SLURM_SKIP
-	[ -z "$SLURM_SKIP" ]
+	export HUTCH_SLURM_SKIP
+	[ -z "$HUTCH_SLURM_SKIP" ]
 }
 
 # proctrack: the cluster's ProctrackType without its prefix (cgroup,
@@ -37,7 +37,7 @@ proctrack() {
 # (which jobs inherit), SYNC for the marks containers leave, JOBS for the
 # ids to cancel in teardown.
 slurm_setup() {
-	[ -z "${SLURM_SKIP:-}" ] || skip "$SLURM_SKIP"
+	[ -z "${HUTCH_SLURM_SKIP:-}" ] || skip "$HUTCH_SLURM_SKIP"
 	hutch_test_env
 	R=$(shared_rootfs)
 	SYNC=$BATS_TEST_TMPDIR/sync
@@ -49,7 +49,7 @@ slurm_setup() {
 # slurm_teardown: nothing of a test may outlive it: its jobs, its
 # containers, then whatever process still names its directory.
 slurm_teardown() {
-	[ -z "${SLURM_SKIP:-}" ] || return 0
+	[ -z "${HUTCH_SLURM_SKIP:-}" ] || return 0
 	cancel_jobs "$JOBS"
 	"$HUTCH" ps -aq 2>/dev/null | xargs -r "$HUTCH" rm -f >/dev/null 2>&1 || true
 	kill_processes_naming "$BATS_TEST_TMPDIR"
@@ -68,11 +68,12 @@ submit() {
 	echo "$id"
 }
 
-# job_script FILE LINE...: a bash batch script of LINEs.
+# job_script FILE LINE...: a bash batch script of LINEs; it ends at the
+# first that fails (a container that cannot start ends its job).
 job_script() {
 	local f=$1
 	shift
-	printf '#!/bin/bash\n' >"$f"
+	printf '#!/bin/bash\nset -e\n' >"$f"
 	printf '%s\n' "$@" >>"$f"
 }
 
