@@ -202,11 +202,17 @@ serves() {
 # store_leftovers: what the store and the runtime directories still hold
 # of containers: records and upper dirs in $HUTCH_ROOT/containers, names in
 # its .names, files in each of RUNTIME_DIRS (default: $HUTCH_RUNTIME)
-# under containers/. One line each.
+# under containers/. One line each. Hidden entries of the store's
+# containers/ other than .names count only when they hold something.
 store_leftovers() {
 	local d
-	for d in "$HUTCH_ROOT/containers"/* "$HUTCH_ROOT/containers/.names"/*; do
+	for d in "$HUTCH_ROOT/containers"/* "$HUTCH_ROOT/containers"/.[!.]* \
+		"$HUTCH_ROOT/containers/.names"/*; do
 		[ -e "$d" ] || [ -L "$d" ] || continue
+		case ${d##*/} in
+		.names) continue ;;
+		.*) [ -d "$d" ] && [ -n "$(ls -A "$d")" ] || continue ;;
+		esac
 		echo "store: ${d#"$HUTCH_ROOT"/}$([ -d "$d/upper" ] && echo ' (with upper/)')"
 	done
 	for d in "${RUNTIME_DIRS[@]:-$HUTCH_RUNTIME}"; do
@@ -252,6 +258,10 @@ step() {
 alive() {
 	local st
 	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [ -n "$st" ] && [ "$st" != Z ]
+}
+
+dead() {
+	! alive "$1"
 }
 
 # job_output ID: what job ID printed (for failure messages).

@@ -122,6 +122,8 @@ teardown_file() {
 	wait_for 30 port_closed "$p2" || { echo "d-kept still listens on $p2 after its job ended"; false; }
 	wait_for 30 port_closed "$p3" || { echo "d-cancel still listens on $p3 after its job was cancelled"; false; }
 	wait_for 30 no_processes_naming "$BATS_TEST_TMPDIR"
+	# One ordinary command first: it may clean up what SIGKILL left.
+	"$HUTCH" ps -a >/dev/null
 	run "$HUTCH" ps -a --format '{{.Names}}'
 	[ "$status" -eq 0 ]
 	[ "$output" = d-kept ] || { echo "ps -a: $output"; false; }
@@ -154,7 +156,7 @@ teardown_file() {
 		[[ $output == *"d-out Up"* ]]
 		run "$HUTCH" stop d-out
 		[ "$status" -eq 0 ]
-		port_closed "$p1"
+		wait_for 10 port_closed "$p1"
 		;;
 	cgroup)
 		wait_for 30 port_closed "$p1" || { echo "d-out still listens on $p1: proctrack/cgroup kills what is in the job's cgroup"; false; }
@@ -250,6 +252,7 @@ no_jobs_of_user() {
 	done
 	marked tl-child tl-srun tl-deaf tl-kept
 	wait_for 30 no_processes_naming "$TL"
+	"$HUTCH" ps -a >/dev/null
 	run "$HUTCH" ps -a --format '{{.Names}}'
 	[ "$status" -eq 0 ]
 	[ "$output" = tl-kept ] || { echo "ps -a: $output"; false; }
