@@ -197,9 +197,10 @@ static int df(struct img_store *s, struct hutch_err *err)
 		printf("%-14s %-8zu %-8zu %-12s\n", "Local Volumes", nv, used,
 		       cli_human_size(cmn_tree_size(root, "volumes"), e));
 		printf("%-14s %-8s %-8s %-12s\n", "Build Cache", "-", "-",
-		       cli_human_size(cmn_tree_size(root, "build-cache") +
-					      cmn_tree_size(root, "build-mounts"),
-				      d));
+		       cli_human_size(
+			       cmn_tree_size(root, "build-cache") +
+				       cmn_tree_size(root, "build-mounts"),
+			       d));
 	}
 	ctr_volume_list_free(vs, nv);
 	for (size_t i = 0; i < ni; i++)
