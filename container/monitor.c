@@ -49,6 +49,31 @@ static void fg_started(void *ctx, pid_t init)
 	ctr_state_running(ctx, init);
 }
 
+/* The job's anchor ended while we still run: under proctrack/linuxproc a
+ * hutch whose parent died (the batch script, killed by scancel) is no
+ * longer seen as the job's, and a container deaf to SIGTERM would live on.
+ * It ends now, as a detached one does. */
+static void fg_job_over(void *ctx)
+{
+	struct ctr_container *c = ctx;
+
+	ctr_stop_mark(c);
+	if (c->init_pid > 0)
+		kill(c->init_pid, SIGKILL);
+}
+
+/* In a Slurm job, a pidfd of the job's anchor (see job.c), else -1. */
+static int fg_anchor(const struct ctr_container *c)
+{
+	struct ctr_anchor a;
+	int fd;
+
+	if (c->outlive_job || ctr_job_anchor(&a) < 0)
+		return -1;
+	fd = ctr_anchor_open(&a);
+	return fd < 0 ? -1 : fd;
+}
+
 int ctr_container_run(struct ctr_container *c, int *status,
 		      struct hutch_err *err)
 {
@@ -57,11 +82,17 @@ int ctr_container_run(struct ctr_container *c, int *status,
 				 .started = fg_started,
 				 .ctx = c };
 	int lock = c->lock >= 0 ? steal_fd(&c->lock) : ctr_lock_runner(c, err);
+	cleanup_close int job = -1;
 	int ret;
 
 	*status = CMN_EXIT_HUTCH;
 	if (lock < 0)
 		return lock;
+	job = fg_anchor(c);
+	if (job >= 0) {
+		io.watch = fg_job_over;
+		io.watch_fd = job;
+	}
 	if (c->started_at)
 		ctr_volumes_filled(&c->cfg);
 	ret = sbx_run(&c->cfg, &io, status, err);

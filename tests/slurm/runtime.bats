@@ -169,13 +169,13 @@ teardown() {
 	run login ps -aq --no-trunc
 	[ "$status" -eq 0 ]
 	ids=$output
-	run find "${RUNTIME_DIRS[@]}" -name monitor.lock
+	run --separate-stderr find "${RUNTIME_DIRS[@]}" -name monitor.lock
 	for f in "${lines[@]}"; do
 		[[ $ids == *"$(basename "$(dirname "$f")")"* ]] || { echo "a lock without its container: $f"; false; }
 	done
 	[ -n "$ids" ]
 	login rm $ids >/dev/null
-	run find "${RUNTIME_DIRS[@]}" -name monitor.lock
+	run --separate-stderr find "${RUNTIME_DIRS[@]}" -name monitor.lock
 	[ "$output" = "" ] || { echo "left after rm:"; echo "$output"; false; }
 	assert_nothing_left "$BATS_TEST_TMPDIR"
 }
