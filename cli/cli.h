@@ -65,6 +65,34 @@ int cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 	      size_t n_opts, void *ctx, int argc, char **argv, bool *help,
 	      struct hutch_err *err);
 
+/**
+ * struct cli_unsupported - one of Docker's options that hutch knows and
+ * does not take (cli/unsupported.c's table)
+ * @cmd:  the command ("run", "build"), NULL for both
+ * @name: the long name; @short_name: its letter, or 0
+ * @why:  why hutch leaves it out; @use: what to use instead
+ */
+struct cli_unsupported {
+	const char *cmd;
+	const char *name;
+	char short_name;
+	const char *why;
+	const char *use;
+};
+
+/** cli_unsupported_find() - the entry for --@name (or -@short_name when
+ * @name is NULL) of @cmd, or NULL. */
+const struct cli_unsupported *
+cli_unsupported_find(const char *cmd, const char *name, char short_name);
+/** cli_unsupported_list() - the whole table (*@out) and its length. */
+size_t cli_unsupported_list(const struct cli_unsupported **out);
+/** cli_edit_distance() - Levenshtein's distance of @a and @b (names under
+ * 64 characters; else SIZE_MAX). */
+size_t cli_edit_distance(const char *a, const char *b);
+/** cli_suggest() - the option of @opts closest to @name when it is close
+ * enough to be a typo of it, else NULL. */
+const char *cli_suggest(const struct cli_opt *opts, size_t n, const char *name);
+
 /** cli_help() - print the usage and option table of @cmd to stdout. */
 void cli_help(const struct cli_cmd *cmd, const struct cli_opt *opts,
 	      size_t n_opts);
