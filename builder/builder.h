@@ -215,6 +215,11 @@ void bld_instr_free(struct bld_instr *in);
 /** bld_kind_name() - "RUN", "COPY", ... (static). */
 const char *bld_kind_name(enum bld_kind kind);
 
+/** bld_parse_duration() - a Go duration ("1m30s", "500ms", "1.5h", "0")
+ * in nanoseconds, as HEALTHCHECK and run's --health-* write them; false
+ * when invalid. */
+bool bld_parse_duration(const char *s, int64_t *ns);
+
 /**
  * bld_instr_flag() - the value of the last --@name given to @in
  * @found: set to whether the flag was given at all (may be NULL)
