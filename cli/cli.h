@@ -125,6 +125,10 @@ const char *cli_human_size(uint64_t bytes, char buf[static 16]);
 /** cli_human_ago() - "2 hours ago". */
 const char *cli_human_ago(int64_t when, char buf[static 32]);
 
+/** cli_ports_text() - ps's PORTS: the ports @c bound while it runs, ranges
+ * joined ("127.0.0.1:34567->80/tcp, ...") (port.c). */
+void cli_ports_text(const struct ctr_container *c, char *buf, size_t len);
+
 /**
  * cli_inspect_each() - `inspect`'s output for @n @keys: each looked up with
  * @find (a new reference, or NULL with @err filled, which is printed),

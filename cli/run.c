@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "builder/builder.h"
 #include "cli/progress.h"
 #include "image/image.h"
 #include "net/net.h"
@@ -28,17 +29,20 @@ struct run_opts {
 	struct sbx_config cfg;
 	uint64_t cap_add, cap_drop;
 	bool cap_add_all, cap_drop_all;
-	char *entrypoint;   /* --entrypoint; NULL: the image's */
-	char *name;	    /* --name */
-	bool detach;	    /* -d */
-	bool no_job_env;    /* --job-env=false */
-	bool outlive_job;   /* --outlive-job */
-	bool auto_remove;   /* --rm */
-	int restart_max;    /* --restart on-failure[:N]; -1: no */
-	bool network_set;   /* --network given: no automatic choice */
-	char **shown_ports; /* -p as ps shows them */
-	bool overlay;	    /* --overlay: --rootfs copy-on-write */
-	char *upper_dir;    /* --upper DIR: a kept DIR/upper and DIR/work */
+	char *entrypoint;	  /* --entrypoint; NULL: the image's */
+	char *name;		  /* --name */
+	bool detach;		  /* -d */
+	bool no_job_env;	  /* --job-env=false */
+	bool outlive_job;	  /* --outlive-job */
+	bool auto_remove;	  /* --rm */
+	enum ctr_restart restart; /* --restart */
+	int restart_max;	  /* on-failure:N */
+	bool network_set;	  /* --network given: no automatic choice */
+	char **shown_ports;	  /* -p as ps shows them */
+	bool publish_all;	  /* -P */
+	struct ctr_healthcheck health; /* --health-*, --no-healthcheck */
+	bool overlay;		       /* --overlay: --rootfs copy-on-write */
+	char *upper_dir; /* --upper DIR: a kept DIR/upper and DIR/work */
 };
 
 /* Every host variable whose name matches @pattern, as NAME=VALUE, onto
@@ -224,21 +228,27 @@ static int set_name(void *ctx, const char *arg, struct hutch_err *err)
 	return cli_set_string(&((struct run_opts *)ctx)->name, arg);
 }
 
-/* no | on-failure[:N]; always and unless-stopped need a daemon that
- * survives reboots, which hutch does not have. */
+/* no | on-failure[:N] | always | unless-stopped. The container's monitor
+ * restarts it; with no daemon, nothing starts it again after a reboot. */
 static int set_restart(void *ctx, const char *arg, struct hutch_err *err)
 {
 	struct run_opts *o = ctx;
 	uint64_t n = 0;
 
+	o->restart_max = 0;
 	if (!strcmp(arg, "no")) {
-		o->restart_max = -1;
+		o->restart = CTR_RESTART_NO;
 		return 0;
 	}
-	if (!strcmp(arg, "on-failure")) {
-		o->restart_max = 0;
+	if (!strcmp(arg, "always") || !strcmp(arg, "unless-stopped")) {
+		o->restart = !strcmp(arg, "always")
+				     ? CTR_RESTART_ALWAYS
+				     : CTR_RESTART_UNLESS_STOPPED;
 		return 0;
 	}
+	o->restart = CTR_RESTART_ON_FAILURE;
+	if (!strcmp(arg, "on-failure"))
+		return 0;
 	if (cmn_has_prefix(arg, "on-failure:") &&
 	    cmn_parse_u64(arg + 11, 1000000, &n) && n > 0) {
 		o->restart_max = (int)n;
@@ -246,8 +256,89 @@ static int set_restart(void *ctx, const char *arg, struct hutch_err *err)
 	}
 	return cmn_err_msg(
 		err, EINVAL,
-		"invalid restart policy \"%s\"; use no or on-failure[:N] (always and unless-stopped need a daemon, which hutch does not have)",
+		"invalid restart policy \"%s\"; use no, on-failure[:N], always or unless-stopped",
 		arg);
+}
+
+/* ---- health checks: Docker's --health-* over the image's HEALTHCHECK ---- */
+
+static int set_health_cmd(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct ctr_healthcheck *h = &((struct run_opts *)ctx)->health;
+
+	(void)err;
+	cmn_strv_free(h->test);
+	h->test = NULL;
+	if (cmn_strv_push(&h->test, strdup("CMD-SHELL")) < 0 ||
+	    cmn_strv_push(&h->test, strdup(arg)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int set_no_healthcheck(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct ctr_healthcheck *h = &((struct run_opts *)ctx)->health;
+	bool on;
+
+	if (cli_parse_bool(arg, &on, err) < 0)
+		return -EINVAL;
+	if (!on)
+		return 0;
+	cmn_strv_free(h->test);
+	h->test = NULL;
+	return cmn_strv_push(&h->test, strdup("NONE"));
+}
+
+/* Docker's rule: 0 is the default, else at least 1 ms. */
+static int health_duration(const char *arg, int64_t *ns, struct hutch_err *err)
+{
+	if (!bld_parse_duration(arg, ns) || *ns < 0 ||
+	    (*ns > 0 && *ns < 1000000))
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid duration \"%s\": write it like 30s, 1m30s or 500ms (at least 1ms; 0s for the default)",
+			arg);
+	return 0;
+}
+
+static int set_health_interval(void *ctx, const char *arg,
+			       struct hutch_err *err)
+{
+	return health_duration(arg, &((struct run_opts *)ctx)->health.interval,
+			       err);
+}
+
+static int set_health_timeout(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return health_duration(arg, &((struct run_opts *)ctx)->health.timeout,
+			       err);
+}
+
+static int set_health_start_period(void *ctx, const char *arg,
+				   struct hutch_err *err)
+{
+	return health_duration(
+		arg, &((struct run_opts *)ctx)->health.start_period, err);
+}
+
+static int set_health_start_interval(void *ctx, const char *arg,
+				     struct hutch_err *err)
+{
+	return health_duration(
+		arg, &((struct run_opts *)ctx)->health.start_interval, err);
+}
+
+static int set_health_retries(void *ctx, const char *arg, struct hutch_err *err)
+{
+	uint64_t n;
+
+	if (!cmn_parse_u64(arg, INT32_MAX, &n))
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid number of retries \"%s\": give a whole number (0 for the default, 3)",
+			arg);
+	((struct run_opts *)ctx)->health.retries = (int)n;
+	return 0;
 }
 
 static struct sbx_mount *new_mount(struct run_opts *o)
@@ -462,6 +553,11 @@ static int set_publish(void *ctx, const char *arg, struct hutch_err *err)
 	return 0;
 }
 
+static int set_publish_all(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return cli_parse_bool(arg, &((struct run_opts *)ctx)->publish_all, err);
+}
+
 static int set_userns(void *ctx, const char *arg, struct hutch_err *err)
 {
 	static const struct {
@@ -578,8 +674,11 @@ static const struct cli_opt run_options[] = {
 	  set_network },
 	{ "net", 0, "MODE", "same as --network", set_network },
 	{ "publish", 'p', "[IP:][HOST:]PORT[/udp]",
-	  "publish a port; binds 127.0.0.1 unless IP is given (0.0.0.0: every interface)",
+	  "publish a port; binds 127.0.0.1 unless IP is given (0.0.0.0: every interface); without HOST a free port, which ps and port show",
 	  set_publish },
+	{ "publish-all", 'P', NULL,
+	  "publish every port the image EXPOSEs on a free port of 127.0.0.1",
+	  set_publish_all },
 	{ "userns", 0, "MODE",
 	  "id mapping: auto (default), full, single, keep-id", set_userns },
 	{ "group-add", 0, "keep-groups",
@@ -588,7 +687,27 @@ static const struct cli_opt run_options[] = {
 	{ "name", 0, "NAME",
 	  "name the container (unique; default: adjective_noun)", set_name },
 	{ "restart", 0, "POLICY",
-	  "no (default) or on-failure[:N] (detached containers)", set_restart },
+	  "no (default), on-failure[:N], always or unless-stopped (with -d; the monitor restarts it, waiting 100 ms doubled each time up to 1 min; nothing restarts it after a reboot)",
+	  set_restart },
+	{ "health-cmd", 0, "CMD",
+	  "a health check run in the container through /bin/sh -c (replaces the image's)",
+	  set_health_cmd },
+	{ "health-interval", 0, "DURATION",
+	  "time between health checks (default 30s)", set_health_interval },
+	{ "health-timeout", 0, "DURATION",
+	  "a health check that runs longer fails (default 30s)",
+	  set_health_timeout },
+	{ "health-start-period", 0, "DURATION",
+	  "failures in this time after a start do not count (default 0s)",
+	  set_health_start_period },
+	{ "health-start-interval", 0, "DURATION",
+	  "time between health checks during the start period (default 5s)",
+	  set_health_start_interval },
+	{ "health-retries", 0, "N",
+	  "failures in a row that make the container unhealthy (default 3)",
+	  set_health_retries },
+	{ "no-healthcheck", 0, NULL,
+	  "run no health check, not even the image's", set_no_healthcheck },
 	{ "init", 0, NULL, "accepted: hutch's init is always pid 1", set_noop },
 	{ "detach", 'd', NULL,
 	  "run in the background and print the container id", set_detach },
@@ -668,7 +787,7 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: no command given; put it after the options, e.g. hutch run --rootfs DIR -- sh");
-	if (o->auto_remove && o->restart_max >= 0)
+	if (o->auto_remove && o->restart != CTR_RESTART_NO)
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: conflicting options: --restart and --rm");
@@ -676,7 +795,7 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: --outlive-job needs -d: a foreground container ends with hutch, and so with the job");
-	if (o->restart_max >= 0 && !o->detach)
+	if (o->restart != CTR_RESTART_NO && !o->detach)
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: --restart needs -d: a foreground container ends with its terminal");
@@ -685,9 +804,9 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 			err, ENOTTY,
 			"run: the input device is not a TTY; drop -t, or run from a terminal");
 	o->cfg.caps = final_caps(o);
-	if (o->cfg.ports && !o->network_set)
+	if ((o->cfg.ports || o->publish_all) && !o->network_set)
 		o->cfg.network = SBX_NET_SLIRP;
-	if (o->cfg.ports && o->cfg.network != SBX_NET_SLIRP)
+	if ((o->cfg.ports || o->publish_all) && o->cfg.network != SBX_NET_SLIRP)
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: published ports need user-mode networking; drop --network or use --network slirp");
@@ -723,9 +842,13 @@ static struct ctr_container *make_container(struct run_opts *o,
 	c->image = strdup(image);
 	c->auto_remove = o->auto_remove;
 	c->detached = o->detach;
+	c->restart = o->restart;
 	c->restart_max = o->restart_max;
 	c->outlive_job = o->outlive_job;
 	c->ports = steal_ptr(&o->shown_ports);
+	c->publish_all = o->publish_all;
+	c->health_cfg = o->health;
+	memset(&o->health, 0, sizeof(o->health));
 	if (!c->image) {
 		ctr_container_free(c);
 		return NULL;
@@ -786,7 +909,7 @@ static int run(struct run_opts *o, int argc, char **argv)
 
 static int run_main(int argc, char **argv)
 {
-	struct run_opts o = { .restart_max = -1 };
+	struct run_opts o = { .restart = CTR_RESTART_NO };
 	struct hutch_err err = { 0 };
 	int status;
 
@@ -810,5 +933,6 @@ static int run_main(int argc, char **argv)
 	free(o.entrypoint);
 	free(o.name);
 	cmn_strv_free(o.shown_ports);
+	ctr_healthcheck_clear(&o.health);
 	return status;
 }

@@ -23,6 +23,62 @@
 
 #include "container/container-internal.h"
 
+/* The image config's config.@key, parsed; NULL without it. */
+static json_t *image_value(const struct img_image *img, const char *key)
+{
+	cleanup_free char *text = img_config_value(img, key);
+
+	return text ? json_loads(text, 0, NULL) : NULL;
+}
+
+/* -P: every port the image EXPOSEs, on a free port of 127.0.0.1. */
+static int publish_exposed(struct ctr_container *c, const struct img_image *img)
+{
+	cleanup_json json_t *ports = image_value(img, "ExposedPorts");
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(ports, key, v)
+	{
+		const char *slash = strchr(key, '/');
+
+		/* hutch-net publishes TCP and UDP; SCTP has no way out. */
+		if (slash && strcmp(slash, "/tcp") && strcmp(slash, "/udp"))
+			continue;
+		if (cmn_strv_push(&c->cfg.ports, strdup(key)) < 0 ||
+		    cmn_strv_push(&c->ports,
+				  cmn_strdup_printf("127.0.0.1:*->%s%s", key,
+						    slash ? "" : "/tcp")) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The image's HEALTHCHECK and SHELL under run's --health-* options. */
+static int image_health(struct ctr_container *c, const struct img_image *img)
+{
+	cleanup_json json_t *j = image_value(img, "Healthcheck");
+	cleanup_json json_t *sh = image_value(img, "Shell");
+	struct ctr_healthcheck h;
+	int ret = ctr_healthcheck_from_json(j, &h);
+
+	if (ret == 0 && !h.shell && sh)
+		h.shell = ctr_json_strv(sh);
+	if (ret == 0)
+		ret = ctr_healthcheck_merge(&c->health_cfg, &h);
+	ctr_healthcheck_clear(&h);
+	return ret;
+}
+
+static int apply_image(struct ctr_container *c, const struct img_image *img)
+{
+	int ret = c->publish_all ? publish_exposed(c, img) : 0;
+
+	if (ret == 0)
+		ret = image_health(c, img);
+	return ret;
+}
+
 /* The image's layers under the container's own upper directory, and its
  * config under the user's options. */
 static int prepare_image(struct ctr_container *c, const struct ctr_source *src,
@@ -55,7 +111,7 @@ static int prepare_image(struct ctr_container *c, const struct ctr_source *src,
 		free(c->image_id);
 		c->image_id = strdup(img_digest_str(&id, idstr));
 		c->stop_signal = img_stop_signal(img);
-		if (!c->image_id)
+		if (!c->image_id || apply_image(c, img) < 0)
 			ret = cmn_err_set(err, ENOMEM, "container");
 	}
 	img_image_free(img);

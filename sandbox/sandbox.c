@@ -317,7 +317,8 @@ struct parent {
 	int master;	/* pty master, -1 without -t */
 	int capture[2]; /* the command's stdout and stderr pipes, or -1 */
 	bool read_stdin;
-	bool watched; /* io->watch was called */
+	bool watched;	    /* io->watch was called */
+	char *const *ports; /* what hutch-net bound, for io->started */
 	bool done;
 	int status;
 	struct sbx_msg error; /* type 0 when none came */
@@ -366,7 +367,7 @@ static void on_sync(struct parent *p)
 		p->sync = -1;
 		/* End-of-file without an error: the command runs. */
 		if (p->error.type != SBX_MSG_ERROR && p->io && p->io->started)
-			p->io->started(p->io->ctx, p->child);
+			p->io->started(p->io->ctx, p->child, p->ports);
 		return;
 	}
 	if (msg.type == SBX_MSG_ERROR)
@@ -517,7 +518,7 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 			    .sigfd = -1,
 			    .master = -1,
 			    .capture = { -1, -1 } };
-	struct sbx_net net = { .pid = -1, .exit_fd = -1 };
+	struct sbx_net net = { .pid = -1, .exit_fd = -1, .bound = NULL };
 	struct sbx_plan plan;
 	sigset_t old;
 	int ret;
@@ -536,6 +537,7 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 		ret = p.sync = join ? start_joiner(&plan, &p.child, err)
 				    : start_child(&plan, &p.child, &net, err);
 	if (ret >= 0) {
+		p.ports = net.bound;
 		p.read_stdin = cfg->tty && cfg->interactive;
 		parent_loop(&p);
 		*status = p.status;

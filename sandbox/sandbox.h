@@ -308,7 +308,9 @@ bool sbx_cap_parse(const char *name, uint64_t *mask);
  *           terminal's output goes to @output as stream 1.
  * @output:  called with what a stream produced (stream 1 or 2)
  * @started: called once the command has been exec'd, with the host pid of
- *           the container's pid 1
+ *           the container's pid 1 and the ports hutch-net bound, one
+ *           "PROTO HOSTADDR:PORT CONTAINERPORT" each (net/net.h's
+ *           --ports-fd; NULL without published ports; borrowed)
  * @watch:   when set, called once when @watch_fd becomes readable (a
  *           pidfd of a process whose end should end the container: the
  *           Slurm job's step daemon); it may signal the container
@@ -317,7 +319,7 @@ struct sbx_run_io {
 	int stdio[3];
 	int capture[2];
 	void (*output)(void *ctx, int stream, const char *buf, size_t len);
-	void (*started)(void *ctx, pid_t init);
+	void (*started)(void *ctx, pid_t init, char *const *ports);
 	void (*watch)(void *ctx);
 	int watch_fd;
 	void *ctx;
