@@ -23,7 +23,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_kill_cmd,	 &cli_start_cmd,   &cli_restart_cmd, &cli_rm_cmd,
 	&cli_wait_cmd,	 &cli_inspect_cmd, &cli_exec_cmd,    &cli_port_cmd,
 	&cli_top_cmd,	 &cli_stats_cmd,   &cli_unshare_cmd, &cli_monitor_cmd,
-	&cli_volume_cmd,
+	&cli_volume_cmd, &cli_container_cmd, &cli_image_cmd,
 };
 
 static void usage(FILE *out)
