@@ -163,6 +163,52 @@ static json_t *health_json(const struct ctr_health *h)
 			 h->failing_streak, "Log", log);
 }
 
+/* Config.Labels: {"KEY": "VALUE"}. */
+static json_t *labels_json(char *const *labels)
+{
+	json_t *o = json_object();
+
+	for (; o && labels && *labels; labels++) {
+		const char *eq = strchr(*labels, '=');
+		cleanup_free char *key =
+			strndup(*labels, eq ? (size_t)(eq - *labels) : 0);
+
+		if (key)
+			json_object_set_new(o, key,
+					    json_string(eq ? eq + 1 : ""));
+	}
+	return o;
+}
+
+/* HostConfig's --add-host ("NAME:IP"), --shm-size and --ulimit. */
+static void host_resources(json_t *host, const struct sbx_config *cfg)
+{
+	json_t *hosts = json_array(), *ulimits = json_array();
+
+	for (char **h = cfg->add_hosts; hosts && h && *h; h++) {
+		const char *sp = strchr(*h, ' ');
+
+		if (sp)
+			json_array_append_new(
+				hosts, json_sprintf("%.*s:%s", (int)(sp - *h),
+						    *h, sp + 1));
+	}
+	for (int i = 0; ulimits && i < SBX_RLIMITS; i++)
+		if (cfg->rlimits[i].set)
+			json_array_append_new(
+				ulimits,
+				json_pack("{s:s,s:I,s:I}", "Name",
+					  sbx_rlimit_name(i), "Soft",
+					  (json_int_t)cfg->rlimits[i].soft,
+					  "Hard",
+					  (json_int_t)cfg->rlimits[i].hard));
+	json_object_set_new(host, "ExtraHosts", hosts);
+	json_object_set_new(host, "Ulimits", ulimits);
+	json_object_set_new(host, "ShmSize",
+			    json_integer(cfg->shm_size ? (json_int_t)cfg->shm_size
+						       : 64 << 20));
+}
+
 /* What Docker shows and the big pack below leaves out. */
 static void container_extras(json_t *o, const struct ctr_container *c)
 {
@@ -183,6 +229,8 @@ static void container_extras(json_t *o, const struct ctr_container *c)
 	}
 	json_object_set_new(host, "PublishAllPorts",
 			    json_boolean(c->publish_all));
+	json_object_set_new(config, "Labels", labels_json(c->labels));
+	host_resources(host, &c->cfg);
 	json_object_set_new(o, "GraphDriver", graph_driver(&c->cfg));
 }
 

@@ -8,6 +8,7 @@
  * Errors exit 125, as Docker's do.
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +42,9 @@ struct run_opts {
 	bool network_set;	  /* --network given: no automatic choice */
 	char **shown_ports;	  /* -p as ps shows them */
 	bool publish_all;	  /* -P */
+	char **labels;		  /* --label KEY=VALUE */
+	const char *platform;	  /* --platform OS/ARCH */
+	const char *pull;	  /* --pull missing|always|never */
 	struct ctr_healthcheck health; /* --health-*, --no-healthcheck */
 	bool overlay;		       /* --overlay: --rootfs copy-on-write */
 	char *upper_dir; /* --upper DIR: a kept DIR/upper and DIR/work */
@@ -553,6 +558,142 @@ static int set_publish(void *ctx, const char *arg, struct hutch_err *err)
 	return 0;
 }
 
+/* ---- Docker's options for resources, names and the image ------------------ */
+
+static int set_label(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+
+	if (!*arg || *arg == '=')
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid label \"%s\": write KEY=VALUE or KEY", arg);
+	return cmn_strv_push(&o->labels, strchr(arg, '=')
+						 ? strdup(arg)
+						 : cmn_strdup_printf("%s=", arg));
+}
+
+/* NAME:IP (or Docker 25's NAME=IP); IP may be IPv6 or host-gateway. */
+static int set_add_host(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct sbx_config *c = &((struct run_opts *)ctx)->cfg;
+	size_t len = strcspn(arg, ":=");
+	const char *ip = arg[len] ? arg + len + 1 : "";
+	unsigned char addr[16];
+	const char *bad = !len || strchr(arg, ' ') || strchr(arg, '\t') ? "host name"
+			  : strcmp(ip, "host-gateway") &&
+					  inet_pton(AF_INET, ip, addr) != 1 &&
+					  inet_pton(AF_INET6, ip, addr) != 1
+				  ? "IP address"
+				  : NULL;
+
+	if (bad)
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --add-host \"%s\": bad %s; write NAME:IP (an IPv4 or IPv6 address, or host-gateway)",
+			arg, bad);
+	return cmn_strv_push(&c->add_hosts,
+			     cmn_strdup_printf("%.*s %s", (int)len, arg, ip));
+}
+
+static int set_shm_size(void *ctx, const char *arg, struct hutch_err *err)
+{
+	uint64_t n;
+
+	if (!cli_parse_size(arg, &n) || n == 0)
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --shm-size \"%s\": write a size above 0 like 256m or 2g",
+			arg);
+	((struct run_opts *)ctx)->cfg.shm_size = n;
+	return 0;
+}
+
+/* A --ulimit value: a number or -1 (unlimited). */
+static bool ulimit_value(const char *s, size_t len, uint64_t *v)
+{
+	char buf[24];
+	uint64_t n;
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
+	if (len >= sizeof(buf))
+		return false;
+	if (!strcmp(buf, "-1") || !strcmp(buf, "unlimited")) {
+		*v = RLIM_INFINITY;
+		return true;
+	}
+	if (!cmn_parse_u64(buf, UINT64_MAX - 1, &n))
+		return false;
+	*v = n;
+	return true;
+}
+
+/* NAME=SOFT[:HARD]. Checked here against the limits hutch runs under: a
+ * user namespace cannot raise a hard limit. */
+static int set_ulimit(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct sbx_config *c = &((struct run_opts *)ctx)->cfg;
+	const char *eq = strchr(arg, '=');
+	char name[16];
+	const char *colon = eq ? strchr(eq + 1, ':') : NULL;
+	struct sbx_rlimit r = { .set = true };
+	struct rlimit host;
+	int res;
+
+	snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : 0, arg);
+	res = sbx_rlimit_resource(name);
+	if (!eq || res < 0)
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --ulimit \"%s\": write NAME=SOFT[:HARD] with NAME one of nofile, nproc, core, memlock, stack, cpu, fsize, data, as, locks, sigpending, msgqueue, nice, rtprio, rttime, rss",
+			arg);
+	if (!ulimit_value(eq + 1,
+			  colon ? (size_t)(colon - eq - 1) : strlen(eq + 1),
+			  &r.soft) ||
+	    !ulimit_value(colon ? colon + 1 : eq + 1,
+			  strlen(colon ? colon + 1 : eq + 1), &r.hard) ||
+	    (r.soft > r.hard))
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --ulimit \"%s\": SOFT and HARD are numbers (-1: unlimited) and SOFT is at most HARD",
+			arg);
+	if (getrlimit(res, &host) == 0 && r.hard > host.rlim_max)
+		return cmn_err_msg(
+			err, EPERM,
+			"--ulimit %s: the hard limit %s is above the %llu hutch runs under, and a rootless container cannot raise it; ask for at most %llu (ulimit -H shows it)",
+			arg, colon ? colon + 1 : eq + 1,
+			(unsigned long long)host.rlim_max,
+			(unsigned long long)host.rlim_max);
+	c->rlimits[res] = r;
+	return 0;
+}
+
+/* OS/ARCH[/VARIANT], for the pull and to check the image. */
+static int set_platform(void *ctx, const char *arg, struct hutch_err *err)
+{
+	const char *slash = strchr(arg, '/');
+
+	if (!slash || slash == arg || !slash[1] || slash[1] == '/')
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --platform \"%s\": write OS/ARCH[/VARIANT], like linux/amd64 or linux/arm64/v8",
+			arg);
+	((struct run_opts *)ctx)->platform = arg;
+	return 0;
+}
+
+static int set_pull(void *ctx, const char *arg, struct hutch_err *err)
+{
+	if (strcmp(arg, "missing") && strcmp(arg, "always") &&
+	    strcmp(arg, "never"))
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --pull \"%s\": use missing (the default), always or never",
+			arg);
+	((struct run_opts *)ctx)->pull = arg;
+	return 0;
+}
+
 static int set_publish_all(void *ctx, const char *arg, struct hutch_err *err)
 {
 	return cli_parse_bool(arg, &((struct run_opts *)ctx)->publish_all, err);
@@ -708,6 +849,22 @@ static const struct cli_opt run_options[] = {
 	  set_health_retries },
 	{ "no-healthcheck", 0, NULL,
 	  "run no health check, not even the image's", set_no_healthcheck },
+	{ "label", 'l', "KEY=VALUE",
+	  "set a label on the container (inspect's Config.Labels)", set_label },
+	{ "add-host", 0, "NAME:IP",
+	  "add a line to the container's /etc/hosts (IP host-gateway: the host)",
+	  set_add_host },
+	{ "shm-size", 0, "SIZE", "size of /dev/shm (default 64m)",
+	  set_shm_size },
+	{ "ulimit", 0, "NAME=SOFT[:HARD]",
+	  "a resource limit of the command (nofile=1024:2048); at most the hard limits hutch runs under",
+	  set_ulimit },
+	{ "platform", 0, "OS/ARCH",
+	  "the platform to pull; an image of the store for another one is refused",
+	  set_platform },
+	{ "pull", 0, "POLICY",
+	  "missing (default): pull the image when the store lacks it; always; never",
+	  set_pull },
 	{ "init", 0, NULL, "accepted: hutch's init is always pid 1", set_noop },
 	{ "detach", 'd', NULL,
 	  "run in the background and print the container id", set_detach },
@@ -847,6 +1004,7 @@ static struct ctr_container *make_container(struct run_opts *o,
 	c->outlive_job = o->outlive_job;
 	c->ports = steal_ptr(&o->shown_ports);
 	c->publish_all = o->publish_all;
+	c->labels = steal_ptr(&o->labels);
 	c->health_cfg = o->health;
 	memset(&o->health, 0, sizeof(o->health));
 	if (!c->image) {
@@ -866,7 +1024,11 @@ static int start(struct run_opts *o, const char *image, char **args,
 		.entrypoint = o->entrypoint,
 		.overlay = o->overlay,
 		.upper_dir = o->upper_dir,
-		.get = { .pull = true, .missing = pull_missing, .ctx = &bar },
+		.get = { .pull = !o->pull || strcmp(o->pull, "never"),
+			 .always = o->pull && !strcmp(o->pull, "always"),
+			 .platform = o->platform,
+			 .missing = pull_missing,
+			 .ctx = &bar },
 	};
 	struct ctr_container *c = make_container(o, image);
 	int ret = c ? ctr_container_make(c, &src, err)
@@ -933,6 +1095,7 @@ static int run_main(int argc, char **argv)
 	free(o.entrypoint);
 	free(o.name);
 	cmn_strv_free(o.shown_ports);
+	cmn_strv_free(o.labels);
 	ctr_healthcheck_clear(&o.health);
 	return status;
 }

@@ -50,6 +50,7 @@ void ctr_container_free(struct ctr_container *c)
 	free(c->image_id);
 	cmn_strv_free(c->ports);
 	cmn_strv_free(c->bound);
+	cmn_strv_free(c->labels);
 	ctr_healthcheck_clear(&c->health_cfg);
 	ctr_health_clear(&c->health);
 	free(c->error);
@@ -92,7 +93,7 @@ static json_t *record_json(const struct ctr_container *c)
 		return NULL;
 	/* RestartMax -1 for "no": what records before RestartPolicy say. */
 	return json_pack(
-		"{s:o,s:s,s:s,s:o,s:I,s:b,s:b,s:i,s:s,s:i,s:i,s:o,s:b,s:b,s:o}",
+		"{s:o,s:s,s:s,s:o,s:I,s:b,s:b,s:i,s:s,s:i,s:i,s:o,s:b,s:b,s:o,s:o}",
 		"Config", cfg, "Name", c->name, "Image",
 		c->image ? c->image : "", "ImageID",
 		c->image_id ? json_string(c->image_id) : json_null(), "Created",
@@ -103,7 +104,8 @@ static json_t *record_json(const struct ctr_container *c)
 		c->stop_signal, "StopTimeout", c->stop_timeout, "Ports",
 		ctr_strv_json(c->ports), "OutliveJob", c->outlive_job,
 		"PublishAll", c->publish_all, "Healthcheck",
-		ctr_healthcheck_json(&c->health_cfg, true));
+		ctr_healthcheck_json(&c->health_cfg, true), "Labels",
+		ctr_strv_json(c->labels));
 }
 
 static void restart_parse(const json_t *j, struct ctr_container *c)
@@ -145,6 +147,7 @@ static int record_parse(const json_t *j, struct ctr_container *c)
 		(int)json_integer_value(json_object_get(j, "StopTimeout"));
 	c->ports = ctr_json_strv(json_object_get(j, "Ports"));
 	c->publish_all = json_is_true(json_object_get(j, "PublishAll"));
+	c->labels = ctr_json_strv(json_object_get(j, "Labels"));
 	if (ctr_healthcheck_from_json(json_object_get(j, "Healthcheck"),
 				      &c->health_cfg) < 0)
 		return -ENOMEM;

@@ -133,6 +133,7 @@ struct ctr_container {
 	int stop_timeout; /* seconds */
 	char **ports;	  /* -p specs as ps shows them before they are bound */
 	bool publish_all; /* -P: the image's EXPOSEd ports too */
+	char **labels;	  /* --label KEY=VALUE */
 	struct ctr_healthcheck health_cfg;
 
 	enum ctr_status status;
@@ -187,7 +188,7 @@ struct ctr_source {
 	const char *entrypoint;
 	bool overlay;
 	const char *upper_dir;
-	struct img_get_opts get;
+	struct img_get_opts get; /* get.platform: --platform, checked */
 };
 /* With an image, ctr_container_make() also applies the image's config to
  * what the caller set in @c: EXPOSE for publish_all, its HEALTHCHECK under

@@ -81,6 +81,30 @@ static int apply_image(struct ctr_container *c, const struct img_image *img)
 
 /* The image's layers under the container's own upper directory, and its
  * config under the user's options. */
+/* --platform: an image of the store for another platform is refused, as
+ * Docker refuses it, rather than failing later with "exec format error". */
+static int check_platform(const struct img_image *img, const char *want,
+			  struct hutch_err *err)
+{
+	cleanup_json json_t *j =
+		json_loadb(img->config_json, img->config_len, 0, NULL);
+	const char *os = json_string_value(json_object_get(j, "os"));
+	const char *arch = json_string_value(json_object_get(j, "architecture"));
+	size_t len = strcspn(want, "/");
+	const char *warch = want[len] ? want + len + 1 : "";
+	size_t alen = strcspn(warch, "/");
+
+	if (!os || !arch ||
+	    (strlen(os) == len && !strncmp(os, want, len) &&
+	     strlen(arch) == alen && !strncmp(arch, warch, alen)))
+		return 0;
+	return cmn_err_msg(
+		err, EINVAL,
+		"image with reference %s was found but does not match the specified platform: wanted %s, actual: %s/%s; pull it with --platform %s, or drop --platform",
+		img->names && img->names[0] ? img->names[0] : "(an id)", want,
+		os, arch, want);
+}
+
 static int prepare_image(struct ctr_container *c, const struct ctr_source *src,
 			 struct hutch_err *err)
 {
@@ -97,6 +121,8 @@ static int prepare_image(struct ctr_container *c, const struct ctr_source *src,
 		ret = cmn_err_msg(err, ENOENT, "No such image: %s", src->image);
 	if (ret == 0)
 		ret = img_image_load(store, &id, &img, err);
+	if (ret == 0 && src->get.platform)
+		ret = check_platform(img, src->get.platform, err);
 	snprintf(dir, sizeof(dir), "containers/%s", c->cfg.id);
 	if (ret == 0)
 		ret = img_rootfs_prepare(store, img, dir, &c->cfg, err);

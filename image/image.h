@@ -525,9 +525,13 @@ int img_pull_ref(struct img_store *s, const struct img_ref *ref,
  * @missing: called once before that pull with the name as given and as
  *           parsed; it may fill @po (a progress callback, the platform)
  *           for the pull; may be NULL
+ * @always:  with @pull, pull even when the store has it (--pull always)
+ * @platform: "os/arch[/variant]" for the pull; NULL: the host's
  */
 struct img_get_opts {
 	bool pull;
+	bool always;
+	const char *platform;
 	void (*missing)(void *ctx, const char *name, const struct img_ref *ref,
 			struct img_pull_opts *po);
 	void *ctx;

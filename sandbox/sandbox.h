@@ -162,6 +162,19 @@ struct sbx_mount {
  *
  * Every pointer is owned and released by sbx_config_free().
  */
+/* --ulimit: one resource's limits, set on the container's command. */
+#define SBX_RLIMITS 16
+struct sbx_rlimit {
+	bool set;
+	uint64_t soft, hard; /* RLIM_INFINITY: unlimited */
+};
+
+/** sbx_rlimit_resource() - setrlimit(2)'s resource for Docker's --ulimit
+ * name ("nofile", "nproc", ...), or -1. */
+int sbx_rlimit_resource(const char *name);
+/** sbx_rlimit_name() - the inverse; NULL for none. */
+const char *sbx_rlimit_name(int resource);
+
 struct sbx_config {
 	char *rootfs;	/* absolute path of the root filesystem */
 	char **argv;	/* the command */
@@ -195,6 +208,10 @@ struct sbx_config {
 	char *upper;
 	char *work;
 	const struct sbx_storage_driver *storage;
+
+	char **add_hosts;  /* --add-host: "NAME IP" ("host-gateway": the host) */
+	uint64_t shm_size; /* /dev/shm's size in bytes; 0: Docker's 64 MiB */
+	struct sbx_rlimit rlimits[SBX_RLIMITS]; /* --ulimit */
 
 	uint64_t caps; /* capability bounding/effective set, bit = cap */
 	char *seccomp_profile; /* Docker-format JSON path, NULL: default */
