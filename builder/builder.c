@@ -123,7 +123,7 @@ int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
 	struct img_image *img = NULL;
 	json_t *root = NULL;
 	cleanup_strv char **env = NULL;
-	int ret = img_resolve(b->store, name, &id, err);
+	int ret = b->o->pull ? -ENOENT : img_resolve(b->store, name, &id, err);
 
 	if (ret == -ENOENT)
 		ret = pull_base(b, name, &id, err);

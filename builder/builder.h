@@ -641,6 +641,7 @@ struct bld_opts {
 	char *const *labels;
 	const char *target;
 	bool no_cache;
+	bool pull; /* --pull: pull each FROM image, even one in the store */
 	bool network_none;
 	int output;
 	const struct bld_secret *secrets;

@@ -51,3 +51,22 @@ saved_config() {
 	[ "$status" -ne 0 ]
 	[[ $output == *"HEALTHCHECK --interval=10us is shorter than 1ms"* ]]
 }
+
+@test "build --progress, --pull, and -o's answer" {
+	printf 'FROM base:1\nRUN echo built\n' >"$C/Dockerfile"
+	run "$HUTCH" build --progress plain -t prog:1 "$C"
+	[ "$status" -eq 0 ]
+	[[ $output == *"built"* ]]
+	run --separate-stderr "$HUTCH" build --progress quiet "$C"
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^sha256:[0-9a-f]{64}$ ]]
+	expect_plain_error 125 "$HUTCH" build --progress fancy "$C"
+	[[ $stderr == *'invalid --progress "fancy": use auto, plain, tty or quiet'* ]]
+	# --pull pulls FROM even when the store has it: here there is no
+	# registry to reach, so the build fails saying so (as docker build).
+	run "$HUTCH" build --pull -q "$C"
+	[ "$status" -ne 0 ]
+	[[ $output == *"FROM base:1: cannot reach registry"* ]]
+	expect_plain_error 125 "$HUTCH" build -o out "$C"
+	[[ $stderr == "hutch: build: -o is not supported by hutch: "*"; use hutch save -o FILE NAME"* ]]
+}

@@ -70,6 +70,10 @@ teardown() {
 	[ "$output" = local ]
 	expect_plain_error 125 "$HUTCH" run --rm --pull never nothere:1 true
 	[[ $stderr == *"No such image: nothere:1"* ]]
+	# always pulls what the store has: here no registry can be reached.
+	run "$HUTCH" run --rm --pull always base:1 true
+	[ "$status" -eq 125 ]
+	[[ $output == *"cannot reach registry"* ]]
 	expect_plain_error 125 "$HUTCH" run --rm --pull sometimes base:1 true
 	[[ $stderr == *"use missing (the default), always or never"* ]]
 }
