@@ -205,8 +205,9 @@ static void host_resources(json_t *host, const struct sbx_config *cfg)
 	json_object_set_new(host, "ExtraHosts", hosts);
 	json_object_set_new(host, "Ulimits", ulimits);
 	json_object_set_new(host, "ShmSize",
-			    json_integer(cfg->shm_size ? (json_int_t)cfg->shm_size
-						       : 64 << 20));
+			    json_integer(cfg->shm_size
+						 ? (json_int_t)cfg->shm_size
+						 : 64 << 20));
 }
 
 /* What Docker shows and the big pack below leaves out. */

@@ -568,9 +568,9 @@ static int set_label(void *ctx, const char *arg, struct hutch_err *err)
 		return cmn_err_msg(
 			err, EINVAL,
 			"invalid label \"%s\": write KEY=VALUE or KEY", arg);
-	return cmn_strv_push(&o->labels, strchr(arg, '=')
-						 ? strdup(arg)
-						 : cmn_strdup_printf("%s=", arg));
+	return cmn_strv_push(&o->labels,
+			     strchr(arg, '=') ? strdup(arg)
+					      : cmn_strdup_printf("%s=", arg));
 }
 
 /* NAME:IP (or Docker 25's NAME=IP); IP may be IPv6 or host-gateway. */
@@ -580,7 +580,8 @@ static int set_add_host(void *ctx, const char *arg, struct hutch_err *err)
 	size_t len = strcspn(arg, ":=");
 	const char *ip = arg[len] ? arg + len + 1 : "";
 	unsigned char addr[16];
-	const char *bad = !len || strchr(arg, ' ') || strchr(arg, '\t') ? "host name"
+	const char *bad = !len || strchr(arg, ' ') || strchr(arg, '\t')
+				  ? "host name"
 			  : strcmp(ip, "host-gateway") &&
 					  inet_pton(AF_INET, ip, addr) != 1 &&
 					  inet_pton(AF_INET6, ip, addr) != 1

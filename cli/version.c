@@ -19,7 +19,7 @@ struct version_info {
 static const char *go_arch(const char *machine)
 {
 	static const char *const names[][2] = {
-		{ "x86_64", "amd64" }, { "aarch64", "arm64" },
+		{ "x86_64", "amd64" },	  { "aarch64", "arm64" },
 		{ "ppc64le", "ppc64le" }, { "s390x", "s390x" },
 		{ "riscv64", "riscv64" }, { "i686", "386" },
 	};

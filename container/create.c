@@ -89,7 +89,8 @@ static int check_platform(const struct img_image *img, const char *want,
 	cleanup_json json_t *j =
 		json_loadb(img->config_json, img->config_len, 0, NULL);
 	const char *os = json_string_value(json_object_get(j, "os"));
-	const char *arch = json_string_value(json_object_get(j, "architecture"));
+	const char *arch =
+		json_string_value(json_object_get(j, "architecture"));
 	size_t len = strcspn(want, "/");
 	const char *warch = want[len] ? want + len + 1 : "";
 	size_t alen = strcspn(warch, "/");

@@ -38,12 +38,12 @@
 
 #include "container/container-internal.h"
 
-#define SECOND_NS 1000000000LL
-#define DEFAULT_INTERVAL (30 * SECOND_NS)
-#define DEFAULT_TIMEOUT (30 * SECOND_NS)
+#define SECOND_NS	       1000000000LL
+#define DEFAULT_INTERVAL       (30 * SECOND_NS)
+#define DEFAULT_TIMEOUT	       (30 * SECOND_NS)
 #define DEFAULT_START_INTERVAL (5 * SECOND_NS)
-#define DEFAULT_RETRIES 3
-#define OUTPUT_MAX 4096
+#define DEFAULT_RETRIES	       3
+#define OUTPUT_MAX	       4096
 
 /* ---- the configuration -------------------------------------------------- */
 
@@ -119,8 +119,7 @@ int ctr_healthcheck_from_json(const json_t *j, struct ctr_healthcheck *h)
 	h->shell = ctr_json_strv(json_object_get(j, "Shell"));
 	h->interval = json_integer_value(json_object_get(j, "Interval"));
 	h->timeout = json_integer_value(json_object_get(j, "Timeout"));
-	h->start_period =
-		json_integer_value(json_object_get(j, "StartPeriod"));
+	h->start_period = json_integer_value(json_object_get(j, "StartPeriod"));
 	h->start_interval =
 		json_integer_value(json_object_get(j, "StartInterval"));
 	h->retries = (int)json_integer_value(json_object_get(j, "Retries"));
@@ -308,8 +307,8 @@ __attribute__((noreturn)) static void check_child(struct ctr_container *c,
 
 /* Read what the check writes until it ends or @deadline; -ETIMEDOUT, or
  * -EINTR when SIGTERM came. */
-static int collect(const struct prober *p, int fd, int64_t deadline,
-		   char *buf, size_t *len)
+static int collect(const struct prober *p, int fd, int64_t deadline, char *buf,
+		   size_t *len)
 {
 	char scratch[4096];
 
@@ -384,8 +383,8 @@ static int run_check(struct prober *p, char **argv, int64_t timeout,
 
 /* Docker's rules: a success is healthy; failures count, outside the start
  * period, until @retries in a row make it unhealthy. */
-static void record(struct prober *p, struct ctr_health_result *r,
-		   bool starting, int retries)
+static void record(struct prober *p, struct ctr_health_result *r, bool starting,
+		   int retries)
 {
 	struct ctr_health *h = &p->health;
 

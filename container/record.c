@@ -165,24 +165,25 @@ static void ulimits_from_json(const json_t *a, struct sbx_config *c)
 /* What run's resource options (--add-host, --shm-size, --ulimit) add. */
 static json_t *resources_json(json_t *o, const struct sbx_config *c)
 {
-	if (o && (json_object_set_new(o, "ExtraHosts",
-				      strv_json(c->add_hosts)) < 0 ||
-		  json_object_set_new(o, "ShmSize",
-				      json_integer((json_int_t)c->shm_size)) <
-			  0 ||
-		  json_object_set_new(o, "Ulimits", ulimits_json(c)) < 0)) {
+	if (o &&
+	    (json_object_set_new(o, "ExtraHosts", strv_json(c->add_hosts)) <
+		     0 ||
+	     json_object_set_new(o, "ShmSize",
+				 json_integer((json_int_t)c->shm_size)) < 0 ||
+	     json_object_set_new(o, "Ulimits", ulimits_json(c)) < 0)) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
 }
 
-json_t *ctr_config_json(const struct sbx_config *c)
+/* Everything but resources_json()'s. */
+static json_t *config_json(const struct sbx_config *c)
 {
 	char caps[24];
 
 	snprintf(caps, sizeof(caps), "0x%llx", (unsigned long long)c->caps);
-	return resources_json(json_pack(
+	return json_pack(
 		"{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:b,s:b,"
 		"s:s,s:s,s:s,s:o,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:b,s:s}",
 		"Id", c->id, "Rootfs", opt_string(c->rootfs), "Cmd",
@@ -198,7 +199,12 @@ json_t *ctr_config_json(const struct sbx_config *c)
 		"Lowers", strv_json(c->lowers), "Upper", opt_string(c->upper),
 		"Work", opt_string(c->work), "Publish", strv_json(c->ports),
 		"AllowHostLoopback", c->allow_host_loopback, "StorageDriver",
-		sbx_storage_name(c->storage)), c);
+		sbx_storage_name(c->storage));
+}
+
+json_t *ctr_config_json(const struct sbx_config *c)
+{
+	return resources_json(config_json(c), c);
 }
 
 static int enums_from_json(const json_t *j, struct sbx_config *c)
@@ -248,7 +254,8 @@ int ctr_config_from_json(const json_t *j, struct sbx_config *c)
 	c->allow_host_loopback =
 		json_is_true(json_object_get(j, "AllowHostLoopback"));
 	c->add_hosts = json_strv(json_object_get(j, "ExtraHosts"));
-	c->shm_size = (uint64_t)json_integer_value(json_object_get(j, "ShmSize"));
+	c->shm_size =
+		(uint64_t)json_integer_value(json_object_get(j, "ShmSize"));
 	ulimits_from_json(json_object_get(j, "Ulimits"), c);
 	/* Records from before drivers: auto. */
 	if (json_string_value(json_object_get(j, "StorageDriver")))

@@ -50,14 +50,14 @@ void sbx_config_free(struct sbx_config *cfg)
 
 /* Docker's --ulimit names, which are ulimit(1)'s and prlimit(1)'s. */
 static const char *const rlimit_names[SBX_RLIMITS] = {
-	[RLIMIT_CPU] = "cpu",	       [RLIMIT_FSIZE] = "fsize",
-	[RLIMIT_DATA] = "data",	       [RLIMIT_STACK] = "stack",
-	[RLIMIT_CORE] = "core",	       [RLIMIT_RSS] = "rss",
-	[RLIMIT_NPROC] = "nproc",      [RLIMIT_NOFILE] = "nofile",
-	[RLIMIT_MEMLOCK] = "memlock",  [RLIMIT_AS] = "as",
-	[RLIMIT_LOCKS] = "locks",      [RLIMIT_SIGPENDING] = "sigpending",
+	[RLIMIT_CPU] = "cpu",		[RLIMIT_FSIZE] = "fsize",
+	[RLIMIT_DATA] = "data",		[RLIMIT_STACK] = "stack",
+	[RLIMIT_CORE] = "core",		[RLIMIT_RSS] = "rss",
+	[RLIMIT_NPROC] = "nproc",	[RLIMIT_NOFILE] = "nofile",
+	[RLIMIT_MEMLOCK] = "memlock",	[RLIMIT_AS] = "as",
+	[RLIMIT_LOCKS] = "locks",	[RLIMIT_SIGPENDING] = "sigpending",
 	[RLIMIT_MSGQUEUE] = "msgqueue", [RLIMIT_NICE] = "nice",
-	[RLIMIT_RTPRIO] = "rtprio",    [RLIMIT_RTTIME] = "rttime",
+	[RLIMIT_RTPRIO] = "rtprio",	[RLIMIT_RTTIME] = "rttime",
 };
 
 int sbx_rlimit_resource(const char *name)

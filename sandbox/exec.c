@@ -270,8 +270,7 @@ static int apply_rlimits(const struct sbx_config *cfg, struct hutch_err *err)
 			return cmn_err_msg(
 				err, errno,
 				"--ulimit %s=%llu:%llu: %s; a rootless container cannot raise a hard limit above the one hutch runs under (see ulimit -H -a)",
-				sbx_rlimit_name(i),
-				(unsigned long long)r->soft,
+				sbx_rlimit_name(i), (unsigned long long)r->soft,
 				(unsigned long long)r->hard, strerror(errno));
 	}
 	return 0;

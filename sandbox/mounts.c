@@ -406,7 +406,8 @@ static int setup_dev(const struct sbx_plan *plan, int rootfd,
 	/* Docker's 64 MiB unless --shm-size says otherwise. */
 	snprintf(shm, sizeof(shm), "mode=1777,size=%lluk",
 		 plan->cfg->shm_size
-			 ? (unsigned long long)(plan->cfg->shm_size + 1023) / 1024
+			 ? (unsigned long long)(plan->cfg->shm_size + 1023) /
+				   1024
 			 : 65536ULL);
 	if (ret == 0)
 		ret = mount_fs(rootfd, "/dev/shm", "tmpfs",

@@ -209,7 +209,7 @@ struct sbx_config {
 	char *work;
 	const struct sbx_storage_driver *storage;
 
-	char **add_hosts;  /* --add-host: "NAME IP" ("host-gateway": the host) */
+	char **add_hosts; /* --add-host: "NAME IP" ("host-gateway": the host) */
 	uint64_t shm_size; /* /dev/shm's size in bytes; 0: Docker's 64 MiB */
 	struct sbx_rlimit rlimits[SBX_RLIMITS]; /* --ulimit */
 

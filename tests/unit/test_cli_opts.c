@@ -20,8 +20,8 @@ static int nop(void *ctx, const char *arg, struct hutch_err *err)
 }
 
 static const struct cli_opt opts[] = {
-	{ "network", 0, "MODE", "", nop }, { "name", 0, "NAME", "", nop },
-	{ "detach", 'd', NULL, "", nop },  { "rm", 0, NULL, "", nop },
+	{ "network", 0, "MODE", "", nop },  { "name", 0, "NAME", "", nop },
+	{ "detach", 'd', NULL, "", nop },   { "rm", 0, NULL, "", nop },
 	{ "volume", 'v', "SPEC", "", nop },
 };
 
@@ -61,8 +61,9 @@ static void typos_get_the_closest_option(void **state)
 	assert_non_null(strstr(parse("--volumes=x", NULL, &err),
 			       "did you mean --volume?"));
 	/* Too far from anything: no guess. */
-	assert_string_equal(parse("--frobnicate", NULL, &err),
-			    "run: unknown option --frobnicate; see 'hutch run --help'");
+	assert_string_equal(
+		parse("--frobnicate", NULL, &err),
+		"run: unknown option --frobnicate; see 'hutch run --help'");
 	/* Short names: one edit at most. */
 	assert_null(strstr(parse("--xy", NULL, &err), "did you mean"));
 }

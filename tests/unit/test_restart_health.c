@@ -13,7 +13,7 @@
 #include "container/container-internal.h"
 
 #define MS 1000000LL
-#define S 1000000000LL
+#define S  1000000000LL
 
 static void backoff_doubles_to_a_minute_and_resets(void **state)
 {
