@@ -123,7 +123,7 @@ int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
 	struct img_image *img = NULL;
 	json_t *root = NULL;
 	cleanup_strv char **env = NULL;
-	int ret = img_resolve(b->store, name, &id, err);
+	int ret = b->o->pull ? -ENOENT : img_resolve(b->store, name, &id, err);
 
 	if (ret == -ENOENT)
 		ret = pull_base(b, name, &id, err);
@@ -244,8 +244,8 @@ static json_t *strv_json(char *const *v, size_t n)
 	return a;
 }
 
-/* CMD, ENTRYPOINT, HEALTHCHECK's CMD: JSON form as is, shell form through
- * the stage's SHELL. */
+/* CMD, ENTRYPOINT: JSON form as is, shell form through the stage's
+ * SHELL. */
 static json_t *command_json(const struct stage *st, const struct bld_instr *in)
 {
 	json_t *a;
@@ -267,6 +267,51 @@ static json_t *command_json(const struct stage *st, const struct bld_instr *in)
 		json_array_append_new(a, json_string(joined));
 	free(joined);
 	return a;
+}
+
+/* HEALTHCHECK as Docker's image config has it: Test {"CMD-SHELL", text}
+ * for the shell form (the container's shell runs it), {"CMD", arg...} for
+ * JSON, {"NONE"}; durations in ns, those left at the default omitted. */
+static json_t *health_json(const struct bld_instr *in)
+{
+	const struct bld_health *h = &in->health;
+	const struct {
+		const char *key;
+		int64_t v;
+	} fields[] = { { "Interval", h->interval_ns },
+		       { "Timeout", h->timeout_ns },
+		       { "StartPeriod", h->start_period_ns },
+		       { "StartInterval", h->start_interval_ns },
+		       { "Retries", h->retries } };
+	json_t *test = json_array(), *o;
+
+	if (h->none) {
+		json_array_append_new(test, json_string("NONE"));
+		return json_pack("{s:o}", "Test", test);
+	}
+	json_array_append_new(test,
+			      json_string(in->json ? "CMD" : "CMD-SHELL"));
+	for (size_t i = 0; i < in->n_args; i++) {
+		if (!in->json && i) {
+			/* Shell form: one text, as it was written. */
+			char *more = cmn_strdup_printf(
+				"%s %s",
+				json_string_value(json_array_get(test, 1)),
+				in->args[i]);
+
+			json_array_set_new(test, 1, json_string(more));
+			free(more);
+			continue;
+		}
+		json_array_append_new(test, json_string(in->args[i]));
+	}
+	o = json_pack("{s:o}", "Test", test);
+	for (size_t i = 0; o && i < ARRAY_SIZE(fields); i++)
+		if (fields[i].v)
+			json_object_set_new(
+				o, fields[i].key,
+				json_integer((json_int_t)fields[i].v));
+	return o;
 }
 
 static void set_env(struct stage *st, const char *k, const char *v)
@@ -376,22 +421,7 @@ static bool config_step(struct bld *b, struct stage *st,
 				    strv_json(in->args, in->n_args));
 		return true;
 	case BLD_HEALTHCHECK:
-		if (in->health.none)
-			json_object_set_new(
-				c, "Healthcheck",
-				json_pack("{s:[s]}", "Test", "NONE"));
-		else
-			json_object_set_new(
-				c, "Healthcheck",
-				json_pack(
-					"{s:o,s:I,s:I,s:I,s:i}", "Test",
-					command_json(st, in), "Interval",
-					(json_int_t)in->health.interval_ns,
-					"Timeout",
-					(json_int_t)in->health.timeout_ns,
-					"StartPeriod",
-					(json_int_t)in->health.start_period_ns,
-					"Retries", in->health.retries));
+		json_object_set_new(c, "Healthcheck", health_json(in));
 		return true;
 	case BLD_ONBUILD: {
 		char *expr = bld_onbuild_expression(in);

@@ -215,6 +215,11 @@ void bld_instr_free(struct bld_instr *in);
 /** bld_kind_name() - "RUN", "COPY", ... (static). */
 const char *bld_kind_name(enum bld_kind kind);
 
+/** bld_parse_duration() - a Go duration ("1m30s", "500ms", "1.5h", "0")
+ * in nanoseconds, as HEALTHCHECK and run's --health-* write them; false
+ * when invalid. */
+bool bld_parse_duration(const char *s, int64_t *ns);
+
 /**
  * bld_instr_flag() - the value of the last --@name given to @in
  * @found: set to whether the flag was given at all (may be NULL)
@@ -636,6 +641,7 @@ struct bld_opts {
 	char *const *labels;
 	const char *target;
 	bool no_cache;
+	bool pull; /* --pull: pull each FROM image, even one in the store */
 	bool network_none;
 	int output;
 	const struct bld_secret *secrets;

@@ -642,10 +642,12 @@ static int health_duration(const struct bld_pctx *pc, unsigned lineno,
 			pc, lineno,
 			"HEALTHCHECK --%s=%s is not a duration; write it like 30s, 1m30s or 500ms",
 			name, v);
-	if (*ns < 1000000)
+	/* 0 means the default, as in Docker; a negative or shorter one is
+	 * refused. */
+	if (*ns != 0 && *ns < 1000000)
 		return bld_perr(
 			pc, lineno,
-			"HEALTHCHECK --%s=%s is shorter than 1ms; leave the flag out for the default",
+			"HEALTHCHECK --%s=%s is shorter than 1ms; write 0s or leave the flag out for the default",
 			name, v);
 	return 0;
 }

@@ -80,9 +80,6 @@ int bld_finish_instr(const struct bld_pctx *pc, struct bld_instr *in);
 /* Free what @in owns, leaving it zeroed. */
 void bld_instr_clear(struct bld_instr *in);
 
-/* Parse a Go duration ("1m30s", "500ms", "1.5h"); false when invalid. */
-bool bld_parse_duration(const char *s, int64_t *ns);
-
 /* ---- dockerfile-subst.c ---- */
 
 /* Like bld_substitute(), but only checks the syntax: every variable is

@@ -83,6 +83,26 @@ static int set_quiet(void *ctx, const char *arg, struct hutch_err *err)
 	return cli_parse_bool(arg, &((struct build_cli *)ctx)->quiet, err);
 }
 
+static int set_pull(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return cli_parse_bool(arg, &((struct build_cli *)ctx)->o.pull, err);
+}
+
+/* BuildKit's --progress: hutch's output is plain text whatever the
+ * terminal, and quiet is -q. */
+static int set_progress(void *ctx, const char *arg, struct hutch_err *err)
+{
+	if (!strcmp(arg, "quiet"))
+		return set_quiet(ctx, "true", err);
+	if (!strcmp(arg, "auto") || !strcmp(arg, "plain") ||
+	    !strcmp(arg, "tty"))
+		return 0;
+	return cmn_err_msg(
+		err, EINVAL,
+		"invalid --progress \"%s\": use auto, plain, tty or quiet (hutch prints plain text for each)",
+		arg);
+}
+
 /* RUN's containers and COPY's mounts both read the variable. */
 static int set_storage_driver(void *ctx, const char *arg, struct hutch_err *err)
 {
@@ -162,6 +182,10 @@ static const struct cli_opt build_options[] = {
 	  set_storage_driver },
 	{ "iidfile", 0, "FILE", "write the image id to FILE", set_iidfile },
 	{ "quiet", 'q', NULL, "print only the image id", set_quiet },
+	{ "progress", 0, "TYPE",
+	  "auto, plain, tty (all plain text) or quiet (as -q)", set_progress },
+	{ "pull", 0, NULL, "pull each FROM image, even one the store has",
+	  set_pull },
 	{ "label", 0, "KEY=VALUE", "add a label to the image", set_label },
 	{ "secret", 0, "id=ID,src=FILE",
 	  "a secret for RUN --mount=type=secret (or id=ID,env=VAR), never stored",

@@ -65,6 +65,34 @@ int cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 	      size_t n_opts, void *ctx, int argc, char **argv, bool *help,
 	      struct hutch_err *err);
 
+/**
+ * struct cli_unsupported - one of Docker's options that hutch knows and
+ * does not take (cli/unsupported.c's table)
+ * @cmd:  the command ("run", "build"), NULL for both
+ * @name: the long name; @short_name: its letter, or 0
+ * @why:  why hutch leaves it out; @use: what to use instead
+ */
+struct cli_unsupported {
+	const char *cmd;
+	const char *name;
+	char short_name;
+	const char *why;
+	const char *use;
+};
+
+/** cli_unsupported_find() - the entry for --@name (or -@short_name when
+ * @name is NULL) of @cmd, or NULL. */
+const struct cli_unsupported *
+cli_unsupported_find(const char *cmd, const char *name, char short_name);
+/** cli_unsupported_list() - the whole table (*@out) and its length. */
+size_t cli_unsupported_list(const struct cli_unsupported **out);
+/** cli_edit_distance() - Levenshtein's distance of @a and @b (names under
+ * 64 characters; else SIZE_MAX). */
+size_t cli_edit_distance(const char *a, const char *b);
+/** cli_suggest() - the option of @opts closest to @name when it is close
+ * enough to be a typo of it, else NULL. */
+const char *cli_suggest(const struct cli_opt *opts, size_t n, const char *name);
+
 /** cli_help() - print the usage and option table of @cmd to stdout. */
 void cli_help(const struct cli_cmd *cmd, const struct cli_opt *opts,
 	      size_t n_opts);
@@ -97,6 +125,10 @@ const char *cli_human_size(uint64_t bytes, char buf[static 16]);
 /** cli_human_ago() - "2 hours ago". */
 const char *cli_human_ago(int64_t when, char buf[static 32]);
 
+/** cli_ports_text() - ps's PORTS: the ports @c bound while it runs, ranges
+ * joined ("127.0.0.1:34567->80/tcp, ...") (port.c). */
+void cli_ports_text(const struct ctr_container *c, char *buf, size_t len);
+
 /**
  * cli_inspect_each() - `inspect`'s output for @n @keys: each looked up with
  * @find (a new reference, or NULL with @err filled, which is printed),
@@ -113,6 +145,10 @@ int cli_inspect_each(char *const *keys, int n, const char *format,
 struct json_t *cli_volume_json(const struct ctr_volume *v);
 
 /* ---- mount specifications (mount.c) ------------------------------------ */
+
+/** cli_parse_size() - Docker's sizes (64m, 1.5g, 4096: k/m/g/t/p in powers
+ * of 1024) in bytes; false when invalid. */
+bool cli_parse_size(const char *s, uint64_t *out);
 
 /** cli_check_mount_dst() - -EINVAL with @err (naming @spec) unless @dst is
  * an absolute path other than /. */
@@ -186,5 +222,7 @@ extern const struct cli_cmd cli_stats_cmd;
 extern const struct cli_cmd cli_unshare_cmd;
 extern const struct cli_cmd cli_monitor_cmd;
 extern const struct cli_cmd cli_volume_cmd;
+extern const struct cli_cmd cli_container_cmd;
+extern const struct cli_cmd cli_image_cmd;
 
 #endif

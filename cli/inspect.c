@@ -116,6 +116,125 @@ static json_t *graph_driver(const struct sbx_config *cfg)
 			 cfg->rootfs ? cfg->rootfs : "");
 }
 
+/* NetworkSettings.Ports: {"80/tcp": [{"HostIp": ..., "HostPort": ...}]}
+ * for the ports bound while it runs. */
+static json_t *ports_json(const struct ctr_container *c)
+{
+	json_t *o = json_object();
+	struct ctr_port *ports = NULL;
+	size_t n = 0;
+
+	if (!o || ctr_container_ports(c, &ports, &n) < 0)
+		return o;
+	for (size_t i = 0; i < n; i++) {
+		char key[16], hp[8];
+		json_t *list;
+
+		snprintf(key, sizeof(key), "%u/%s", ports[i].ctr_port,
+			 ports[i].proto);
+		snprintf(hp, sizeof(hp), "%u", ports[i].host_port);
+		list = json_object_get(o, key);
+		if (!list) {
+			list = json_array();
+			json_object_set_new(o, key, list);
+		}
+		json_array_append_new(list, json_pack("{s:s,s:s}", "HostIp",
+						      ports[i].host_ip,
+						      "HostPort", hp));
+	}
+	free(ports);
+	return o;
+}
+
+/* State.Health, Docker's shape (times as RFC 3339). */
+static json_t *health_json(const struct ctr_health *h)
+{
+	json_t *log = json_array();
+
+	for (size_t i = 0; i < h->n_log; i++)
+		json_array_append_new(
+			log,
+			json_pack("{s:o,s:o,s:i,s:s}", "Start",
+				  time_json(h->log[i].start), "End",
+				  time_json(h->log[i].end), "ExitCode",
+				  h->log[i].exit_code, "Output",
+				  h->log[i].output ? h->log[i].output : ""));
+	return json_pack("{s:s,s:i,s:o}", "Status", h->status, "FailingStreak",
+			 h->failing_streak, "Log", log);
+}
+
+/* Config.Labels: {"KEY": "VALUE"}. */
+static json_t *labels_json(char *const *labels)
+{
+	json_t *o = json_object();
+
+	for (; o && labels && *labels; labels++) {
+		const char *eq = strchr(*labels, '=');
+		cleanup_free char *key =
+			strndup(*labels, eq ? (size_t)(eq - *labels) : 0);
+
+		if (key)
+			json_object_set_new(o, key,
+					    json_string(eq ? eq + 1 : ""));
+	}
+	return o;
+}
+
+/* HostConfig's --add-host ("NAME:IP"), --shm-size and --ulimit. */
+static void host_resources(json_t *host, const struct sbx_config *cfg)
+{
+	json_t *hosts = json_array(), *ulimits = json_array();
+
+	for (char **h = cfg->add_hosts; hosts && h && *h; h++) {
+		const char *sp = strchr(*h, ' ');
+
+		if (sp)
+			json_array_append_new(
+				hosts, json_sprintf("%.*s:%s", (int)(sp - *h),
+						    *h, sp + 1));
+	}
+	for (int i = 0; ulimits && i < SBX_RLIMITS; i++)
+		if (cfg->rlimits[i].set)
+			json_array_append_new(
+				ulimits,
+				json_pack("{s:s,s:I,s:I}", "Name",
+					  sbx_rlimit_name(i), "Soft",
+					  (json_int_t)cfg->rlimits[i].soft,
+					  "Hard",
+					  (json_int_t)cfg->rlimits[i].hard));
+	json_object_set_new(host, "ExtraHosts", hosts);
+	json_object_set_new(host, "Ulimits", ulimits);
+	json_object_set_new(host, "ShmSize",
+			    json_integer(cfg->shm_size
+						 ? (json_int_t)cfg->shm_size
+						 : 64 << 20));
+}
+
+/* What Docker shows and the big pack below leaves out. */
+static void container_extras(json_t *o, const struct ctr_container *c)
+{
+	json_t *state = json_object_get(o, "State");
+	json_t *config = json_object_get(o, "Config");
+	json_t *host = json_object_get(o, "HostConfig");
+
+	json_object_set_new(state, "Restarting", json_boolean(c->restarting));
+	if (c->restarting)
+		json_object_set_new(state, "Status", json_string("restarting"));
+	if (ctr_healthcheck_active(&c->health_cfg) && c->health.status[0])
+		json_object_set_new(state, "Health", health_json(&c->health));
+	if (c->health_cfg.test) {
+		cleanup_free char *hc = ctr_healthcheck_text(&c->health_cfg);
+
+		json_object_set_new(config, "Healthcheck",
+				    hc ? json_loads(hc, 0, NULL) : json_null());
+	}
+	json_object_set_new(host, "PublishAllPorts",
+			    json_boolean(c->publish_all));
+	json_object_set_new(config, "Labels", labels_json(c->labels));
+	host_resources(host, &c->cfg);
+	json_object_set_new(o, "GraphDriver", graph_driver(&c->cfg));
+}
+
 static json_t *container_json(const struct ctr_container *c)
 {
 	static const char *const states[] = { "created", "running", "exited" };
@@ -139,8 +258,9 @@ static json_t *container_json(const struct ctr_container *c)
 		"Image", c->image_id ? c->image_id : "", "Name", name,
 		"RestartCount", c->restart_count, "HostConfig", "AutoRemove",
 		c->auto_remove, "RestartPolicy", "Name",
-		c->restart_max < 0 ? "no" : "on-failure", "MaximumRetryCount",
-		c->restart_max < 0 ? 0 : c->restart_max, "NetworkMode",
+		ctr_restart_name(c->restart), "MaximumRetryCount",
+		c->restart == CTR_RESTART_ON_FAILURE ? c->restart_max : 0,
+		"NetworkMode",
 		cfg->network == SBX_NET_NONE	? "none"
 		: cfg->network == SBX_NET_SLIRP ? "slirp"
 						: "host",
@@ -150,9 +270,9 @@ static json_t *container_json(const struct ctr_container *c)
 		"Cmd", strv(cfg->argv), "Image", c->image, "WorkingDir",
 		cfg->workdir ? cfg->workdir : "", "Tty", cfg->tty, "OpenStdin",
 		cfg->interactive, "StopSignal", cmn_signal_name(c->stop_signal),
-		"NetworkSettings", "Ports", strv(c->ports));
+		"NetworkSettings", "Ports", ports_json(c));
 	if (o)
-		json_object_set_new(o, "GraphDriver", graph_driver(cfg));
+		container_extras(o, c);
 	return o;
 }
 

@@ -269,7 +269,7 @@ static int parse_bool(const char *spec, const char *key, const char *val,
 
 /* Docker's RAMInBytes: 64m, 1.5g, 4096, with k/m/g/t/p (and an optional
  * b or ib) in powers of 1024. */
-static bool parse_size(const char *s, uint64_t *out)
+bool cli_parse_size(const char *s, uint64_t *out)
 {
 	static const char units[] = "kmgtp";
 	char *end;
@@ -463,7 +463,7 @@ static int tmpfs_data(const struct mount_form *f, struct sbx_mount *m,
 	uint64_t size = 0, mode = 01777;
 	char *end = NULL;
 
-	if (f->size && !parse_size(f->size, &size))
+	if (f->size && !cli_parse_size(f->size, &size))
 		return cmn_err_msg(
 			err, EINVAL,
 			"invalid mount \"%s\": invalid value for tmpfs-size: %s; give bytes or a size such as 64m or 1g",

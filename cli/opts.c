@@ -75,9 +75,31 @@ static int apply(const struct cli_cmd *cmd, const struct cli_opt *opt,
 	return ret;
 }
 
-static int unknown(const struct cli_cmd *cmd, const char *what,
-		   struct hutch_err *err)
+/* @name: a long option's name (no dashes, no value), or NULL for the
+ * short option @c. Docker's options hutch leaves out say why; a typo gets
+ * the closest option of the command. */
+static int unknown(const struct cli_cmd *cmd, const struct cli_opt *opts,
+		   size_t n, const char *name, char c, struct hutch_err *err)
 {
+	const struct cli_unsupported *u =
+		cli_unsupported_find(cmd->name, name, c);
+	const char *near = name ? cli_suggest(opts, n, name) : NULL;
+	char what[128];
+
+	if (name)
+		snprintf(what, sizeof(what), "--%s", name);
+	else
+		snprintf(what, sizeof(what), "-%c", c);
+	if (u)
+		return cmn_err_msg(
+			err, ENOTSUP,
+			"%s: %s is not supported by hutch: %s; use %s",
+			cmd->name, what, u->why, u->use);
+	if (near)
+		return cmn_err_msg(
+			err, EINVAL,
+			"%s: unknown option %s; did you mean --%s? (see 'hutch %s --help')",
+			cmd->name, what, near, cmd->name);
 	cmn_err_msg(err, EINVAL, "%s: unknown option %s", cmd->name, what);
 	cmn_err_fix(err, "see 'hutch %s --help'", cmd->name);
 	return -EINVAL;
@@ -102,8 +124,12 @@ static int parse_long(const struct cli_cmd *cmd, const struct cli_opt *opts,
 	size_t len = eq ? (size_t)(eq - name) : strlen(name);
 	const struct cli_opt *opt = find_long(opts, n, name, len);
 
-	if (!opt)
-		return unknown(cmd, argv[*i], err);
+	if (!opt) {
+		char bare[96];
+
+		snprintf(bare, sizeof(bare), "%.*s", (int)len, name);
+		return unknown(cmd, opts, n, bare, 0, err);
+	}
 	if (!opt->arg)
 		return apply(cmd, opt, ctx, eq ? eq + 1 : "true", err);
 	if (eq)
@@ -121,11 +147,10 @@ static int parse_short(const struct cli_cmd *cmd, const struct cli_opt *opts,
 {
 	for (const char *p = argv[*i] + 1; *p; p++) {
 		const struct cli_opt *opt = find_short(opts, n, *p);
-		char what[3] = { '-', *p, '\0' };
 		int ret;
 
 		if (!opt)
-			return unknown(cmd, what, err);
+			return unknown(cmd, opts, n, NULL, *p, err);
 		if (!opt->arg) {
 			ret = apply(cmd, opt, ctx, "true", err);
 			if (ret < 0)

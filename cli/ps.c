@@ -68,7 +68,7 @@ static int set_filter(void *ctx, const char *arg, struct hutch_err *err)
 		return set_string(&o->name, arg + 5);
 	return cmn_err_msg(
 		err, EINVAL,
-		"invalid filter \"%s\"; use status=created|running|exited or name=NAME",
+		"invalid filter \"%s\"; use status=created|running|restarting|exited or name=NAME",
 		arg);
 }
 
@@ -80,8 +80,8 @@ static const struct cli_opt ps_options[] = {
 	{ "format", 0, "TEMPLATE",
 	  "Go template: {{.ID}} {{.Names}} {{.Image}} {{.Status}} {{.Ports}} {{.Command}} {{.CreatedAt}} {{.State}} {{.RunningFor}}",
 	  set_format },
-	{ "filter", 'f', "FILTER", "status=created|running|exited, name=NAME",
-	  set_filter },
+	{ "filter", 'f', "FILTER",
+	  "status=created|running|restarting|exited, name=NAME", set_filter },
 };
 
 static int ps_main(int argc, char **argv);
@@ -126,11 +126,19 @@ static void status_text(const struct ctr_container *c, char *buf, size_t len)
 
 	if (c->status == CTR_RUNNING && c->host && !c->started_at) {
 		snprintf(buf, len, "Starting on %s", c->host);
+	} else if (c->status == CTR_RUNNING && c->restarting) {
+		snprintf(buf, len, "Restarting (%d) %s", c->exit_code,
+			 cli_human_ago(c->finished_at / 1000000000, ago));
 	} else if (c->status == CTR_RUNNING) {
+		const char *h = c->health.status;
+
 		cli_human_ago(c->started_at / 1000000000, ago);
 		ago[strlen(ago) > 4 ? strlen(ago) - 4 : 0] = '\0';
-		snprintf(buf, len, "Up %s%s%s", ago, c->host ? " on " : "",
-			 c->host ? c->host : "");
+		snprintf(buf, len, "Up %s%s%s%s%s%s", ago,
+			 c->host ? " on " : "", c->host ? c->host : "",
+			 *h ? " (" : "",
+			 !strcmp(h, "starting") ? "health: starting" : h,
+			 *h ? ")" : "");
 	} else if (c->status == CTR_EXITED) {
 		snprintf(buf, len, "Exited (%d) %s", c->exit_code,
 			 cli_human_ago(c->finished_at / 1000000000, ago));
@@ -162,7 +170,6 @@ static void fill(struct ps_row *r, const struct ctr_container *c,
 	time_t t = (time_t)(c->created / 1000000000);
 	static const char *const states[] = { "created", "running", "exited" };
 	struct tm tm;
-	size_t n = 0;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->id, sizeof(r->id), "%.*s", o->no_trunc ? 64 : 12,
@@ -174,10 +181,9 @@ static void fill(struct ps_row *r, const struct ctr_container *c,
 		 &tm);
 	cli_human_ago(t, r->running_for);
 	status_text(c, r->status, sizeof(r->status));
-	snprintf(r->state, sizeof(r->state), "%s", states[c->status]);
-	for (char **p = c->ports; p && *p && n < sizeof(r->ports) - 1; p++)
-		n += (size_t)snprintf(r->ports + n, sizeof(r->ports) - n,
-				      "%s%s", n ? ", " : "", *p);
+	snprintf(r->state, sizeof(r->state), "%s",
+		 c->restarting ? "restarting" : states[c->status]);
+	cli_ports_text(c, r->ports, sizeof(r->ports));
 	snprintf(r->names, sizeof(r->names), "%s", c->name);
 }
 
@@ -186,7 +192,8 @@ static bool wanted(const struct ctr_container *c, const struct ps_opts *o)
 	static const char *const states[] = { "created", "running", "exited" };
 
 	if (o->status)
-		return !strcmp(o->status, states[c->status]);
+		return !strcmp(o->status, c->restarting ? "restarting"
+							: states[c->status]);
 	if (o->name && !strstr(c->name, o->name))
 		return false;
 	return o->all || c->status == CTR_RUNNING;

@@ -8,6 +8,7 @@
  * Errors exit 125, as Docker's do.
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -15,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "builder/builder.h"
 #include "cli/progress.h"
 #include "image/image.h"
 #include "net/net.h"
@@ -28,17 +31,23 @@ struct run_opts {
 	struct sbx_config cfg;
 	uint64_t cap_add, cap_drop;
 	bool cap_add_all, cap_drop_all;
-	char *entrypoint;   /* --entrypoint; NULL: the image's */
-	char *name;	    /* --name */
-	bool detach;	    /* -d */
-	bool no_job_env;    /* --job-env=false */
-	bool outlive_job;   /* --outlive-job */
-	bool auto_remove;   /* --rm */
-	int restart_max;    /* --restart on-failure[:N]; -1: no */
-	bool network_set;   /* --network given: no automatic choice */
-	char **shown_ports; /* -p as ps shows them */
-	bool overlay;	    /* --overlay: --rootfs copy-on-write */
-	char *upper_dir;    /* --upper DIR: a kept DIR/upper and DIR/work */
+	char *entrypoint;	  /* --entrypoint; NULL: the image's */
+	char *name;		  /* --name */
+	bool detach;		  /* -d */
+	bool no_job_env;	  /* --job-env=false */
+	bool outlive_job;	  /* --outlive-job */
+	bool auto_remove;	  /* --rm */
+	enum ctr_restart restart; /* --restart */
+	int restart_max;	  /* on-failure:N */
+	bool network_set;	  /* --network given: no automatic choice */
+	char **shown_ports;	  /* -p as ps shows them */
+	bool publish_all;	  /* -P */
+	char **labels;		  /* --label KEY=VALUE */
+	const char *platform;	  /* --platform OS/ARCH */
+	const char *pull;	  /* --pull missing|always|never */
+	struct ctr_healthcheck health; /* --health-*, --no-healthcheck */
+	bool overlay;		       /* --overlay: --rootfs copy-on-write */
+	char *upper_dir; /* --upper DIR: a kept DIR/upper and DIR/work */
 };
 
 /* Every host variable whose name matches @pattern, as NAME=VALUE, onto
@@ -224,21 +233,27 @@ static int set_name(void *ctx, const char *arg, struct hutch_err *err)
 	return cli_set_string(&((struct run_opts *)ctx)->name, arg);
 }
 
-/* no | on-failure[:N]; always and unless-stopped need a daemon that
- * survives reboots, which hutch does not have. */
+/* no | on-failure[:N] | always | unless-stopped. The container's monitor
+ * restarts it; with no daemon, nothing starts it again after a reboot. */
 static int set_restart(void *ctx, const char *arg, struct hutch_err *err)
 {
 	struct run_opts *o = ctx;
 	uint64_t n = 0;
 
+	o->restart_max = 0;
 	if (!strcmp(arg, "no")) {
-		o->restart_max = -1;
+		o->restart = CTR_RESTART_NO;
 		return 0;
 	}
-	if (!strcmp(arg, "on-failure")) {
-		o->restart_max = 0;
+	if (!strcmp(arg, "always") || !strcmp(arg, "unless-stopped")) {
+		o->restart = !strcmp(arg, "always")
+				     ? CTR_RESTART_ALWAYS
+				     : CTR_RESTART_UNLESS_STOPPED;
 		return 0;
 	}
+	o->restart = CTR_RESTART_ON_FAILURE;
+	if (!strcmp(arg, "on-failure"))
+		return 0;
 	if (cmn_has_prefix(arg, "on-failure:") &&
 	    cmn_parse_u64(arg + 11, 1000000, &n) && n > 0) {
 		o->restart_max = (int)n;
@@ -246,8 +261,89 @@ static int set_restart(void *ctx, const char *arg, struct hutch_err *err)
 	}
 	return cmn_err_msg(
 		err, EINVAL,
-		"invalid restart policy \"%s\"; use no or on-failure[:N] (always and unless-stopped need a daemon, which hutch does not have)",
+		"invalid restart policy \"%s\"; use no, on-failure[:N], always or unless-stopped",
 		arg);
+}
+
+/* ---- health checks: Docker's --health-* over the image's HEALTHCHECK ---- */
+
+static int set_health_cmd(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct ctr_healthcheck *h = &((struct run_opts *)ctx)->health;
+
+	(void)err;
+	cmn_strv_free(h->test);
+	h->test = NULL;
+	if (cmn_strv_push(&h->test, strdup("CMD-SHELL")) < 0 ||
+	    cmn_strv_push(&h->test, strdup(arg)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int set_no_healthcheck(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct ctr_healthcheck *h = &((struct run_opts *)ctx)->health;
+	bool on;
+
+	if (cli_parse_bool(arg, &on, err) < 0)
+		return -EINVAL;
+	if (!on)
+		return 0;
+	cmn_strv_free(h->test);
+	h->test = NULL;
+	return cmn_strv_push(&h->test, strdup("NONE"));
+}
+
+/* Docker's rule: 0 is the default, else at least 1 ms. */
+static int health_duration(const char *arg, int64_t *ns, struct hutch_err *err)
+{
+	if (!bld_parse_duration(arg, ns) || *ns < 0 ||
+	    (*ns > 0 && *ns < 1000000))
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid duration \"%s\": write it like 30s, 1m30s or 500ms (at least 1ms; 0s for the default)",
+			arg);
+	return 0;
+}
+
+static int set_health_interval(void *ctx, const char *arg,
+			       struct hutch_err *err)
+{
+	return health_duration(arg, &((struct run_opts *)ctx)->health.interval,
+			       err);
+}
+
+static int set_health_timeout(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return health_duration(arg, &((struct run_opts *)ctx)->health.timeout,
+			       err);
+}
+
+static int set_health_start_period(void *ctx, const char *arg,
+				   struct hutch_err *err)
+{
+	return health_duration(
+		arg, &((struct run_opts *)ctx)->health.start_period, err);
+}
+
+static int set_health_start_interval(void *ctx, const char *arg,
+				     struct hutch_err *err)
+{
+	return health_duration(
+		arg, &((struct run_opts *)ctx)->health.start_interval, err);
+}
+
+static int set_health_retries(void *ctx, const char *arg, struct hutch_err *err)
+{
+	uint64_t n;
+
+	if (!cmn_parse_u64(arg, INT32_MAX, &n))
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid number of retries \"%s\": give a whole number (0 for the default, 3)",
+			arg);
+	((struct run_opts *)ctx)->health.retries = (int)n;
+	return 0;
 }
 
 static struct sbx_mount *new_mount(struct run_opts *o)
@@ -462,6 +558,148 @@ static int set_publish(void *ctx, const char *arg, struct hutch_err *err)
 	return 0;
 }
 
+/* ---- Docker's options for resources, names and the image ------------------ */
+
+static int set_label(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+
+	if (!*arg || *arg == '=')
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid label \"%s\": write KEY=VALUE or KEY", arg);
+	return cmn_strv_push(&o->labels,
+			     strchr(arg, '=') ? strdup(arg)
+					      : cmn_strdup_printf("%s=", arg));
+}
+
+/* NAME:IP (or Docker 25's NAME=IP); IP may be IPv6 or host-gateway. */
+static int set_add_host(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct sbx_config *c = &((struct run_opts *)ctx)->cfg;
+	size_t len = strcspn(arg, ":=");
+	const char *ip = arg[len] ? arg + len + 1 : "";
+	unsigned char addr[16];
+	const char *bad = !len || strchr(arg, ' ') || strchr(arg, '\t')
+				  ? "host name"
+			  : strcmp(ip, "host-gateway") &&
+					  inet_pton(AF_INET, ip, addr) != 1 &&
+					  inet_pton(AF_INET6, ip, addr) != 1
+				  ? "IP address"
+				  : NULL;
+
+	if (bad)
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --add-host \"%s\": bad %s; write NAME:IP (an IPv4 or IPv6 address, or host-gateway)",
+			arg, bad);
+	return cmn_strv_push(&c->add_hosts,
+			     cmn_strdup_printf("%.*s %s", (int)len, arg, ip));
+}
+
+static int set_shm_size(void *ctx, const char *arg, struct hutch_err *err)
+{
+	uint64_t n;
+
+	if (!cli_parse_size(arg, &n) || n == 0)
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --shm-size \"%s\": write a size above 0 like 256m or 2g",
+			arg);
+	((struct run_opts *)ctx)->cfg.shm_size = n;
+	return 0;
+}
+
+/* A --ulimit value: a number or -1 (unlimited). */
+static bool ulimit_value(const char *s, size_t len, uint64_t *v)
+{
+	char buf[24];
+	uint64_t n;
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)len, s);
+	if (len >= sizeof(buf))
+		return false;
+	if (!strcmp(buf, "-1") || !strcmp(buf, "unlimited")) {
+		*v = RLIM_INFINITY;
+		return true;
+	}
+	if (!cmn_parse_u64(buf, UINT64_MAX - 1, &n))
+		return false;
+	*v = n;
+	return true;
+}
+
+/* NAME=SOFT[:HARD]. Checked here against the limits hutch runs under: a
+ * user namespace cannot raise a hard limit. */
+static int set_ulimit(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct sbx_config *c = &((struct run_opts *)ctx)->cfg;
+	const char *eq = strchr(arg, '=');
+	char name[16];
+	const char *colon = eq ? strchr(eq + 1, ':') : NULL;
+	struct sbx_rlimit r = { .set = true };
+	struct rlimit host;
+	int res;
+
+	snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : 0, arg);
+	res = sbx_rlimit_resource(name);
+	if (!eq || res < 0)
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --ulimit \"%s\": write NAME=SOFT[:HARD] with NAME one of nofile, nproc, core, memlock, stack, cpu, fsize, data, as, locks, sigpending, msgqueue, nice, rtprio, rttime, rss",
+			arg);
+	if (!ulimit_value(eq + 1,
+			  colon ? (size_t)(colon - eq - 1) : strlen(eq + 1),
+			  &r.soft) ||
+	    !ulimit_value(colon ? colon + 1 : eq + 1,
+			  strlen(colon ? colon + 1 : eq + 1), &r.hard) ||
+	    (r.soft > r.hard))
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --ulimit \"%s\": SOFT and HARD are numbers (-1: unlimited) and SOFT is at most HARD",
+			arg);
+	if (getrlimit(res, &host) == 0 && r.hard > host.rlim_max)
+		return cmn_err_msg(
+			err, EPERM,
+			"--ulimit %s: the hard limit %s is above the %llu hutch runs under, and a rootless container cannot raise it; ask for at most %llu (ulimit -H shows it)",
+			arg, colon ? colon + 1 : eq + 1,
+			(unsigned long long)host.rlim_max,
+			(unsigned long long)host.rlim_max);
+	c->rlimits[res] = r;
+	return 0;
+}
+
+/* OS/ARCH[/VARIANT], for the pull and to check the image. */
+static int set_platform(void *ctx, const char *arg, struct hutch_err *err)
+{
+	const char *slash = strchr(arg, '/');
+
+	if (!slash || slash == arg || !slash[1] || slash[1] == '/')
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --platform \"%s\": write OS/ARCH[/VARIANT], like linux/amd64 or linux/arm64/v8",
+			arg);
+	((struct run_opts *)ctx)->platform = arg;
+	return 0;
+}
+
+static int set_pull(void *ctx, const char *arg, struct hutch_err *err)
+{
+	if (strcmp(arg, "missing") && strcmp(arg, "always") &&
+	    strcmp(arg, "never"))
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --pull \"%s\": use missing (the default), always or never",
+			arg);
+	((struct run_opts *)ctx)->pull = arg;
+	return 0;
+}
+
+static int set_publish_all(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return cli_parse_bool(arg, &((struct run_opts *)ctx)->publish_all, err);
+}
+
 static int set_userns(void *ctx, const char *arg, struct hutch_err *err)
 {
 	static const struct {
@@ -578,8 +816,11 @@ static const struct cli_opt run_options[] = {
 	  set_network },
 	{ "net", 0, "MODE", "same as --network", set_network },
 	{ "publish", 'p', "[IP:][HOST:]PORT[/udp]",
-	  "publish a port; binds 127.0.0.1 unless IP is given (0.0.0.0: every interface)",
+	  "publish a port; binds 127.0.0.1 unless IP is given (0.0.0.0: every interface); without HOST a free port, which ps and port show",
 	  set_publish },
+	{ "publish-all", 'P', NULL,
+	  "publish every port the image EXPOSEs on a free port of 127.0.0.1",
+	  set_publish_all },
 	{ "userns", 0, "MODE",
 	  "id mapping: auto (default), full, single, keep-id", set_userns },
 	{ "group-add", 0, "keep-groups",
@@ -588,7 +829,43 @@ static const struct cli_opt run_options[] = {
 	{ "name", 0, "NAME",
 	  "name the container (unique; default: adjective_noun)", set_name },
 	{ "restart", 0, "POLICY",
-	  "no (default) or on-failure[:N] (detached containers)", set_restart },
+	  "no (default), on-failure[:N], always or unless-stopped (with -d; the monitor restarts it, waiting 100 ms doubled each time up to 1 min; nothing restarts it after a reboot)",
+	  set_restart },
+	{ "health-cmd", 0, "CMD",
+	  "a health check run in the container through /bin/sh -c (replaces the image's)",
+	  set_health_cmd },
+	{ "health-interval", 0, "DURATION",
+	  "time between health checks (default 30s)", set_health_interval },
+	{ "health-timeout", 0, "DURATION",
+	  "a health check that runs longer fails (default 30s)",
+	  set_health_timeout },
+	{ "health-start-period", 0, "DURATION",
+	  "failures in this time after a start do not count (default 0s)",
+	  set_health_start_period },
+	{ "health-start-interval", 0, "DURATION",
+	  "time between health checks during the start period (default 5s)",
+	  set_health_start_interval },
+	{ "health-retries", 0, "N",
+	  "failures in a row that make the container unhealthy (default 3)",
+	  set_health_retries },
+	{ "no-healthcheck", 0, NULL,
+	  "run no health check, not even the image's", set_no_healthcheck },
+	{ "label", 'l', "KEY=VALUE",
+	  "set a label on the container (inspect's Config.Labels)", set_label },
+	{ "add-host", 0, "NAME:IP",
+	  "add a line to the container's /etc/hosts (IP host-gateway: the host)",
+	  set_add_host },
+	{ "shm-size", 0, "SIZE", "size of /dev/shm (default 64m)",
+	  set_shm_size },
+	{ "ulimit", 0, "NAME=SOFT[:HARD]",
+	  "a resource limit of the command (nofile=1024:2048); at most the hard limits hutch runs under",
+	  set_ulimit },
+	{ "platform", 0, "OS/ARCH",
+	  "the platform to pull; an image of the store for another one is refused",
+	  set_platform },
+	{ "pull", 0, "POLICY",
+	  "missing (default): pull the image when the store lacks it; always; never",
+	  set_pull },
 	{ "init", 0, NULL, "accepted: hutch's init is always pid 1", set_noop },
 	{ "detach", 'd', NULL,
 	  "run in the background and print the container id", set_detach },
@@ -668,7 +945,7 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: no command given; put it after the options, e.g. hutch run --rootfs DIR -- sh");
-	if (o->auto_remove && o->restart_max >= 0)
+	if (o->auto_remove && o->restart != CTR_RESTART_NO)
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: conflicting options: --restart and --rm");
@@ -676,7 +953,7 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: --outlive-job needs -d: a foreground container ends with hutch, and so with the job");
-	if (o->restart_max >= 0 && !o->detach)
+	if (o->restart != CTR_RESTART_NO && !o->detach)
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: --restart needs -d: a foreground container ends with its terminal");
@@ -685,9 +962,9 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 			err, ENOTTY,
 			"run: the input device is not a TTY; drop -t, or run from a terminal");
 	o->cfg.caps = final_caps(o);
-	if (o->cfg.ports && !o->network_set)
+	if ((o->cfg.ports || o->publish_all) && !o->network_set)
 		o->cfg.network = SBX_NET_SLIRP;
-	if (o->cfg.ports && o->cfg.network != SBX_NET_SLIRP)
+	if ((o->cfg.ports || o->publish_all) && o->cfg.network != SBX_NET_SLIRP)
 		return cmn_err_msg(
 			err, EINVAL,
 			"run: published ports need user-mode networking; drop --network or use --network slirp");
@@ -723,9 +1000,14 @@ static struct ctr_container *make_container(struct run_opts *o,
 	c->image = strdup(image);
 	c->auto_remove = o->auto_remove;
 	c->detached = o->detach;
+	c->restart = o->restart;
 	c->restart_max = o->restart_max;
 	c->outlive_job = o->outlive_job;
 	c->ports = steal_ptr(&o->shown_ports);
+	c->publish_all = o->publish_all;
+	c->labels = steal_ptr(&o->labels);
+	c->health_cfg = o->health;
+	memset(&o->health, 0, sizeof(o->health));
 	if (!c->image) {
 		ctr_container_free(c);
 		return NULL;
@@ -743,7 +1025,11 @@ static int start(struct run_opts *o, const char *image, char **args,
 		.entrypoint = o->entrypoint,
 		.overlay = o->overlay,
 		.upper_dir = o->upper_dir,
-		.get = { .pull = true, .missing = pull_missing, .ctx = &bar },
+		.get = { .pull = !o->pull || strcmp(o->pull, "never"),
+			 .always = o->pull && !strcmp(o->pull, "always"),
+			 .platform = o->platform,
+			 .missing = pull_missing,
+			 .ctx = &bar },
 	};
 	struct ctr_container *c = make_container(o, image);
 	int ret = c ? ctr_container_make(c, &src, err)
@@ -786,7 +1072,7 @@ static int run(struct run_opts *o, int argc, char **argv)
 
 static int run_main(int argc, char **argv)
 {
-	struct run_opts o = { .restart_max = -1 };
+	struct run_opts o = { .restart = CTR_RESTART_NO };
 	struct hutch_err err = { 0 };
 	int status;
 
@@ -810,5 +1096,7 @@ static int run_main(int argc, char **argv)
 	free(o.entrypoint);
 	free(o.name);
 	cmn_strv_free(o.shown_ports);
+	cmn_strv_free(o.labels);
+	ctr_healthcheck_clear(&o.health);
 	return status;
 }

@@ -146,8 +146,12 @@ int ctr_lock_runner(const struct ctr_container *c, struct hutch_err *err);
  * or makes the container, -ENOENT when there is no lock file at all.
  */
 int ctr_lock_idle(const char *id);
-/** The container runs: pids and start time to the runtime state. */
-int ctr_state_running(struct ctr_container *c, pid_t init);
+/** The container runs: pids, start time and the ports bound (@ports:
+ * net.h's lines, may be NULL) to the runtime state. */
+int ctr_state_running(struct ctr_container *c, pid_t init, char *const *ports);
+/** It exited and its monitor restarts it at @when (ns, CLOCK_REALTIME):
+ * status "restarting" in the runtime state, with @code. */
+int ctr_state_restarting(struct ctr_container *c, int code, int64_t when);
 /** It exited: the durable state gets @code and @error (may be NULL). */
 int ctr_state_exited(struct ctr_container *c, int code, const char *error);
 
@@ -155,6 +159,38 @@ int ctr_state_exited(struct ctr_container *c, int code, const char *error);
 void ctr_stop_mark(const struct ctr_container *c);
 bool ctr_stop_requested(const struct ctr_container *c);
 void ctr_stop_clear(const struct ctr_container *c);
+
+/** ctr_restart_delay() - the wait before the next restart, after one of
+ * @previous ns (0 before the first) and a run of @ran ns (monitor.c). */
+int64_t ctr_restart_delay(int64_t previous, int64_t ran);
+
+/* ---- health checks (health.c) -------------------------------------------- */
+
+/** ctr_healthcheck_json() - Docker's Config.Healthcheck for @h (json null
+ * without a Test); @shell: with the SHELL the record keeps. */
+json_t *ctr_healthcheck_json(const struct ctr_healthcheck *h, bool shell);
+/** ctr_healthcheck_from_json() - the inverse; hutch's old form (a Test
+ * without CMD/CMD-SHELL) is read as CMD. 0 or -ENOMEM. */
+int ctr_healthcheck_from_json(const json_t *j, struct ctr_healthcheck *h);
+/** ctr_healthcheck_merge() - fill what @user left unset from @image. */
+int ctr_healthcheck_merge(struct ctr_healthcheck *user,
+			  const struct ctr_healthcheck *image);
+json_t *ctr_health_json(const struct ctr_health *h);
+void ctr_health_from_json(const json_t *j, struct ctr_health *h);
+void ctr_health_clear(struct ctr_health *h);
+/** ctr_health_load() - a running container's health.json ("starting"
+ * while there is none yet). */
+void ctr_health_load(const char *id, struct ctr_health *h);
+/** ctr_health_forget() - remove health.json (a new start begins again). */
+void ctr_health_forget(const char *id);
+/**
+ * ctr_health_start() - fork the prober of @c, which runs now (its
+ * init_pid set): it checks until ctr_health_stop()
+ * Return: its pid, or -1 when @c has no health check (or fork failed).
+ */
+pid_t ctr_health_start(struct ctr_container *c);
+/** ctr_health_stop() - end the prober (SIGTERM) and reap it; -1: none. */
+void ctr_health_stop(pid_t prober);
 
 /* The monitor's log writer (logs.c). */
 struct ctr_log;

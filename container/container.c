@@ -36,7 +36,6 @@ struct ctr_container *ctr_container_new(void)
 		return NULL;
 	c->stop_signal = SIGTERM;
 	c->stop_timeout = 10;
-	c->restart_max = -1;
 	c->lock = -1;
 	return c;
 }
@@ -50,6 +49,10 @@ void ctr_container_free(struct ctr_container *c)
 	free(c->image);
 	free(c->image_id);
 	cmn_strv_free(c->ports);
+	cmn_strv_free(c->bound);
+	cmn_strv_free(c->labels);
+	ctr_healthcheck_clear(&c->health_cfg);
+	ctr_health_clear(&c->health);
 	free(c->error);
 	free(c->host);
 	if (c->lock >= 0)
@@ -74,20 +77,51 @@ char *ctr_container_dir(const char *id)
 
 /* ---- the record ------------------------------------------------------------ */
 
+static const char *const restart_names[] = { "no", "on-failure", "always",
+					     "unless-stopped" };
+
+const char *ctr_restart_name(enum ctr_restart r)
+{
+	return restart_names[r];
+}
+
 static json_t *record_json(const struct ctr_container *c)
 {
 	json_t *cfg = ctr_config_json(&c->cfg);
 
 	if (!cfg)
 		return NULL;
+	/* RestartMax -1 for "no": what records before RestartPolicy say. */
 	return json_pack(
-		"{s:o,s:s,s:s,s:o,s:I,s:b,s:b,s:i,s:i,s:i,s:o,s:b}", "Config",
-		cfg, "Name", c->name, "Image", c->image ? c->image : "",
-		"ImageID", c->image_id ? json_string(c->image_id) : json_null(),
-		"Created", (json_int_t)c->created, "AutoRemove", c->auto_remove,
-		"Detached", c->detached, "RestartMax", c->restart_max,
-		"StopSignal", c->stop_signal, "StopTimeout", c->stop_timeout,
-		"Ports", ctr_strv_json(c->ports), "OutliveJob", c->outlive_job);
+		"{s:o,s:s,s:s,s:o,s:I,s:b,s:b,s:i,s:s,s:i,s:i,s:o,s:b,s:b,s:o,s:o}",
+		"Config", cfg, "Name", c->name, "Image",
+		c->image ? c->image : "", "ImageID",
+		c->image_id ? json_string(c->image_id) : json_null(), "Created",
+		(json_int_t)c->created, "AutoRemove", c->auto_remove,
+		"Detached", c->detached, "RestartMax",
+		c->restart == CTR_RESTART_NO ? -1 : c->restart_max,
+		"RestartPolicy", ctr_restart_name(c->restart), "StopSignal",
+		c->stop_signal, "StopTimeout", c->stop_timeout, "Ports",
+		ctr_strv_json(c->ports), "OutliveJob", c->outlive_job,
+		"PublishAll", c->publish_all, "Healthcheck",
+		ctr_healthcheck_json(&c->health_cfg, true), "Labels",
+		ctr_strv_json(c->labels));
+}
+
+static void restart_parse(const json_t *j, struct ctr_container *c)
+{
+	const char *policy =
+		json_string_value(json_object_get(j, "RestartPolicy"));
+
+	c->restart_max =
+		(int)json_integer_value(json_object_get(j, "RestartMax"));
+	c->restart =
+		c->restart_max < 0 ? CTR_RESTART_NO : CTR_RESTART_ON_FAILURE;
+	for (size_t i = 0; policy && i < ARRAY_SIZE(restart_names); i++)
+		if (!strcmp(policy, restart_names[i]))
+			c->restart = (enum ctr_restart)i;
+	if (c->restart_max < 0)
+		c->restart_max = 0;
 }
 
 static int record_parse(const json_t *j, struct ctr_container *c)
@@ -106,13 +140,17 @@ static int record_parse(const json_t *j, struct ctr_container *c)
 	c->auto_remove = json_is_true(json_object_get(j, "AutoRemove"));
 	c->detached = json_is_true(json_object_get(j, "Detached"));
 	c->outlive_job = json_is_true(json_object_get(j, "OutliveJob"));
-	c->restart_max =
-		(int)json_integer_value(json_object_get(j, "RestartMax"));
+	restart_parse(j, c);
 	c->stop_signal =
 		(int)json_integer_value(json_object_get(j, "StopSignal"));
 	c->stop_timeout =
 		(int)json_integer_value(json_object_get(j, "StopTimeout"));
 	c->ports = ctr_json_strv(json_object_get(j, "Ports"));
+	c->publish_all = json_is_true(json_object_get(j, "PublishAll"));
+	c->labels = ctr_json_strv(json_object_get(j, "Labels"));
+	if (ctr_healthcheck_from_json(json_object_get(j, "Healthcheck"),
+				      &c->health_cfg) < 0)
+		return -ENOMEM;
 	return c->name && c->image ? 0 : -ENOMEM;
 }
 

@@ -39,6 +39,81 @@ enum ctr_status {
 	CTR_EXITED
 };
 
+/* --restart: Docker's policies. Without a daemon, always and
+ * unless-stopped mean the same: the container's monitor restarts it after
+ * any exit but a stop or kill, until then; neither survives a reboot. */
+enum ctr_restart {
+	CTR_RESTART_NO,
+	CTR_RESTART_ON_FAILURE,
+	CTR_RESTART_ALWAYS,
+	CTR_RESTART_UNLESS_STOPPED
+};
+
+/** ctr_restart_name() - Docker's word for @r ("on-failure"). */
+const char *ctr_restart_name(enum ctr_restart r);
+
+/**
+ * struct ctr_healthcheck - Docker's Config.Healthcheck (owned strings)
+ * @test:     {"CMD-SHELL", text}, {"CMD", arg...}, {"NONE"}, or NULL for
+ *            none (the image's, when it has one)
+ * @shell:    the image's SHELL for CMD-SHELL (NULL: /bin/sh -c)
+ * @interval, @timeout, @start_period, @start_interval: nanoseconds; 0 is
+ *            Docker's default (30 s, 30 s, 0, 5 s)
+ * @retries:  failures in a row that make it unhealthy; 0: 3
+ */
+struct ctr_healthcheck {
+	char **test;
+	char **shell;
+	int64_t interval;
+	int64_t timeout;
+	int64_t start_period;
+	int64_t start_interval;
+	int retries;
+};
+
+/** ctr_healthcheck_text() - @h as Docker's Config.Healthcheck JSON (the
+ * durations left at their default omitted); owned, NULL on ENOMEM. */
+char *ctr_healthcheck_text(const struct ctr_healthcheck *h);
+
+/** ctr_healthcheck_active() - does @h run a check (a Test that is not
+ * NONE)? */
+bool ctr_healthcheck_active(const struct ctr_healthcheck *h);
+void ctr_healthcheck_clear(struct ctr_healthcheck *h);
+
+/* The last health checks kept, as Docker keeps them. */
+#define CTR_HEALTH_LOG 5
+
+/** struct ctr_health_result - one check: times in ns, its exit code (-1
+ * when it could not run or timed out) and its output (owned, at most 4 KiB) */
+struct ctr_health_result {
+	int64_t start;
+	int64_t end;
+	int exit_code;
+	char *output;
+};
+
+/**
+ * struct ctr_health - Docker's State.Health
+ * @status: "starting", "healthy", "unhealthy", or "" for no health check
+ */
+struct ctr_health {
+	char status[12];
+	int failing_streak;
+	struct ctr_health_result log[CTR_HEALTH_LOG];
+	size_t n_log;
+};
+
+/**
+ * struct ctr_port - a published port as hutch-net bound it
+ * @proto: "tcp" or "udp"; @host_ip: "127.0.0.1", "::1"
+ */
+struct ctr_port {
+	char proto[4];
+	char host_ip[48];
+	unsigned host_port;
+	unsigned ctr_port;
+};
+
 /**
  * struct ctr_container - a container record and its current state
  * Strings are owned; release with ctr_container_free().
@@ -52,10 +127,14 @@ struct ctr_container {
 	bool auto_remove; /* --rm */
 	bool detached;	  /* -d: output goes to the log */
 	bool outlive_job; /* --outlive-job: -d in a Slurm job survives it */
-	int restart_max; /* --restart on-failure[:N]: N (0: unlimited); -1: no */
+	enum ctr_restart restart;
+	int restart_max; /* on-failure:N: N (0: unlimited) */
 	int stop_signal;
 	int stop_timeout; /* seconds */
-	char **ports;	  /* -p specs as given */
+	char **ports;	  /* -p specs as ps shows them before they are bound */
+	bool publish_all; /* -P: the image's EXPOSEd ports too */
+	char **labels;	  /* --label KEY=VALUE */
+	struct ctr_healthcheck health_cfg;
 
 	enum ctr_status status;
 	pid_t init_pid;	   /* host pid of the container's pid 1, when running */
@@ -64,9 +143,20 @@ struct ctr_container {
 	int64_t started_at, finished_at; /* nanoseconds */
 	char *error; /* why the last start failed, or the monitor died */
 	int restart_count;
+	bool restarting; /* the monitor waits to restart it (status RUNNING) */
+	char **bound;	 /* while it runs: the ports bound (net.h's lines) */
+	struct ctr_health health;
 	char *host; /* running on this other host (running.json), else NULL */
 	int lock;   /* the runner's lock while this process holds it, or -1 */
 };
+
+/**
+ * ctr_container_ports() - the ports @c's network bound, in -p's order:
+ * while it runs on this host, else none
+ * Return: 0 with *@out (free() it; NULL when *@n is 0), or -ENOMEM.
+ */
+int ctr_container_ports(const struct ctr_container *c, struct ctr_port **out,
+			size_t *n);
 
 /** ctr_container_new() - an empty record with defaults (SIGTERM, 10 s). */
 struct ctr_container *ctr_container_new(void);
@@ -98,8 +188,11 @@ struct ctr_source {
 	const char *entrypoint;
 	bool overlay;
 	const char *upper_dir;
-	struct img_get_opts get;
+	struct img_get_opts get; /* get.platform: --platform, checked */
 };
+/* With an image, ctr_container_make() also applies the image's config to
+ * what the caller set in @c: EXPOSE for publish_all, its HEALTHCHECK under
+ * c->health_cfg (a field the caller left zero takes the image's value). */
 
 /**
  * ctr_container_make() - make @c a container of the store: its root from

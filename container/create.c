@@ -23,8 +23,89 @@
 
 #include "container/container-internal.h"
 
+/* The image config's config.@key, parsed; NULL without it. */
+static json_t *image_value(const struct img_image *img, const char *key)
+{
+	cleanup_free char *text = img_config_value(img, key);
+
+	return text ? json_loads(text, 0, NULL) : NULL;
+}
+
+/* -P: every port the image EXPOSEs, on a free port of 127.0.0.1. */
+static int publish_exposed(struct ctr_container *c, const struct img_image *img)
+{
+	cleanup_json json_t *ports = image_value(img, "ExposedPorts");
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(ports, key, v)
+	{
+		const char *slash = strchr(key, '/');
+
+		/* hutch-net publishes TCP and UDP; SCTP has no way out. */
+		if (slash && strcmp(slash, "/tcp") && strcmp(slash, "/udp"))
+			continue;
+		if (cmn_strv_push(&c->cfg.ports, strdup(key)) < 0 ||
+		    cmn_strv_push(&c->ports,
+				  cmn_strdup_printf("127.0.0.1:*->%s%s", key,
+						    slash ? "" : "/tcp")) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The image's HEALTHCHECK and SHELL under run's --health-* options. */
+static int image_health(struct ctr_container *c, const struct img_image *img)
+{
+	cleanup_json json_t *j = image_value(img, "Healthcheck");
+	cleanup_json json_t *sh = image_value(img, "Shell");
+	struct ctr_healthcheck h;
+	int ret = ctr_healthcheck_from_json(j, &h);
+
+	if (ret == 0 && !h.shell && sh)
+		h.shell = ctr_json_strv(sh);
+	if (ret == 0)
+		ret = ctr_healthcheck_merge(&c->health_cfg, &h);
+	ctr_healthcheck_clear(&h);
+	return ret;
+}
+
+static int apply_image(struct ctr_container *c, const struct img_image *img)
+{
+	int ret = c->publish_all ? publish_exposed(c, img) : 0;
+
+	if (ret == 0)
+		ret = image_health(c, img);
+	return ret;
+}
+
 /* The image's layers under the container's own upper directory, and its
  * config under the user's options. */
+/* --platform: an image of the store for another platform is refused, as
+ * Docker refuses it, rather than failing later with "exec format error". */
+static int check_platform(const struct img_image *img, const char *want,
+			  struct hutch_err *err)
+{
+	cleanup_json json_t *j =
+		json_loadb(img->config_json, img->config_len, 0, NULL);
+	const char *os = json_string_value(json_object_get(j, "os"));
+	const char *arch =
+		json_string_value(json_object_get(j, "architecture"));
+	size_t len = strcspn(want, "/");
+	const char *warch = want[len] ? want + len + 1 : "";
+	size_t alen = strcspn(warch, "/");
+
+	if (!os || !arch ||
+	    (strlen(os) == len && !strncmp(os, want, len) &&
+	     strlen(arch) == alen && !strncmp(arch, warch, alen)))
+		return 0;
+	return cmn_err_msg(
+		err, EINVAL,
+		"image with reference %s was found but does not match the specified platform: wanted %s, actual: %s/%s; pull it with --platform %s, or drop --platform",
+		img->names && img->names[0] ? img->names[0] : "(an id)", want,
+		os, arch, want);
+}
+
 static int prepare_image(struct ctr_container *c, const struct ctr_source *src,
 			 struct hutch_err *err)
 {
@@ -41,6 +122,8 @@ static int prepare_image(struct ctr_container *c, const struct ctr_source *src,
 		ret = cmn_err_msg(err, ENOENT, "No such image: %s", src->image);
 	if (ret == 0)
 		ret = img_image_load(store, &id, &img, err);
+	if (ret == 0 && src->get.platform)
+		ret = check_platform(img, src->get.platform, err);
 	snprintf(dir, sizeof(dir), "containers/%s", c->cfg.id);
 	if (ret == 0)
 		ret = img_rootfs_prepare(store, img, dir, &c->cfg, err);
@@ -55,7 +138,7 @@ static int prepare_image(struct ctr_container *c, const struct ctr_source *src,
 		free(c->image_id);
 		c->image_id = strdup(img_digest_str(&id, idstr));
 		c->stop_signal = img_stop_signal(img);
-		if (!c->image_id)
+		if (!c->image_id || apply_image(c, img) < 0)
 			ret = cmn_err_set(err, ENOMEM, "container");
 	}
 	img_image_free(img);

@@ -69,6 +69,11 @@ int ctr_container_exec(const struct ctr_container *c,
 			err, EINVAL,
 			"container %s is not running; start it first (hutch start %s)",
 			c->name, c->name);
+	if (c->restarting)
+		return cmn_err_msg(
+			err, EAGAIN,
+			"container %s is restarting; wait until it runs (hutch ps shows Up), or stop it",
+			c->name);
 	ret = exec_config(c, o, &cfg);
 	if (ret < 0) {
 		sbx_config_free(&cfg);

@@ -44,9 +44,17 @@ struct handshake {
 
 /* ---- the foreground --------------------------------------------------------- */
 
-static void fg_started(void *ctx, pid_t init)
+struct foreground {
+	struct ctr_container *c;
+	pid_t prober; /* the health checks, or -1 */
+};
+
+static void fg_started(void *ctx, pid_t init, char *const *ports)
 {
-	ctr_state_running(ctx, init);
+	struct foreground *f = ctx;
+
+	ctr_state_running(f->c, init, ports);
+	f->prober = ctr_health_start(f->c);
 }
 
 /* The job's anchor ended while we still run: under proctrack/linuxproc a
@@ -77,10 +85,11 @@ static int fg_anchor(const struct ctr_container *c)
 int ctr_container_run(struct ctr_container *c, int *status,
 		      struct hutch_err *err)
 {
+	struct foreground f = { .c = c, .prober = -1 };
 	struct sbx_run_io io = { .stdio = { -1, -1, -1 },
 				 .capture = { -1, -1 },
 				 .started = fg_started,
-				 .ctx = c };
+				 .ctx = &f };
 	int lock = c->lock >= 0 ? steal_fd(&c->lock) : ctr_lock_runner(c, err);
 	cleanup_close int job = -1;
 	int ret;
@@ -96,6 +105,7 @@ int ctr_container_run(struct ctr_container *c, int *status,
 	if (c->started_at)
 		ctr_volumes_filled(&c->cfg);
 	ret = sbx_run(&c->cfg, &io, status, err);
+	ctr_health_stop(f.prober);
 	ctr_state_exited(c, *status, ret < 0 ? err->msg : NULL);
 	/* Still holding the lock: nobody can take the container for one
 	 * that is free and half gone. */
@@ -195,6 +205,7 @@ struct monitor {
 	off_t relayed; /* how much of it is in the container's log */
 	int job;       /* pidfd of the Slurm job's anchor, or -1 */
 	bool job_over; /* it exited: the container was killed */
+	pid_t prober;  /* the health checks of this run, or -1 */
 };
 
 /* Standard error to monitor.log (kept open as @m->own for reading). */
@@ -242,11 +253,12 @@ static void answer(struct monitor *m, int code, const char *text)
 	m->handshake = -1;
 }
 
-static void mon_started(void *ctx, pid_t init)
+static void mon_started(void *ctx, pid_t init, char *const *ports)
 {
 	struct monitor *m = ctx;
 
-	ctr_state_running(m->c, init);
+	ctr_state_running(m->c, init, ports);
+	m->prober = ctr_health_start(m->c);
 	answer(m, 0, NULL);
 }
 
@@ -269,12 +281,53 @@ static void mon_output(void *ctx, int stream, const char *buf, size_t len)
 	ctr_log_write(m->log, stream, buf, len);
 }
 
-/* Docker's on-failure: a non-zero exit not asked for by `stop`/`kill`. */
+/* Docker's policies: on-failure after a non-zero exit (up to its count),
+ * always and unless-stopped after any; never after `stop` or `kill`. */
 static bool should_restart(const struct ctr_container *c, int status)
 {
-	if (c->restart_max < 0 || status == 0 || ctr_stop_requested(c))
+	if (c->restart == CTR_RESTART_NO || ctr_stop_requested(c))
+		return false;
+	if (c->restart != CTR_RESTART_ON_FAILURE)
+		return true;
+	if (status == 0)
 		return false;
 	return c->restart_max == 0 || c->restart_count < c->restart_max;
+}
+
+/* Docker's back-off: 100 ms before the first restart, doubled before each
+ * next one up to a minute, and back to 100 ms once a run lasted 10 s. A
+ * command that fails at once is then restarted a few times a minute, not
+ * dozens of times a second. */
+#define BACKOFF_FIRST_NS 100000000LL
+#define BACKOFF_MAX_NS	 60000000000LL
+#define BACKOFF_RESET_NS 10000000000LL
+
+int64_t ctr_restart_delay(int64_t previous, int64_t ran)
+{
+	if (ran >= BACKOFF_RESET_NS || previous <= 0)
+		return BACKOFF_FIRST_NS;
+	return previous >= BACKOFF_MAX_NS / 2 ? BACKOFF_MAX_NS : previous * 2;
+}
+
+/* Wait @ns before the next run; false when `stop`, `kill` or `rm -f`
+ * asked for the end meanwhile (they mark it and send SIGALRM, which the
+ * monitor keeps blocked). */
+static bool backoff(const struct ctr_container *c, int64_t ns)
+{
+	int64_t end = ctr_now_ns() + ns;
+	sigset_t alarm;
+
+	sigemptyset(&alarm);
+	sigaddset(&alarm, SIGALRM);
+	while (!ctr_stop_requested(c)) {
+		int64_t left = end - ctr_now_ns();
+		struct timespec ts = { left / 1000000000, left % 1000000000 };
+
+		if (left <= 0)
+			return true;
+		sigtimedwait(&alarm, NULL, &ts);
+	}
+	return false;
 }
 
 static int run_once(struct monitor *m, int *status, struct hutch_err *err)
@@ -309,6 +362,8 @@ static int run_once(struct monitor *m, int *status, struct hutch_err *err)
 			ctr_volumes_filled(&m->c->cfg);
 		ret = sbx_run(&m->c->cfg, &io, status, err);
 	}
+	ctr_health_stop(m->prober);
+	m->prober = -1;
 	for (int i = 0; i < 2; i++) {
 		if (out[i] >= 0)
 			close(out[i]);
@@ -328,6 +383,7 @@ static int monitor_loop(struct monitor *m)
 	struct ctr_container *c = m->c;
 	struct hutch_err err = { 0 };
 	int status = CMN_EXIT_HUTCH, ret;
+	int64_t delay = 0;
 
 	for (;;) {
 		ctr_stop_clear(c);
@@ -346,7 +402,15 @@ static int monitor_loop(struct monitor *m)
 		}
 		if (!should_restart(c, status))
 			break;
+		delay = ctr_restart_delay(delay,
+					  c->finished_at - c->started_at);
 		c->restart_count++;
+		ctr_state_restarting(c, status, ctr_now_ns() + delay);
+		if (!backoff(c, delay)) {
+			/* Stopped while it waited: as it last exited. */
+			ctr_state_exited(c, status, NULL);
+			break;
+		}
 	}
 	return status;
 }
@@ -378,9 +442,18 @@ static int open_anchor(const char *spec, struct hutch_err *err)
 
 int ctr_monitor_main(const char *id, int handshake_fd, const char *anchor)
 {
-	struct monitor m = { .handshake = handshake_fd, .own = -1, .job = -1 };
+	struct monitor m = {
+		.handshake = handshake_fd, .own = -1, .job = -1, .prober = -1
+	};
 	struct hutch_err err = { 0 };
+	sigset_t alarm;
 	int status;
+
+	/* SIGALRM ends a restart's wait (backoff()); blocked, it never
+	 * kills the monitor, whenever it comes. */
+	sigemptyset(&alarm);
+	sigaddset(&alarm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alarm, NULL);
 
 	if (ctr_container_find(id, &m.c, &err) < 0) {
 		answer(&m, CMN_EXIT_HUTCH, err.msg);

@@ -126,7 +126,59 @@ static int json_mounts(const json_t *a, struct sbx_config *c)
 	return 0;
 }
 
-json_t *ctr_config_json(const struct sbx_config *c)
+/* Docker's HostConfig.Ulimits: [{"Name", "Soft", "Hard"}]. */
+static json_t *ulimits_json(const struct sbx_config *c)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a && i < SBX_RLIMITS; i++)
+		if (c->rlimits[i].set)
+			json_array_append_new(
+				a, json_pack("{s:s,s:I,s:I}", "Name",
+					     sbx_rlimit_name(i), "Soft",
+					     (json_int_t)c->rlimits[i].soft,
+					     "Hard",
+					     (json_int_t)c->rlimits[i].hard));
+	return a;
+}
+
+static void ulimits_from_json(const json_t *a, struct sbx_config *c)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(a, i, e)
+	{
+		int r = sbx_rlimit_resource(
+			json_string_value(json_object_get(e, "Name")) ?: "");
+
+		if (r < 0)
+			continue;
+		c->rlimits[r].set = true;
+		c->rlimits[r].soft = (uint64_t)json_integer_value(
+			json_object_get(e, "Soft"));
+		c->rlimits[r].hard = (uint64_t)json_integer_value(
+			json_object_get(e, "Hard"));
+	}
+}
+
+/* What run's resource options (--add-host, --shm-size, --ulimit) add. */
+static json_t *resources_json(json_t *o, const struct sbx_config *c)
+{
+	if (o &&
+	    (json_object_set_new(o, "ExtraHosts", strv_json(c->add_hosts)) <
+		     0 ||
+	     json_object_set_new(o, "ShmSize",
+				 json_integer((json_int_t)c->shm_size)) < 0 ||
+	     json_object_set_new(o, "Ulimits", ulimits_json(c)) < 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Everything but resources_json()'s. */
+static json_t *config_json(const struct sbx_config *c)
 {
 	char caps[24];
 
@@ -148,6 +200,11 @@ json_t *ctr_config_json(const struct sbx_config *c)
 		"Work", opt_string(c->work), "Publish", strv_json(c->ports),
 		"AllowHostLoopback", c->allow_host_loopback, "StorageDriver",
 		sbx_storage_name(c->storage));
+}
+
+json_t *ctr_config_json(const struct sbx_config *c)
+{
+	return resources_json(config_json(c), c);
 }
 
 static int enums_from_json(const json_t *j, struct sbx_config *c)
@@ -196,6 +253,10 @@ int ctr_config_from_json(const json_t *j, struct sbx_config *c)
 	c->ports = json_strv(json_object_get(j, "Publish"));
 	c->allow_host_loopback =
 		json_is_true(json_object_get(j, "AllowHostLoopback"));
+	c->add_hosts = json_strv(json_object_get(j, "ExtraHosts"));
+	c->shm_size =
+		(uint64_t)json_integer_value(json_object_get(j, "ShmSize"));
+	ulimits_from_json(json_object_get(j, "Ulimits"), c);
 	/* Records from before drivers: auto. */
 	if (json_string_value(json_object_get(j, "StorageDriver")))
 		sbx_storage_parse(

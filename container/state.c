@@ -133,6 +133,7 @@ int ctr_lock_idle(const char *id)
 static void parse_state(const json_t *j, struct ctr_container *c)
 {
 	const char *err = json_string_value(json_object_get(j, "Error"));
+	const char *status = json_string_value(json_object_get(j, "Status"));
 
 	c->init_pid = (pid_t)json_integer_value(json_object_get(j, "Pid"));
 	c->monitor_pid =
@@ -144,6 +145,11 @@ static void parse_state(const json_t *j, struct ctr_container *c)
 		(int)json_integer_value(json_object_get(j, "RestartCount"));
 	free(c->error);
 	c->error = err && *err ? strdup(err) : NULL;
+	c->restarting = status && !strcmp(status, "restarting");
+	cmn_strv_free(c->bound);
+	c->bound = ctr_json_strv(json_object_get(j, "Ports"));
+	if (json_is_object(json_object_get(j, "Health")))
+		ctr_health_from_json(json_object_get(j, "Health"), &c->health);
 }
 
 /* Its runner died without a word (kill -9 of the monitor or of hutch in
@@ -210,6 +216,8 @@ int ctr_state_load(struct ctr_container *c)
 		json_decref(j);
 		if (runner_alive(c->cfg.id)) {
 			c->status = CTR_RUNNING;
+			if (ctr_healthcheck_active(&c->health_cfg))
+				ctr_health_load(c->cfg.id, &c->health);
 			return 0;
 		}
 		runner_died(
@@ -224,26 +232,51 @@ int ctr_state_load(struct ctr_container *c)
 	if (j) {
 		parse_state(j, c);
 		c->status = CTR_EXITED;
+		c->restarting = false;
+		cmn_strv_free(c->bound);
+		c->bound = NULL;
 		json_decref(j);
 	}
 	return 0;
 }
 
-int ctr_state_running(struct ctr_container *c, pid_t init)
+int ctr_state_running(struct ctr_container *c, pid_t init, char *const *ports)
 {
 	cleanup_free char *path = state_path(c->cfg.id, false);
 	json_t *j;
 	int ret;
 
 	c->status = CTR_RUNNING;
+	c->restarting = false;
 	c->init_pid = init;
 	c->monitor_pid = getpid();
 	c->started_at = ctr_now_ns();
 	ctr_where_started(c->cfg.id, c->started_at);
-	j = json_pack("{s:s,s:i,s:i,s:I,s:i}", "Status", "running", "Pid",
+	j = json_pack("{s:s,s:i,s:i,s:I,s:i,s:o}", "Status", "running", "Pid",
 		      (int)init, "MonitorPid", (int)c->monitor_pid, "StartedAt",
 		      (json_int_t)c->started_at, "RestartCount",
-		      c->restart_count);
+		      c->restart_count, "Ports", ctr_strv_json(ports));
+	ret = path && j ? ctr_write_json(path, j, false) : -ENOMEM;
+	if (j)
+		json_decref(j);
+	return ret;
+}
+
+int ctr_state_restarting(struct ctr_container *c, int code, int64_t when)
+{
+	cleanup_free char *path = state_path(c->cfg.id, false);
+	json_t *j;
+	int ret;
+
+	c->status = CTR_RUNNING;
+	c->restarting = true;
+	c->init_pid = 0;
+	c->monitor_pid = getpid();
+	j = json_pack("{s:s,s:i,s:i,s:i,s:I,s:I,s:I,s:i}", "Status",
+		      "restarting", "Pid", 0, "MonitorPid", (int)c->monitor_pid,
+		      "ExitCode", code, "StartedAt", (json_int_t)c->started_at,
+		      "FinishedAt", (json_int_t)c->finished_at, "RestartAt",
+		      (json_int_t)when, "RestartCount", c->restart_count);
 	ret = path && j ? ctr_write_json(path, j, false) : -ENOMEM;
 	if (j)
 		json_decref(j);
@@ -258,6 +291,7 @@ int ctr_state_exited(struct ctr_container *c, int code, const char *error)
 	int ret;
 
 	c->status = CTR_EXITED;
+	c->restarting = false;
 	c->exit_code = code;
 	c->finished_at = ctr_now_ns();
 	free(c->error);
@@ -266,6 +300,13 @@ int ctr_state_exited(struct ctr_container *c, int code, const char *error)
 		      "ExitCode", code, "StartedAt", (json_int_t)c->started_at,
 		      "FinishedAt", (json_int_t)c->finished_at, "Error",
 		      error ? error : "", "RestartCount", c->restart_count);
+	/* The last health report stays with the container, as Docker's. */
+	if (j && ctr_healthcheck_active(&c->health_cfg)) {
+		ctr_health_clear(&c->health);
+		ctr_health_load(c->cfg.id, &c->health);
+		json_object_set_new(j, "Health", ctr_health_json(&c->health));
+		ctr_health_forget(c->cfg.id);
+	}
 	ret = dur && j ? ctr_write_json(dur, j, true) : -ENOMEM;
 	if (j)
 		json_decref(j);
@@ -274,10 +315,61 @@ int ctr_state_exited(struct ctr_container *c, int code, const char *error)
 	return ret;
 }
 
+/* "tcp 127.0.0.1:34567 80" or "udp [::1]:5353 53" (net.h's --ports-fd). */
+static bool parse_port(const char *line, struct ctr_port *p)
+{
+	char addr[64];
+	const char *colon;
+	size_t alen;
+
+	memset(p, 0, sizeof(*p));
+	if (sscanf(line, "%3s %63s %u", p->proto, addr, &p->ctr_port) != 3)
+		return false;
+	colon = strrchr(addr, ':');
+	if (!colon || sscanf(colon + 1, "%u", &p->host_port) != 1)
+		return false;
+	alen = (size_t)(colon - addr);
+	if (addr[0] == '[' && alen >= 2 && addr[alen - 1] == ']')
+		snprintf(p->host_ip, sizeof(p->host_ip), "%.*s",
+			 (int)(alen - 2), addr + 1);
+	else
+		snprintf(p->host_ip, sizeof(p->host_ip), "%.*s", (int)alen,
+			 addr);
+	return true;
+}
+
+int ctr_container_ports(const struct ctr_container *c, struct ctr_port **out,
+			size_t *n)
+{
+	size_t count = cmn_strv_len(c->bound);
+
+	*out = NULL;
+	*n = 0;
+	if (c->status != CTR_RUNNING || c->restarting || c->host || !count)
+		return 0;
+	*out = calloc(count, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++)
+		if (parse_port(c->bound[i], &(*out)[*n]))
+			(*n)++;
+	return 0;
+}
+
 int ctr_container_kill(struct ctr_container *c, int sig, struct hutch_err *err)
 {
 	if (ctr_refuse_remote(c, sig == SIGKILL ? "kill" : "signal", err) < 0)
 		return -EREMOTE;
+	/* Between two runs: no process to signal; the monitor, woken,
+	 * sees the mark and gives up restarting. */
+	if (c->status == CTR_RUNNING && c->restarting) {
+		ctr_stop_mark(c);
+		if (c->monitor_pid > 0 && kill(c->monitor_pid, SIGALRM) < 0 &&
+		    errno != ESRCH)
+			return cmn_err_set(err, errno,
+					   "cannot stop container %s", c->name);
+		return 0;
+	}
 	if (c->status != CTR_RUNNING || c->init_pid <= 0)
 		return cmn_err_msg(
 			err, EINVAL,

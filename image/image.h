@@ -330,6 +330,14 @@ int img_stop_signal(const struct img_image *img);
 char **img_volumes(const struct img_image *img);
 
 /**
+ * img_config_value() - the JSON text of the image config's config.@key
+ * ("Healthcheck", "ExposedPorts", "Labels", "Shell") for whoever reads
+ * more of it than img_run_config() does
+ * Return: owned text, NULL when the key is absent or null (or ENOMEM).
+ */
+char *img_config_value(const struct img_image *img, const char *key);
+
+/**
  * img_rootfs_prepare() - a copy-on-write root for @img: @dir (relative to
  * the store, created unless it exists) gets upper/, work/ and rootfs/, and @cfg the layers
  * as overlay lowers (@img NULL: the caller sets the lowers).
@@ -517,9 +525,13 @@ int img_pull_ref(struct img_store *s, const struct img_ref *ref,
  * @missing: called once before that pull with the name as given and as
  *           parsed; it may fill @po (a progress callback, the platform)
  *           for the pull; may be NULL
+ * @always:  with @pull, pull even when the store has it (--pull always)
+ * @platform: "os/arch[/variant]" for the pull; NULL: the host's
  */
 struct img_get_opts {
 	bool pull;
+	bool always;
+	const char *platform;
 	void (*missing)(void *ctx, const char *name, const struct img_ref *ref,
 			struct img_pull_opts *po);
 	void *ctx;

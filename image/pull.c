@@ -949,13 +949,16 @@ int img_get(struct img_store *s, const char *name, const struct img_get_opts *o,
 	struct hutch_err perr = { 0 };
 	struct img_ref ref = { 0 };
 	bool parsed = img_ref_parse(name, &ref, &perr) == 0;
-	int ret = parsed ? img_resolve_ref(s, &ref, id) : -ENOENT;
+	int ret = parsed && !(o && o->pull && o->always)
+			  ? img_resolve_ref(s, &ref, id)
+			  : -ENOENT;
 
-	if (ret == -ENOENT)
+	if (ret == -ENOENT && !(parsed && o && o->pull && o->always))
 		ret = store_resolve_id(s, name, id, err);
 	if (ret == -ENOENT && !parsed)
 		ret = cmn_err_msg(err, EINVAL, "%s", perr.msg);
 	else if (ret == -ENOENT && o && o->pull) {
+		po.platform = o->platform;
 		if (o->missing)
 			o->missing(o->ctx, name, &ref, &po);
 		ret = img_pull_ref(s, &ref, &po, &res, err);

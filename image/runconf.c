@@ -189,6 +189,17 @@ int img_stop_signal(const struct img_image *img)
 	return sig > 0 ? sig : SIGTERM;
 }
 
+char *img_config_value(const struct img_image *img, const char *key)
+{
+	cleanup_json json_t *root =
+		json_loadb(img->config_json, img->config_len, 0, NULL);
+	const json_t *v = json_object_get(json_object_get(root, "config"), key);
+
+	if (!v || json_is_null(v))
+		return NULL;
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
 char **img_volumes(const struct img_image *img)
 {
 	cleanup_json json_t *root =

@@ -2,6 +2,7 @@
 /* config.c - struct sbx_config: defaults and release */
 
 #include <string.h>
+#include <sys/resource.h>
 
 #include "sandbox/sandbox-internal.h"
 
@@ -26,6 +27,7 @@ void sbx_config_free(struct sbx_config *cfg)
 	free(cfg->hostname);
 	free(cfg->seccomp_profile);
 	cmn_strv_free(cfg->ports);
+	cmn_strv_free(cfg->add_hosts);
 	free(cfg->lower_base);
 	cmn_strv_free(cfg->lowers);
 	free(cfg->upper);
@@ -44,4 +46,30 @@ void sbx_config_free(struct sbx_config *cfg)
 	}
 	free(cfg->mounts);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Docker's --ulimit names, which are ulimit(1)'s and prlimit(1)'s. */
+static const char *const rlimit_names[SBX_RLIMITS] = {
+	[RLIMIT_CPU] = "cpu",		[RLIMIT_FSIZE] = "fsize",
+	[RLIMIT_DATA] = "data",		[RLIMIT_STACK] = "stack",
+	[RLIMIT_CORE] = "core",		[RLIMIT_RSS] = "rss",
+	[RLIMIT_NPROC] = "nproc",	[RLIMIT_NOFILE] = "nofile",
+	[RLIMIT_MEMLOCK] = "memlock",	[RLIMIT_AS] = "as",
+	[RLIMIT_LOCKS] = "locks",	[RLIMIT_SIGPENDING] = "sigpending",
+	[RLIMIT_MSGQUEUE] = "msgqueue", [RLIMIT_NICE] = "nice",
+	[RLIMIT_RTPRIO] = "rtprio",	[RLIMIT_RTTIME] = "rttime",
+};
+
+int sbx_rlimit_resource(const char *name)
+{
+	for (int i = 0; i < SBX_RLIMITS; i++)
+		if (rlimit_names[i] && !strcmp(rlimit_names[i], name))
+			return i;
+	return -1;
+}
+
+const char *sbx_rlimit_name(int resource)
+{
+	return resource >= 0 && resource < SBX_RLIMITS ? rlimit_names[resource]
+						       : NULL;
 }

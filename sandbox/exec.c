@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -257,6 +258,24 @@ static void load_seccomp(const struct sbx_plan *plan)
 	}
 }
 
+/* --ulimit. A user namespace gives no CAP_SYS_RESOURCE over the host's
+ * limits: a hard limit above the one hutch runs under is refused here. */
+static int apply_rlimits(const struct sbx_config *cfg, struct hutch_err *err)
+{
+	for (int i = 0; i < SBX_RLIMITS; i++) {
+		const struct sbx_rlimit *r = &cfg->rlimits[i];
+		struct rlimit rl = { .rlim_cur = r->soft, .rlim_max = r->hard };
+
+		if (r->set && setrlimit(i, &rl) < 0)
+			return cmn_err_msg(
+				err, errno,
+				"--ulimit %s=%llu:%llu: %s; a rootless container cannot raise a hard limit above the one hutch runs under (see ulimit -H -a)",
+				sbx_rlimit_name(i), (unsigned long long)r->soft,
+				(unsigned long long)r->hard, strerror(errno));
+	}
+	return 0;
+}
+
 void sbx_exec_command(const struct sbx_plan *plan, const char *pty_slave)
 {
 	struct hutch_err err = { 0 };
@@ -286,7 +305,8 @@ void sbx_exec_command(const struct sbx_plan *plan, const char *pty_slave)
 		fail(plan, CMN_EXIT_HUTCH, &err);
 	if (!plan->cfg->no_new_privs)
 		load_seccomp(plan);
-	if (become_user(plan, &user, &err) < 0 ||
+	if (apply_rlimits(plan->cfg, &err) < 0 ||
+	    become_user(plan, &user, &err) < 0 ||
 	    enter_workdir(plan->cfg, &err) < 0)
 		fail(plan, CMN_EXIT_HUTCH, &err);
 	if (plan->cfg->no_new_privs) {

@@ -389,6 +389,7 @@ static int setup_dev(const struct sbx_plan *plan, int rootfd,
 	static const char *const nodes[] = { "null",   "zero",	  "full",
 					     "random", "urandom", "tty" };
 	cleanup_close int devfd = -1;
+	char shm[64];
 	int ret;
 
 	ret = mount_fs(rootfd, "/dev", "tmpfs",
@@ -402,10 +403,15 @@ static int setup_dev(const struct sbx_plan *plan, int rootfd,
 			return ret;
 	}
 	ret = setup_devpts(plan, rootfd, err);
+	/* Docker's 64 MiB unless --shm-size says otherwise. */
+	snprintf(shm, sizeof(shm), "mode=1777,size=%lluk",
+		 plan->cfg->shm_size
+			 ? (unsigned long long)(plan->cfg->shm_size + 1023) /
+				   1024
+			 : 65536ULL);
 	if (ret == 0)
 		ret = mount_fs(rootfd, "/dev/shm", "tmpfs",
-			       MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			       "mode=1777,size=65536k", err);
+			       MS_NOSUID | MS_NODEV | MS_NOEXEC, shm, err);
 	if (ret < 0)
 		return ret;
 	if (mount_fs(rootfd, "/dev/mqueue", "mqueue",

@@ -5,8 +5,10 @@
  * hutch-net runs in the host's namespaces, joins the container's network
  * namespace to make and configure the tap device, binds the published
  * ports, and says so on a ready pipe (one NUL byte, or an error line such
- * as a port already taken). Only then does the container's command start,
- * so its first connect cannot race the network. It exits when the exit
+ * as a port already taken). Before that it lists the ports it bound on a
+ * third pipe (--ports-fd), so that a port the kernel chose ("-p 8080")
+ * can be reported by ps, port and inspect. Only then does the container's
+ * command start, so its first connect cannot race the network. It exits when the exit
  * pipe, whose write end only hutch (or the container's monitor) holds,
  * closes: when the container ends, and when its runner is killed.
  */
@@ -37,6 +39,8 @@ static char **helper_argv(const struct sbx_config *cfg, const char *path,
 	cmn_strv_push(&argv, strdup(path));
 	cmn_strv_push(&argv, strdup("--ready-fd=3"));
 	cmn_strv_push(&argv, strdup("--exit-fd=4"));
+	if (cfg->ports)
+		cmn_strv_push(&argv, strdup("--ports-fd=5"));
 	if (cfg->allow_host_loopback)
 		cmn_strv_push(&argv, strdup("--allow-host-loopback"));
 	for (char **p = cfg->ports; p && *p; p++)
@@ -45,18 +49,44 @@ static char **helper_argv(const struct sbx_config *cfg, const char *path,
 	return argv;
 }
 
-static int spawn(char **argv, int ready, int exit_fd, pid_t *pid)
+/* @fds[0..2] become the helper's 3, 4 and 5: each moved above 9 first,
+ * so that no dup2 overwrites a descriptor that a later one copies from. */
+static int spawn(char **argv, const int fds[3], pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
+	int high[3] = { -1, -1, -1 };
 	int ret = posix_spawn_file_actions_init(&fa);
 
-	if (ret)
-		return ret;
-	posix_spawn_file_actions_adddup2(&fa, ready, 3);
-	posix_spawn_file_actions_adddup2(&fa, exit_fd, 4);
-	ret = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
+	for (int i = 0; ret == 0 && i < 3; i++) {
+		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+		if (high[i] < 0)
+			ret = errno;
+		else
+			ret = posix_spawn_file_actions_adddup2(&fa, high[i],
+							       3 + i);
+	}
+	if (ret == 0)
+		ret = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	for (int i = 0; i < 3; i++)
+		if (high[i] >= 0)
+			close(high[i]);
 	return ret;
+}
+
+/* The lines hutch-net wrote on --ports-fd (it closed it before ready). */
+static char **read_ports(int fd)
+{
+	char buf[8192], *save = NULL;
+	char **lines = NULL;
+	ssize_t n = cmn_read_all(fd, buf, sizeof(buf) - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	for (char *l = strtok_r(buf, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save))
+		if (cmn_strv_push(&lines, strdup(l)) < 0)
+			break;
+	return lines;
 }
 
 /* One NUL byte: ready. Anything else is hutch-net's error line. */
@@ -85,10 +115,11 @@ int sbx_net_start(const struct sbx_config *cfg, pid_t pid, struct sbx_net *net,
 {
 	cleanup_free char *path = NULL;
 	cleanup_strv char **argv = NULL;
-	int ready[2], ex[2], ret;
+	int ready[2], ex[2], ports[2], ret;
 
 	net->pid = -1;
 	net->exit_fd = -1;
+	net->bound = NULL;
 	ret = sbx_helper_path("HUTCH_NET", "hutch-net", &path, err);
 	if (ret < 0) {
 		cmn_err_prefix(err, "cannot start the container's network");
@@ -99,23 +130,28 @@ int sbx_net_start(const struct sbx_config *cfg, pid_t pid, struct sbx_net *net,
 		return cmn_err_set(err, ENOMEM, "network");
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return cmn_err_set(err, errno, "pipe");
-	if (pipe2(ex, O_CLOEXEC) < 0) {
+	if (pipe2(ex, O_CLOEXEC) < 0 || pipe2(ports, O_CLOEXEC) < 0) {
 		ret = cmn_err_set(err, errno, "pipe");
 		close(ready[0]);
 		close(ready[1]);
 		return ret;
 	}
-	ret = spawn(argv, ready[1], ex[0], &net->pid);
+	ret = spawn(argv, (int[3]){ ready[1], ex[0], ports[1] }, &net->pid);
 	close(ready[1]);
 	close(ex[0]);
+	close(ports[1]);
 	if (ret) {
 		close(ready[0]);
 		close(ex[1]);
+		close(ports[0]);
 		return cmn_err_set(err, ret, "cannot start %s", path);
 	}
 	net->exit_fd = ex[1];
 	ret = wait_ready(ready[0], path, err);
 	close(ready[0]);
+	if (ret == 0 && cfg->ports)
+		net->bound = read_ports(ports[0]);
+	close(ports[0]);
 	if (ret < 0)
 		sbx_net_stop(net);
 	return ret;
@@ -139,4 +175,6 @@ void sbx_net_stop(struct sbx_net *net)
 		}
 	}
 	net->pid = -1;
+	cmn_strv_free(net->bound);
+	net->bound = NULL;
 }

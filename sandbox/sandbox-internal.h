@@ -361,11 +361,13 @@ char *sbx_apparmor_fix(const struct sbx_apparmor *p);
 
 /* ---- user-mode networking (netstart.c) ---------------------------------- */
 
-/** struct sbx_net - a running hutch-net: its pid and the pipe whose
- * closing tells it to go */
+/** struct sbx_net - a running hutch-net: its pid, the pipe whose
+ * closing tells it to go, and the ports it bound ("tcp 127.0.0.1:34567
+ * 80" each, net.h's --ports-fd; owned, NULL without -p) */
 struct sbx_net {
 	pid_t pid;
 	int exit_fd;
+	char **bound;
 };
 
 /** sbx_net_start() - hutch-net for the container whose first process is

@@ -46,9 +46,32 @@
 
 /* ---- the plan ----------------------------------------------------------- */
 
+/* --add-host's lines; "host-gateway" is the host as the container's
+ * network reaches it (slirp's 10.0.2.2, else the shared loopback). */
+static char *extra_hosts(const struct sbx_config *cfg)
+{
+	char *out = strdup("");
+
+	for (char **h = cfg->add_hosts; out && h && *h; h++) {
+		const char *sp = strchr(*h, ' ');
+		const char *ip = sp ? sp + 1 : "";
+		char *more;
+
+		if (!strcmp(ip, "host-gateway"))
+			ip = cfg->network == SBX_NET_SLIRP ? "10.0.2.2"
+							   : "127.0.0.1";
+		more = cmn_strdup_printf("%s%s\t%.*s\n", out, ip,
+					 (int)(sp ? sp - *h : 0), *h);
+		free(out);
+		out = more;
+	}
+	return out;
+}
+
 static char *etc_hosts(const struct sbx_plan *plan)
 {
 	cleanup_free char *host = NULL;
+	cleanup_free char *extra = extra_hosts(plan->cfg);
 
 	/* With the host's network the host's names (cluster nodes, often
 	 * only in /etc/hosts on HPC) must resolve as they do outside. */
@@ -57,11 +80,11 @@ static char *etc_hosts(const struct sbx_plan *plan)
 	return cmn_strdup_printf(
 		"127.0.0.1\tlocalhost\n"
 		"::1\tlocalhost ip6-localhost ip6-loopback\n"
-		"%s\t%s\n%s%s",
+		"%s\t%s\n%s%s%s",
 		plan->cfg->network == SBX_NET_SLIRP ? "10.0.2.100"
 						    : "127.0.1.1",
-		plan->hostname, host ? "\n# from the host\n" : "",
-		host ? host : "");
+		plan->hostname, extra ? extra : "",
+		host ? "\n# from the host\n" : "", host ? host : "");
 }
 
 static int plan_files(struct sbx_plan *plan, struct hutch_err *err)
@@ -317,7 +340,8 @@ struct parent {
 	int master;	/* pty master, -1 without -t */
 	int capture[2]; /* the command's stdout and stderr pipes, or -1 */
 	bool read_stdin;
-	bool watched; /* io->watch was called */
+	bool watched;	    /* io->watch was called */
+	char *const *ports; /* what hutch-net bound, for io->started */
 	bool done;
 	int status;
 	struct sbx_msg error; /* type 0 when none came */
@@ -366,7 +390,7 @@ static void on_sync(struct parent *p)
 		p->sync = -1;
 		/* End-of-file without an error: the command runs. */
 		if (p->error.type != SBX_MSG_ERROR && p->io && p->io->started)
-			p->io->started(p->io->ctx, p->child);
+			p->io->started(p->io->ctx, p->child, p->ports);
 		return;
 	}
 	if (msg.type == SBX_MSG_ERROR)
@@ -517,7 +541,7 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 			    .sigfd = -1,
 			    .master = -1,
 			    .capture = { -1, -1 } };
-	struct sbx_net net = { .pid = -1, .exit_fd = -1 };
+	struct sbx_net net = { .pid = -1, .exit_fd = -1, .bound = NULL };
 	struct sbx_plan plan;
 	sigset_t old;
 	int ret;
@@ -536,6 +560,7 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 		ret = p.sync = join ? start_joiner(&plan, &p.child, err)
 				    : start_child(&plan, &p.child, &net, err);
 	if (ret >= 0) {
+		p.ports = net.bound;
 		p.read_stdin = cfg->tty && cfg->interactive;
 		parent_loop(&p);
 		*status = p.status;

@@ -162,6 +162,19 @@ struct sbx_mount {
  *
  * Every pointer is owned and released by sbx_config_free().
  */
+/* --ulimit: one resource's limits, set on the container's command. */
+#define SBX_RLIMITS 16
+struct sbx_rlimit {
+	bool set;
+	uint64_t soft, hard; /* RLIM_INFINITY: unlimited */
+};
+
+/** sbx_rlimit_resource() - setrlimit(2)'s resource for Docker's --ulimit
+ * name ("nofile", "nproc", ...), or -1. */
+int sbx_rlimit_resource(const char *name);
+/** sbx_rlimit_name() - the inverse; NULL for none. */
+const char *sbx_rlimit_name(int resource);
+
 struct sbx_config {
 	char *rootfs;	/* absolute path of the root filesystem */
 	char **argv;	/* the command */
@@ -195,6 +208,10 @@ struct sbx_config {
 	char *upper;
 	char *work;
 	const struct sbx_storage_driver *storage;
+
+	char **add_hosts; /* --add-host: "NAME IP" ("host-gateway": the host) */
+	uint64_t shm_size; /* /dev/shm's size in bytes; 0: Docker's 64 MiB */
+	struct sbx_rlimit rlimits[SBX_RLIMITS]; /* --ulimit */
 
 	uint64_t caps; /* capability bounding/effective set, bit = cap */
 	char *seccomp_profile; /* Docker-format JSON path, NULL: default */
@@ -308,7 +325,9 @@ bool sbx_cap_parse(const char *name, uint64_t *mask);
  *           terminal's output goes to @output as stream 1.
  * @output:  called with what a stream produced (stream 1 or 2)
  * @started: called once the command has been exec'd, with the host pid of
- *           the container's pid 1
+ *           the container's pid 1 and the ports hutch-net bound, one
+ *           "PROTO HOSTADDR:PORT CONTAINERPORT" each (net/net.h's
+ *           --ports-fd; NULL without published ports; borrowed)
  * @watch:   when set, called once when @watch_fd becomes readable (a
  *           pidfd of a process whose end should end the container: the
  *           Slurm job's step daemon); it may signal the container
@@ -317,7 +336,7 @@ struct sbx_run_io {
 	int stdio[3];
 	int capture[2];
 	void (*output)(void *ctx, int stream, const char *buf, size_t len);
-	void (*started)(void *ctx, pid_t init);
+	void (*started)(void *ctx, pid_t init, char *const *ports);
 	void (*watch)(void *ctx);
 	int watch_fd;
 	void *ctx;

@@ -319,7 +319,7 @@ got-usr1" ]
 	run "$HUTCH" ps --format '{{.Ports}}'
 	[ "$output" = "127.0.0.1:$port->8080/tcp" ]
 	run "$HUTCH" port pub
-	[ "$output" = "127.0.0.1:$port->8080/tcp" ]
+	[ "$output" = "8080/tcp -> 127.0.0.1:$port" ]
 	run "$HUTCH" run -d --rootfs "$R" --name clash -p "$port:80" -- true
 	[ "$status" -eq 125 ]
 	[[ $output == *"$port"* ]]
