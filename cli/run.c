@@ -974,16 +974,23 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 	return o->cfg.argv ? 0 : -ENOMEM;
 }
 
+/* What pull_missing() needs. */
+struct pulling {
+	struct cli_progress *bar;
+	bool always; /* --pull always: a pull, not a missing image */
+};
+
 /* Docker's `run` pulls what is not there, its progress on stderr. */
 static void pull_missing(void *ctx, const char *name, const struct img_ref *ref,
 			 struct img_pull_opts *po)
 {
-	struct cli_progress **bar = ctx;
+	struct pulling *p = ctx;
 
-	fprintf(stderr, "Unable to find image '%s' locally\n", name);
-	*bar = cli_progress_new(stderr, isatty(2), ref->repo);
-	po->progress = *bar ? cli_progress_event : NULL;
-	po->ctx = *bar;
+	if (!p->always)
+		fprintf(stderr, "Unable to find image '%s' locally\n", name);
+	p->bar = cli_progress_new(stderr, isatty(2), ref->repo);
+	po->progress = p->bar ? cli_progress_event : NULL;
+	po->ctx = p->bar;
 }
 
 /* The record: the configuration moves from @o into the container. */
@@ -1018,7 +1025,8 @@ static struct ctr_container *make_container(struct run_opts *o,
 static int start(struct run_opts *o, const char *image, char **args,
 		 int *status, struct hutch_err *err)
 {
-	struct cli_progress *bar = NULL;
+	struct pulling pulling = { .always = o->pull &&
+					     !strcmp(o->pull, "always") };
 	const struct ctr_source src = {
 		.image = o->cfg.rootfs ? NULL : image,
 		.args = args,
@@ -1029,13 +1037,13 @@ static int start(struct run_opts *o, const char *image, char **args,
 			 .always = o->pull && !strcmp(o->pull, "always"),
 			 .platform = o->platform,
 			 .missing = pull_missing,
-			 .ctx = &bar },
+			 .ctx = &pulling },
 	};
 	struct ctr_container *c = make_container(o, image);
 	int ret = c ? ctr_container_make(c, &src, err)
 		    : cmn_err_set(err, ENOMEM, "container");
 
-	cli_progress_free(bar);
+	cli_progress_free(pulling.bar);
 	if (ret == 0 && o->detach) {
 		ret = ctr_container_start(c, status, err);
 		if (ret == 0)

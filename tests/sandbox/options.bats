@@ -74,6 +74,7 @@ teardown() {
 	run "$HUTCH" run --rm --pull always base:1 true
 	[ "$status" -eq 125 ]
 	[[ $output == *"cannot reach registry"* ]]
+	[[ $output != *"Unable to find image"* ]]
 	expect_plain_error 125 "$HUTCH" run --rm --pull sometimes base:1 true
 	[[ $stderr == *"use missing (the default), always or never"* ]]
 }
