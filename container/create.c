@@ -70,12 +70,41 @@ static int image_health(struct ctr_container *c, const struct img_image *img)
 	return ret;
 }
 
+/* Config.Labels: the image's, under those of --label, as Docker merges
+ * them. */
+static int image_labels(struct ctr_container *c, const struct img_image *img)
+{
+	cleanup_json json_t *labels = image_value(img, "Labels");
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(labels, key, v)
+	{
+		size_t klen = strlen(key);
+		bool given = false;
+
+		if (!json_is_string(v))
+			continue;
+		for (char **l = c->labels; l && *l && !given; l++)
+			given = !strncmp(*l, key, klen) &&
+				((*l)[klen] == '=' || !(*l)[klen]);
+		if (!given &&
+		    cmn_strv_push(&c->labels,
+				  cmn_strdup_printf("%s=%s", key,
+						    json_string_value(v))) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int apply_image(struct ctr_container *c, const struct img_image *img)
 {
 	int ret = c->publish_all ? publish_exposed(c, img) : 0;
 
 	if (ret == 0)
 		ret = image_health(c, img);
+	if (ret == 0)
+		ret = image_labels(c, img);
 	return ret;
 }
 

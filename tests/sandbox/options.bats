@@ -44,6 +44,11 @@ teardown() {
 	[ "${lines[-2]}" = 100 ] && [ "${lines[-1]}" = 200 ]
 	run "$HUTCH" inspect -f '{{json .Config.Labels}} {{json .HostConfig.ExtraHosts}} {{.HostConfig.ShmSize}} {{json .HostConfig.Ulimits}}' opts
 	[ "$output" = '{"team":"ml","solo":""} ["db:10.1.2.3","v6:fd00::5","gw:host-gateway"] 8388608 [{"Name":"nofile","Soft":100,"Hard":200}]' ]
+	# The image's labels, under those of --label, as Docker merges them.
+	"$HUTCH" import --config-json '{"Labels":{"team":"web","org":"lab"}}' "$R" labelled:1 >/dev/null
+	"$HUTCH" run --name merged -l team=ml labelled:1 true
+	run "$HUTCH" inspect -f '{{.Config.Labels.team}} {{.Config.Labels.org}}' merged
+	[ "$output" = "ml lab" ]
 	# A hard limit above hutch's own cannot be had in a user namespace.
 	expect_plain_error 125 "$HUTCH" run --rm --rootfs "$R" --ulimit "nofile=10:$(($(ulimit -Hn) + 1))" -- true
 	[[ $stderr == *"a rootless container cannot raise it; ask for at most $(ulimit -Hn)"* ]]
