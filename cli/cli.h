@@ -190,6 +190,7 @@ int cli_simple(const struct cli_cmd *cmd, const struct cli_opt *opts,
 /* The subcommands, one file each (cli/NAME.c; stop.c also defines restart,
  * login.c logout), in the order of main.c's table and `hutch --help`. */
 extern const struct cli_cmd cli_run_cmd;
+extern const struct cli_cmd cli_create_cmd;
 extern const struct cli_cmd cli_info_cmd;
 extern const struct cli_cmd cli_version_cmd;
 extern const struct cli_cmd cli_build_cmd;

@@ -18,13 +18,14 @@ struct alias {
 static const struct alias container_aliases[] = {
 	{ "ls", &cli_ps_cmd },		 { "list", &cli_ps_cmd },
 	{ "ps", &cli_ps_cmd },		 { "run", &cli_run_cmd },
-	{ "start", &cli_start_cmd },	 { "stop", &cli_stop_cmd },
-	{ "restart", &cli_restart_cmd }, { "kill", &cli_kill_cmd },
-	{ "rm", &cli_rm_cmd },		 { "remove", &cli_rm_cmd },
-	{ "logs", &cli_logs_cmd },	 { "inspect", &cli_inspect_cmd },
-	{ "exec", &cli_exec_cmd },	 { "cp", &cli_cp_cmd },
-	{ "port", &cli_port_cmd },	 { "top", &cli_top_cmd },
-	{ "stats", &cli_stats_cmd },	 { "wait", &cli_wait_cmd },
+	{ "create", &cli_create_cmd },	 { "start", &cli_start_cmd },
+	{ "stop", &cli_stop_cmd },	 { "restart", &cli_restart_cmd },
+	{ "kill", &cli_kill_cmd },	 { "rm", &cli_rm_cmd },
+	{ "remove", &cli_rm_cmd },	 { "logs", &cli_logs_cmd },
+	{ "inspect", &cli_inspect_cmd }, { "exec", &cli_exec_cmd },
+	{ "cp", &cli_cp_cmd },		 { "port", &cli_port_cmd },
+	{ "top", &cli_top_cmd },	 { "stats", &cli_stats_cmd },
+	{ "wait", &cli_wait_cmd },
 };
 
 static const struct alias image_aliases[] = {

@@ -15,15 +15,15 @@
 #include "cli/cli.h"
 
 static const struct cli_cmd *const commands[] = {
-	&cli_run_cmd,	 &cli_info_cmd,	     &cli_version_cmd, &cli_build_cmd,
-	&cli_pull_cmd,	 &cli_push_cmd,	     &cli_login_cmd,   &cli_logout_cmd,
-	&cli_import_cmd, &cli_save_cmd,	     &cli_load_cmd,    &cli_images_cmd,
-	&cli_tag_cmd,	 &cli_rmi_cmd,	     &cli_history_cmd, &cli_system_cmd,
-	&cli_ps_cmd,	 &cli_cp_cmd,	     &cli_logs_cmd,    &cli_stop_cmd,
-	&cli_kill_cmd,	 &cli_start_cmd,     &cli_restart_cmd, &cli_rm_cmd,
-	&cli_wait_cmd,	 &cli_inspect_cmd,   &cli_exec_cmd,    &cli_port_cmd,
-	&cli_top_cmd,	 &cli_stats_cmd,     &cli_unshare_cmd, &cli_monitor_cmd,
-	&cli_volume_cmd, &cli_container_cmd, &cli_image_cmd,
+	&cli_run_cmd,	  &cli_create_cmd, &cli_info_cmd,      &cli_version_cmd,
+	&cli_build_cmd,	  &cli_pull_cmd,   &cli_push_cmd,      &cli_login_cmd,
+	&cli_logout_cmd,  &cli_import_cmd, &cli_save_cmd,      &cli_load_cmd,
+	&cli_images_cmd,  &cli_tag_cmd,	   &cli_rmi_cmd,       &cli_history_cmd,
+	&cli_system_cmd,  &cli_ps_cmd,	   &cli_cp_cmd,	       &cli_logs_cmd,
+	&cli_stop_cmd,	  &cli_kill_cmd,   &cli_start_cmd,     &cli_restart_cmd,
+	&cli_rm_cmd,	  &cli_wait_cmd,   &cli_inspect_cmd,   &cli_exec_cmd,
+	&cli_port_cmd,	  &cli_top_cmd,	   &cli_stats_cmd,     &cli_unshare_cmd,
+	&cli_monitor_cmd, &cli_volume_cmd, &cli_container_cmd, &cli_image_cmd,
 };
 
 static void usage(FILE *out)

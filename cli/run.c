@@ -34,6 +34,7 @@ struct run_opts {
 	char *entrypoint;	  /* --entrypoint; NULL: the image's */
 	char *name;		  /* --name */
 	bool detach;		  /* -d */
+	bool create_only;	  /* `hutch create`: make, do not start */
 	bool no_job_env;	  /* --job-env=false */
 	bool outlive_job;	  /* --outlive-job */
 	bool auto_remove;	  /* --rm */
@@ -884,6 +885,16 @@ const struct cli_cmd cli_run_cmd = {
 	.main = run_main,
 };
 
+static int create_main(int argc, char **argv);
+
+const struct cli_cmd cli_create_cmd = {
+	.name = "create",
+	.usage = "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+	.summary =
+		"Create a container without starting it ('hutch start' starts it); run's options.",
+	.main = create_main,
+};
+
 /* Docker's order: start from the default set or from all, drop ALL if
  * asked, then add, then drop the named ones. */
 static uint64_t final_caps(const struct run_opts *o)
@@ -1010,6 +1021,7 @@ static struct ctr_container *make_container(struct run_opts *o,
 	c->restart = o->restart;
 	c->restart_max = o->restart_max;
 	c->outlive_job = o->outlive_job;
+	c->awaits_start = o->create_only;
 	c->ports = steal_ptr(&o->shown_ports);
 	c->publish_all = o->publish_all;
 	c->labels = steal_ptr(&o->labels);
@@ -1044,7 +1056,10 @@ static int start(struct run_opts *o, const char *image, char **args,
 		    : cmn_err_set(err, ENOMEM, "container");
 
 	cli_progress_free(pulling.bar);
-	if (ret == 0 && o->detach) {
+	if (ret == 0 && o->create_only) {
+		printf("%s\n", c->cfg.id);
+		*status = 0;
+	} else if (ret == 0 && o->detach) {
 		ret = ctr_container_start(c, status, err);
 		if (ret == 0)
 			printf("%s\n", c->cfg.id);
@@ -1061,12 +1076,19 @@ static int run(struct run_opts *o, int argc, char **argv)
 	int first, ret, status = CMN_EXIT_HUTCH;
 	bool help;
 
-	first = cli_parse(&cli_run_cmd, run_options, ARRAY_SIZE(run_options), o,
-			  argc, argv, &help, &err);
+	first = cli_parse(o->create_only ? &cli_create_cmd : &cli_run_cmd,
+			  run_options, ARRAY_SIZE(run_options), o, argc, argv,
+			  &help, &err);
 	if (first < 0)
 		return cli_fail(&err, CMN_EXIT_HUTCH);
 	if (help)
 		return 0;
+	if (o->create_only && o->detach) {
+		cmn_err_msg(
+			&err, EINVAL,
+			"create: -d is run's: a created container starts with 'hutch start', in the background unless -a");
+		return cli_fail(&err, CMN_EXIT_HUTCH);
+	}
 	if (finish_config(o, argc - first, argv + first, &err) < 0)
 		return cli_fail(&err, CMN_EXIT_HUTCH);
 	if (o->cfg.rootfs)
@@ -1075,12 +1097,13 @@ static int run(struct run_opts *o, int argc, char **argv)
 		ret = start(o, argv[first], argv + first + 1, &status, &err);
 	if (ret < 0)
 		return cli_fail(&err, status);
-	return o->detach ? 0 : status;
+	return o->detach || o->create_only ? 0 : status;
 }
 
-static int run_main(int argc, char **argv)
+static int run_or_create(int argc, char **argv, bool create_only)
 {
-	struct run_opts o = { .restart = CTR_RESTART_NO };
+	struct run_opts o = { .restart = CTR_RESTART_NO,
+			      .create_only = create_only };
 	struct hutch_err err = { 0 };
 	int status;
 
@@ -1107,4 +1130,14 @@ static int run_main(int argc, char **argv)
 	cmn_strv_free(o.labels);
 	ctr_healthcheck_clear(&o.health);
 	return status;
+}
+
+static int run_main(int argc, char **argv)
+{
+	return run_or_create(argc, argv, false);
+}
+
+static int create_main(int argc, char **argv)
+{
+	return run_or_create(argc, argv, true);
 }

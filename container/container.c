@@ -88,11 +88,12 @@ const char *ctr_restart_name(enum ctr_restart r)
 static json_t *record_json(const struct ctr_container *c)
 {
 	json_t *cfg = ctr_config_json(&c->cfg);
+	json_t *j;
 
 	if (!cfg)
 		return NULL;
 	/* RestartMax -1 for "no": what records before RestartPolicy say. */
-	return json_pack(
+	j = json_pack(
 		"{s:o,s:s,s:s,s:o,s:I,s:b,s:b,s:i,s:s,s:i,s:i,s:o,s:b,s:b,s:o,s:o}",
 		"Config", cfg, "Name", c->name, "Image",
 		c->image ? c->image : "", "ImageID",
@@ -106,6 +107,9 @@ static json_t *record_json(const struct ctr_container *c)
 		"PublishAll", c->publish_all, "Healthcheck",
 		ctr_healthcheck_json(&c->health_cfg, true), "Labels",
 		ctr_strv_json(c->labels));
+	if (j && c->awaits_start)
+		json_object_set_new(j, "AwaitsStart", json_true());
+	return j;
 }
 
 static void restart_parse(const json_t *j, struct ctr_container *c)
@@ -140,6 +144,7 @@ static int record_parse(const json_t *j, struct ctr_container *c)
 	c->auto_remove = json_is_true(json_object_get(j, "AutoRemove"));
 	c->detached = json_is_true(json_object_get(j, "Detached"));
 	c->outlive_job = json_is_true(json_object_get(j, "OutliveJob"));
+	c->awaits_start = json_is_true(json_object_get(j, "AwaitsStart"));
 	restart_parse(j, c);
 	c->stop_signal =
 		(int)json_integer_value(json_object_get(j, "StopSignal"));
@@ -499,7 +504,8 @@ static bool reap(struct ctr_container *c)
 {
 	int fd;
 
-	if (!c->auto_remove || c->status == CTR_RUNNING || c->host)
+	if (!c->auto_remove || c->status == CTR_RUNNING || c->host ||
+	    (c->status == CTR_CREATED && c->awaits_start))
 		return false;
 	fd = ctr_lock_idle(c->cfg.id);
 	if (fd == -EBUSY)

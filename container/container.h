@@ -121,12 +121,13 @@ struct ctr_port {
 struct ctr_container {
 	struct sbx_config cfg;
 	char *name;
-	char *image;	  /* as the user gave it, or the --rootfs directory */
-	char *image_id;	  /* "sha256:...", NULL for --rootfs */
-	int64_t created;  /* nanoseconds since the epoch */
-	bool auto_remove; /* --rm */
-	bool detached;	  /* -d: output goes to the log */
-	bool outlive_job; /* --outlive-job: -d in a Slurm job survives it */
+	char *image;	   /* as the user gave it, or the --rootfs directory */
+	char *image_id;	   /* "sha256:...", NULL for --rootfs */
+	int64_t created;   /* nanoseconds since the epoch */
+	bool auto_remove;  /* --rm */
+	bool detached;	   /* -d: output goes to the log */
+	bool outlive_job;  /* --outlive-job: -d in a Slurm job survives it */
+	bool awaits_start; /* made by `create`: a --rm one is not a leftover */
 	enum ctr_restart restart;
 	int restart_max; /* on-failure:N: N (0: unlimited) */
 	int stop_signal;

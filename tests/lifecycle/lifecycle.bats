@@ -424,3 +424,30 @@ got-usr1" ]
 	run -1 "$HUTCH" cp "$H/a" "$H/b"
 	[ "${#lines[@]}" -eq 1 ]
 }
+
+@test "create makes a container that start runs: Created in ps, its options kept, --rm honoured; -d is refused" {
+	"$HUTCH" import "$R" made:1 >/dev/null
+	run "$HUTCH" create --name made -e GREETING=hi made:1 sh -c 'echo "$GREETING from $(hostname)"'
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^[0-9a-f]{64}$ ]]
+	id=$output
+	state_is made created
+	run "$HUTCH" ps -a --filter name=made --format '{{.ID}} {{.Status}}'
+	[ "$output" = "${id:0:12} Created" ]
+	run "$HUTCH" start -a made
+	[ "$status" -eq 0 ]
+	[[ $output == "hi from "* ]]
+	state_is made exited
+	# --rm: gone once it has run.
+	"$HUTCH" create --rm --name once made:1 true >/dev/null
+	state_is once created
+	"$HUTCH" start -a once
+	run "$HUTCH" inspect once
+	[ "$status" -eq 1 ]
+	expect_plain_error 125 "$HUTCH" create -d made:1 true
+	[[ $stderr == *"-d is run's"* ]]
+	# A failure leaves no record.
+	expect_plain_error 125 "$HUTCH" create --name bad --pull never nothere:1 true
+	run "$HUTCH" inspect bad
+	[ "$status" -eq 1 ]
+}
