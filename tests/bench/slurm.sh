@@ -11,7 +11,8 @@
 # of its ratio to bare srun, and the overhead in ms (median of per-round
 # differences). Run as root, it starts the cluster (default
 # proctrack/cgroup), measures as the unprivileged user hutch-sub (created
-# by tests/run) or hutch-bench, and stops the cluster; as another user it
+# by tests/run; HUTCH_BENCH_USER names another) or hutch-bench, and stops
+# the cluster; as another user it
 # needs SLURM_CONF (or the site's configuration) to name a cluster.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,7 +30,7 @@ for t in srun sinfo busybox; do
 done
 
 if [ "$(id -u)" = 0 ]; then
-	user=hutch-sub
+	user=${HUTCH_BENCH_USER:-hutch-sub}
 	id "$user" >/dev/null 2>&1 || { user=hutch-bench; id "$user" >/dev/null 2>&1 || useradd -m "$user"; }
 	work=$(mktemp -d /tmp/hutch-bench.XXXXXX)
 	cluster=
