@@ -63,11 +63,11 @@ static void fg_started(void *ctx, pid_t init, char *const *ports)
  * It ends now, as a detached one does. */
 static void fg_job_over(void *ctx)
 {
-	struct ctr_container *c = ctx;
+	struct foreground *f = ctx;
 
-	ctr_stop_mark(c);
-	if (c->init_pid > 0)
-		kill(c->init_pid, SIGKILL);
+	ctr_stop_mark(f->c);
+	if (f->c->init_pid > 0)
+		kill(f->c->init_pid, SIGKILL);
 }
 
 /* In a Slurm job, a pidfd of the job's anchor (see job.c), else -1. */
