@@ -210,7 +210,7 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=out-asan SANITIZE=1 all unit
 	@HUTCH_TEST_SANITIZED=1 HUTCH_TEST_DRIVER_PASSES= HUTCH_TEST_SLURM_PASSES= \
-	 HUTCH_TEST_BOTH_MODES=" sandbox lifecycle build " \
+	 HUTCH_TEST_BOTH_MODES=" sandbox " \
 	 tests/run --build out-asan --skip demo --skip packaging
 
 # The fuzz targets (tests/fuzz/README.md): clang and libFuzzer, their own
