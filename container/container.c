@@ -461,12 +461,16 @@ int ctr_container_list(struct ctr_container ***out, size_t *n,
 int ctr_refuse_remote(const struct ctr_container *c, const char *what,
 		      struct hutch_err *err)
 {
+	cleanup_free char *dir = NULL;
+
 	if (!c->host)
 		return 0;
+	dir = ctr_container_dir(c->cfg.id);
 	return cmn_err_msg(
 		err, EREMOTE,
 		"cannot %s container %s: it runs on %s, where only hutch sees its processes; run the command there (if %s is down for good, delete %s/running.json first)",
-		what, c->name, c->host, c->host, "the container's directory");
+		what, c->name, c->host, c->host,
+		dir ? dir : "the container's directory");
 }
 
 /* Record, upper directory, log, runtime directory and name: gone. The

@@ -173,3 +173,32 @@ store_empty() {
 	"$HUTCH" rm -f outl inj
 	gone "$kept"
 }
+
+@test "a container whose running.json names another host: ps says where, stop, kill, exec and rm -f refuse; without the file it can go" {
+	id=$("$HUTCH" create --name far --rootfs "$R" -- sleep 1000)
+	dir=$HUTCH_ROOT/containers/$id
+	[ -d "$dir" ]
+	# What a runner on node-far would have written: its lock is there,
+	# and no job says that it is over.
+	printf '{"Host":"node-far","BootId":"x","Dir":"/tmp/hutch-far","Job":"","StartedAt":%s}\n' \
+		"$(date +%s%N)" >"$dir/running.json"
+	run "$HUTCH" ps --filter name=far --format '{{.Status}}'
+	[ "$status" -eq 0 ]
+	[[ $output == "Up "*" on node-far" ]]
+	refused() {
+		run "$HUTCH" "$@"
+		[ "$status" -ne 0 ] || return 1
+		[ "${#lines[@]}" -eq 1 ] || return 1
+		[[ $output == *"it runs on node-far"*"delete $dir/running.json first)" ]]
+	}
+	refused stop far
+	refused kill far
+	refused rm -f far
+	refused exec far true
+	[ -d "$dir" ]
+	# The user's way out, which the message gives, once node-far is gone.
+	rm "$dir/running.json"
+	run "$HUTCH" rm -f far
+	[ "$status" -eq 0 ]
+	[ ! -d "$dir" ]
+}
