@@ -77,53 +77,10 @@ fail:
 	return NULL;
 }
 
-/* Go's strconv.ParseBool, as BuildKit reads ro=, rw= and required=. */
-static bool parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = {
-		"1", "t", "T", "TRUE", "true", "True"
-	};
-	static const char *const no[] = { "0",	   "f",	    "F",
-					  "FALSE", "false", "False" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
-			*out = !strcmp(s, yes[i]);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* tmpfs's size= as docker/go-units reads it: a number of bytes, then
- * optionally a space, a binary unit k m g t p, an i and a b (any case). */
+/* tmpfs's size=, as BuildKit reads it (go-units); 0 is no size. */
 static bool parse_size(const char *s, uint64_t *out)
 {
-	static const char units[] = "kmgtp";
-	const char *u = NULL;
-	char *end;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || v == 0)
-		return false;
-	end += *end == ' ';
-	if (*end && (u = strchr(units, *end | 0x20)))
-		end++;
-	end += (*end | 0x20) == 'i';
-	end += (*end | 0x20) == 'b';
-	if (*end)
-		return false;
-	for (ptrdiff_t i = 0; u && i <= u - units; i++) {
-		if (v > UINT64_MAX / 1024)
-			return false;
-		v *= 1024;
-	}
-	*out = v;
-	return true;
+	return cmn_parse_size(s, out) && *out > 0;
 }
 
 static bool parse_number(const char *s, int base, uint64_t max, int64_t *out)
@@ -365,7 +322,7 @@ static int mount_field(const char *field, const char *spec, struct bld_mount *m,
 	if (v &&
 	    (keys[k].key == K_RO || keys[k].key == K_RW ||
 	     keys[k].key == K_REQUIRED) &&
-	    !parse_bool(v, &b))
+	    !cmn_parse_go_bool(v, &b))
 		return bad(err, spec,
 			   "\"%s\" is not a boolean: use true or false", field);
 	return set_key(keys[k].key, v, b, spec, m, err);

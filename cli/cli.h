@@ -146,10 +146,6 @@ struct json_t *cli_volume_json(const struct ctr_volume *v);
 
 /* ---- mount specifications (mount.c) ------------------------------------ */
 
-/** cli_parse_size() - Docker's sizes (64m, 1.5g, 4096: k/m/g/t/p in powers
- * of 1024) in bytes; false when invalid. */
-bool cli_parse_size(const char *s, uint64_t *out);
-
 /** cli_check_mount_dst() - -EINVAL with @err (naming @spec) unless @dst is
  * an absolute path other than /. */
 int cli_check_mount_dst(const char *spec, const char *dst,

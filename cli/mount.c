@@ -240,60 +240,20 @@ static int csv_field(const char *spec, const char **p, char **out,
 	return 0;
 }
 
-/* Go's strconv.ParseBool, which Docker uses for readonly and friends; a
- * key without a value means true. */
+/* A key without a value means true, as in Docker's --mount. */
 static int parse_bool(const char *spec, const char *key, const char *val,
 		      bool *out, struct hutch_err *err)
 {
-	static const char *const yes[] = {
-		"1", "t", "T", "TRUE", "true", "True"
-	};
-	static const char *const no[] = { "0",	   "f",	    "F",
-					  "FALSE", "false", "False" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (!val || !strcmp(val, yes[i])) {
-			*out = true;
-			return 0;
-		}
-		if (!strcmp(val, no[i])) {
-			*out = false;
-			return 0;
-		}
+	if (!val) {
+		*out = true;
+		return 0;
 	}
+	if (cmn_parse_go_bool(val, out))
+		return 0;
 	return cmn_err_msg(
 		err, EINVAL,
 		"invalid mount \"%s\": invalid value for %s: %s; use true or false",
 		spec, key, val);
-}
-
-/* Docker's RAMInBytes: 64m, 1.5g, 4096, with k/m/g/t/p (and an optional
- * b or ib) in powers of 1024. */
-bool cli_parse_size(const char *s, uint64_t *out)
-{
-	static const char units[] = "kmgtp";
-	char *end;
-	double v;
-	const char *u;
-
-	if (!(*s >= '0' && *s <= '9'))
-		return false;
-	v = strtod(s, &end);
-	if (*end == ' ')
-		end++;
-	if (*end && (u = strchr(units, *end | 0x20)) != NULL) {
-		for (const char *k = units; k <= u; k++)
-			v *= 1024;
-		end++;
-	}
-	if ((*end | 0x20) == 'i')
-		end++;
-	if ((*end | 0x20) == 'b')
-		end++;
-	if (*end || v >= 18e18)
-		return false;
-	*out = (uint64_t)v;
-	return true;
 }
 
 /* What --mount's fields said, before they are checked together. */
@@ -463,7 +423,7 @@ static int tmpfs_data(const struct mount_form *f, struct sbx_mount *m,
 	uint64_t size = 0, mode = 01777;
 	char *end = NULL;
 
-	if (f->size && !cli_parse_size(f->size, &size))
+	if (f->size && !cmn_parse_size(f->size, &size))
 		return cmn_err_msg(
 			err, EINVAL,
 			"invalid mount \"%s\": invalid value for tmpfs-size: %s; give bytes or a size such as 64m or 1g",

@@ -602,7 +602,7 @@ static int set_shm_size(void *ctx, const char *arg, struct hutch_err *err)
 {
 	uint64_t n;
 
-	if (!cli_parse_size(arg, &n) || n == 0)
+	if (!cmn_parse_size(arg, &n) || n == 0)
 		return cmn_err_msg(
 			err, EINVAL,
 			"invalid --shm-size \"%s\": write a size above 0 like 256m or 2g",

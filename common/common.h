@@ -237,6 +237,14 @@ char **cmn_strv_dup(char *const *v);
  * Return: true on success; false for empty input, junk or overflow.
  */
 bool cmn_parse_u64(const char *s, uint64_t max, uint64_t *out);
+/** cmn_parse_go_bool() - Go's strconv.ParseBool, which Docker and BuildKit
+ * use for their boolean options: 1 t T TRUE true True, 0 f F FALSE false
+ * False. Return: false when @s is none of those. */
+bool cmn_parse_go_bool(const char *s, bool *out);
+/** cmn_parse_size() - Docker's sizes (go-units RAMInBytes): 4096, 64m,
+ * 1.5g, "2 GiB": k/m/g/t/p in powers of 1024, any case, an optional i and
+ * b. Return: false when @s is not one. */
+bool cmn_parse_size(const char *s, uint64_t *out);
 
 /** cmn_signal_parse() - "SIGTERM", "TERM", "term" or "15" into a signal
  * number; -1 when it names none. */

@@ -91,6 +91,50 @@ bool cmn_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return true;
 }
 
+bool cmn_parse_go_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {
+		"1", "t", "T", "TRUE", "true", "True"
+	};
+	static const char *const no[] = { "0",	   "f",	    "F",
+					  "FALSE", "false", "False" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
+			*out = !strcmp(s, yes[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool cmn_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "kmgtp";
+	char *end;
+	double v;
+	const char *u;
+
+	if (!(*s >= '0' && *s <= '9'))
+		return false;
+	v = strtod(s, &end);
+	if (*end == ' ')
+		end++;
+	if (*end && (u = strchr(units, *end | 0x20)) != NULL) {
+		for (const char *k = units; k <= u; k++)
+			v *= 1024;
+		end++;
+	}
+	if ((*end | 0x20) == 'i')
+		end++;
+	if ((*end | 0x20) == 'b')
+		end++;
+	if (*end || v >= 18e18)
+		return false;
+	*out = (uint64_t)v;
+	return true;
+}
+
 int cmn_random_hex(char *out, size_t nbytes)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -39,25 +39,6 @@ struct unpack_result {
 
 #define MAX_SIZE_ENV "HUTCH_MAX_LAYER_SIZE"
 
-/* "123", "64K", "10M", "2G" (powers of 1024); false when not a size. */
-static bool parse_size(const char *s, uint64_t *out)
-{
-	static const char units[] = "KMGT";
-	char num[32];
-	size_t n = strspn(s, "0123456789");
-	const char *u = n && s[n] ? strchr(units, s[n] & ~0x20) : NULL;
-
-	if (n == 0 || n >= sizeof(num) || (s[n] && (!u || s[n + 1])))
-		return false;
-	memcpy(num, s, n);
-	num[n] = '\0';
-	if (!cmn_parse_u64(num, UINT64_MAX >> 40, out))
-		return false;
-	for (const char *k = units; u && k <= u; k++)
-		*out <<= 10;
-	return true;
-}
-
 /*
  * How much a layer may unpack to: HUTCH_MAX_LAYER_SIZE when set (a site's
  * cap), else the free space of the store's filesystem, so that a
@@ -70,7 +51,7 @@ static uint64_t size_limit(struct img_store *s, bool *from_env)
 	struct statvfs vfs;
 	uint64_t v;
 
-	*from_env = env && *env && parse_size(env, &v) && v > 0;
+	*from_env = env && *env && cmn_parse_size(env, &v) && v > 0;
 	if (*from_env)
 		return v;
 	if (fstatvfs(s->rootfd, &vfs) < 0 || vfs.f_bavail == 0)
