@@ -61,13 +61,16 @@ static void fg_started(void *ctx, pid_t init, char *const *ports)
  * hutch whose parent died (the batch script, killed by scancel) is no
  * longer seen as the job's, and a container deaf to SIGTERM would live on.
  * It ends now, as a detached one does. */
+static void end_with_job(struct ctr_container *c)
+{
+	ctr_stop_mark(c);
+	if (c->init_pid > 0)
+		kill(c->init_pid, SIGKILL);
+}
+
 static void fg_job_over(void *ctx)
 {
-	struct foreground *f = ctx;
-
-	ctr_stop_mark(f->c);
-	if (f->c->init_pid > 0)
-		kill(f->c->init_pid, SIGKILL);
+	end_with_job(((struct foreground *)ctx)->c);
 }
 
 /* In a Slurm job, a pidfd of the job's anchor (see job.c), else -1. */
@@ -269,9 +272,7 @@ static void mon_job_over(void *ctx)
 	struct monitor *m = ctx;
 
 	m->job_over = true;
-	ctr_stop_mark(m->c);
-	if (m->c->init_pid > 0)
-		kill(m->c->init_pid, SIGKILL);
+	end_with_job(m->c);
 }
 
 static void mon_output(void *ctx, int stream, const char *buf, size_t len)
