@@ -11,6 +11,8 @@ bats_require_minimum_version 1.5.0
 : "${HUTCH_BUILD:=$(dirname "$HUTCH")}"
 : "${HUTCH_TESTS:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 
+source "$HUTCH_TESTS/lib/ports.bash"
+
 # A storage-driver pass (tests/run): containers on a --rootfs directory get
 # a copy-on-write root from that driver, as image containers do.
 if [ -n "${HUTCH_TEST_DRIVER:-}" ]; then

@@ -41,14 +41,8 @@ wait_until() {
 	done
 }
 
-# free_port: a TCP port in 20000-59999 nothing listens on now.
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		[ -z "$(ss -Htan "( sport = :$p )")" ] && { echo "$p"; return; }
-	done
-}
+# free_port: the ports of slurmctld and slurmd
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.bash"
 
 node_idle() {
 	[ "$(SLURM_CONF=$1/slurm.conf sinfo -h -o %t 2>/dev/null)" = idle ]

@@ -286,15 +286,6 @@ await_marks() {
 	done
 }
 
-# free_port: a TCP port in 20000-59999 that nothing listens on now.
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		port_closed "$p" && { echo "$p"; return; }
-	done
-}
-
 # The command of a container that serves its name over HTTP on port 80
 # (busybox httpd), with its page in its upper dir.
 WEB_PAYLOAD='mkdir -p /www && echo "$0" >/www/index.html && touch "/sync/$0" && exec httpd -f -p 80 -h /www'
