@@ -22,8 +22,6 @@ static const struct cli_unsupported table[] = {
 	{ "run", "privileged", 0,
 	  "a rootless container cannot hold privileges its user does not have",
 	  "--cap-add for the capabilities the command needs" },
-	{ "run", "device", 0, "making device nodes needs root",
-	  "-v /dev/NAME:/dev/NAME to bind a device you may open" },
 	{ "run", "device-cgroup-rule", 0,
 	  "there is no device cgroup without root", "-v /dev/NAME:/dev/NAME" },
 	{ "run", "gpus", 0, "GPUs are not passed into containers yet",

@@ -226,6 +226,31 @@ struct sbx_config {
 int sbx_config_init(struct sbx_config *cfg);
 void sbx_config_free(struct sbx_config *cfg);
 
+/* ---- device nodes (devices.c) ------------------------------------------ */
+
+/** sbx_config_add_bind() - append a bind of host @src on @dst to @cfg's
+ * mounts (copies both). Return: 0 or -ENOMEM. */
+int sbx_config_add_bind(struct sbx_config *cfg, const char *src,
+			const char *dst, bool read_only, bool recursive);
+/** sbx_device_perms_valid() - is @perms Docker's r, w and m, each at most
+ * once? */
+bool sbx_device_perms_valid(const char *perms);
+/**
+ * sbx_device_check() - is host path @host a device node the caller may
+ * open as @perms ("rwm"; m is not checked; NULL: not at all)?
+ * Return: 0, or -errno with @err a one-line message naming @host.
+ */
+int sbx_device_check(const char *host, const char *perms,
+		     struct hutch_err *err);
+/**
+ * sbx_device_add() - bind the host's device node @host on @path (NULL:
+ * the same path) in the container, after sbx_device_check(). The
+ * permissions are checked, not enforced: without root there is no device
+ * cgroup.
+ */
+int sbx_device_add(struct sbx_config *cfg, const char *host, const char *path,
+		   const char *perms, struct hutch_err *err);
+
 /* ---- storage drivers (storage.c, storage-kernel.c, storage-fuse.c) ----- */
 
 /*
