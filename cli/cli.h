@@ -151,11 +151,13 @@ struct json_t *cli_volume_json(const struct ctr_volume *v);
 int cli_check_mount_dst(const char *spec, const char *dst,
 			struct hutch_err *err);
 /**
- * cli_devices_apply() - run's --device arguments (@devices, in order) into
- * binds of @cfg. Return: 0, or -errno with a one-line @err.
+ * cli_devices_apply() - run's --device arguments (@devices, in order: host
+ * nodes, and CDI names read from @cdi_dirs, else $HUTCH_CDI_SPEC_DIRS,
+ * else /etc/cdi and /var/run/cdi) into @cfg. Return: 0, or -errno with a
+ * one-line @err.
  */
 int cli_devices_apply(struct sbx_config *cfg, char *const *devices,
-		      struct hutch_err *err);
+		      char *const *cdi_dirs, struct hutch_err *err);
 /**
  * cli_volume_spec() - `-v SRC:DST[:OPTS]` (SRC a host path: a bind; a
  * name: a volume) or `-v DST` (an anonymous volume) into @m, whose fields

@@ -54,8 +54,7 @@ bool sbx_device_perms_valid(const char *perms)
 	return true;
 }
 
-int sbx_device_check(const char *host, const char *perms,
-		     struct hutch_err *err)
+int sbx_device_check(const char *host, const char *perms, struct hutch_err *err)
 {
 	struct stat st;
 	int mode = 0;
