@@ -153,11 +153,14 @@ int cli_check_mount_dst(const char *spec, const char *dst,
 /**
  * cli_devices_apply() - run's --device arguments (@devices, in order: host
  * nodes, and CDI names read from @cdi_dirs, else $HUTCH_CDI_SPEC_DIRS,
- * else /etc/cdi and /var/run/cdi) into @cfg. Return: 0, or -errno with a
+ * else /etc/cdi and /var/run/cdi) and --gpus (@gpus, may be NULL: the
+ * nvidia.com/gpu CDI devices when a spec has them, else the host's driver
+ * as sandbox/gpu.c finds it) into @cfg. Return: 0, or -errno with a
  * one-line @err.
  */
 int cli_devices_apply(struct sbx_config *cfg, char *const *devices,
-		      char *const *cdi_dirs, struct hutch_err *err);
+		      char *const *cdi_dirs, const char *gpus,
+		      struct hutch_err *err);
 /**
  * cli_volume_spec() - `-v SRC:DST[:OPTS]` (SRC a host path: a bind; a
  * name: a volume) or `-v DST` (an anonymous volume) into @m, whose fields

@@ -48,9 +48,10 @@ struct run_opts {
 	const char *pull;	  /* --pull missing|always|never */
 	struct ctr_healthcheck health; /* --health-*, --no-healthcheck */
 	bool overlay;		       /* --overlay: --rootfs copy-on-write */
-	char *upper_dir; /* --upper DIR: a kept DIR/upper and DIR/work */
-	char **devices;	 /* --device, applied in finish_config() */
-	char **cdi_dirs; /* --cdi-spec-dir */
+	char *upper_dir;  /* --upper DIR: a kept DIR/upper and DIR/work */
+	char **devices;	  /* --device, applied in finish_config() */
+	char **cdi_dirs;  /* --cdi-spec-dir */
+	const char *gpus; /* --gpus */
 };
 
 /* Every host variable whose name matches @pattern, as NAME=VALUE, onto
@@ -774,6 +775,13 @@ static int set_device(void *ctx, const char *arg, struct hutch_err *err)
 	return ret < 0 ? cmn_err_set(err, -ret, "--device") : 0;
 }
 
+static int set_gpus(void *ctx, const char *arg, struct hutch_err *err)
+{
+	(void)err;
+	((struct run_opts *)ctx)->gpus = arg;
+	return 0;
+}
+
 static int set_cdi_dir(void *ctx, const char *arg, struct hutch_err *err)
 {
 	struct run_opts *o = ctx;
@@ -816,6 +824,9 @@ static const struct cli_opt run_options[] = {
 	{ "device", 0, "HOST[:PATH][:rwm]|VENDOR/CLASS=NAME",
 	  "bind the host's device node HOST (on PATH; rwm is checked against what you may open, not enforced: no device cgroup without root), or apply CDI device NAME (or all) of a spec",
 	  set_device },
+	{ "gpus", 0, "all|N|device=I,J",
+	  "NVIDIA GPUs: the nvidia.com/gpu CDI devices when a spec has them, else the host's driver (its nodes, and its libraries first on LD_LIBRARY_PATH); only those you may open (a Slurm job's)",
+	  set_gpus },
 	{ "cdi-spec-dir", 0, "DIR",
 	  "read CDI specs from DIR (repeat: a later one wins) instead of $HUTCH_CDI_SPEC_DIRS or /etc/cdi and /var/run/cdi",
 	  set_cdi_dir },
@@ -997,7 +1008,7 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 			err, ENOTTY,
 			"run: the input device is not a TTY; drop -t, or run from a terminal");
 	o->cfg.caps = final_caps(o);
-	ret = cli_devices_apply(&o->cfg, o->devices, o->cdi_dirs, err);
+	ret = cli_devices_apply(&o->cfg, o->devices, o->cdi_dirs, o->gpus, err);
 	if (ret < 0)
 		return ret;
 	if ((o->cfg.ports || o->publish_all) && !o->network_set)

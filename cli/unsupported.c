@@ -24,8 +24,6 @@ static const struct cli_unsupported table[] = {
 	  "--cap-add for the capabilities the command needs" },
 	{ "run", "device-cgroup-rule", 0,
 	  "there is no device cgroup without root", "-v /dev/NAME:/dev/NAME" },
-	{ "run", "gpus", 0, "GPUs are not passed into containers yet",
-	  "the host's GPU tools outside the container" },
 	{ NULL, "sysctl", 0,
 	  "hutch sets no sysctl in a container, and a user namespace refuses most",
 	  "a command in the container for the namespaced ones it allows" },

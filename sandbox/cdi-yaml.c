@@ -59,8 +59,9 @@ static json_t *convert(struct conv *c, const yaml_node_t *n, int depth)
 		out = json_array();
 		for (yaml_node_item_t *i = n->data.sequence.items.start;
 		     out && i < n->data.sequence.items.top; i++) {
-			json_t *e = convert(
-				c, yaml_document_get_node(c->doc, *i), depth + 1);
+			json_t *e =
+				convert(c, yaml_document_get_node(c->doc, *i),
+					depth + 1);
 
 			if (!e || json_array_append_new(out, e) < 0) {
 				json_decref(out);
@@ -86,8 +87,9 @@ static json_t *convert(struct conv *c, const yaml_node_t *n, int depth)
 		}
 		v = convert(c, yaml_document_get_node(c->doc, p->value),
 			    depth + 1);
-		if (!v || json_object_set_new(out, (const char *)k->data.scalar.value,
-					      v) < 0) {
+		if (!v ||
+		    json_object_set_new(out, (const char *)k->data.scalar.value,
+					v) < 0) {
 			json_decref(out);
 			return NULL;
 		}

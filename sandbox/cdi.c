@@ -38,10 +38,9 @@ struct at {
 
 static int bad(struct at *a, const char *what)
 {
-	return cmn_err_msg(a->err, EINVAL,
-			   "CDI spec %s: %s %s; fix or remove the spec",
-			   a->file, a->field[0] ? a->field : "the document",
-			   what);
+	return cmn_err_msg(
+		a->err, EINVAL, "CDI spec %s: %s %s; fix or remove the spec",
+		a->file, a->field[0] ? a->field : "the document", what);
 }
 
 /* Enter field @name (or index @i when @name is NULL) of where @a is;
@@ -212,7 +211,8 @@ static int read_gids(struct at *a, const json_t *v, struct sbx_cdi_edits *ed)
 		    json_integer_value(e) >= UINT32_MAX)
 			ret = bad(a, "is not a group id");
 		else
-			ed->gids[ed->n_gids++] = (uint32_t)json_integer_value(e);
+			ed->gids[ed->n_gids++] =
+				(uint32_t)json_integer_value(e);
 		leave(a, o2);
 	}
 	leave(a, old);
@@ -238,16 +238,22 @@ static int read_edits(struct at *a, const json_t *o, const char *name,
 	for (char **v = ed->env; ret == 0 && v && *v; v++)
 		if (!strchr(*v, '=') || **v == '=')
 			ret = bad(a, "env has an entry that is not NAME=VALUE");
-	ret = ret ?: get_list(a, e, "deviceNodes", (void **)&ed->nodes,
-			      &ed->n_nodes, sizeof(*ed->nodes), read_node);
-	ret = ret ?: get_list(a, e, "mounts", (void **)&ed->mounts,
-			      &ed->n_mounts, sizeof(*ed->mounts), read_mount);
-	ret = ret ?: get_list(a, e, "hooks", (void **)&ed->hooks,
-			      &ed->n_hooks, sizeof(*ed->hooks), read_hook);
+	ret = ret
+		      ?: get_list(a, e, "deviceNodes", (void **)&ed->nodes,
+				  &ed->n_nodes, sizeof(*ed->nodes), read_node);
+	ret = ret
+		      ?: get_list(a, e, "mounts", (void **)&ed->mounts,
+				  &ed->n_mounts, sizeof(*ed->mounts),
+				  read_mount);
+	ret = ret
+		      ?: get_list(a, e, "hooks", (void **)&ed->hooks,
+				  &ed->n_hooks, sizeof(*ed->hooks), read_hook);
 	ret = ret ?: read_gids(a, json_object_get(e, "additionalGids"), ed);
 	if (ret == 0 && json_object_get(e, "intelRdt") &&
 	    !json_is_null(json_object_get(e, "intelRdt")))
-		ret = bad(a, "has intelRdt, a resctrl group, which needs root; hutch cannot apply it");
+		ret = bad(
+			a,
+			"has intelRdt, a resctrl group, which needs root; hutch cannot apply it");
 	leave(a, old);
 	return ret;
 }
@@ -266,9 +272,9 @@ static bool kind_valid(const char *s)
 	const char *slash = strchr(s, '/');
 
 	return slash && slash > s && slash[1] && !strchr(slash + 1, '/') &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyz"
-			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./") ==
-		       strlen(s);
+	       strspn(s,
+		      "abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./") == strlen(s);
 }
 
 static int read_device(struct at *a, const json_t *e, void *item)
@@ -277,7 +283,9 @@ static int read_device(struct at *a, const json_t *e, void *item)
 	int ret = get_string(a, e, "name", true, &d->name);
 
 	if (ret == 0 && !name_valid(d->name))
-		ret = bad(a, "name has characters other than letters, digits, '-', '_', '.' and ':'");
+		ret = bad(
+			a,
+			"name has characters other than letters, digits, '-', '_', '.' and ':'");
 	return ret ?: read_edits(a, e, "containerEdits", true, &d->edits);
 }
 
@@ -295,8 +303,10 @@ static int read_spec(struct at *a, const json_t *j, struct sbx_cdi_spec *s)
 		ret = bad(a, "is not VENDOR/CLASS");
 		leave(a, old);
 	}
-	ret = ret ?: get_list(a, j, "devices", (void **)&s->devices,
-			      &s->n_devices, sizeof(*s->devices), read_device);
+	ret = ret
+		      ?: get_list(a, j, "devices", (void **)&s->devices,
+				  &s->n_devices, sizeof(*s->devices),
+				  read_device);
 	ret = ret ?: read_edits(a, j, "containerEdits", false, &s->edits);
 	if (ret == 0 && s->n_devices == 0)
 		ret = bad(a, "has no devices");
@@ -329,9 +339,13 @@ struct sbx_cdi_spec *sbx_cdi_parse(const char *file, const char *text,
 		j = sbx_yaml_to_json(text, len, why, sizeof(why));
 	}
 	if (!j) {
-		cmn_err_msg(err, EINVAL,
-			    "CDI spec %s is not valid %s (%s); fix or remove it",
-			    file, flen > 5 && !strcmp(file + flen - 5, ".json") ? "JSON" : "YAML", why);
+		cmn_err_msg(
+			err, EINVAL,
+			"CDI spec %s is not valid %s (%s); fix or remove it",
+			file,
+			flen > 5 && !strcmp(file + flen - 5, ".json") ? "JSON"
+								      : "YAML",
+			why);
 		sbx_cdi_spec_free(s);
 		return NULL;
 	}
@@ -388,10 +402,9 @@ static bool spec_name(const char *n)
 {
 	size_t l = strlen(n);
 
-	return n[0] != '.' &&
-	       ((l > 5 && !strcmp(n + l - 5, ".json")) ||
-		(l > 5 && !strcmp(n + l - 5, ".yaml")) ||
-		(l > 4 && !strcmp(n + l - 4, ".yml")));
+	return n[0] != '.' && ((l > 5 && !strcmp(n + l - 5, ".json")) ||
+			       (l > 5 && !strcmp(n + l - 5, ".yaml")) ||
+			       (l > 4 && !strcmp(n + l - 4, ".yml")));
 }
 
 static int load_file(const char *dir, const char *name, struct sbx_cdi_set *set,
@@ -406,9 +419,10 @@ static int load_file(const char *dir, const char *name, struct sbx_cdi_set *set,
 		return -ENOMEM;
 	text = cmn_read_fileat(AT_FDCWD, path, CDI_MAX_SIZE, &len);
 	if (!text)
-		return cmn_err_msg(err, errno,
-				   "CDI spec %s cannot be read (%s); fix its permissions or remove it",
-				   path, strerror(errno));
+		return cmn_err_msg(
+			err, errno,
+			"CDI spec %s cannot be read (%s); fix its permissions or remove it",
+			path, strerror(errno));
 	s = sbx_cdi_parse(path, text, len, err);
 	if (!s)
 		return -EINVAL;
@@ -554,7 +568,8 @@ static int apply_hooks(struct sbx_config *cfg, const struct sbx_cdi_edits *ed,
 				dev, ed->hooks[i].path, ed->hooks[i].stage);
 	if (!ed->n_hooks)
 		return 0;
-	more = realloc(cfg->hooks, (cfg->n_hooks + ed->n_hooks) * sizeof(*more));
+	more = realloc(cfg->hooks,
+		       (cfg->n_hooks + ed->n_hooks) * sizeof(*more));
 	if (!more)
 		return -ENOMEM;
 	cfg->hooks = more;

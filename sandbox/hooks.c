@@ -242,8 +242,8 @@ int sbx_hooks_run(const struct sbx_config *cfg, const char *const *list,
 		return cmn_err_set(err, ENOMEM, "hooks");
 	ret = write_bundle(cfg, bundle, rootfs);
 	if (ret < 0)
-		return cmn_err_set(err, -ret, "cannot write the hooks' bundle %s",
-				   bundle);
+		return cmn_err_set(err, -ret,
+				   "cannot write the hooks' bundle %s", bundle);
 	state = state_json(cfg, bundle);
 	if (!state)
 		return cmn_err_set(err, ENOMEM, "hooks");

@@ -377,6 +377,56 @@ int sbx_cdi_apply(struct sbx_config *cfg, const struct sbx_cdi_spec *spec,
 		  const struct sbx_cdi_device *dev, char **note,
 		  struct hutch_err *err);
 
+/* ---- NVIDIA GPUs without a CDI spec (gpu.c) ----------------------------- */
+
+#define SBX_GPU_MAX 64
+
+/**
+ * struct sbx_gpu_host - what the host's NVIDIA driver offers this caller
+ * (every path is a host path under sbx_gpu_root(); all owned)
+ * @version:  the kernel module's version
+ * @gpus:     /dev/nvidiaN the caller may open, in N's order; @indexes
+ *            their N; @n_closed how many more there are that it may not
+ * @ctl:      nvidiactl, nvidia-modeset, nvidia-uvm(-tools), the nodes of
+ *            nvidia-caps/
+ * @uvm:      nvidia_uvm is loaded (CUDA needs it)
+ * @libs, @lib_names: the driver's libraries and their sonames
+ * @ldconfig_failed: the ldconfig cache could not be read; @libs come from
+ *            a scan of the usual directories
+ * @bins:     nvidia-smi and the like
+ * @persistenced: nvidia-persistenced's socket, or NULL
+ */
+struct sbx_gpu_host {
+	char *version;
+	char **gpus;
+	int indexes[SBX_GPU_MAX];
+	size_t n_gpus, n_closed;
+	char **ctl;
+	bool uvm;
+	char **libs, **lib_names;
+	bool ldconfig_failed;
+	char **bins;
+	char *persistenced;
+};
+
+/** sbx_gpu_root() - $HUTCH_GPU_ROOT (the test seam: a directory taken as
+ * / for the driver's files), or "". */
+const char *sbx_gpu_root(void);
+/**
+ * sbx_gpu_detect() - find the NVIDIA driver, its nodes, libraries and
+ * programs. Return: 0, -ENODEV with @err one line naming the missing
+ * driver file, or -errno.
+ */
+int sbx_gpu_detect(struct sbx_gpu_host *h, struct hutch_err *err);
+void sbx_gpu_host_free(struct sbx_gpu_host *h);
+/**
+ * sbx_gpu_apply() - bind the GPUs of @h whose @chosen[i] is set, the
+ * control nodes, the programs and the libraries (read-only, in one tmpfs
+ * directory put first on LD_LIBRARY_PATH) into @cfg.
+ */
+int sbx_gpu_apply(struct sbx_config *cfg, const struct sbx_gpu_host *h,
+		  const bool *chosen, struct hutch_err *err);
+
 /* ---- storage drivers (storage.c, storage-kernel.c, storage-fuse.c) ----- */
 
 /*
