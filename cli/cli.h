@@ -151,6 +151,14 @@ struct json_t *cli_volume_json(const struct ctr_volume *v);
 int cli_check_mount_dst(const char *spec, const char *dst,
 			struct hutch_err *err);
 /**
+ * cli_info_gpu() - `hutch info`'s GPU section as JSON: driver (its version,
+ * or the one line saying what is missing), devices, devices_closed,
+ * nvidia_uvm, cdi_specs, libraries, binds, gpus_all; NULL without memory.
+ * cli_info_gpu_print() prints it as text (info-gpu.c).
+ */
+struct json_t *cli_info_gpu(void);
+void cli_info_gpu_print(const struct json_t *gpu);
+/**
  * cli_devices_apply() - run's --device arguments (@devices, in order: host
  * nodes, and CDI names read from @cdi_dirs, else $HUTCH_CDI_SPEC_DIRS,
  * else /etc/cdi and /var/run/cdi) and --gpus (@gpus, may be NULL: the

@@ -51,25 +51,49 @@
 /* The driver's user-space libraries (the part of each soname before
  * ".so"). */
 static const char *const driver_libs[] = {
-	"libcuda",		"libcudadebugger",	 "libnvidia-ml",
-	"libnvidia-ptxjitcompiler", "libnvidia-nvvm",	 "libnvidia-opencl",
-	"libnvidia-cfg",	"libnvidia-allocator",	 "libnvidia-compiler",
-	"libnvidia-gpucomp",	"libnvidia-pkcs11",	 "libnvidia-pkcs11-openssl3",
-	"libnvcuvid",		"libnvidia-encode",	 "libnvidia-opticalflow",
-	"libnvidia-fbc",	"libnvoptix",		 "libnvidia-rtcore",
-	"libnvidia-glcore",	"libnvidia-tls",	 "libnvidia-glsi",
-	"libnvidia-glvkspirv",	"libnvidia-eglcore",	 "libGLX_nvidia",
-	"libEGL_nvidia",	"libGLESv2_nvidia",	 "libGLESv1_CM_nvidia",
+	"libcuda",
+	"libcudadebugger",
+	"libnvidia-ml",
+	"libnvidia-ptxjitcompiler",
+	"libnvidia-nvvm",
+	"libnvidia-opencl",
+	"libnvidia-cfg",
+	"libnvidia-allocator",
+	"libnvidia-compiler",
+	"libnvidia-gpucomp",
+	"libnvidia-pkcs11",
+	"libnvidia-pkcs11-openssl3",
+	"libnvcuvid",
+	"libnvidia-encode",
+	"libnvidia-opticalflow",
+	"libnvidia-fbc",
+	"libnvoptix",
+	"libnvidia-rtcore",
+	"libnvidia-glcore",
+	"libnvidia-tls",
+	"libnvidia-glsi",
+	"libnvidia-glvkspirv",
+	"libnvidia-eglcore",
+	"libGLX_nvidia",
+	"libEGL_nvidia",
+	"libGLESv2_nvidia",
+	"libGLESv1_CM_nvidia",
 	"libnvidia-fatbinaryloader",
 };
 
 static const char *const driver_bins[] = {
-	"nvidia-smi", "nvidia-debugdump", "nvidia-persistenced",
-	"nvidia-cuda-mps-control", "nvidia-cuda-mps-server",
+	"nvidia-smi",
+	"nvidia-debugdump",
+	"nvidia-persistenced",
+	"nvidia-cuda-mps-control",
+	"nvidia-cuda-mps-server",
 };
 
 static const char *const ctl_nodes[] = {
-	"nvidiactl", "nvidia-modeset", "nvidia-uvm", "nvidia-uvm-tools",
+	"nvidiactl",
+	"nvidia-modeset",
+	"nvidia-uvm",
+	"nvidia-uvm-tools",
 };
 
 #define GPU_LIB_DIR "/.hutch/gpu/lib"
@@ -193,8 +217,11 @@ static int from_ldconfig(struct sbx_gpu_host *h)
 static int from_dirs(struct sbx_gpu_host *h)
 {
 	static const char *const dirs[] = {
-		"/usr/lib64", "/usr/lib/x86_64-linux-gnu",
-		"/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib",
+		"/usr/lib64",
+		"/usr/lib/x86_64-linux-gnu",
+		"/usr/lib/aarch64-linux-gnu",
+		"/lib64",
+		"/usr/lib",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
@@ -207,8 +234,7 @@ static int from_dirs(struct sbx_gpu_host *h)
 			cleanup_free char *path = NULL;
 
 			/* the soname: NAME.so.N, the major only */
-			if (!so || !known_lib(e->d_name) ||
-			    strchr(so + 4, '.'))
+			if (!so || !known_lib(e->d_name) || strchr(so + 4, '.'))
 				continue;
 			path = cmn_strdup_printf("%s/%s", dir, e->d_name);
 			if (!path || push_lib(h, e->d_name, path) < 0)
@@ -257,7 +283,8 @@ static int find_nodes(struct sbx_gpu_host *h)
 		if (ret == 0 && path && is_gpu_node(names[i]->d_name, &index)) {
 			if (!openable(path)) {
 				h->n_closed++;
-			} else if (cmn_strv_push(&h->gpus, steal_ptr(&path)) < 0) {
+			} else if (cmn_strv_push(&h->gpus, steal_ptr(&path)) <
+				   0) {
 				ret = -ENOMEM;
 			} else {
 				h->indexes[h->n_gpus++] = index;
@@ -305,7 +332,7 @@ static int find_ctl(struct sbx_gpu_host *h)
 	while (d && (e = readdir(d)))
 		if (e->d_name[0] != '.' &&
 		    cmn_strv_push(&h->ctl, cmn_strdup_printf("%s/%s", caps,
-							      e->d_name)) < 0)
+							     e->d_name)) < 0)
 			return -ENOMEM;
 	return 0;
 }
@@ -410,12 +437,13 @@ int sbx_gpu_apply(struct sbx_config *cfg, const struct sbx_gpu_host *h,
 
 	for (size_t i = 0; ret == 0 && i < h->n_gpus; i++)
 		if (chosen[i])
-			ret = bind(cfg, h->gpus[i], unrooted(h->gpus[i]), false);
+			ret = bind(cfg, h->gpus[i], unrooted(h->gpus[i]),
+				   false);
 	for (char **c = h->ctl; ret == 0 && c && *c; c++)
 		ret = bind(cfg, *c, unrooted(*c), false);
 	for (char **b = h->bins; ret == 0 && b && *b; b++) {
-		cleanup_free char *dst = cmn_strdup_printf(
-			"/usr/bin/%s", strrchr(*b, '/') + 1);
+		cleanup_free char *dst =
+			cmn_strdup_printf("/usr/bin/%s", strrchr(*b, '/') + 1);
 
 		ret = dst ? bind(cfg, *b, dst, true) : -ENOMEM;
 	}
@@ -438,8 +466,8 @@ int sbx_gpu_apply(struct sbx_config *cfg, const struct sbx_gpu_host *h,
 		}
 	}
 	for (size_t i = 0; ret == 0 && h->libs && h->libs[i]; i++) {
-		cleanup_free char *dst = cmn_strdup_printf(
-			GPU_LIB_DIR "/%s", h->lib_names[i]);
+		cleanup_free char *dst =
+			cmn_strdup_printf(GPU_LIB_DIR "/%s", h->lib_names[i]);
 
 		ret = dst ? bind(cfg, h->libs[i], dst, true) : -ENOMEM;
 	}

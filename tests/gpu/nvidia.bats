@@ -141,3 +141,18 @@ setup() {
 	[[ "${lines[0]}" == *"ldconfig cache could not be read"* ]]
 	[ "${lines[1]}" = "libcuda.so.1 libnvidia-ml.so.1 libnvidia-ptxjitcompiler.so.1 " ]
 }
+
+@test "hutch info's GPU section: driver, devices, uvm, CDI specs, what --gpus binds" {
+	run "$HUTCH" info
+	[[ "$output" == *$'gpu driver: 535.104.05\ngpu devices: '"$G/dev/nvidia0 $G/dev/nvidia1"$'\ngpu nvidia_uvm: loaded\n'* ]]
+	[[ "$output" == *"gpu --gpus all binds: the driver's nodes, libraries and programs below"* ]]
+	[ "${lines[-1]}" = "rootless containers: yes" ]
+	libs=$(echo "$output" | sed -n 's/^gpu libraries: //p' | tr ' ' '\n' | sort | tr '\n' ' ')
+	[ "$libs" = "libcuda.so.1 libnvidia-ml.so.1 libnvidia-ptxjitcompiler.so.1 " ]
+	run "$HUTCH" info --format json
+	[ "$(echo "$output" | jq -r '.gpu.driver, (.gpu.devices | length), (.gpu.binds | map(select(test("nvidia-smi"))) | length)')" = $'535.104.05\n2\n1' ]
+	export HUTCH_GPU_ROOT=$BATS_TEST_TMPDIR/none
+	run "$HUTCH" info
+	[[ "$output" == *$'gpu driver: no NVIDIA driver on this host: '"$HUTCH_GPU_ROOT"'/proc/driver/nvidia/version is missing'*$'\ngpu cdi directories: '"$HUTCH_CDI_SPEC_DIRS"$'\ngpu cdi specs: none\n'* ]]
+	[[ "$output" == *"--gpus all binds: nothing: it fails"* ]]
+}
