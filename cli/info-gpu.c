@@ -73,16 +73,16 @@ json_t *cli_info_gpu(void)
 	bool driver = sbx_gpu_detect(&h, &err) == 0;
 
 	cdi_lines(dirs, &specs);
-	o = json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "driver",
-		      driver ? h.version : err.msg, "devices",
-		      json_array(), "devices_closed",
-		      json_integer(driver ? (json_int_t)h.n_closed : 0),
-		      "nvidia_uvm", json_boolean(driver && h.uvm), "cdi_specs",
-		      json_array(), "libraries", json_array(), "binds",
-		      json_array(), "gpus_all",
-		      has_gpu_spec(specs) ? "the nvidia.com/gpu CDI devices (all)"
-		      : driver	    ? "the driver's nodes, libraries and programs below"
-				    : "nothing: it fails");
+	o = json_pack(
+		"{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "driver",
+		driver ? h.version : err.msg, "devices", json_array(),
+		"devices_closed",
+		json_integer(driver ? (json_int_t)h.n_closed : 0), "nvidia_uvm",
+		json_boolean(driver && h.uvm), "cdi_specs", json_array(),
+		"libraries", json_array(), "binds", json_array(), "gpus_all",
+		has_gpu_spec(specs) ? "the nvidia.com/gpu CDI devices (all)"
+		: driver ? "the driver's nodes, libraries and programs below"
+			 : "nothing: it fails");
 	for (char **s = specs; o && s && *s; s++)
 		json_array_append_new(json_object_get(o, "cdi_specs"),
 				      json_string(*s));
@@ -118,7 +118,9 @@ static void print_list(const char *name, const json_t *a, const char *sep)
 	if (!json_array_size(a))
 		printf(" none");
 	json_array_foreach(a, i, e)
+	{
 		printf("%s%s", i ? sep : " ", json_string_value(e));
+	}
 	putchar('\n');
 }
 
