@@ -178,3 +178,15 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ "$output" = ran ]
 }
+
+@test "a created container keeps its CDI edits and hooks for start" {
+	run "$HUTCH" create --name cdikept --rootfs "$R" --device hutch.test/dev=one -- \
+		sh -c 'echo "$TEST_ONE"; cat /dev/hook-ran; [ -c /dev/hutch-one ] && echo node'
+	[ "$status" -eq 0 ]
+	run "$HUTCH" start -a cdikept
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "1" ]
+	[ "${lines[1]}" = "created one from-spec" ]
+	[ "${lines[2]}" = "node" ]
+	"$HUTCH" rm cdikept
+}
