@@ -5,11 +5,11 @@
  * reader checks every field. libyaml's document API resolves anchors and
  * aliases to shared nodes: a document of nested aliases ("billion laughs")
  * would expand exponentially, so the conversion counts the nodes it makes
- * and stops at a limit, and at a nesting depth. Plain scalars that read as
- * integers or booleans become those; quoted ones stay strings.
+ * and stops at a limit, and at a nesting depth. Every scalar becomes a
+ * string (a plain null or ~: null), as a hook's argument `true` or `1` must
+ * stay one; cdi.c reads numbers from strings too.
  */
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -28,19 +28,10 @@ struct conv {
 static json_t *scalar(const yaml_node_t *n)
 {
 	const char *v = (const char *)n->data.scalar.value;
-	char *end;
-	long long ll;
 
-	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return json_stringn(v, n->data.scalar.length);
-	if (!strcmp(v, "true") || !strcmp(v, "false"))
-		return json_boolean(v[0] == 't');
-	if (!strcmp(v, "null") || !strcmp(v, "~") || !*v)
+	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!strcmp(v, "null") || !strcmp(v, "~") || !*v))
 		return json_null();
-	errno = 0;
-	ll = strtoll(v, &end, 0);
-	if (!*end && errno == 0)
-		return json_integer(ll);
 	return json_stringn(v, n->data.scalar.length);
 }
 

@@ -140,6 +140,24 @@ static int get_list(struct at *a, const json_t *o, const char *name,
 	return ret;
 }
 
+/* A whole number: a JSON integer, or a string of one (YAML's scalars are
+ * strings, cdi-yaml.c). */
+static bool get_number(const json_t *v, long long *out)
+{
+	const char *s = json_string_value(v);
+	char *end;
+
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return true;
+	}
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	*out = strtoll(s, &end, 0);
+	return !*end && errno == 0;
+}
+
 static int read_node(struct at *a, const json_t *e, void *item)
 {
 	struct sbx_cdi_node *n = item;
@@ -173,6 +191,7 @@ static int read_hook(struct at *a, const json_t *e, void *item)
 {
 	struct sbx_hook *h = item;
 	const json_t *t = json_object_get(e, "timeout");
+	long long secs = 0;
 	int ret = get_string(a, e, "hookName", true, &h->stage);
 
 	ret = ret ?: get_string(a, e, "path", true, &h->path);
@@ -180,12 +199,11 @@ static int read_hook(struct at *a, const json_t *e, void *item)
 	ret = ret ?: get_strings(a, e, "env", &h->env);
 	if (ret == 0 && h->path[0] != '/')
 		ret = bad(a, "path is not absolute");
+
 	if (ret == 0 && t && !json_is_null(t) &&
-	    (!json_is_integer(t) || json_integer_value(t) <= 0 ||
-	     json_integer_value(t) > 86400))
+	    (!get_number(t, &secs) || secs <= 0 || secs > 86400))
 		ret = bad(a, "timeout is not a number of seconds (1 to 86400)");
-	if (ret == 0 && t)
-		h->timeout = (int)json_integer_value(t);
+	h->timeout = (int)secs;
 	return ret;
 }
 
@@ -203,16 +221,15 @@ static int read_gids(struct at *a, const json_t *v, struct sbx_cdi_edits *ed)
 	json_array_foreach(v, i, e)
 	{
 		size_t o2;
+		long long gid;
 
 		if (ret < 0)
 			break;
 		o2 = enter(a, NULL, i);
-		if (!json_is_integer(e) || json_integer_value(e) < 0 ||
-		    json_integer_value(e) >= UINT32_MAX)
+		if (!get_number(e, &gid) || gid < 0 || gid >= UINT32_MAX)
 			ret = bad(a, "is not a group id");
 		else
-			ed->gids[ed->n_gids++] =
-				(uint32_t)json_integer_value(e);
+			ed->gids[ed->n_gids++] = (uint32_t)gid;
 		leave(a, o2);
 	}
 	leave(a, old);
