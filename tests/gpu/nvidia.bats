@@ -156,3 +156,13 @@ setup() {
 	[[ "$output" == *$'gpu driver: no NVIDIA driver on this host: '"$HUTCH_GPU_ROOT"'/proc/driver/nvidia/version is missing'*$'\ngpu cdi directories: '"$HUTCH_CDI_SPEC_DIRS"$'\ngpu cdi specs: none\n'* ]]
 	[[ "$output" == *"--gpus all binds: nothing: it fails"* ]]
 }
+
+@test "exec in a --gpus container gets the driver's library directory first too" {
+	run "$HUTCH" run -d --name gpux --rootfs "$R" --gpus all -e LD_LIBRARY_PATH=/opt/lib -- sleep 300
+	[ "$status" -eq 0 ]
+	run "$HUTCH" exec gpux sh -c 'echo "$LD_LIBRARY_PATH"; ls /.hutch/gpu/lib | wc -l'
+	"$HUTCH" rm -f gpux >/dev/null
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/.hutch/gpu/lib:/opt/lib" ]
+	[ "$(echo ${lines[1]})" = 3 ]
+}
