@@ -10,12 +10,15 @@ load ../lib/common
 
 setup_file() {
 	make_rootfs "$(shared_rootfs)"
+	if command -v cc >/dev/null; then fake_driver "$BATS_FILE_TMPDIR/gpuroot"; fi
 }
 
-# A driver tree: two GPUs, control nodes, MIG caps, three driver
-# libraries and one that is not the driver's, nvidia-smi.
+# fake_driver DIR: a driver tree, made once per file (its ldconfig cache
+# names the libraries there); each test gets a copy it may change. Two
+# GPUs, control nodes, MIG caps, three driver libraries and one that is
+# not the driver's, nvidia-smi.
 fake_driver() {
-	G=$BATS_TEST_TMPDIR/gpuroot
+	local G=$1
 	mkdir -p "$G/proc/driver/nvidia" "$G/dev/nvidia-caps" "$G/usr/bin" \
 		"$G/lib64" "$G/etc" "$G/sys/module/nvidia_uvm"
 	echo "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 01:15:15 UTC 2023" \
@@ -26,23 +29,24 @@ fake_driver() {
 		ln -s /dev/null "$G/dev/$n"
 	done
 	for lib in libcuda libnvidia-ml libnvidia-ptxjitcompiler libnotdriver; do
-		echo "const char *hutch_stub = \"host $lib 535\";" >"$BATS_TEST_TMPDIR/stub.c"
+		echo "const char *hutch_stub = \"host $lib 535\";" >"$BATS_FILE_TMPDIR/stub.c"
 		cc -shared -fPIC -Wl,-soname,$lib.so.1 -o "$G/lib64/$lib.so.535.104.05" \
-			"$BATS_TEST_TMPDIR/stub.c"
+			"$BATS_FILE_TMPDIR/stub.c"
 		ln -s "$lib.so.535.104.05" "$G/lib64/$lib.so.1"
 	done
 	echo "$G/lib64" >"$G/etc/ld.so.conf"
 	/sbin/ldconfig -X -C "$G/etc/ld.so.cache" -f "$G/etc/ld.so.conf" 2>/dev/null
 	printf '#!/bin/sh\necho fake nvidia-smi\n' >"$G/usr/bin/nvidia-smi"
 	chmod +x "$G/usr/bin/nvidia-smi"
-	export HUTCH_GPU_ROOT=$G
 }
 
 setup() {
 	hutch_test_env
 	R=$(shared_rootfs)
 	command -v cc >/dev/null || skip "no C compiler for the stub libraries"
-	fake_driver
+	G=$BATS_TEST_TMPDIR/gpuroot
+	cp -a "$BATS_FILE_TMPDIR/gpuroot" "$G"
+	export HUTCH_GPU_ROOT=$G
 	export HUTCH_CDI_SPEC_DIRS=$BATS_TEST_TMPDIR/no-cdi
 	unset CUDA_VISIBLE_DEVICES
 }
