@@ -145,12 +145,14 @@ static void alias_expansion_is_bounded(void **state)
 
 	(void)state;
 	/* Ten levels of ten aliases each: 10^10 nodes if expanded. */
-	n = (size_t)snprintf(text, sizeof(text), "a0: &a0 [x,x,x,x,x,x,x,x,x,x]\n");
+	n = (size_t)snprintf(text, sizeof(text),
+			     "a0: &a0 [x,x,x,x,x,x,x,x,x,x]\n");
 	for (int i = 1; i < 10; i++)
-		n += (size_t)snprintf(text + n, sizeof(text) - n,
-				      "a%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n",
-				      i, i, i - 1, i - 1, i - 1, i - 1, i - 1,
-				      i - 1, i - 1, i - 1, i - 1, i - 1);
+		n += (size_t)snprintf(
+			text + n, sizeof(text) - n,
+			"a%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n",
+			i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
+			i - 1, i - 1, i - 1);
 	assert_null(sbx_cdi_parse("/x/bomb.yaml", text, n, &err));
 	assert_non_null(strstr(err.msg, "too large"));
 }
