@@ -258,11 +258,20 @@ static bool is_gpu_node(const char *name, int *index)
 	return true;
 }
 
-/* Can the caller open @path? (A job's device cgroup says no with EPERM.) */
-static bool openable(const char *path)
+/*
+ * May the caller use @path? In a Slurm job the job's device cgroup (with
+ * ConstrainDevices) decides, and only open(2) asks it; elsewhere the
+ * node's modes and ACLs do, and access(2) asks without opening: opening a
+ * GPU's node initialises the GPU when persistence mode is off, about a
+ * second each, which a job pays anyway and a login node should not.
+ */
+static bool usable(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd;
 
+	if (!getenv("SLURM_JOB_ID"))
+		return access(path, R_OK | W_OK) == 0;
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return false;
 	close(fd);
@@ -281,7 +290,7 @@ static int find_nodes(struct sbx_gpu_host *h)
 		int index;
 
 		if (ret == 0 && path && is_gpu_node(names[i]->d_name, &index)) {
-			if (!openable(path)) {
+			if (!usable(path)) {
 				h->n_closed++;
 			} else if (cmn_strv_push(&h->gpus, steal_ptr(&path)) <
 				   0) {

@@ -97,10 +97,17 @@ setup() {
 	done
 	[ -n "$node" ] || skip "no root-only device node on this host"
 	ln -s "$node" "$G/dev/nvidia2"
-	CUDA_VISIBLE_DEVICES=1 run "$HUTCH" run --rootfs "$R" --gpus all -- \
+	# in a job: open(2) asks the job's device cgroup; the job's binding
+	# comes in with the job's variables
+	SLURM_JOB_ID=4242 CUDA_VISIBLE_DEVICES=1 run "$HUTCH" run --rootfs "$R" --gpus all -- \
+		sh -c 'ls /dev | grep "^nvidia[0-9]" | tr "\n" " "; echo "$CUDA_VISIBLE_DEVICES $SLURM_JOB_ID"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "nvidia0 nvidia1 1 4242" ]
+	# outside a job: access(2), and CUDA_VISIBLE_DEVICES alone passes
+	CUDA_VISIBLE_DEVICES=0 run "$HUTCH" run --rootfs "$R" --gpus all -- \
 		sh -c 'ls /dev | grep "^nvidia[0-9]" | tr "\n" " "; echo "$CUDA_VISIBLE_DEVICES"'
 	[ "$status" -eq 0 ]
-	[ "$output" = "nvidia0 nvidia1 1" ]
+	[ "$output" = "nvidia0 nvidia1 0" ]
 }
 
 @test "--gpus without a driver: one line naming what is missing, rc 125" {
