@@ -55,7 +55,7 @@ CPPFLAGS ?=
 LDFLAGS ?=
 
 # Libraries, always through pkg-config.
-HUTCH_PKGS := libseccomp libcap jansson libcrypto libcurl libarchive
+HUTCH_PKGS := libseccomp libcap jansson yaml-0.1 libcrypto libcurl libarchive
 # The hutch binary loads these three only when a command uses them
 # (image/lazylib.c): every run, exec and monitor starts without them.
 LAZY_PKGS  := libcurl libarchive libcrypto
@@ -223,6 +223,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_PARTS_fuzz_dockerfile := builder
 FUZZ_PARTS_fuzz_unpack     := image
 FUZZ_PARTS_fuzz_image      := image sandbox
+FUZZ_PARTS_fuzz_cdi        := sandbox
 fuzz_parts = $(filter $(or $(FUZZ_PARTS_$(1)),$(HUTCH_PARTS)),$(HUTCH_PARTS))
 
 fuzz:

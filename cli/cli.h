@@ -151,6 +151,25 @@ struct json_t *cli_volume_json(const struct ctr_volume *v);
 int cli_check_mount_dst(const char *spec, const char *dst,
 			struct hutch_err *err);
 /**
+ * cli_info_gpu() - `hutch info`'s GPU section as JSON: driver (its version,
+ * or the one line saying what is missing), devices, devices_closed,
+ * nvidia_uvm, cdi_specs, libraries, binds, gpus_all; NULL without memory.
+ * cli_info_gpu_print() prints it as text (info-gpu.c).
+ */
+struct json_t *cli_info_gpu(void);
+void cli_info_gpu_print(const struct json_t *gpu);
+/**
+ * cli_devices_apply() - run's --device arguments (@devices, in order: host
+ * nodes, and CDI names read from @cdi_dirs, else $HUTCH_CDI_SPEC_DIRS,
+ * else /etc/cdi and /var/run/cdi) and --gpus (@gpus, may be NULL: the
+ * nvidia.com/gpu CDI devices when a spec has them, else the host's driver
+ * as sandbox/gpu.c finds it) into @cfg. Return: 0, or -errno with a
+ * one-line @err.
+ */
+int cli_devices_apply(struct sbx_config *cfg, char *const *devices,
+		      char *const *cdi_dirs, const char *gpus,
+		      struct hutch_err *err);
+/**
  * cli_volume_spec() - `-v SRC:DST[:OPTS]` (SRC a host path: a bind; a
  * name: a volume) or `-v DST` (an anonymous volume) into @m, whose fields
  * are then owned by the caller. Return: 0, or -errno with a one-line @err

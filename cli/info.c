@@ -75,11 +75,15 @@ static void print_detail(const char *detail)
 	}
 }
 
-static void print_text(const struct sbx_report *rep)
+/* The checks, the GPU section (@gpu, may be NULL) before the last one,
+ * the verdict. */
+static void print_text(const struct sbx_report *rep, const json_t *gpu)
 {
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct sbx_check *c = &rep->checks[i];
 
+		if (i + 1 == rep->n && gpu)
+			cli_info_gpu_print(gpu);
 		printf("%s: %s\n", c->name, c->value);
 		if (c->state != SBX_CHECK_OK && c->fix)
 			printf("  fix: %s\n", c->fix);
@@ -100,11 +104,13 @@ static json_t *check_json(const struct sbx_check *c)
 }
 
 /* { "checks": [ {name, value, state, fix, detail}, ... ],
- *   "rootless": bool } (fix and detail only where there is one) */
+ *   "rootless": bool, "gpu": {...} } (fix and detail only where there is
+ *   one; gpu as cli_info_gpu()) */
 static int print_json(const struct sbx_report *rep, bool ok,
 		      struct hutch_err *err)
 {
-	json_t *root = json_pack("{s:[], s:b}", "checks", "rootless", ok);
+	json_t *root = json_pack("{s:[], s:b, s:o*}", "checks", "rootless", ok,
+				 "gpu", cli_info_gpu());
 	json_t *checks = root ? json_object_get(root, "checks") : NULL;
 	int ret = 0;
 
@@ -150,7 +156,10 @@ static int info_main(int argc, char **argv)
 			return cli_fail(&err, CMN_EXIT_HUTCH);
 		}
 	} else {
-		print_text(&rep);
+		json_t *gpu = cli_info_gpu();
+
+		print_text(&rep, gpu);
+		json_decref(gpu);
 	}
 	sbx_report_free(&rep);
 	return ok ? 0 : 1;

@@ -48,7 +48,10 @@ struct run_opts {
 	const char *pull;	  /* --pull missing|always|never */
 	struct ctr_healthcheck health; /* --health-*, --no-healthcheck */
 	bool overlay;		       /* --overlay: --rootfs copy-on-write */
-	char *upper_dir; /* --upper DIR: a kept DIR/upper and DIR/work */
+	char *upper_dir;  /* --upper DIR: a kept DIR/upper and DIR/work */
+	char **devices;	  /* --device, applied in finish_config() */
+	char **cdi_dirs;  /* --cdi-spec-dir */
+	const char *gpus; /* --gpus */
 };
 
 /* Every host variable whose name matches @pattern, as NAME=VALUE, onto
@@ -764,6 +767,29 @@ static int set_group_add(void *ctx, const char *arg, struct hutch_err *err)
 	return 0;
 }
 
+static int set_device(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+	int ret = cmn_strv_push(&o->devices, strdup(arg));
+
+	return ret < 0 ? cmn_err_set(err, -ret, "--device") : 0;
+}
+
+static int set_gpus(void *ctx, const char *arg, struct hutch_err *err)
+{
+	(void)err;
+	((struct run_opts *)ctx)->gpus = arg;
+	return 0;
+}
+
+static int set_cdi_dir(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+	int ret = cmn_strv_push(&o->cdi_dirs, strdup(arg));
+
+	return ret < 0 ? cmn_err_set(err, -ret, "--cdi-spec-dir") : 0;
+}
+
 static const struct cli_opt run_options[] = {
 	{ "rootfs", 0, "DIR",
 	  "run on this root filesystem directory instead of an image",
@@ -795,6 +821,15 @@ static const struct cli_opt run_options[] = {
 	{ "volume", 'v', "SRC:DST[:ro]",
 	  "bind-mount a host path (files created there belong to you), or mount volume SRC (made when missing, filled from the image); -v DST: an anonymous volume",
 	  set_volume },
+	{ "device", 0, "DEVICE",
+	  "HOST[:PATH][:rwm]: bind the host's device node (rwm is checked against what you may open, not enforced: no device cgroup without root); VENDOR/CLASS=NAME|all: apply a CDI spec's device",
+	  set_device },
+	{ "gpus", 0, "all|N|device=I,J",
+	  "NVIDIA GPUs: the nvidia.com/gpu CDI devices when a spec has them, else the host's driver (its nodes, and its libraries first on LD_LIBRARY_PATH); only those you may open (a Slurm job's)",
+	  set_gpus },
+	{ "cdi-spec-dir", 0, "DIR",
+	  "read CDI specs from DIR (repeat: a later one wins) instead of $HUTCH_CDI_SPEC_DIRS or /etc/cdi and /var/run/cdi",
+	  set_cdi_dir },
 	{ "mount", 0, "type=bind|volume|tmpfs,...",
 	  "Docker's long form: source=, target=, readonly, bind-propagation=, volume-nocopy, volume-label=, tmpfs-size=, tmpfs-mode=",
 	  set_mount },
@@ -973,6 +1008,9 @@ static int finish_config(struct run_opts *o, int argc, char **argv,
 			err, ENOTTY,
 			"run: the input device is not a TTY; drop -t, or run from a terminal");
 	o->cfg.caps = final_caps(o);
+	ret = cli_devices_apply(&o->cfg, o->devices, o->cdi_dirs, o->gpus, err);
+	if (ret < 0)
+		return ret;
 	if ((o->cfg.ports || o->publish_all) && !o->network_set)
 		o->cfg.network = SBX_NET_SLIRP;
 	if ((o->cfg.ports || o->publish_all) && o->cfg.network != SBX_NET_SLIRP)
@@ -1123,6 +1161,8 @@ static int run_or_create(int argc, char **argv, bool create_only)
 	}
 	status = run(&o, argc, argv);
 	free(o.upper_dir);
+	cmn_strv_free(o.devices);
+	cmn_strv_free(o.cdi_dirs);
 	sbx_config_free(&o.cfg);
 	free(o.entrypoint);
 	free(o.name);

@@ -162,11 +162,58 @@ static void ulimits_from_json(const json_t *a, struct sbx_config *c)
 	}
 }
 
-/* What run's resource options (--add-host, --shm-size, --ulimit) add. */
+/* CDI's hooks (sandbox/hooks.c), as the OCI spec writes them. */
+static json_t *hooks_json(const struct sbx_config *c)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < c->n_hooks; i++) {
+		const struct sbx_hook *h = &c->hooks[i];
+
+		json_array_append_new(
+			a, json_pack("{s:s,s:s,s:o,s:o,s:i}", "hookName",
+				     h->stage, "path", h->path, "args",
+				     strv_json(h->args), "env",
+				     strv_json(h->env), "timeout", h->timeout));
+	}
+	return a;
+}
+
+static int hooks_from_json(const json_t *a, struct sbx_config *c)
+{
+	const json_t *e;
+	size_t i;
+
+	if (!json_array_size(a))
+		return 0;
+	c->hooks = calloc(json_array_size(a), sizeof(*c->hooks));
+	if (!c->hooks)
+		return -ENOMEM;
+	json_array_foreach(a, i, e)
+	{
+		struct sbx_hook *h = &c->hooks[c->n_hooks++];
+
+		h->stage = dup_string(e, "hookName");
+		h->path = dup_string(e, "path");
+		h->args = json_strv(json_object_get(e, "args"));
+		h->env = json_strv(json_object_get(e, "env"));
+		h->timeout =
+			(int)json_integer_value(json_object_get(e, "timeout"));
+		if (!h->stage || !h->path)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* What run's resource options (--add-host, --shm-size, --ulimit) and
+ * devices (CDI hooks, --gpus's library directory) add. */
 static json_t *resources_json(json_t *o, const struct sbx_config *c)
 {
 	if (o &&
-	    (json_object_set_new(o, "ExtraHosts", strv_json(c->add_hosts)) <
+	    (json_object_set_new(o, "Hooks", hooks_json(c)) < 0 ||
+	     json_object_set_new(o, "LibPathFirst",
+				 opt_string(c->lib_path_first)) < 0 ||
+	     json_object_set_new(o, "ExtraHosts", strv_json(c->add_hosts)) <
 		     0 ||
 	     json_object_set_new(o, "ShmSize",
 				 json_integer((json_int_t)c->shm_size)) < 0 ||
@@ -257,13 +304,15 @@ int ctr_config_from_json(const json_t *j, struct sbx_config *c)
 	c->shm_size =
 		(uint64_t)json_integer_value(json_object_get(j, "ShmSize"));
 	ulimits_from_json(json_object_get(j, "Ulimits"), c);
+	c->lib_path_first = dup_string(j, "LibPathFirst");
 	/* Records from before drivers: auto. */
 	if (json_string_value(json_object_get(j, "StorageDriver")))
 		sbx_storage_parse(
 			json_string_value(json_object_get(j, "StorageDriver")),
 			&c->storage, NULL);
 	if (!c->argv || !c->rootfs ||
-	    json_mounts(json_object_get(j, "Mounts"), c) < 0) {
+	    json_mounts(json_object_get(j, "Mounts"), c) < 0 ||
+	    hooks_from_json(json_object_get(j, "Hooks"), c) < 0) {
 		sbx_config_free(c);
 		return -EINVAL;
 	}

@@ -45,6 +45,10 @@ void sbx_config_free(struct sbx_config *cfg)
 		free(cfg->mounts[i].work);
 	}
 	free(cfg->mounts);
+	for (size_t i = 0; i < cfg->n_hooks; i++)
+		sbx_hook_clear(&cfg->hooks[i]);
+	free(cfg->hooks);
+	free(cfg->lib_path_first);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

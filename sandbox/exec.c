@@ -89,6 +89,21 @@ static int env_set(char ***env, const char *kv)
 	return cmn_strv_push(env, strdup(kv));
 }
 
+/* @dir first on LD_LIBRARY_PATH, before what the image or -e set: the
+ * host's GPU driver libraries must win over an image's own copies. */
+static int lib_path_first(char ***env, const char *dir)
+{
+	const char *old = NULL;
+	cleanup_free char *kv = NULL;
+
+	for (char **e = *env; e && *e; e++)
+		if (!strncmp(*e, "LD_LIBRARY_PATH=", 16))
+			old = *e + 16;
+	kv = old && *old ? cmn_strdup_printf("LD_LIBRARY_PATH=%s:%s", dir, old)
+			 : cmn_strdup_printf("LD_LIBRARY_PATH=%s", dir);
+	return kv ? env_set(env, kv) : -ENOMEM;
+}
+
 static char **build_env(const struct sbx_plan *plan, const struct sbx_user *u)
 {
 	char **env = NULL;
@@ -104,6 +119,8 @@ static char **build_env(const struct sbx_plan *plan, const struct sbx_user *u)
 		ret = ret ?: env_set(&env, "TERM=xterm");
 	for (char **e = plan->cfg->env; e && *e && !ret; e++)
 		ret = env_set(&env, *e);
+	if (!ret && plan->cfg->lib_path_first)
+		ret = lib_path_first(&env, plan->cfg->lib_path_first);
 	if (ret) {
 		cmn_strv_free(env);
 		return NULL;

@@ -644,6 +644,9 @@ static int mount_layers(const struct sbx_plan *plan, struct hutch_err *err)
 
 int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err)
 {
+	static const char *const before[] = { "prestart", "createRuntime",
+					      "createContainer", NULL };
+	static const char *const after[] = { "startContainer", NULL };
 	const char *rootfs = plan->cfg->rootfs;
 	cleanup_close int rootfd = -1;
 	int ret;
@@ -663,7 +666,11 @@ int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err)
 	if (rootfd < 0)
 		return cmn_err_set(err, errno, "cannot open %s", rootfs);
 	ret = setup_tree(plan, rootfd, err);
-	if (ret < 0)
-		return ret;
-	return enter_root(rootfd, err);
+	if (ret == 0)
+		ret = sbx_hooks_run(plan->cfg, before, rootfs, err);
+	if (ret == 0)
+		ret = enter_root(rootfd, err);
+	if (ret == 0)
+		ret = sbx_hooks_run(plan->cfg, after, "/", err);
+	return ret;
 }

@@ -170,6 +170,20 @@ struct sbx_plan {
 	pid_t *mount_daemons;
 };
 
+/** sbx_yaml_to_json() - a YAML document as a JSON tree, or NULL with @why
+ * (@size bytes) saying where it is broken (cdi-yaml.c). */
+json_t *sbx_yaml_to_json(const char *text, size_t len, char *why, size_t size);
+
+/**
+ * sbx_hooks_run() - run @cfg's hooks of the stages in @stages (a NULL-
+ * terminated list), in order, each with the OCI state on its standard
+ * input; @rootfs is where the container's root is in this mount namespace
+ * (its /dev holds the bundle's config.json while they run). Return: 0, or
+ * -errno with @err naming the hook that failed and why (hooks.c).
+ */
+int sbx_hooks_run(const struct sbx_config *cfg, const char *const *stages,
+		  const char *rootfs, struct hutch_err *err);
+
 /**
  * sbx_setup_rootfs() - build the container's mount tree and pivot into it:
  * rootfs bind, /proc (masked), /sys, /dev, /etc/{hosts,hostname,

@@ -158,6 +158,33 @@ struct sbx_mount {
 };
 
 /**
+ * struct sbx_hook - an OCI hook (CDI's containerEdits.hooks), run by the
+ * container's setup process in the container's namespaces (hooks.c)
+ * @stage: "prestart", "createRuntime" or "createContainer" (the host's
+ *         program, before the root is entered) or "startContainer" (the
+ *         container's, after) (owned)
+ * @path:  the program (owned)
+ * @args:  its argv, args[0] included; NULL: @path alone (owned)
+ * @env:   its whole environment (owned, may be NULL)
+ * @timeout: seconds; 0: none
+ */
+struct sbx_hook {
+	char *stage;
+	char *path;
+	char **args;
+	char **env;
+	int timeout;
+};
+
+/** sbx_hook_stage_valid() - is @stage one hutch can run (it runs none
+ * after the command starts: poststart and poststop are refused)? */
+bool sbx_hook_stage_valid(const char *stage);
+/** sbx_hook_copy() - a deep copy of @from into @to; -ENOMEM. */
+int sbx_hook_copy(struct sbx_hook *to, const struct sbx_hook *from);
+/** sbx_hook_clear() - free what @h owns. */
+void sbx_hook_clear(struct sbx_hook *h);
+
+/**
  * struct sbx_config - everything a container run needs, decided up front
  *
  * Every pointer is owned and released by sbx_config_free().
@@ -218,6 +245,11 @@ struct sbx_config {
 	bool seccomp_unconfined;
 	bool no_new_privs;
 	bool fake_root; /* builds without subuids: chown & co. succeed */
+	struct sbx_hook *hooks; /* CDI hooks, in order */
+	size_t n_hooks;
+	/* a directory put first on the command's LD_LIBRARY_PATH, ahead of
+	 * the image's (--gpus: the host's driver libraries) */
+	char *lib_path_first;
 #define SBX_APT_ROOT_CONF "/etc/apt/apt.conf.d/00hutch-root-emulation"
 };
 
@@ -225,6 +257,175 @@ struct sbx_config {
  * seccomp profile, host network, automatic mapping, a fresh id. */
 int sbx_config_init(struct sbx_config *cfg);
 void sbx_config_free(struct sbx_config *cfg);
+
+/* ---- device nodes (devices.c) ------------------------------------------ */
+
+/** sbx_config_add_bind() - append a bind of host @src on @dst to @cfg's
+ * mounts (copies both). Return: 0 or -ENOMEM. */
+int sbx_config_add_bind(struct sbx_config *cfg, const char *src,
+			const char *dst, bool read_only, bool recursive);
+/** sbx_device_perms_valid() - is @perms Docker's r, w and m, each at most
+ * once? */
+bool sbx_device_perms_valid(const char *perms);
+/**
+ * sbx_device_check() - is host path @host a device node the caller may
+ * open as @perms ("rwm"; m is not checked; NULL: not at all)?
+ * Return: 0, or -errno with @err a one-line message naming @host.
+ */
+int sbx_device_check(const char *host, const char *perms,
+		     struct hutch_err *err);
+/**
+ * sbx_device_add() - bind the host's device node @host on @path (NULL:
+ * the same path) in the container, after sbx_device_check(). The
+ * permissions are checked, not enforced: without root there is no device
+ * cgroup.
+ */
+int sbx_device_add(struct sbx_config *cfg, const char *host, const char *path,
+		   const char *perms, struct hutch_err *err);
+
+/* ---- CDI: the Container Device Interface (cdi.c, cdi-yaml.c) ----------- */
+
+/*
+ * A CDI spec (YAML or JSON, in /etc/cdi and /var/run/cdi) names devices
+ * "VENDOR/CLASS=NAME" and says what each adds to a container: variables,
+ * device nodes, mounts, OCI hooks and supplementary groups. The parser
+ * checks every field and names the file and the field it refuses; applying
+ * a device turns its edits into @cfg's own binds, variables and hooks.
+ */
+struct sbx_cdi_node {
+	char *path;	 /* in the container (owned) */
+	char *host_path; /* owned; NULL: @path */
+	char *perms;	 /* "rwm" or less (owned, may be NULL) */
+};
+
+struct sbx_cdi_mount {
+	char *host_path; /* owned */
+	char *ctr_path;	 /* owned */
+	char *type;	 /* owned, may be NULL (a bind) */
+	char **options;	 /* owned, may be NULL */
+};
+
+struct sbx_cdi_edits {
+	char **env; /* NAME=VALUE (owned) */
+	struct sbx_cdi_node *nodes;
+	size_t n_nodes;
+	struct sbx_cdi_mount *mounts;
+	size_t n_mounts;
+	struct sbx_hook *hooks;
+	size_t n_hooks;
+	uint32_t *gids;
+	size_t n_gids;
+};
+
+struct sbx_cdi_device {
+	char *name; /* owned */
+	struct sbx_cdi_edits edits;
+};
+
+struct sbx_cdi_spec {
+	char *file;    /* where it was read (owned) */
+	char *version; /* cdiVersion (owned) */
+	char *kind;    /* VENDOR/CLASS (owned) */
+	struct sbx_cdi_device *devices;
+	size_t n_devices;
+	struct sbx_cdi_edits edits; /* for every device of the spec */
+};
+
+/* The default spec directories, lowest priority first. */
+#define SBX_CDI_DIRS "/etc/cdi:/var/run/cdi"
+
+/**
+ * sbx_cdi_parse() - one spec's @text (@len bytes; YAML, of which JSON is a
+ * subset, unless @file ends in .json) into a new spec; @file names it in
+ * errors. Return: the spec (free with sbx_cdi_spec_free()), or NULL with
+ * @err one line naming @file and the field.
+ */
+struct sbx_cdi_spec *sbx_cdi_parse(const char *file, const char *text,
+				   size_t len, struct hutch_err *err);
+void sbx_cdi_spec_free(struct sbx_cdi_spec *spec);
+
+/* The specs of the directories, in order: a later one wins. */
+struct sbx_cdi_set {
+	struct sbx_cdi_spec **specs; /* owned */
+	size_t n;
+};
+
+/**
+ * sbx_cdi_load() - read every *.json, *.yaml and *.yml of each directory
+ * of @dirs (colon-separated, lowest priority first; missing ones are
+ * skipped), in name order. Return: 0, or -errno with @err naming the file
+ * and field of the first spec that is malformed.
+ */
+int sbx_cdi_load(const char *dirs, struct sbx_cdi_set *set,
+		 struct hutch_err *err);
+void sbx_cdi_set_free(struct sbx_cdi_set *set);
+/** sbx_cdi_find() - the device @name of @kind of the spec that wins (the
+ * last), with its spec in *@spec; NULL if none. */
+const struct sbx_cdi_device *sbx_cdi_find(const struct sbx_cdi_set *set,
+					  const char *kind, const char *name,
+					  const struct sbx_cdi_spec **spec);
+/**
+ * sbx_cdi_apply() - add the edits of @spec's device @dev (NULL: of the
+ * spec itself, which apply once for all its devices) to @cfg:
+ * variables before @cfg's own (so -e wins), device nodes and mounts as
+ * binds, hooks. additionalGids: a rootless process cannot take a group it
+ * does not have; a gid the caller has keeps its host groups (as --group-add
+ * keep-groups); *@note (owned, may stay NULL) then says which ones the
+ * caller lacks. Return: 0 or -errno with @err naming the device.
+ */
+int sbx_cdi_apply(struct sbx_config *cfg, const struct sbx_cdi_spec *spec,
+		  const struct sbx_cdi_device *dev, char **note,
+		  struct hutch_err *err);
+
+/* ---- NVIDIA GPUs without a CDI spec (gpu.c) ----------------------------- */
+
+#define SBX_GPU_MAX 64
+
+/**
+ * struct sbx_gpu_host - what the host's NVIDIA driver offers this caller
+ * (every path is a host path under sbx_gpu_root(); all owned)
+ * @version:  the kernel module's version
+ * @gpus:     /dev/nvidiaN the caller may open, in N's order; @indexes
+ *            their N; @n_closed how many more there are that it may not
+ * @ctl:      nvidiactl, nvidia-modeset, nvidia-uvm(-tools), the nodes of
+ *            nvidia-caps/
+ * @uvm:      nvidia_uvm is loaded (CUDA needs it)
+ * @libs, @lib_names: the driver's libraries and their sonames
+ * @ldconfig_failed: the ldconfig cache could not be read; @libs come from
+ *            a scan of the usual directories
+ * @bins:     nvidia-smi and the like
+ * @persistenced: nvidia-persistenced's socket, or NULL
+ */
+struct sbx_gpu_host {
+	char *version;
+	char **gpus;
+	int indexes[SBX_GPU_MAX];
+	size_t n_gpus, n_closed;
+	char **ctl;
+	bool uvm;
+	char **libs, **lib_names;
+	bool ldconfig_failed;
+	char **bins;
+	char *persistenced;
+};
+
+/** sbx_gpu_root() - $HUTCH_GPU_ROOT (the test seam: a directory taken as
+ * / for the driver's files), or "". */
+const char *sbx_gpu_root(void);
+/**
+ * sbx_gpu_detect() - find the NVIDIA driver, its nodes, libraries and
+ * programs. Return: 0, -ENODEV with @err one line naming the missing
+ * driver file, or -errno.
+ */
+int sbx_gpu_detect(struct sbx_gpu_host *h, struct hutch_err *err);
+void sbx_gpu_host_free(struct sbx_gpu_host *h);
+/**
+ * sbx_gpu_apply() - bind the GPUs of @h whose @chosen[i] is set, the
+ * control nodes, the programs and the libraries (read-only, in one tmpfs
+ * directory put first on LD_LIBRARY_PATH) into @cfg.
+ */
+int sbx_gpu_apply(struct sbx_config *cfg, const struct sbx_gpu_host *h,
+		  const bool *chosen, struct hutch_err *err);
 
 /* ---- storage drivers (storage.c, storage-kernel.c, storage-fuse.c) ----- */
 

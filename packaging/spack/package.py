@@ -29,6 +29,7 @@ class Hutch(MakefilePackage):
     depends_on("libseccomp")
     depends_on("libcap")
     depends_on("jansson")
+    depends_on("libyaml")
     depends_on("libfuse@3:")
     depends_on("libnl")
     depends_on("libslirp")

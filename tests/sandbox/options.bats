@@ -20,8 +20,8 @@ teardown() {
 @test "options hutch leaves out say why and what to use; typos get the closest option" {
 	expect_plain_error 125 "$HUTCH" run --privileged --rootfs "$R" -- true
 	[[ $stderr == "hutch: run: --privileged is not supported by hutch: "*"; use --cap-add"* ]]
-	expect_plain_error 125 "$HUTCH" run --device /dev/kvm --rootfs "$R" -- true
-	[[ $stderr == *"--device is not supported by hutch: "*"; use -v /dev/NAME:/dev/NAME"* ]]
+	expect_plain_error 125 "$HUTCH" run --device-cgroup-rule 'c 1:3 r' --rootfs "$R" -- true
+	[[ $stderr == *"--device-cgroup-rule is not supported by hutch: "*"; use -v /dev/NAME:/dev/NAME"* ]]
 	expect_plain_error 125 "$HUTCH" build --cache-from x "$BATS_TEST_TMPDIR"
 	[[ $stderr == "hutch: build: --cache-from is not supported by hutch: "* ]]
 	expect_plain_error 125 "$HUTCH" run --netwrok host --rootfs "$R" -- true
