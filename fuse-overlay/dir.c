@@ -144,7 +144,7 @@ static int upper_entry(struct ovl_fs *fs, int fd, struct dirent *de, bool xwh,
 	struct stat st;
 
 	*type = de->d_type;
-	if (ovl_is_wh_name(de->d_name)) {
+	if (ovl_upper_wh_name(fs, de->d_name)) {
 		if (hidden && strcmp(de->d_name, OVL_WH_OPQ) != 0)
 			ovl_dindex_add_object(hidden, de->d_name + 4, 0, 0, 0);
 		return 0;

@@ -15,7 +15,11 @@
  * upper follows the kernel's on-disk format (0/0 character devices for
  * whiteouts, user.overlay.opaque=y for opaque directories), so the same
  * upper directory can later be mounted by the kernel, and we read the OCI
- * ".wh." forms and the xattr whiteouts too (whiteout.c).
+ * ".wh." forms and the xattr whiteouts too (whiteout.c). In an upper that
+ * holds only the kernel's markers, ".wh." names are ordinary, as on the
+ * kernel's overlay; in lowers, and in an upper written with OCI markers,
+ * they stay markers. A 0/0 device cannot be made through the mount
+ * (EPERM, as the kernel answers): it would be a whiteout.
  *
  * Nodes. A FUSE inode is a struct ovl_node (inode.c), keyed by the
  * (st_dev, st_ino) of its top real object, named by (parent, name) pairs

@@ -153,12 +153,15 @@ static int apply_setattr(struct ovl_fs *fs, const char *path, int fd,
 		if (r < 0)
 			return -errno;
 	}
-	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+	/* chown(f, -1, -1) reaches us as a setattr that sets nothing (or
+	 * only ctime): it still changes ctime, as on the kernel's overlay,
+	 * and so does a chown squashed to no change. */
+	if ((valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) ||
+	    !(valid & ~FUSE_SET_ATTR_CTIME)) {
 		r = chown_ids(fs, attr, valid, &uid, &gid);
 		if (r < 0)
 			return r;
-		if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-		    (fd >= 0 ? fchown(fd, uid, gid)
+		if ((fd >= 0 ? fchown(fd, uid, gid)
 			     : fchownat(ufd, path, uid, gid,
 					AT_SYMLINK_NOFOLLOW)) < 0)
 			return -errno;

@@ -108,6 +108,9 @@ uint32_t ovl_idmap_out(const struct ovl_idmap *map, uint32_t inner);
 #define OVL_XATTR_USER	 "user.overlay."
 #define OVL_XATTR_TRUST	 "trusted.overlay."
 #define OVL_XATTR_ESCAPE "overlay."
+/* On an upper's root: it holds OCI ".wh." markers (written with
+ * oci_whiteouts), so ".wh." names there are never the user's. */
+#define OVL_XATTR_OCI "user.hutch.oci_whiteouts"
 
 /** ovl_is_wh_name() - is @name reserved for OCI markers (".wh.*")? */
 bool ovl_is_wh_name(const char *name);
@@ -136,9 +139,12 @@ struct ovl_fs {
 	struct ovl_layer *layers; /* owned: [0] upper if @has_upper, lowers */
 	unsigned nlayers;
 	bool has_upper;
-	int workfd;		 /* owned: workdir/work, -1 without an upper */
-	bool wh_chardev;	 /* can create 0/0 whiteouts in the upper */
-	bool opaque_xattr;	 /* can set user.overlay.opaque in the upper */
+	int workfd;	   /* owned: workdir/work, -1 without an upper */
+	bool wh_chardev;   /* can create 0/0 whiteouts in the upper */
+	bool opaque_xattr; /* can set user.overlay.opaque in the upper */
+	/* The upper holds the kernel's markers only (0/0 devices, xattrs):
+	 * ".wh." names there are ordinary names, as on kernel overlayfs. */
+	bool plain_wh_names;
 	bool trusted_xattr;	 /* may read trusted.overlay.* (real root) */
 	bool no_opendir;	 /* the kernel opens directories without us */
 	unsigned nfs;		 /* distinct filesystems among the layers */
@@ -169,6 +175,10 @@ struct ovl_fs {
 int ovl_fs_setup(struct ovl_fs *fs, struct ovl_opts *o, struct hutch_err *err);
 /** ovl_fs_teardown() - free the node table and close the layers. */
 void ovl_fs_teardown(struct ovl_fs *fs);
+
+/** ovl_upper_wh_name() - is @name an OCI marker where the upper is
+ * concerned (false for every name when fs->plain_wh_names)? */
+bool ovl_upper_wh_name(const struct ovl_fs *fs, const char *name);
 
 /** ovl_st_ino() - the inode number reported for a real (dev, ino). */
 uint64_t ovl_st_ino(const struct ovl_fs *fs, unsigned layer, ino_t ino);
