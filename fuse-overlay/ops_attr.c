@@ -43,6 +43,7 @@ void ovl_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 
 	ovl_node_forget(fs, ovl_node_of(fs, ino), nlookup);
 	fuse_reply_none(req);
+	ovl_mem_release(fs);
 }
 
 void ovl_op_forget_multi(fuse_req_t req, size_t count,
@@ -54,6 +55,7 @@ void ovl_op_forget_multi(fuse_req_t req, size_t count,
 		ovl_node_forget(fs, ovl_node_of(fs, forgets[i].ino),
 				forgets[i].nlookup);
 	fuse_reply_none(req);
+	ovl_mem_release(fs);
 }
 
 void ovl_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -165,6 +165,7 @@ struct ovl_fs {
 	atomic_ulong rename_gen;   /* bumped by every rename */
 	atomic_ulong tmp_counter;  /* names of temporary files in workdir */
 	atomic_ulong live_nodes;   /* for the debug log and leak checks */
+	atomic_ulong freed_nodes;  /* since memory was last returned */
 };
 
 /**
@@ -290,6 +291,9 @@ struct ovl_node *ovl_node_obtain(struct ovl_fs *fs, struct ovl_node *parent,
 				 const char *name, const struct ovl_found *f);
 /** ovl_node_forget() - drop @n kernel references; frees unused nodes. */
 void ovl_node_forget(struct ovl_fs *fs, struct ovl_node *n, uint64_t n_refs);
+/** ovl_mem_release() - after FORGETs: once enough nodes were freed since
+ * the last time, hand the heap's free memory back to the system. */
+void ovl_mem_release(struct ovl_fs *fs);
 /** ovl_node_free_all() - free every node (at unmount). */
 void ovl_node_free_all(struct ovl_fs *fs);
 
@@ -513,9 +517,12 @@ int ovl_rmtree_at(struct ovl_fs *fs, int dirfd, const char *name);
 
 /* ---- directories (dir.c) ----------------------------------------------- */
 
+/* In ovl_lent.name_off: the name is in the listing's index, not its arena */
+#define OVL_LENT_IX 0x80000000u
+
 struct ovl_lent {
-	uint64_t cookie; /* its offset in the listing: a hash of the name */
-	uint32_t name_off;
+	uint64_t cookie;   /* its offset in the listing: a hash of the name */
+	uint32_t name_off; /* in @arena, or (| OVL_LENT_IX) in @ix's */
 	uint16_t layer;
 	uint8_t type;
 	uint64_t ino; /* real inode number in @layer */
@@ -527,9 +534,21 @@ struct ovl_listing {
 	uint64_t version;
 	struct ovl_lent *ents;
 	uint32_t n, cap;
-	char *arena;
+	char *arena; /* the upper's names; lower ones are the index's */
 	size_t alen, acap;
+	/* borrowed: the directory's index, immutable and freed only with
+	 * the node, which the kernel holds while it reads the listing */
+	const struct ovl_dindex *ix;
 };
+
+/** ovl_lent_name() - the name of entry @e of @l. */
+static inline const char *ovl_lent_name(const struct ovl_listing *l,
+					const struct ovl_lent *e)
+{
+	if (e->name_off & OVL_LENT_IX)
+		return l->ix->arena + (e->name_off & ~OVL_LENT_IX);
+	return l->arena + e->name_off;
+}
 
 /** ovl_listing_get() - the merged listing of @dir (shared, refcounted). */
 int ovl_listing_get(struct ovl_fs *fs, struct ovl_node *dir,
