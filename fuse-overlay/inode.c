@@ -233,7 +233,7 @@ static struct ovl_node *node_new(struct ovl_fs *fs, const struct ovl_found *f,
 	n->dev = f->st.st_dev;
 	n->ino = f->st.st_ino;
 	n->st_ino = found_st_ino(fs, f);
-	n->type = f->st.st_mode & S_IFMT;
+	n->type = IFTODT(f->st.st_mode);
 	n->layer = f->layer;
 	n->parent = parent;
 	if (parent)
@@ -399,7 +399,7 @@ struct ovl_node *ovl_node_obtain(struct ovl_fs *fs, struct ovl_node *parent,
 		kparent = parent;
 	pthread_mutex_lock(&fs->tree_lock);
 	n = table_find(fs, f->st.st_dev, f->st.st_ino, kparent, name);
-	if (n && (n->type != (f->st.st_mode & S_IFMT))) {
+	if (n && n->type != IFTODT(f->st.st_mode)) {
 		/* The real inode was reused by an object of another type. */
 		table_remove(fs, n);
 		n = NULL;

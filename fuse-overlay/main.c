@@ -46,8 +46,8 @@
  * as a listing; listings and page caches are kept across opens; the
  * writeback cache batches small writes. Locks stay in the kernel.
  *
- * Memory. A cached inode costs about 300 bytes (a 200,000-entry walk:
- * 63 MB): the node with its first name in the same allocation, its share
+ * Memory. A cached inode costs about 290 bytes (a 200,000-entry walk:
+ * 59 MB): the node with its first name in the same allocation, its share
  * of the node table, and its entry in its directory's index, whose names
  * the directory's listing points at rather than copies. Freed memory is
  * given back: one malloc arena (per-thread arenas kept what FORGETs freed

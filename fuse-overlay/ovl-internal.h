@@ -229,16 +229,18 @@ struct ovl_dir {
  * The FUSE node id is the node's address (the root's is FUSE_ROOT_ID).
  */
 struct ovl_node {
-	struct ovl_node *hnext;	   /* tree_lock: hash chain */
-	dev_t dev;		   /* tree_lock: key: top real object */
-	ino_t ino;		   /* tree_lock */
-	struct ovl_node *kparent;  /* key: parent, for lower hardlinks keyed
+	struct ovl_node *hnext;	  /* tree_lock: hash chain */
+	dev_t dev;		  /* tree_lock: key: top real object */
+	ino_t ino;		  /* tree_lock */
+	struct ovl_node *kparent; /* key: parent, for lower hardlinks keyed
 				   * by name (NULL otherwise) */
-	uint64_t st_ino;	   /* reported inode number (immutable) */
-	uint64_t nlookup;	   /* tree_lock: kernel references */
-	uint32_t refs;		   /* tree_lock: aliases of children */
-	mode_t type;		   /* S_IFMT bits (immutable) */
-	int layer;		   /* tree_lock: layer of the top object */
+	uint64_t st_ino;	  /* reported inode number (immutable) */
+	uint64_t nlookup;	  /* tree_lock: kernel references */
+	uint32_t refs;		  /* tree_lock: aliases of children */
+	/* The next three fill 8 bytes: with the first name in the same
+	 * allocation, a node then fits a 192-byte malloc chunk. */
+	int16_t layer;		   /* tree_lock: layer of the top object */
+	uint8_t type;		   /* DT_* of the object (immutable) */
 	bool hashed;		   /* tree_lock: findable by key */
 	struct ovl_node *parent;   /* tree_lock: first name, NULL if unlinked */
 	char *name;		   /* tree_lock, owned */
