@@ -78,11 +78,8 @@ static size_t first_after(const struct ovl_listing *l, uint64_t off)
 	return lo;
 }
 
-static int listing_add(struct ovl_listing *l, const char *name, uint8_t type,
-		       uint16_t layer, uint64_t ino)
+static int listing_grow(struct ovl_listing *l)
 {
-	size_t len = strlen(name) + 1;
-
 	if (l->n == l->cap) {
 		uint32_t cap = l->cap ? l->cap * 2 : 32;
 		void *p = realloc(l->ents, cap * sizeof(*l->ents));
@@ -92,6 +89,42 @@ static int listing_add(struct ovl_listing *l, const char *name, uint8_t type,
 		l->ents = p;
 		l->cap = cap;
 	}
+	return 0;
+}
+
+static void listing_set(struct ovl_listing *l, const char *name,
+			uint32_t name_off, uint8_t type, uint16_t layer,
+			uint64_t ino)
+{
+	l->ents[l->n].name_off = name_off;
+	l->ents[l->n].type = type;
+	l->ents[l->n].layer = layer;
+	l->ents[l->n].ino = ino;
+	l->ents[l->n].cookie = cookie(name);
+	l->n++;
+}
+
+/* A lower entry: its name stays in the index (no copy per listing). */
+static int listing_add_ix(struct ovl_listing *l, const struct ovl_dindex *ix,
+			  const struct ovl_dent *e)
+{
+	if (e->name_off & OVL_LENT_IX)
+		return -ENOMEM; /* a 2 GiB arena: cannot be flagged */
+	if (listing_grow(l) < 0)
+		return -ENOMEM;
+	l->ix = ix;
+	listing_set(l, ovl_dent_name(ix, e), e->name_off | OVL_LENT_IX, e->type,
+		    e->layer, e->ino);
+	return 0;
+}
+
+static int listing_add(struct ovl_listing *l, const char *name, uint8_t type,
+		       uint16_t layer, uint64_t ino)
+{
+	size_t len = strlen(name) + 1;
+
+	if (listing_grow(l) < 0)
+		return -ENOMEM;
 	if (l->alen + len > l->acap) {
 		size_t cap = l->acap ? l->acap * 2 : 1024;
 		char *a;
@@ -105,12 +138,7 @@ static int listing_add(struct ovl_listing *l, const char *name, uint8_t type,
 		l->acap = cap;
 	}
 	memcpy(l->arena + l->alen, name, len);
-	l->ents[l->n].name_off = (uint32_t)l->alen;
-	l->ents[l->n].type = type;
-	l->ents[l->n].layer = layer;
-	l->ents[l->n].ino = ino;
-	l->ents[l->n].cookie = cookie(name);
-	l->n++;
+	listing_set(l, name, (uint32_t)l->alen, type, layer, ino);
 	l->alen += len;
 	return 0;
 }
@@ -144,7 +172,7 @@ static int upper_entry(struct ovl_fs *fs, int fd, struct dirent *de, bool xwh,
 	struct stat st;
 
 	*type = de->d_type;
-	if (ovl_is_wh_name(de->d_name)) {
+	if (ovl_upper_wh_name(fs, de->d_name)) {
 		if (hidden && strcmp(de->d_name, OVL_WH_OPQ) != 0)
 			ovl_dindex_add_object(hidden, de->d_name + 4, 0, 0, 0);
 		return 0;
@@ -209,7 +237,7 @@ static int add_lowers(struct ovl_fs *fs, struct ovl_node *dir,
 		if (e->type == OVL_DT_WHT ||
 		    (seen && ovl_dindex_find(seen, name)))
 			continue;
-		r = listing_add(l, name, e->type, e->layer, e->ino);
+		r = listing_add_ix(l, ix, e);
 		if (r < 0)
 			return r;
 	}
@@ -406,7 +434,7 @@ static ssize_t add_entry(fuse_req_t req, struct ovl_node *dir,
 	} else {
 		const struct ovl_lent *le = &l->ents[i - 2];
 
-		name = l->arena + le->name_off;
+		name = ovl_lent_name(l, le);
 		next = (off_t)le->cookie;
 		e.attr.st_ino = entry_ino(fs, le);
 		e.attr.st_mode = DTTOIF(le->type);

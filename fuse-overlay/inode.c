@@ -18,6 +18,7 @@
  */
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,8 @@
 struct node_box {
 	struct node_box *prev, *next; /* tree_lock */
 	struct ovl_node node;
+	char iname[]; /* the first name, allocated with the node: one
+		       * allocation (and its overhead) fewer per node */
 };
 
 static struct node_box all_nodes = { &all_nodes, &all_nodes, { 0 } };
@@ -35,6 +38,15 @@ static struct node_box all_nodes = { &all_nodes, &all_nodes, { 0 } };
 static struct node_box *box_of(struct ovl_node *n)
 {
 	return (struct node_box *)((char *)n - offsetof(struct node_box, node));
+}
+
+/* Give @n the name @owned (malloc'ed), freeing the one it had unless that
+ * lives in its box. tree_lock, or @n not yet shared. */
+static void node_set_name(struct ovl_node *n, char *owned)
+{
+	if (n->name != box_of(n)->iname)
+		free(n->name);
+	n->name = owned;
 }
 
 static uint32_t name_hash(const char *s)
@@ -203,16 +215,16 @@ static void listing_drop(struct ovl_dir *d)
 static struct ovl_node *node_new(struct ovl_fs *fs, const struct ovl_found *f,
 				 struct ovl_node *parent, const char *name)
 {
-	struct node_box *b = calloc(1, sizeof(*b));
+	size_t nl = name ? strlen(name) + 1 : 0;
+	struct node_box *b = calloc(1, sizeof(*b) + nl);
 	struct ovl_node *n;
 
 	if (!b)
 		return NULL;
 	n = &b->node;
-	n->name = name ? strdup(name) : NULL;
-	if ((name && !n->name) ||
-	    (S_ISDIR(f->st.st_mode) && dir_init(n, f) < 0)) {
-		free(n->name);
+	if (name)
+		n->name = memcpy(b->iname, name, nl);
+	if (S_ISDIR(f->st.st_mode) && dir_init(n, f) < 0) {
 		free(b);
 		errno = ENOMEM;
 		return NULL;
@@ -221,7 +233,7 @@ static struct ovl_node *node_new(struct ovl_fs *fs, const struct ovl_found *f,
 	n->dev = f->st.st_dev;
 	n->ino = f->st.st_ino;
 	n->st_ino = found_st_ino(fs, f);
-	n->type = f->st.st_mode & S_IFMT;
+	n->type = IFTODT(f->st.st_mode);
 	n->layer = f->layer;
 	n->parent = parent;
 	if (parent)
@@ -248,9 +260,10 @@ static void node_destroy(struct ovl_fs *fs, struct ovl_node *n)
 	if (n->dir)
 		listing_drop(n->dir);
 	pthread_mutex_destroy(&n->lock);
-	free(n->name);
+	node_set_name(n, NULL);
 	free(b);
 	atomic_fetch_sub(&fs->live_nodes, 1);
+	atomic_fetch_add(&fs->freed_nodes, 1);
 }
 
 /* Drop a child's reference on @p; queue @p on @todo when it is unused. */
@@ -262,6 +275,20 @@ static void drop_ref(struct ovl_fs *fs, struct ovl_node **todo,
 		p->hnext = *todo; /* reused as the free list once unhashed */
 		*todo = p;
 	}
+}
+
+/* Nodes freed between two malloc_trim() calls: a trim walks the whole heap
+ * (about a millisecond per 10 MB), so it waits for a few MB to be free. */
+#define OVL_TRIM_NODES 8192
+
+void ovl_mem_release(struct ovl_fs *fs)
+{
+	unsigned long n = atomic_load(&fs->freed_nodes);
+
+	if (n < OVL_TRIM_NODES ||
+	    !atomic_compare_exchange_strong(&fs->freed_nodes, &n, 0))
+		return;
+	malloc_trim(0);
 }
 
 /* Destroy the nodes on @todo and the parents that this releases. Caller
@@ -326,8 +353,7 @@ static int add_name_locked(struct ovl_node *n, struct ovl_node *parent,
 	if (!dup)
 		return -ENOMEM;
 	if (!n->parent) {
-		free(n->name);
-		n->name = dup;
+		node_set_name(n, dup);
 		n->parent = parent;
 		parent->refs++;
 		return 0;
@@ -354,8 +380,7 @@ static int move_dir_name(struct ovl_fs *fs, struct ovl_node *n,
 
 	if (!dup)
 		return -ENOMEM;
-	free(n->name);
-	n->name = dup;
+	node_set_name(n, dup);
 	parent->refs++;
 	drop_ref(fs, &todo, n->parent);
 	n->parent = parent;
@@ -374,7 +399,7 @@ struct ovl_node *ovl_node_obtain(struct ovl_fs *fs, struct ovl_node *parent,
 		kparent = parent;
 	pthread_mutex_lock(&fs->tree_lock);
 	n = table_find(fs, f->st.st_dev, f->st.st_ino, kparent, name);
-	if (n && (n->type != (f->st.st_mode & S_IFMT))) {
+	if (n && n->type != IFTODT(f->st.st_mode)) {
 		/* The real inode was reused by an object of another type. */
 		table_remove(fs, n);
 		n = NULL;
@@ -532,8 +557,7 @@ static bool drop_name_locked(struct ovl_fs *fs, struct ovl_node *n,
 		drop_ref(fs, todo, parent);
 		a = n->aliases;
 		if (a) { /* promote the next name */
-			free(n->name);
-			n->name = a->name;
+			node_set_name(n, a->name);
 			n->parent = a->parent;
 			n->aliases = a->next;
 			free(a);

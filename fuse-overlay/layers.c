@@ -150,10 +150,16 @@ static int open_workdir(struct ovl_fs *fs, const char *workdir,
 
 static void probe_upper(struct ovl_fs *fs)
 {
+	int ufd = fs->layers[OVL_UPPER].fd;
 	char name[64];
 
-	if (fs->opts->oci_whiteouts)
-		return; /* .wh. files and .wh..wh..opq, by request */
+	if (fs->opts->oci_whiteouts) {
+		/* .wh. files and .wh..wh..opq, by request; remembered on the
+		 * upper (where it takes xattrs) so that a mount without the
+		 * option still reads them as markers */
+		fsetxattr(ufd, OVL_XATTR_OCI, "y", 1, 0);
+		return;
+	}
 	ovl_tmpname(fs, name, sizeof(name));
 	if (mknodat(fs->workfd, name, S_IFCHR | 0, makedev(0, 0)) == 0) {
 		fs->wh_chardev = true;
@@ -170,6 +176,8 @@ static void probe_upper(struct ovl_fs *fs)
 			close(fd);
 		unlinkat(fs->workfd, name, AT_REMOVEDIR);
 	}
+	fs->plain_wh_names = fs->wh_chardev && fs->opaque_xattr &&
+			     fgetxattr(ufd, OVL_XATTR_OCI, NULL, 0) < 0;
 }
 
 /* trusted.* xattrs are visible only with CAP_SYS_ADMIN in the initial user

@@ -71,7 +71,9 @@ int ovl_dir_probe(struct ovl_fs *fs, int layer, const char *path, bool *opaque,
 		*opaque = true;
 	if (n == 1 && v[0] == 'x' && xwh)
 		*xwh = true;
-	if (has_wh) {
+	if (layer == OVL_UPPER && fs->plain_wh_names) {
+		/* ".wh." names are the user's: nothing to scan for */
+	} else if (has_wh) {
 		*has_wh = has_wh_files(fd);
 		if (*has_wh &&
 		    fstatat(fd, OVL_WH_OPQ, &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -311,7 +313,7 @@ int ovl_find(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
 
 	if (!dir->dir)
 		return -ENOTDIR;
-	if (ovl_is_wh_name(name))
+	if (ovl_upper_wh_name(fs, name))
 		return -ENOENT; /* reserved for markers, never shown */
 	if (strlen(name) > NAME_MAX)
 		return -ENAMETOOLONG;

@@ -15,7 +15,11 @@
  * upper follows the kernel's on-disk format (0/0 character devices for
  * whiteouts, user.overlay.opaque=y for opaque directories), so the same
  * upper directory can later be mounted by the kernel, and we read the OCI
- * ".wh." forms and the xattr whiteouts too (whiteout.c).
+ * ".wh." forms and the xattr whiteouts too (whiteout.c). In an upper that
+ * holds only the kernel's markers, ".wh." names are ordinary, as on the
+ * kernel's overlay; in lowers, and in an upper written with OCI markers,
+ * they stay markers. A 0/0 device cannot be made through the mount
+ * (EPERM, as the kernel answers): it would be a whiteout.
  *
  * Nodes. A FUSE inode is a struct ovl_node (inode.c), keyed by the
  * (st_dev, st_ino) of its top real object, named by (parent, name) pairs
@@ -42,6 +46,14 @@
  * as a listing; listings and page caches are kept across opens; the
  * writeback cache batches small writes. Locks stay in the kernel.
  *
+ * Memory. A cached inode costs about 290 bytes (a 200,000-entry walk:
+ * 59 MB): the node with its first name in the same allocation, its share
+ * of the node table, and its entry in its directory's index, whose names
+ * the directory's listing points at rather than copies. Freed memory is
+ * given back: one malloc arena (per-thread arenas kept what FORGETs freed
+ * and grew with every walk) and malloc_trim() after every 8,192 nodes
+ * freed (inode.c, ovl_mem_release()).
+ *
  * Locking: fs->tree_lock guards the node table and names (short, no
  * system calls); fs->ns_lock serialises the final step of each change to
  * the upper's namespace; each node's lock serialises its copy-up and the
@@ -53,6 +65,7 @@
  */
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +117,12 @@ int main(int argc, char **argv)
 		cmn_log_level = CMN_LOG_DEBUG;
 	umask(0); /* modes come from the requests, already masked */
 	raise_nofile();
+	/* glibc gives each worker thread its own arena: a node freed by one
+	 * thread's FORGET stays in that arena, and the next walk allocates
+	 * in another, so the daemon grew by its tree on every walk (129 MB,
+	 * then 247, 364 MB). One arena (tcache still spares most locking)
+	 * keeps freed memory reusable; ovl_mem_release() returns it. */
+	mallopt(M_ARENA_MAX, 1);
 	r = ovl_fs_setup(&fs, &opts, &err);
 	if (r == 0)
 		r = ovl_session_run(&fs, &err);

@@ -43,6 +43,7 @@ void ovl_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 
 	ovl_node_forget(fs, ovl_node_of(fs, ino), nlookup);
 	fuse_reply_none(req);
+	ovl_mem_release(fs);
 }
 
 void ovl_op_forget_multi(fuse_req_t req, size_t count,
@@ -54,6 +55,7 @@ void ovl_op_forget_multi(fuse_req_t req, size_t count,
 		ovl_node_forget(fs, ovl_node_of(fs, forgets[i].ino),
 				forgets[i].nlookup);
 	fuse_reply_none(req);
+	ovl_mem_release(fs);
 }
 
 void ovl_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -153,12 +155,15 @@ static int apply_setattr(struct ovl_fs *fs, const char *path, int fd,
 		if (r < 0)
 			return -errno;
 	}
-	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+	/* chown(f, -1, -1) reaches us as a setattr that sets nothing (or
+	 * only ctime): it still changes ctime, as on the kernel's overlay,
+	 * and so does a chown squashed to no change. */
+	if ((valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) ||
+	    !(valid & ~FUSE_SET_ATTR_CTIME)) {
 		r = chown_ids(fs, attr, valid, &uid, &gid);
 		if (r < 0)
 			return r;
-		if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-		    (fd >= 0 ? fchown(fd, uid, gid)
+		if ((fd >= 0 ? fchown(fd, uid, gid)
 			     : fchownat(ufd, path, uid, gid,
 					AT_SYMLINK_NOFOLLOW)) < 0)
 			return -errno;

@@ -251,7 +251,8 @@ static int create_careful(struct ovl_fs *fs, fuse_req_t req,
 		return ovl_is_whiteout_stat(&cur)
 			       ? create_over_whiteout(fs, req, dfd, name, m, st)
 			       : -EEXIST;
-	return create_plain(fs, req, dfd, name, m, has_wh_file(dfd, name), st);
+	return create_plain(fs, req, dfd, name, m,
+			    !fs->plain_wh_names && has_wh_file(dfd, name), st);
 }
 
 int ovl_create_obj(fuse_req_t req, struct ovl_node *parent, const char *name,
@@ -267,7 +268,7 @@ int ovl_create_obj(fuse_req_t req, struct ovl_node *parent, const char *name,
 	m->fd = -1;
 	if (!f)
 		return -ENOMEM;
-	if (ovl_is_wh_name(name))
+	if (ovl_upper_wh_name(fs, name))
 		return -EINVAL; /* the name is reserved for whiteouts */
 	r = ovl_copy_up(fs, parent, 0);
 	if (r == 0)
@@ -319,6 +320,11 @@ void ovl_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fuse_entry_param e;
 	int r;
 
+	if (S_ISCHR(mode) && rdev == 0) {
+		/* a 0/0 device is a whiteout here: the kernel refuses it */
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	if (S_ISREG(mode)) {
 		m.kind = OVL_MK_FILE;
 		m.flags = O_WRONLY;

@@ -194,7 +194,8 @@ static int do_move(struct ovl_fs *fs, struct rename_op *ro)
 		r = move_onto(fs, ro, &wh_left);
 	if (r < 0)
 		return r;
-	ovl_remove_wh_file(fs, ro->npath, ro->nname);
+	if (!fs->plain_wh_names)
+		ovl_remove_wh_file(fs, ro->npath, ro->nname);
 	if (ro->old_in_lower && !wh_left) {
 		r = ovl_make_whiteout(fs, ro->op, ro->opath, ro->oname);
 		if (r < 0)
@@ -226,7 +227,7 @@ static int do_rename(struct ovl_fs *fs, struct rename_op *ro)
 
 	if (ro->flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
-	if (ovl_is_wh_name(ro->nname))
+	if (ovl_upper_wh_name(fs, ro->nname))
 		return -EINVAL;
 	if (!fs->has_upper)
 		return -EROFS;

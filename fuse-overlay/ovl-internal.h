@@ -108,6 +108,9 @@ uint32_t ovl_idmap_out(const struct ovl_idmap *map, uint32_t inner);
 #define OVL_XATTR_USER	 "user.overlay."
 #define OVL_XATTR_TRUST	 "trusted.overlay."
 #define OVL_XATTR_ESCAPE "overlay."
+/* On an upper's root: it holds OCI ".wh." markers (written with
+ * oci_whiteouts), so ".wh." names there are never the user's. */
+#define OVL_XATTR_OCI "user.hutch.oci_whiteouts"
 
 /** ovl_is_wh_name() - is @name reserved for OCI markers (".wh.*")? */
 bool ovl_is_wh_name(const char *name);
@@ -136,9 +139,12 @@ struct ovl_fs {
 	struct ovl_layer *layers; /* owned: [0] upper if @has_upper, lowers */
 	unsigned nlayers;
 	bool has_upper;
-	int workfd;		 /* owned: workdir/work, -1 without an upper */
-	bool wh_chardev;	 /* can create 0/0 whiteouts in the upper */
-	bool opaque_xattr;	 /* can set user.overlay.opaque in the upper */
+	int workfd;	   /* owned: workdir/work, -1 without an upper */
+	bool wh_chardev;   /* can create 0/0 whiteouts in the upper */
+	bool opaque_xattr; /* can set user.overlay.opaque in the upper */
+	/* The upper holds the kernel's markers only (0/0 devices, xattrs):
+	 * ".wh." names there are ordinary names, as on kernel overlayfs. */
+	bool plain_wh_names;
 	bool trusted_xattr;	 /* may read trusted.overlay.* (real root) */
 	bool no_opendir;	 /* the kernel opens directories without us */
 	unsigned nfs;		 /* distinct filesystems among the layers */
@@ -159,6 +165,7 @@ struct ovl_fs {
 	atomic_ulong rename_gen;   /* bumped by every rename */
 	atomic_ulong tmp_counter;  /* names of temporary files in workdir */
 	atomic_ulong live_nodes;   /* for the debug log and leak checks */
+	atomic_ulong freed_nodes;  /* since memory was last returned */
 };
 
 /**
@@ -169,6 +176,10 @@ struct ovl_fs {
 int ovl_fs_setup(struct ovl_fs *fs, struct ovl_opts *o, struct hutch_err *err);
 /** ovl_fs_teardown() - free the node table and close the layers. */
 void ovl_fs_teardown(struct ovl_fs *fs);
+
+/** ovl_upper_wh_name() - is @name an OCI marker where the upper is
+ * concerned (false for every name when fs->plain_wh_names)? */
+bool ovl_upper_wh_name(const struct ovl_fs *fs, const char *name);
 
 /** ovl_st_ino() - the inode number reported for a real (dev, ino). */
 uint64_t ovl_st_ino(const struct ovl_fs *fs, unsigned layer, ino_t ino);
@@ -218,16 +229,18 @@ struct ovl_dir {
  * The FUSE node id is the node's address (the root's is FUSE_ROOT_ID).
  */
 struct ovl_node {
-	struct ovl_node *hnext;	   /* tree_lock: hash chain */
-	dev_t dev;		   /* tree_lock: key: top real object */
-	ino_t ino;		   /* tree_lock */
-	struct ovl_node *kparent;  /* key: parent, for lower hardlinks keyed
+	struct ovl_node *hnext;	  /* tree_lock: hash chain */
+	dev_t dev;		  /* tree_lock: key: top real object */
+	ino_t ino;		  /* tree_lock */
+	struct ovl_node *kparent; /* key: parent, for lower hardlinks keyed
 				   * by name (NULL otherwise) */
-	uint64_t st_ino;	   /* reported inode number (immutable) */
-	uint64_t nlookup;	   /* tree_lock: kernel references */
-	uint32_t refs;		   /* tree_lock: aliases of children */
-	mode_t type;		   /* S_IFMT bits (immutable) */
-	int layer;		   /* tree_lock: layer of the top object */
+	uint64_t st_ino;	  /* reported inode number (immutable) */
+	uint64_t nlookup;	  /* tree_lock: kernel references */
+	uint32_t refs;		  /* tree_lock: aliases of children */
+	/* The next three fill 8 bytes: with the first name in the same
+	 * allocation, a node then fits a 192-byte malloc chunk. */
+	int16_t layer;		   /* tree_lock: layer of the top object */
+	uint8_t type;		   /* DT_* of the object (immutable) */
 	bool hashed;		   /* tree_lock: findable by key */
 	struct ovl_node *parent;   /* tree_lock: first name, NULL if unlinked */
 	char *name;		   /* tree_lock, owned */
@@ -280,6 +293,9 @@ struct ovl_node *ovl_node_obtain(struct ovl_fs *fs, struct ovl_node *parent,
 				 const char *name, const struct ovl_found *f);
 /** ovl_node_forget() - drop @n kernel references; frees unused nodes. */
 void ovl_node_forget(struct ovl_fs *fs, struct ovl_node *n, uint64_t n_refs);
+/** ovl_mem_release() - after FORGETs: once enough nodes were freed since
+ * the last time, hand the heap's free memory back to the system. */
+void ovl_mem_release(struct ovl_fs *fs);
 /** ovl_node_free_all() - free every node (at unmount). */
 void ovl_node_free_all(struct ovl_fs *fs);
 
@@ -503,9 +519,12 @@ int ovl_rmtree_at(struct ovl_fs *fs, int dirfd, const char *name);
 
 /* ---- directories (dir.c) ----------------------------------------------- */
 
+/* In ovl_lent.name_off: the name is in the listing's index, not its arena */
+#define OVL_LENT_IX 0x80000000u
+
 struct ovl_lent {
-	uint64_t cookie; /* its offset in the listing: a hash of the name */
-	uint32_t name_off;
+	uint64_t cookie;   /* its offset in the listing: a hash of the name */
+	uint32_t name_off; /* in @arena, or (| OVL_LENT_IX) in @ix's */
 	uint16_t layer;
 	uint8_t type;
 	uint64_t ino; /* real inode number in @layer */
@@ -517,9 +536,21 @@ struct ovl_listing {
 	uint64_t version;
 	struct ovl_lent *ents;
 	uint32_t n, cap;
-	char *arena;
+	char *arena; /* the upper's names; lower ones are the index's */
 	size_t alen, acap;
+	/* borrowed: the directory's index, immutable and freed only with
+	 * the node, which the kernel holds while it reads the listing */
+	const struct ovl_dindex *ix;
 };
+
+/** ovl_lent_name() - the name of entry @e of @l. */
+static inline const char *ovl_lent_name(const struct ovl_listing *l,
+					const struct ovl_lent *e)
+{
+	if (e->name_off & OVL_LENT_IX)
+		return l->ix->arena + (e->name_off & ~OVL_LENT_IX);
+	return l->arena + e->name_off;
+}
 
 /** ovl_listing_get() - the merged listing of @dir (shared, refcounted). */
 int ovl_listing_get(struct ovl_fs *fs, struct ovl_node *dir,

@@ -10,6 +10,14 @@
  * ".wh..wh..opq" file. Reading understands all of them; writing uses the
  * best the upper's filesystem supports (probed at mount, layers.c).
  *
+ * A ".wh." name is a marker or the user's own file depending on where it
+ * is: always a marker in lower layers (OCI image layers are written so);
+ * in the upper, a marker only when the upper uses OCI markers (the
+ * oci_whiteouts option, remembered by a user.hutch.oci_whiteouts xattr on
+ * its root, or a filesystem without 0/0 devices or user xattrs). Where the
+ * upper has the kernel's markers, ".wh.foo" is a plain name, as the
+ * kernel's overlayfs has it, and an upper we wrote stays readable by it.
+ *
  * Replacing an upper entry by a whiteout goes through the workdir: the
  * whiteout is made there and renamed over the entry, so that a crash
  * never leaves the lower entry showing through.
@@ -29,6 +37,11 @@
 bool ovl_is_wh_name(const char *name)
 {
 	return strncmp(name, OVL_WH_PREFIX, sizeof(OVL_WH_PREFIX) - 1) == 0;
+}
+
+bool ovl_upper_wh_name(const struct ovl_fs *fs, const char *name)
+{
+	return !fs->plain_wh_names && ovl_is_wh_name(name);
 }
 
 bool ovl_is_whiteout_stat(const struct stat *st)

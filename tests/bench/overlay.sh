@@ -4,6 +4,7 @@
 #
 # usage: tests/bench/overlay.sh [--runs N] [--build DIR] [--dir DIR]
 #                               [--tools "native kernel fuse-overlayfs hutch"]
+#                               [--memory-only]
 #
 # Run it as an ordinary user (or root): everything happens in a user and
 # mount namespace (unshare -Urm), where the kernel's overlayfs mounts with
@@ -28,6 +29,13 @@
 #   copy-up  appending a byte to the 200 MB lower file
 #   rss      the FUSE daemon's resident memory, idle after mounting, and
 #            after the ls -lR (its node table then holds the tree)
+#   memory   the FUSE daemons only, on a fourth layer of 200,000 entries
+#            (400 directories of 499 empty files): RSS after a walk (find,
+#            then ls -lR), after drop_caches (the kernel forgets the
+#            inodes), and after three more walks each followed by
+#            drop_caches: memory must come back and not grow. drop_caches
+#            needs the bench to run as root; otherwise those rows show "-".
+#            --memory-only runs just this (no numpy/scipy/pandas needed).
 # The table shows the median of the runs and each overlay's time as a
 # ratio to the kernel's overlayfs.
 set -euo pipefail
@@ -35,7 +43,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 runs=5 build=build dir=/var/tmp/hutch-bench-$(id -u)
 tools="native kernel fuse-overlayfs hutch"
-inner=0
+inner=0 memory_only=0
 while (($#)); do
 	case $1 in
 	--runs) runs=$2; shift 2 ;;
@@ -43,7 +51,8 @@ while (($#)); do
 	--dir) dir=$2; shift 2 ;;
 	--tools) tools=$2; shift 2 ;;
 	--inner) inner=1; shift ;;
-	-h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+	--memory-only) memory_only=1; shift ;;
+	-h|--help) sed -n '2,41p' "$0"; exit 0 ;;
 	*) echo "overlay.sh: unknown argument $1; see --help" >&2; exit 2 ;;
 	esac
 done
@@ -70,6 +79,21 @@ build_layers() {
 	for l in l3 l2 l1; do cp -a "$dir/$l/." "$dir/native/"; done
 	sync
 	touch "$dir/layers.done"
+}
+
+# The memory workload's layer: 200,000 entries, names like a source tree's.
+build_many() {
+	[ -f "$dir/many.done" ] && return
+	echo "building the 200,000-entry layer in $dir/many (once)..." >&2
+	rm -rf "$dir/many"
+	$PY -c '
+import os, sys
+for d in range(400):
+    p = "%s/d%03d" % (sys.argv[1], d)
+    os.makedirs(p)
+    for f in range(499):
+        open("%s/file-with-a-longish-name-%04d" % (p, f), "w").close()' "$dir/many"
+	touch "$dir/many.done"
 }
 
 now() { echo "$EPOCHREALTIME"; }
@@ -102,7 +126,7 @@ mount_tool() {
 	mkdir -p "$run_dir"
 	mount -t tmpfs -o size=3g tmpfs "$run_dir"
 	mkdir -p "$run_dir"/{u,w,m}
-	local lowers=$dir/l1:$dir/l2:$dir/l3 m=$run_dir/m
+	local lowers=${LOWERS:-$dir/l1:$dir/l2:$dir/l3} m=$run_dir/m
 	daemon=""
 	case $tool in
 	native) # reads from the merged copy, writes to the tmpfs
@@ -160,7 +184,44 @@ copy_up() {
 	fi
 }
 
+# drop_caches: make the kernel forget the overlay's inodes (FORGETs to a
+# FUSE daemon), then wait until the daemon's RSS stops falling (the
+# FORGETs arrive asynchronously), 10 s at most. 1 when we may not.
+drop_caches() {
+	local prev=-1 cur deadline=$((SECONDS + 10))
+	sync
+	echo 2 2>/dev/null >/proc/sys/vm/drop_caches || return 1
+	while ((SECONDS < deadline)); do
+		cur=$(awk '/^VmRSS/ {print $2}' "/proc/$daemon/status")
+		[ "$cur" = "$prev" ] && break
+		prev=$cur
+		sleep 0.2
+	done
+}
+
+walk() { find "$M" >/dev/null && ls -lR "$M" >/dev/null; }
+
+mem_run() {
+	[ "$tool" = fuse-overlayfs ] || [ "$tool" = hutch ] || return 0
+	LOWERS=$dir/many mount_tool
+	walk
+	rss mem_walk "$daemon"
+	if drop_caches; then
+		rss mem_drop "$daemon"
+		for _ in 1 2 3; do walk && drop_caches; done
+		walk
+		rss mem_walk4 "$daemon"
+		drop_caches && rss mem_drop4 "$daemon"
+	fi
+	unmount_tool
+}
+
 one_run() {
+	if [ "$memory_only" = 1 ]; then
+		mem_run
+		return
+	fi
+	mem_run
 	mount_tool
 	rss rss_idle "$daemon"
 	# Check once that Python really imports from the mount.
@@ -204,6 +265,8 @@ if "kernel" in tools:
     hdr += "".join("%12s" % (t[:7] + "/kern") for t in tools if t not in ("kernel", "native"))
 print(hdr)
 for w in rows:
+    if not any((t, w) in data for t in tools):
+        continue
     line = "%-18s" % names[w]
     for t in tools:
         v = med(t, w)
@@ -215,7 +278,11 @@ for w in rows:
         v = med(t, w)
         line += "%12s" % ("-" if not (v and k) else "%.2fx" % (v / k))
     print(line)
-for w, label in (("rss_idle", "daemon RSS idle MB"), ("rss_tree", "RSS after ls -lR MB")):
+for w, label in (("rss_idle", "daemon RSS idle MB"), ("rss_tree", "RSS after ls -lR MB"),
+                 ("mem_walk", "RSS 200k walk MB"), ("mem_drop", "  drop_caches"),
+                 ("mem_walk4", "  4th walk"), ("mem_drop4", "  drop_caches")):
+    if not any((t, w) in data for t in tools):
+        continue
     line = "%-18s" % label[:18]
     for t in tools:
         v = med(t, w)
@@ -233,13 +300,16 @@ if [ "$inner" = 0 ]; then
 		hutch) [ -x "$OVL" ] || { echo "no $OVL: build it with make" >&2; exit 1; } ;;
 		esac
 	done
-	$PY -c "import numpy, scipy, pandas" 2>/dev/null ||
+	[ "$memory_only" = 1 ] || $PY -c "import numpy, scipy, pandas" 2>/dev/null ||
 		{ echo "python3-numpy, python3-scipy and python3-pandas are needed (tests/deps.sh --bench)" >&2; exit 1; }
 	mkdir -p "$dir"
-	build_layers
+	[ "$memory_only" = 1 ] || build_layers
+	build_many
 	rm -f "$dir/raw"
+	extra=()
+	[ "$memory_only" = 0 ] || extra=(--memory-only)
 	unshare -Urm --propagation private bash "$0" --inner --runs "$runs" \
-		--build "$build" --dir "$dir" --tools "$tools"
+		--build "$build" --dir "$dir" --tools "$tools" "${extra[@]}"
 	report | tee "$dir/results.txt"
 	exit 0
 fi

@@ -40,6 +40,10 @@ run_diff() {
 	run_diff "$FUSE_TESTS/scripts/renames.ops"
 }
 
+@test "differential: 0/0 devices refused, chown(-1, -1) and ctime, .wh. names" {
+	run_diff "$FUSE_TESTS/scripts/names.ops"
+}
+
 @test "differential: 300 random operations, seed 1" {
 	run_diff fuzz:1:300
 }

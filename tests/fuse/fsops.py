@@ -22,6 +22,7 @@ import os
 import random
 import stat
 import sys
+import time
 
 libc = ctypes.CDLL(None, use_errno=True)
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
@@ -230,6 +231,24 @@ def op_mkfifo(p):
 
 def op_mknod(p):
     os.mknod(p, 0o644 | stat.S_IFCHR, os.makedev(1, 3))
+
+
+def op_mknod0(p):
+    """A 0/0 character device: the kernel's whiteout format."""
+    os.mknod(p, 0o644 | stat.S_IFCHR, 0)
+
+
+def op_chownsame(p):
+    """chown(p, -1, -1): does it change ctime? The clock is first let
+    run past the file's ctime (a deadline, not a fixed sleep), so that a
+    coarse clock cannot hide a change."""
+    before = os.lstat(p).st_ctime_ns
+    deadline = time.monotonic() + 5
+    while time.time_ns() < before + 20_000_000 and time.monotonic() < deadline:
+        time.sleep(0.002)
+    os.chown(p, -1, -1, follow_symlinks=False)
+    after = os.lstat(p).st_ctime_ns
+    return "ctime-changed" if after > before else "ctime-same"
 
 
 def op_ls(p):

@@ -33,8 +33,11 @@ teardown() {
 		[ "$(ls $M/dir | wc -l)" = 30 ]
 		! stat $M/b 2>/dev/null || false
 		! stat $M/.wh.b 2>/dev/null || false
-		! touch $M/.wh.new 2>/dev/null || false
-		echo back >$M/b && [ "$(cat $M/b)" = back ]'
+		echo back >$M/b && [ "$(cat $M/b)" = back ]
+		# the upper holds only the kernel'"'"'s markers: the name is free
+		touch $M/.wh.new && [ -f $M/.wh.new ]
+		[ "$(ls $M)" = "$(printf "a\nb\ndir\nopq")" ]'
+	[ -f "$d/u/.wh.new" ]
 }
 
 @test "OCI whiteouts: written as .wh. files with -o oci_whiteouts" {
@@ -47,10 +50,12 @@ teardown() {
 	[ -f "$d/u/.wh.b" ]
 	[ -f "$d/u/dir/.wh..wh..opq" ]
 	[ ! -e "$d/u/.wh.dir" ]
-	# mounted again, the markers still hide the lower names
+	# mounted again, the markers still hide the lower names, and the
+	# .wh. names stay reserved in this upper
 	with_overlay "$(std_opts)" '
 		[ "$(ls $M)" = "$(printf "a\ndir")" ]
-		[ "$(ls $M/dir)" = new ]'
+		[ "$(ls $M/dir)" = new ]
+		! touch $M/.wh.new 2>/dev/null || false'
 }
 
 @test "xattr whiteouts inside a directory marked opaque=x" {
