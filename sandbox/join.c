@@ -89,7 +89,7 @@ void sbx_join_main(struct sbx_plan *plan)
 	struct sbx_msg msg;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	cmn_close_fds_from(3, plan->sync);
+	sbx_close_fds(plan);
 	if (sbx_msg_recv(plan->sync, &msg, NULL) <= 0 || msg.type != SBX_MSG_GO)
 		_exit(CMN_EXIT_HUTCH);
 	if (join(plan->join, &err) < 0 || setsid() < 0 ||
