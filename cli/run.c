@@ -51,6 +51,7 @@ struct run_opts {
 	bool overlay;		       /* --overlay: --rootfs copy-on-write */
 	char *upper_dir; /* --upper DIR: a kept DIR/upper and DIR/work */
 	char *join;	 /* --join NAME; "" turns the automatic group off */
+	bool userns_set; /* --userns given */
 };
 
 /* Every host variable whose name matches @pattern, as NAME=VALUE, onto
@@ -784,6 +785,7 @@ static int set_userns(void *ctx, const char *arg, struct hutch_err *err)
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
 		if (!strcmp(arg, modes[i].name)) {
 			((struct run_opts *)ctx)->cfg.userns = modes[i].mode;
+			((struct run_opts *)ctx)->userns_set = true;
 			return 0;
 		}
 	return cmn_err_msg(
@@ -1071,11 +1073,9 @@ static int add_launcher_wiring(struct run_opts *o, struct hutch_err *err)
 	if (!o->no_job_env && pmi_fd && cmn_parse_u64(pmi_fd, INT32_MAX, &fd) &&
 	    fd >= 3 && fcntl((int)fd, F_GETFD) >= 0)
 		o->cfg.keep_fd = (int)fd;
-	if (!o->no_job_env && (getenv("SLURM_JOB_ID") || launched())) {
+	/* Not PMIX_SYSTEM_TMPDIR: that is all of /tmp, for tools. */
+	if (!o->no_job_env && (getenv("SLURM_JOB_ID") || launched()))
 		ret = bind_same(o, getenv("PMIX_SERVER_TMPDIR"), false);
-		if (ret == 0)
-			ret = bind_same(o, getenv("PMIX_SYSTEM_TMPDIR"), false);
-	}
 	if (ret == 0)
 		ret = bind_same(o, "/dev/infiniband", false);
 	if (ret == 0 && o->cfg.network != SBX_NET_HOST)
@@ -1115,6 +1115,11 @@ static int check_sharing(struct run_opts *o, struct hutch_err *err)
 			"run: --join runs in the foreground, as a task of a job does; drop -d");
 	if (auto_join(o) < 0)
 		return cmn_err_set(err, ENOMEM, "join");
+	/* A rank is the caller inside too: a PMIx server checks that its
+	 * client's uid is the job's (over TCP, from what the client says:
+	 * root of the container's namespace would be refused). */
+	if (launched() && !o->no_job_env && !o->userns_set && !o->cfg.user)
+		o->cfg.userns = SBX_USERNS_KEEP_ID;
 	return add_launcher_wiring(o, err);
 }
 

@@ -31,8 +31,9 @@ static int fail(void)
 
 static int sysv(const char *mode, key_t key)
 {
-	int id = shmget(key, 4096, !strcmp(mode, "sysv-make") ?
-			IPC_CREAT | IPC_EXCL | 0600 : 0);
+	int id = shmget(key, 4096,
+			!strcmp(mode, "sysv-make") ? IPC_CREAT | IPC_EXCL | 0600
+						   : 0);
 	char *p;
 
 	if (id < 0)
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
 		return serve(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "cma-read"))
 		return cma_read(argv[2], argv[3]);
-	fprintf(stderr, "usage: shmprobe sysv-make|sysv-see|sysv-rm KEY | cma-serve FILE FIFO | cma-read PID ADDR\n");
+	fprintf(stderr,
+		"usage: shmprobe sysv-make|sysv-see|sysv-rm KEY | cma-serve FILE FIFO | cma-read PID ADDR\n");
 	return 2;
 }

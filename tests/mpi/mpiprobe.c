@@ -73,8 +73,10 @@ static void bench(int rank)
 	pingpong(rank, buf, 16 << 20, 5);
 	for (int r = 0; r < ROUNDS; r++) {
 		lat[r] = pingpong(rank, buf, 8, 10000) / 2 * 1e6;
-		bw1[r] = (1 << 20) / (pingpong(rank, buf, 1 << 20, 200) / 2) / 1e6;
-		bw16[r] = (16 << 20) / (pingpong(rank, buf, 16 << 20, 20) / 2) / 1e6;
+		bw1[r] = (1 << 20) / (pingpong(rank, buf, 1 << 20, 200) / 2) /
+			 1e6;
+		bw16[r] = (16 << 20) / (pingpong(rank, buf, 16 << 20, 20) / 2) /
+			  1e6;
 		ar[r] = allreduce(10000) * 1e6;
 	}
 	if (rank == 0)
