@@ -120,6 +120,24 @@ release() {
 	[ ! -e "$HUTCH_RUNTIME/groups" ]
 }
 
+@test "--join: exec into a member runs in the group's container, pid namespace included" {
+	serve a --join grp4
+	"$HUTCH" run --rm --name member --rootfs "$R" --join grp4 -v "$SYNC:/sync" -- \
+		sh -c 'echo up >/sync/member; exec cat /sync/fifo' >/dev/null 2>&1 &
+	local member=$!
+	wait_for 20 test -s "$SYNC/member"
+	# /proc is the group's: a process of another pid namespace has no
+	# /proc/self there.
+	run "$HUTCH" exec member sh -c "readlink /proc/self; cat /proc/1/comm; shmprobe sysv-see $KEY"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^[0-9]+$ ]] && ((lines[0] < 100))
+	[ "${lines[1]}" = hutch-init ]
+	[ "${lines[2]}" = hutch ]
+	release
+	wait "$member"
+}
+
 @test "without --join two containers share no memory, and cross-memory attach is refused across user namespaces" {
 	serve a --pid host
 	run "$HUTCH" run --rm --rootfs "$R" --pid host -- sh -c "shmprobe sysv-see $KEY; cat /dev/shm/$SHM 2>/dev/null || echo none; shmprobe cma-read $PEER $ADDR"
