@@ -58,17 +58,25 @@ need_slurm() {
 	[ -z "$HUTCH_SLURM_SKIP" ] || skip "$HUTCH_SLURM_SKIP"
 }
 
-# ranks_ok OUTPUT N: every rank of N says its own rank and the size, the
-# allreduce of 1..N is right, and Open MPI ran with CMA single copies.
+# ranks_ok N: every rank of N says its own rank and the size, the allreduce
+# of 1..N is right (the ranks' standard output, $output), and Open MPI ran
+# with CMA single copies (its MCA values, on standard error: $stderr;
+# mpirun interleaves the ranks' streams, so they are kept apart).
 ranks_ok() {
 	local i
-	for ((i = 0; i < $2; i++)); do
-		grep -qx "rank $i of $2 on $(hostname)" <<<"$1" || { echo "no rank $i of $2"; return 1; }
+	for ((i = 0; i < $1; i++)); do
+		grep -qx "rank $i of $1 on $(hostname)" <<<"$output" || { echo "no rank $i of $1"; return 1; }
 	done
-	[ "$(grep -c '^rank ' <<<"$1")" -eq "$2" ] &&
-		grep -qx "allreduce $(($2 * ($2 + 1) / 2))" <<<"$1" &&
-		grep -q 'btl_vader_single_copy_mechanism=cma' <<<"$1" &&
-		! grep -q 'CMA support is' <<<"$1"
+	[ "$(grep -c '^rank ' <<<"$output")" -eq "$1" ] &&
+		grep -qx "allreduce $(($1 * ($1 + 1) / 2))" <<<"$output" &&
+		grep -q 'btl_vader_single_copy_mechanism=cma' <<<"$stderr" &&
+		! grep -q 'CMA support is' <<<"$stderr"
+}
+
+# show: what a job printed, less Open MPI's default values.
+show() {
+	echo "$output"
+	grep -v '(default)$' <<<"$stderr"
 }
 
 # nothing_left: no container, group, rank or shared memory file remains.
@@ -80,18 +88,18 @@ nothing_left() {
 
 @test "srun --mpi=pmix -n 2 hutch run: right ranks and size, allreduce, shared memory with CMA; nothing left" {
 	need_slurm
-	run env "${MCA[@]}" srun -Q --mpi=pmix -n 2 "$HUTCH" run --rm mpi:1 mpiprobe
-	echo "$output" | grep -v '(default)$'
+	run --separate-stderr env "${MCA[@]}" srun -Q --mpi=pmix -n 2 "$HUTCH" run --rm mpi:1 mpiprobe
+	show
 	[ "$status" -eq 0 ]
-	ranks_ok "$output" 2
+	ranks_ok 2
 	nothing_left
 }
 
 @test "host mpirun -np 2 hutch run (hybrid): right ranks and size, allreduce, shared memory with CMA; nothing left" {
-	run env "${MCA[@]}" mpirun --bind-to none -np 2 "$HUTCH" run --rm mpi:1 mpiprobe
-	echo "$output" | grep -v '(default)$'
+	run --separate-stderr env "${MCA[@]}" mpirun --bind-to none -np 2 "$HUTCH" run --rm mpi:1 mpiprobe
+	show
 	[ "$status" -eq 0 ]
-	ranks_ok "$output" 2
+	ranks_ok 2
 	nothing_left
 }
 
