@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # mpi.bats - MPI across containers: Debian's Open MPI in an image that hutch
 # builds, our mpiprobe (ping-pong and allreduce), started by Slurm's srun
-# --mpi=pmix and by a host mpirun (the hybrid model), two ranks on this
-# node. The ranks of a job share one container (a joined group), so Open
+# --mpi=pmix and by a host mpirun (the hybrid model), two and four ranks on
+# this node. The ranks of a job share one container (a joined group), so Open
 # MPI's shared-memory transport (vader) works with cross-memory attach:
 # Open MPI says so itself, and says why when the ranks are not joined.
 #
@@ -86,21 +86,28 @@ nothing_left() {
 		[ -z "$(find /dev/shm -maxdepth 1 -user "$(id -u)" 2>/dev/null)" ]
 }
 
-@test "srun --mpi=pmix -n 2 hutch run: right ranks and size, allreduce, shared memory with CMA; nothing left" {
+@test "srun --mpi=pmix -n 2 and -n 4 hutch run: right ranks and size, allreduce, shared memory with CMA; nothing left" {
 	need_slurm
-	run --separate-stderr env "${MCA[@]}" srun -Q --mpi=pmix -n 2 "$HUTCH" run --rm mpi:1 mpiprobe
-	show
-	[ "$status" -eq 0 ]
-	ranks_ok 2
-	nothing_left
+	local n
+	# -O: four tasks on a two-CPU node.
+	for n in 2 4; do
+		run --separate-stderr env "${MCA[@]}" srun -Q -O --mpi=pmix -n "$n" "$HUTCH" run --rm mpi:1 mpiprobe
+		show
+		[ "$status" -eq 0 ]
+		ranks_ok "$n"
+		nothing_left
+	done
 }
 
-@test "host mpirun -np 2 hutch run (hybrid): right ranks and size, allreduce, shared memory with CMA; nothing left" {
-	run --separate-stderr env "${MCA[@]}" mpirun --bind-to none -np 2 "$HUTCH" run --rm mpi:1 mpiprobe
-	show
-	[ "$status" -eq 0 ]
-	ranks_ok 2
-	nothing_left
+@test "host mpirun -np 2 and -np 4 hutch run (hybrid): right ranks and size, allreduce, shared memory with CMA; nothing left" {
+	local n
+	for n in 2 4; do
+		run --separate-stderr env "${MCA[@]}" mpirun --oversubscribe --bind-to none -np "$n" "$HUTCH" run --rm mpi:1 mpiprobe
+		show
+		[ "$status" -eq 0 ]
+		ranks_ok "$n"
+		nothing_left
+	done
 }
 
 @test "ranks that are not joined cannot use CMA: Open MPI names the user namespaces" {
