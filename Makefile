@@ -122,10 +122,16 @@ ifeq ($(BUILD),out)
 	@for p in $(notdir $(PROGRAMS)); do ln -sfn $(BUILD)/$$p $$p; done
 endif
 
-unit: $(UNIT_BINS) $(BUILD)/tests/sysprobe $(BUILD)/tests/nosyscall
+unit: $(UNIT_BINS) $(BUILD)/tests/sysprobe $(BUILD)/tests/nosyscall \
+	$(BUILD)/tests/shmprobe
 
 # A static helper the system tests copy into their root filesystems.
 $(BUILD)/tests/sysprobe: tests/helpers/sysprobe.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -std=gnu11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -o $@ $<
+
+# A static helper that probes shared memory between containers.
+$(BUILD)/tests/shmprobe: tests/helpers/shmprobe.c
 	@mkdir -p $(dir $@)
 	$(CC) -static -O2 -std=gnu11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) -o $@ $<
 

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
@@ -52,6 +53,8 @@ struct run_opts {
 	char **devices;	  /* --device, applied in finish_config() */
 	char **cdi_dirs;  /* --cdi-spec-dir */
 	const char *gpus; /* --gpus */
+	char *join;	  /* --join NAME; "" turns the automatic group off */
+	bool userns_set;  /* --userns given */
 };
 
 /* Every host variable whose name matches @pattern, as NAME=VALUE, onto
@@ -614,6 +617,73 @@ static int set_shm_size(void *ctx, const char *arg, struct hutch_err *err)
 	return 0;
 }
 
+/* --ipc, --pid, --uts: Docker's words. "container:NAME" is refused: a
+ * namespace of another container belongs to that container's user
+ * namespace, which a new container may not enter without joining it;
+ * --join is that. */
+static int set_share(const char *opt, const char *arg, enum sbx_share *out,
+		     bool private_ok, struct hutch_err *err)
+{
+	if (!strcmp(arg, "host")) {
+		*out = SBX_SHARE_HOST;
+		return 0;
+	}
+	if (private_ok && (!strcmp(arg, "") || !strcmp(arg, "private") ||
+			   !strcmp(arg, "shareable"))) {
+		*out = SBX_SHARE_PRIVATE;
+		return 0;
+	}
+	if (!strncmp(arg, "container:", 10))
+		return cmn_err_msg(
+			err, EINVAL,
+			"--%s %s is not supported by hutch: each container has a user namespace of its own, which another cannot enter; run both with --join NAME to share one container's namespaces",
+			opt, arg);
+	return cmn_err_msg(err, EINVAL, "invalid --%s \"%s\": use %s", opt, arg,
+			   private_ok ? "host, private or shareable" : "host");
+}
+
+static int set_ipc(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return set_share("ipc", arg, &((struct run_opts *)ctx)->cfg.ipc, true,
+			 err);
+}
+
+static int set_pid(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return set_share("pid", arg, &((struct run_opts *)ctx)->cfg.pid, true,
+			 err);
+}
+
+static int set_uts(void *ctx, const char *arg, struct hutch_err *err)
+{
+	return set_share("uts", arg, &((struct run_opts *)ctx)->cfg.uts, false,
+			 err);
+}
+
+static int set_preserve_fds(void *ctx, const char *arg, struct hutch_err *err)
+{
+	uint64_t n;
+
+	if (!cmn_parse_u64(arg, 1024, &n))
+		return cmn_err_msg(
+			err, EINVAL,
+			"invalid --preserve-fds \"%s\": give how many descriptors after 2 to pass on, e.g. 1 for descriptor 3",
+			arg);
+	((struct run_opts *)ctx)->cfg.preserve_fds = (int)n;
+	return 0;
+}
+
+static int set_join(void *ctx, const char *arg, struct hutch_err *err)
+{
+	struct run_opts *o = ctx;
+	bool off = !strcmp(arg, "none") || !strcmp(arg, "false");
+
+	(void)err;
+	free(o->join);
+	o->join = strdup(off ? "" : arg);
+	return o->join ? 0 : -ENOMEM;
+}
+
 /* A --ulimit value: a number or -1 (unlimited). */
 static bool ulimit_value(const char *s, size_t len, uint64_t *v)
 {
@@ -718,6 +788,7 @@ static int set_userns(void *ctx, const char *arg, struct hutch_err *err)
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
 		if (!strcmp(arg, modes[i].name)) {
 			((struct run_opts *)ctx)->cfg.userns = modes[i].mode;
+			((struct run_opts *)ctx)->userns_set = true;
 			return 0;
 		}
 	return cmn_err_msg(
@@ -893,6 +964,19 @@ static const struct cli_opt run_options[] = {
 	  set_add_host },
 	{ "shm-size", 0, "SIZE", "size of /dev/shm (default 64m)",
 	  set_shm_size },
+	{ "ipc", 0, "MODE",
+	  "IPC namespace and /dev/shm: private (default, also shareable) or host",
+	  set_ipc },
+	{ "pid", 0, "MODE", "pid namespace: private (default) or host",
+	  set_pid },
+	{ "uts", 0, "MODE", "host: the host's UTS namespace and host name",
+	  set_uts },
+	{ "preserve-fds", 0, "N",
+	  "pass descriptors 3 to 2+N on to the command (as Podman)",
+	  set_preserve_fds },
+	{ "join", 0, "NAME",
+	  "share one container (user, IPC, pid and mount namespaces, /dev/shm) with every run of this user on this node that joins NAME; automatic for the tasks of a Slurm step or an MPI job, none turns that off",
+	  set_join },
 	{ "ulimit", 0, "NAME=SOFT[:HARD]",
 	  "a resource limit of the command (nofile=1024:2048); at most the hard limits hutch runs under",
 	  set_ulimit },
@@ -957,16 +1041,32 @@ static const char *const job_vars[] = {
 	"GPU_DEVICE_ORDINAL",
 };
 
+/* What an MPI launcher gives each rank, in a Slurm job or not: a host
+ * mpirun (Open MPI's hybrid model) starts `hutch run` as its rank. */
+static const char *const launcher_vars[] = { "PMI_*", "PMIX_*", "OMPI_*",
+					     "PRTE_*" };
+
+/* Was hutch started as a rank by an MPI launcher? */
+static bool launched(void)
+{
+	return getenv("PMIX_RANK") || getenv("PMI_RANK") ||
+	       getenv("OMPI_COMM_WORLD_RANK");
+}
+
 /* Inside a Slurm job the job's variables come first, so that -e and
  * --env-file (already in cfg.env) win, and the image's Env before them. */
 static int add_job_env(struct run_opts *o, struct hutch_err *err)
 {
 	cleanup_strv char **env = NULL;
+	bool job = getenv("SLURM_JOB_ID") != NULL;
 
-	if (o->no_job_env || !getenv("SLURM_JOB_ID"))
+	if (o->no_job_env || (!job && !launched()))
 		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(job_vars); i++)
+	for (size_t i = 0; job && i < ARRAY_SIZE(job_vars); i++)
 		if (push_matching(&env, job_vars[i]) < 0)
+			return cmn_err_set(err, ENOMEM, "job environment");
+	for (size_t i = 0; launched() && i < ARRAY_SIZE(launcher_vars); i++)
+		if (push_matching(&env, launcher_vars[i]) < 0)
 			return cmn_err_set(err, ENOMEM, "job environment");
 	for (char **e = o->cfg.env; e && *e; e++)
 		if (cmn_strv_push(&env, strdup(*e)) < 0)
@@ -976,11 +1076,95 @@ static int add_job_env(struct run_opts *o, struct hutch_err *err)
 	return 0;
 }
 
+/* Bind host directory @path at the same path, when it is there. */
+static int bind_same(struct run_opts *o, const char *path, bool read_only)
+{
+	struct sbx_mount *m;
+	struct stat st;
+
+	if (!path || path[0] != '/' || stat(path, &st) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		return 0;
+	m = new_mount(o);
+	if (!m)
+		return -ENOMEM;
+	m->kind = SBX_MOUNT_BIND;
+	m->src = strdup(path);
+	m->dst = strdup(path);
+	m->read_only = read_only;
+	return m->src && m->dst ? 0 : -ENOMEM;
+}
+
+/* The launcher's wiring: PMI2's descriptor, the PMIx server's rendezvous
+ * directories (at the same paths: the variables name them), and the
+ * InfiniBand devices. The host's /sys, bound with the host's network,
+ * has the InfiniBand classes already. */
+static int add_launcher_wiring(struct run_opts *o, struct hutch_err *err)
+{
+	const char *pmi_fd = getenv("PMI_FD");
+	uint64_t fd;
+	int ret = 0;
+
+	if (!o->no_job_env && pmi_fd && cmn_parse_u64(pmi_fd, INT32_MAX, &fd) &&
+	    fd >= 3 && fcntl((int)fd, F_GETFD) >= 0)
+		o->cfg.keep_fd = (int)fd;
+	/* Not PMIX_SYSTEM_TMPDIR: that is all of /tmp, for tools. */
+	if (!o->no_job_env && (getenv("SLURM_JOB_ID") || launched()))
+		ret = bind_same(o, getenv("PMIX_SERVER_TMPDIR"), false);
+	if (ret == 0)
+		ret = bind_same(o, "/dev/infiniband", false);
+	if (ret == 0 && o->cfg.network != SBX_NET_HOST)
+		ret = bind_same(o, "/sys/class/infiniband", true);
+	return ret < 0 ? cmn_err_set(err, -ret, "launcher's mounts") : 0;
+}
+
+/* Without --join: the tasks of one Slurm step, or the ranks of one PMIx
+ * namespace (a host mpirun's job), share a container on each node. */
+static int auto_join(struct run_opts *o)
+{
+	const char *job = getenv("SLURM_JOB_ID");
+	const char *step = getenv("SLURM_STEP_ID");
+	const char *tasks = getenv("SLURM_STEP_NUM_TASKS");
+	const char *ns = getenv("PMIX_NAMESPACE");
+
+	if (o->join || o->detach || o->create_only)
+		return 0;
+	if (job && step && tasks && atoi(tasks) > 1)
+		o->join = cmn_strdup_printf("slurm-%s.%s", job, step);
+	else if (ns && getenv("PMIX_RANK"))
+		o->join = cmn_strdup_printf("pmix-%s", ns);
+	else
+		return 0;
+	return o->join ? 0 : -ENOMEM;
+}
+
+static int check_sharing(struct run_opts *o, struct hutch_err *err)
+{
+	if (o->cfg.uts == SBX_SHARE_HOST && o->cfg.hostname)
+		return cmn_err_msg(
+			err, EINVAL,
+			"run: conflicting options: --hostname and --uts host (the host's name is the container's); drop one");
+	if (o->join && o->join[0] && (o->detach || o->create_only))
+		return cmn_err_msg(
+			err, EINVAL,
+			"run: --join runs in the foreground, as a task of a job does; drop -d");
+	if (auto_join(o) < 0)
+		return cmn_err_set(err, ENOMEM, "join");
+	/* A rank is the caller inside too: a PMIx server checks that its
+	 * client's uid is the job's (over TCP, from what the client says:
+	 * root of the container's namespace would be refused). */
+	if (launched() && !o->no_job_env && !o->userns_set && !o->cfg.user)
+		o->cfg.userns = SBX_USERNS_KEEP_ID;
+	return add_launcher_wiring(o, err);
+}
+
 static int finish_config(struct run_opts *o, int argc, char **argv,
 			 struct hutch_err *err)
 {
 	int ret = add_job_env(o, err);
 
+	if (ret == 0)
+		ret = check_sharing(o, err);
 	if (ret < 0)
 		return ret;
 	if (!o->cfg.rootfs && argc == 0)
@@ -1065,6 +1249,8 @@ static struct ctr_container *make_container(struct run_opts *o,
 	c->labels = steal_ptr(&o->labels);
 	c->health_cfg = o->health;
 	memset(&o->health, 0, sizeof(o->health));
+	if (o->join && o->join[0])
+		c->join = steal_ptr(&o->join);
 	if (!c->image) {
 		ctr_container_free(c);
 		return NULL;
@@ -1163,6 +1349,7 @@ static int run_or_create(int argc, char **argv, bool create_only)
 	free(o.upper_dir);
 	cmn_strv_free(o.devices);
 	cmn_strv_free(o.cdi_dirs);
+	free(o.join);
 	sbx_config_free(&o.cfg);
 	free(o.entrypoint);
 	free(o.name);

@@ -28,13 +28,6 @@ static const struct cli_unsupported table[] = {
 	  "hutch sets no sysctl in a container, and a user namespace refuses most",
 	  "a command in the container for the namespaced ones it allows" },
 	/* namespaces hutch always makes */
-	{ "run", "pid", 0,
-	  "every container has its own pid namespace, with hutch's init as pid 1",
-	  "the host's tools (ps, kill) outside the container" },
-	{ "run", "ipc", 0, "every container has its own IPC namespace",
-	  "-v /dev/shm:/dev/shm to share POSIX shared memory with the host" },
-	{ "run", "uts", 0, "every container has its own UTS namespace",
-	  "--hostname NAME" },
 	{ "run", "cgroupns", 0, "every container has its own cgroup namespace",
 	  "hutch run as it is" },
 	{ "run", "domainname", 0, "the NIS domain name is left as it is",

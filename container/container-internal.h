@@ -23,6 +23,42 @@ static inline void ctr_json_decrefp(json_t **j)
 
 int64_t ctr_now_ns(void);
 
+/* ---- joined groups (group.c) -------------------------------------------- */
+
+/**
+ * struct ctr_group - a member's hold on a joined group
+ * @fd:   the group's lock file, held shared while the member runs (owned)
+ * @init: the host pid of the group container's pid 1 to join; 0: this
+ *        member creates the container
+ * @door: the arrivals' mutex, held by a creator until its command runs,
+ *        else -1 (owned)
+ * @path: the lock file's path (owned)
+ */
+struct ctr_group {
+	int fd;
+	int door;
+	pid_t init;
+	char *path;
+};
+
+/**
+ * ctr_group_enter() - join or create the group @name of containers of
+ * @image; waits while another member is creating it.
+ * Return: 0 with @g filled (release with ctr_group_leave()), or -errno
+ * with @err filled (another image runs in the group).
+ */
+int ctr_group_enter(struct ctr_group *g, const char *name, const char *image,
+		    struct hutch_err *err);
+/** ctr_group_publish() - the creator's: its container's pid 1 @init runs
+ * the command; let the others join. Return: 0 or -errno. */
+int ctr_group_publish(struct ctr_group *g, pid_t init, const char *image);
+/** ctr_group_leave() - let go of the group; the last member removes it. */
+void ctr_group_leave(struct ctr_group *g);
+
+/** ctr_start_time() - @pid's start time in clock ticks after boot (job.c).
+ * Return: 0 or -errno. */
+int ctr_start_time(pid_t pid, unsigned long long *start);
+
 /* ---- where a container runs (runtime.c) ---------------------------------- */
 
 /**

@@ -48,6 +48,7 @@ void ctr_container_free(struct ctr_container *c)
 	free(c->name);
 	free(c->image);
 	free(c->image_id);
+	free(c->join);
 	cmn_strv_free(c->ports);
 	cmn_strv_free(c->bound);
 	cmn_strv_free(c->labels);

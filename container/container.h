@@ -149,6 +149,9 @@ struct ctr_container {
 	struct ctr_health health;
 	char *host; /* running on this other host (running.json), else NULL */
 	int lock;   /* the runner's lock while this process holds it, or -1 */
+	/* --join: the group (group.c) a foreground run shares one container
+	 * with; NULL: a container of its own; not recorded */
+	char *join;
 };
 
 /**

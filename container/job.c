@@ -54,6 +54,13 @@ static int stat_of(pid_t pid, pid_t *ppid, unsigned long long *start)
 	return 0;
 }
 
+int ctr_start_time(pid_t pid, unsigned long long *start)
+{
+	pid_t ppid;
+
+	return stat_of(pid, &ppid, start);
+}
+
 static bool is_anchor(pid_t pid)
 {
 	char path[64];

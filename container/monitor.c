@@ -46,13 +46,24 @@ struct handshake {
 
 struct foreground {
 	struct ctr_container *c;
-	pid_t prober; /* the health checks, or -1 */
+	pid_t prober;		/* the health checks, or -1 */
+	struct ctr_group group; /* --join: fd -1 when none */
 };
+
+/* What every member of a group must run. */
+static const char *group_image(const struct ctr_container *c)
+{
+	return c->image_id ? c->image_id : c->image;
+}
 
 static void fg_started(void *ctx, pid_t init, char *const *ports)
 {
 	struct foreground *f = ctx;
 
+	/* The creator of a group: its container is ready for the others. */
+	if (f->group.fd >= 0 && !f->group.init &&
+	    ctr_group_publish(&f->group, init, group_image(f->c)) < 0)
+		cmn_debug("cannot publish group %s", f->c->join);
 	ctr_state_running(f->c, init, ports);
 	f->prober = ctr_health_start(f->c);
 }
@@ -88,7 +99,9 @@ static int fg_anchor(const struct ctr_container *c)
 int ctr_container_run(struct ctr_container *c, int *status,
 		      struct hutch_err *err)
 {
-	struct foreground f = { .c = c, .prober = -1 };
+	struct foreground f = { .c = c,
+				.prober = -1,
+				.group = { .fd = -1, .door = -1 } };
 	struct sbx_run_io io = { .stdio = { -1, -1, -1 },
 				 .capture = { -1, -1 },
 				 .started = fg_started,
@@ -107,7 +120,16 @@ int ctr_container_run(struct ctr_container *c, int *status,
 	}
 	if (c->started_at)
 		ctr_volumes_filled(&c->cfg);
-	ret = sbx_run(&c->cfg, &io, status, err);
+	ret = c->join ? ctr_group_enter(&f.group, c->join, group_image(c), err)
+		      : 0;
+	if (ret == 0 && f.group.init)
+		ret = sbx_run_in(&c->cfg, &io, f.group.init, status, err);
+	else if (ret == 0) {
+		c->cfg.group_fd = f.group.fd;
+		ret = sbx_run(&c->cfg, &io, status, err);
+		c->cfg.group_fd = -1;
+	}
+	ctr_group_leave(&f.group);
 	ctr_health_stop(f.prober);
 	ctr_state_exited(c, *status, ret < 0 ? err->msg : NULL);
 	/* Still holding the lock: nobody can take the container for one

@@ -205,7 +205,18 @@ static int hooks_from_json(const json_t *a, struct sbx_config *c)
 	return 0;
 }
 
-/* What run's resource options (--add-host, --shm-size, --ulimit) and
+/* Docker's HostConfig words: "" is a namespace of the container's own. */
+static const char *const share_names[] = { "", "host" };
+
+static enum sbx_share share_of(const json_t *j, const char *key)
+{
+	const char *v = json_string_value(json_object_get(j, key));
+
+	return v && !strcmp(v, "host") ? SBX_SHARE_HOST : SBX_SHARE_PRIVATE;
+}
+
+/* What run's resource options (--add-host, --shm-size, --ulimit, --ipc,
+ * --pid, --uts) and
  * devices (CDI hooks, --gpus's library directory) add. */
 static json_t *resources_json(json_t *o, const struct sbx_config *c)
 {
@@ -217,7 +228,13 @@ static json_t *resources_json(json_t *o, const struct sbx_config *c)
 		     0 ||
 	     json_object_set_new(o, "ShmSize",
 				 json_integer((json_int_t)c->shm_size)) < 0 ||
-	     json_object_set_new(o, "Ulimits", ulimits_json(c)) < 0)) {
+	     json_object_set_new(o, "Ulimits", ulimits_json(c)) < 0 ||
+	     json_object_set_new(o, "IpcMode",
+				 json_string(share_names[c->ipc])) < 0 ||
+	     json_object_set_new(o, "PidMode",
+				 json_string(share_names[c->pid])) < 0 ||
+	     json_object_set_new(o, "UTSMode",
+				 json_string(share_names[c->uts])) < 0)) {
 		json_decref(o);
 		return NULL;
 	}
@@ -305,6 +322,9 @@ int ctr_config_from_json(const json_t *j, struct sbx_config *c)
 		(uint64_t)json_integer_value(json_object_get(j, "ShmSize"));
 	ulimits_from_json(json_object_get(j, "Ulimits"), c);
 	c->lib_path_first = dup_string(j, "LibPathFirst");
+	c->ipc = share_of(j, "IpcMode");
+	c->pid = share_of(j, "PidMode");
+	c->uts = share_of(j, "UTSMode");
 	/* Records from before drivers: auto. */
 	if (json_string_value(json_object_get(j, "StorageDriver")))
 		sbx_storage_parse(

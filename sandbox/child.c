@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <linux/capability.h>
 #include <termios.h>
 #include <unistd.h>
@@ -78,7 +80,8 @@ static void setup(const struct sbx_plan *plan, char *slave, size_t len)
 
 	if (setsid() < 0)
 		cmn_err_set(&err, errno, "setsid");
-	else if (sethostname(plan->hostname, strlen(plan->hostname)) < 0)
+	else if (plan->cfg->uts != SBX_SHARE_HOST &&
+		 sethostname(plan->hostname, strlen(plan->hostname)) < 0)
 		cmn_err_set(&err, errno, "cannot set the host name");
 	else if (plan->cfg->network == SBX_NET_NONE &&
 		 (ret = sbx_loopback_up()) < 0)
@@ -88,6 +91,64 @@ static void setup(const struct sbx_plan *plan, char *slave, size_t len)
 		sbx_open_pty(plan, slave, len, true, &err);
 	if (err.msg[0])
 		sbx_child_fail(plan->sync, CMN_EXIT_HUTCH, &err);
+}
+
+/* Close @lo..@hi; close_range(2) where the kernel has it (5.9). */
+static void close_between(unsigned int lo, unsigned int hi)
+{
+	if (syscall(SYS_close_range, lo, hi, 0) == 0 || errno != ENOSYS)
+		return;
+	for (unsigned int fd = lo; fd <= hi && fd < 65536; fd++)
+		close((int)fd);
+}
+
+void sbx_close_fds(const struct sbx_plan *plan)
+{
+	const struct sbx_config *cfg = plan->cfg;
+	int keep[3] = { plan->sync, cfg->keep_fd, cfg->group_fd };
+	int from = 3 + (cfg->preserve_fds > 0 ? cfg->preserve_fds : 0);
+
+	/* Ascending, then close the gaps between the descriptors kept. */
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	for (int i = 0; i < 3; i++) {
+		if (keep[i] < from)
+			continue;
+		if (keep[i] > from)
+			close_between((unsigned int)from,
+				      (unsigned int)keep[i] - 1);
+		from = keep[i] + 1;
+	}
+	close_between((unsigned int)from, ~0U);
+}
+
+/* A joined group's container ends when its last member is done: its
+ * first member's command may finish before the others' (MPI ranks do),
+ * and the others run in this pid namespace. A child waits for the group's
+ * lock, exclusively, which it gets once every other member has let go of
+ * its shared one (died, or ended); pid 1 reaps and forwards meanwhile. */
+static int wait_for_group(const struct sbx_plan *plan, int status)
+{
+	pid_t waiter;
+
+	if (plan->cfg->group_fd < 3 || plan->join)
+		return status;
+	waiter = fork();
+	if (waiter == 0) {
+		while (flock(plan->cfg->group_fd, LOCK_EX) < 0 &&
+		       errno == EINTR)
+			;
+		_exit(0);
+	}
+	if (waiter > 0)
+		sbx_init_loop(waiter);
+	return status;
 }
 
 void sbx_spawn_command(struct sbx_plan *plan, const char *slave)
@@ -111,7 +172,11 @@ void sbx_spawn_command(struct sbx_plan *plan, const char *slave)
 	 * attach to. It stays dumpable: `exec` opens its /proc/PID/ns, and
 	 * with CAP_KILL alone there is nothing to gain by tracing it. */
 	sbx_caps_keep_only(1ULL << CAP_KILL);
-	_exit(sbx_init_loop(cmd));
+	/* With the host's pid namespace this is no pid 1: orphans of the
+	 * command would go to the host's reaper. */
+	if (plan->cfg->pid == SBX_SHARE_HOST && !plan->join)
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	_exit(wait_for_group(plan, sbx_init_loop(cmd)));
 }
 
 void sbx_child_main(struct sbx_plan *plan)
@@ -127,7 +192,7 @@ void sbx_child_main(struct sbx_plan *plan)
 	for (int i = 0; plan->io && i < 3; i++)
 		if (plan->io->stdio[i] >= 0 && plan->io->stdio[i] != i)
 			dup2(plan->io->stdio[i], i);
-	cmn_close_fds_from(3, plan->sync);
+	sbx_close_fds(plan);
 	if (sbx_msg_recv(plan->sync, &msg, NULL) <= 0 || msg.type != SBX_MSG_GO)
 		_exit(CMN_EXIT_HUTCH);
 	setup(plan, slave, sizeof(slave));

@@ -333,5 +333,10 @@ void sbx_exec_command(const struct sbx_plan *plan, const char *pty_slave)
 		}
 		load_seccomp(plan);
 	}
+	/* A group member's command is no child of the container's pid 1:
+	 * it must not outlive the hutch that runs it (a killed rank). Set
+	 * after the change of user, which clears it. */
+	if (plan->join && plan->io)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	exec_command(plan, env);
 }

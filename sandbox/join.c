@@ -31,9 +31,15 @@ static const struct {
 	const char *name;
 	int type;
 } namespaces[] = {
-	{ "user", CLONE_NEWUSER },     { "mnt", CLONE_NEWNS },
-	{ "pid", CLONE_NEWPID },       { "uts", CLONE_NEWUTS },
-	{ "ipc", CLONE_NEWIPC },       { "net", CLONE_NEWNET },
+	{ "user", CLONE_NEWUSER },
+	{ "mnt", CLONE_NEWNS },
+	/* pid_for_children: the same as pid for a container's pid 1; a
+	 * joined group's member (sbx_run_in()) is outside the pid namespace
+	 * its command was forked into. */
+	{ "pid_for_children", CLONE_NEWPID },
+	{ "uts", CLONE_NEWUTS },
+	{ "ipc", CLONE_NEWIPC },
+	{ "net", CLONE_NEWNET },
 	{ "cgroup", CLONE_NEWCGROUP },
 };
 
@@ -89,7 +95,7 @@ void sbx_join_main(struct sbx_plan *plan)
 	struct sbx_msg msg;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	cmn_close_fds_from(3, plan->sync);
+	sbx_close_fds(plan);
 	if (sbx_msg_recv(plan->sync, &msg, NULL) <= 0 || msg.type != SBX_MSG_GO)
 		_exit(CMN_EXIT_HUTCH);
 	if (join(plan->join, &err) < 0 || setsid() < 0 ||

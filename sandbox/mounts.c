@@ -305,10 +305,18 @@ static int readonly_path(int rootfd, const char *path, struct hutch_err *err)
 	return read_only_at(rootfd, path, true, err);
 }
 
-static int setup_proc(int rootfd, struct hutch_err *err)
+static int setup_proc(const struct sbx_plan *plan, int rootfd,
+		      struct hutch_err *err)
 {
-	int ret = mount_fs(rootfd, "/proc", "proc",
-			   MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
+	int ret;
+
+	/* A proc of the host's pid namespace needs privilege over it, which
+	 * the container's user namespace lacks: bind the host's, as rootless
+	 * Podman does (Docker's masks still go over it). */
+	if (plan->cfg->pid == SBX_SHARE_HOST)
+		return bind_host(rootfd, "/proc", "/proc", true, err);
+	ret = mount_fs(rootfd, "/proc", "proc",
+		       MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
 
 	if (ret < 0) {
 		cmn_err_fix(
@@ -409,14 +417,22 @@ static int setup_dev(const struct sbx_plan *plan, int rootfd,
 			 ? (unsigned long long)(plan->cfg->shm_size + 1023) /
 				   1024
 			 : 65536ULL);
-	if (ret == 0)
+	/* --ipc host: the host's POSIX shared memory with its SysV. */
+	if (ret == 0 && plan->cfg->ipc == SBX_SHARE_HOST)
+		ret = bind_host(rootfd, "/dev/shm", "/dev/shm", false, err);
+	else if (ret == 0)
 		ret = mount_fs(rootfd, "/dev/shm", "tmpfs",
 			       MS_NOSUID | MS_NODEV | MS_NOEXEC, shm, err);
 	if (ret < 0)
 		return ret;
-	if (mount_fs(rootfd, "/dev/mqueue", "mqueue",
-		     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
+	/* An mqueue filesystem needs privilege over its IPC namespace: with
+	 * the host's there is none (and not the host's queues either). */
+	if (plan->cfg->ipc != SBX_SHARE_HOST &&
+	    mount_fs(rootfd, "/dev/mqueue", "mqueue",
+		     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
 		cmn_debug("no /dev/mqueue: %s", err->msg);
+		err->msg[0] = '\0';
+	}
 	devfd = cmn_open_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY,
 				 CMN_CREATE_NONE);
 	if (devfd < 0)
@@ -601,7 +617,7 @@ static int setup_tree(const struct sbx_plan *plan, int rootfd,
 	if (ret == 0)
 		ret = setup_etc(plan, rootfd, err);
 	if (ret == 0)
-		ret = setup_proc(rootfd, err);
+		ret = setup_proc(plan, rootfd, err);
 	if (ret == 0)
 		ret = setup_dev(plan, rootfd, err);
 	if (ret == 0)

@@ -202,6 +202,10 @@ int sbx_setup_rootfs(const struct sbx_plan *plan, struct hutch_err *err);
 int sbx_volume_fill(int rootfd, const struct sbx_mount *m,
 		    struct hutch_err *err);
 
+/** sbx_close_fds() - close every descriptor from 3 up but the sync
+ * socket, --preserve-fds' range, the PMI descriptor and a group's lock. */
+void sbx_close_fds(const struct sbx_plan *plan);
+
 /** sbx_child_main() - the container's first process: setup, then init. */
 __attribute__((noreturn)) void sbx_child_main(struct sbx_plan *plan);
 

@@ -91,10 +91,19 @@ static int plan_files(struct sbx_plan *plan, struct hutch_err *err)
 {
 	const struct sbx_config *cfg = plan->cfg;
 
-	snprintf(plan->hostname, sizeof(plan->hostname), "%s",
-		 cfg->hostname ? cfg->hostname : cfg->id);
-	if (!cfg->hostname)
-		plan->hostname[12] = '\0';
+	/* Docker's rule: on the host's network (or with its UTS namespace)
+	 * the container keeps the node's name unless -h names another;
+	 * launchers (MPI, Slurm's) match ranks to nodes by it. */
+	if (!cfg->hostname &&
+	    (cfg->network == SBX_NET_HOST || cfg->uts == SBX_SHARE_HOST)) {
+		if (gethostname(plan->hostname, sizeof(plan->hostname) - 1) < 0)
+			return cmn_err_set(err, errno, "gethostname");
+	} else {
+		snprintf(plan->hostname, sizeof(plan->hostname), "%s",
+			 cfg->hostname ? cfg->hostname : cfg->id);
+		if (!cfg->hostname)
+			plan->hostname[12] = '\0';
+	}
 	plan->etc_hostname = cmn_strdup_printf("%s\n", plan->hostname);
 	plan->etc_hosts = etc_hosts(plan);
 	/* With user-mode networking, names go through slirp's forwarder. */
@@ -146,11 +155,18 @@ static void plan_free(struct sbx_plan *plan)
 
 static unsigned long clone_flags(const struct sbx_config *cfg)
 {
-	unsigned long f = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
-			  CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+	unsigned long f = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWCGROUP;
 
 	if (cfg->network != SBX_NET_HOST)
 		f |= CLONE_NEWNET;
+	/* Sharing the host's (the caller's) namespace gives nothing the
+	 * user lacks: the new user namespace holds no capability over it. */
+	if (cfg->pid != SBX_SHARE_HOST)
+		f |= CLONE_NEWPID;
+	if (cfg->ipc != SBX_SHARE_HOST)
+		f |= CLONE_NEWIPC;
+	if (cfg->uts != SBX_SHARE_HOST)
+		f |= CLONE_NEWUTS;
 	return f;
 }
 
@@ -321,7 +337,8 @@ static int start_child(struct sbx_plan *plan, pid_t *pid, struct sbx_net *net,
 	return send_go(sock, *pid, ret, err);
 }
 
-/* exec: a plain fork; the child joins the container's namespaces. */
+/* exec, and a joined group's members: a plain fork; the child joins the
+ * container's namespaces. */
 static int start_joiner(struct sbx_plan *plan, pid_t *pid,
 			struct hutch_err *err)
 {
@@ -602,4 +619,10 @@ int sbx_exec(const struct sbx_config *cfg, pid_t init, int *status,
 	     struct hutch_err *err)
 {
 	return run_plan(cfg, NULL, init, status, err);
+}
+
+int sbx_run_in(const struct sbx_config *cfg, const struct sbx_run_io *io,
+	       pid_t init, int *status, struct hutch_err *err)
+{
+	return run_plan(cfg, io, init, status, err);
 }

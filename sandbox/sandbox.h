@@ -105,6 +105,13 @@ enum sbx_network {
  * become a container's copy-on-write root (storage.c). NULL means auto. */
 struct sbx_storage_driver;
 
+/* --ipc, --pid, --uts: a namespace of the container's own, or the host's
+ * (the caller's: nothing more than the user already sees). */
+enum sbx_share {
+	SBX_SHARE_PRIVATE,
+	SBX_SHARE_HOST,
+};
+
 enum sbx_mount_kind {
 	SBX_MOUNT_BIND,
 	SBX_MOUNT_TMPFS,
@@ -237,7 +244,19 @@ struct sbx_config {
 	const struct sbx_storage_driver *storage;
 
 	char **add_hosts; /* --add-host: "NAME IP" ("host-gateway": the host) */
-	uint64_t shm_size; /* /dev/shm's size in bytes; 0: Docker's 64 MiB */
+	uint64_t shm_size;  /* /dev/shm's size in bytes; 0: Docker's 64 MiB */
+	enum sbx_share ipc; /* --ipc host: the host's IPC and /dev/shm */
+	enum sbx_share pid; /* --pid host: the host's pid namespace and /proc */
+	enum sbx_share uts; /* --uts host: the host's host name */
+	/* --preserve-fds N: descriptors 3..3+N-1 reach the command, and
+	 * @keep_fd too (PMI2's PMI_FD); below 3: none; neither is recorded */
+	int preserve_fds;
+	int keep_fd;
+	/* A joined group's lock (container/group.c), held shared by the
+	 * container's init, which waits after the command for every other
+	 * member to let go of it before it ends the container; -1 for none;
+	 * borrowed, not recorded */
+	int group_fd;
 	struct sbx_rlimit rlimits[SBX_RLIMITS]; /* --ulimit */
 
 	uint64_t caps; /* capability bounding/effective set, bit = cap */
@@ -602,6 +621,14 @@ int sbx_userns_join_call(pid_t target,
  */
 int sbx_exec(const struct sbx_config *cfg, pid_t init, int *status,
 	     struct hutch_err *err);
+
+/**
+ * sbx_run_in() - sbx_run() for a member of a joined group: @cfg's command
+ * in the running container whose pid 1 has host pid @init, as sbx_exec()
+ * does, with @io as sbx_run() takes it.
+ */
+int sbx_run_in(const struct sbx_config *cfg, const struct sbx_run_io *io,
+	       pid_t init, int *status, struct hutch_err *err);
 
 /* ---- users inside the root filesystem (user.c) ------------------------- */
 

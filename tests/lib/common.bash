@@ -67,6 +67,7 @@ nogroup:x:65534:
 GROUP
 	chmod 1777 "$dir/tmp"
 	cp "$HUTCH_BUILD/tests/sysprobe" "$dir/usr/local/bin/sysprobe"
+	cp "$HUTCH_BUILD/tests/shmprobe" "$dir/usr/local/bin/shmprobe"
 	# hget HOST PORT [PATH]: an HTTP GET with nc (busybox-static's wget
 	# crashes in its resolver without the image's NSS libraries).
 	cat >"$dir/usr/local/bin/hget" <<'HGET'

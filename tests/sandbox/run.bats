@@ -18,8 +18,8 @@ setup() {
 	[ "$output" = hello ]
 }
 
-@test "the command is pid 2 under hutch's init, uid 0, and the short id is the host name" {
-	run "$HUTCH" run --rootfs "$R" -- sh -c 'echo $$; id -u; hostname; cat /proc/1/comm'
+@test "the command is pid 2 under hutch's init, uid 0, and the short id is the host name of a container with its own network" {
+	run "$HUTCH" run --rootfs "$R" --network none -- sh -c 'echo $$; id -u; hostname; cat /proc/1/comm'
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = 2 ]
 	[ "${lines[1]}" = 0 ]

@@ -76,3 +76,11 @@ EOF
 	[ "$status" -eq 0 ]
 	[[ $output != *NO_SUCH_PREFIX* ]]
 }
+
+@test "--mpi=pmi2: the descriptor PMI_FD names is open in each task's container" {
+	run step --mpi=pmi2 -n 2 "$HUTCH" run --rm --rootfs "$R" -- sh -c 'test -n "$PMI_FD" && test -e "/proc/self/fd/$PMI_FD" && echo "open $PMI_RANK"'
+	[ "$status" -eq 0 ]
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "open 0 open 1 " ] || { echo "printed: $output"; false; }
+	run step --mpi=pmi2 "$HUTCH" run --rm --job-env=false --rootfs "$R" -- sh -c 'ls /proc/self/fd | wc -l'
+	[ "$output" -eq 4 ] || { echo "descriptors: $output"; false; }
+}
