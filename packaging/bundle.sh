@@ -44,7 +44,7 @@ name=$(basename "$dir")
 for tool in ldd objdump readelf "$strip" tar gzip sha256sum; do
 	command -v "$tool" >/dev/null || die "$tool is missing: install binutils, libc-bin, tar, gzip and coreutils"
 done
-for p in hutch hutch-overlay hutch-net; do
+for p in hutch hutch-overlay hutch-net hutch-squashfs; do
 	[ -x "$dir/bin/$p" ] || die "$dir/bin/$p is missing: run make bundle, which links it"
 done
 

@@ -318,12 +318,6 @@ struct sbx_helper {
 int sbx_helper_find(const char *var, const char *name, struct sbx_helper *h);
 void sbx_helper_free(struct sbx_helper *h);
 
-/** sbx_helper_path() - set *@path to sbx_helper_find()'s path (owned) and
- * return 0; or -errno with @err one line: "NAME not found: where it was
- * looked for; what to do". */
-int sbx_helper_path(const char *var, const char *name, char **path,
-		    struct hutch_err *err);
-
 /**
  * sbx_helper_version() - run "@path --version" (at most 5 s)
  * @first_line: set to the first line it printed on stdout or stderr

@@ -383,6 +383,12 @@ int sbx_userns_call(enum sbx_userns mode,
 		    void *arg, void *out, size_t out_len,
 		    struct hutch_err *err);
 
+/** sbx_helper_path() - set *@path to the helper program @name's path
+ * ($@var, next to hutch, PATH; owned) and return 0; or -errno with @err
+ * one line: "NAME not found: where it was looked for; what to do". */
+int sbx_helper_path(const char *var, const char *name, char **path,
+		    struct hutch_err *err);
+
 /**
  * sbx_userns_join_call() - as sbx_userns_call(), in the user namespace of
  * the running process @target (a container's pid 1) rather than a new

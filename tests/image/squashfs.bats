@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# squashfs.bats - images as single squashfs files (issue 19): save
+# --format squashfs is deterministic and keeps the tree an image shows
+# (whiteouts and opaque directories across layers applied, owners per the
+# mapping, xattrs, symlinks, contents); load and import take the file back;
+# a flipped byte or a truncated file is refused and leaves the store as it
+# was.
+
+load ../lib/common
+
+setup_file() {
+	export HUTCH_ROOT="$BATS_FILE_TMPDIR/store"
+	export HUTCH_RUNTIME="$BATS_FILE_TMPDIR/runtime"
+	R=$BATS_FILE_TMPDIR/rootfs
+	make_rootfs "$R"
+	echo hello >"$R/etc/xa"
+	setfattr -n user.test -v hello "$R/etc/xa"
+	"$HUTCH" import "$R" sqbase:1 >/dev/null
+	mkdir "$BATS_FILE_TMPDIR/ctx"
+	# Three layers: files, then a whiteout (rm) and an opaque directory
+	# (rm -rf and made again) over them.
+	cat >"$BATS_FILE_TMPDIR/ctx/Dockerfile" <<'DF'
+FROM sqbase:1
+RUN mkdir -p /opt/data /etc/app && echo one >/opt/data/one && echo two >/opt/data/two && echo gone >/etc/app/old && echo kept >/etc/app/conf && ln -s ../../opt/data/one /etc/app/link && chown 1000:50 /etc/app/conf && chmod 0640 /etc/app/conf
+RUN rm /etc/app/old && rm -rf /opt/data && mkdir /opt/data && echo three >/opt/data/three && chmod 0700 /opt/data
+CMD ["cat", "/opt/data/three"]
+DF
+	"$HUTCH" build -q -t sqlay:1 "$BATS_FILE_TMPDIR/ctx" >/dev/null
+	"$HUTCH" save --format squashfs -o "$BATS_FILE_TMPDIR/lay.sqsh" sqlay:1
+	# The tree lister, run inside containers with the host's find and
+	# getfattr (the image has busybox only).
+	mkdir "$BATS_FILE_TMPDIR/tools"
+	cat >"$BATS_FILE_TMPDIR/tools/tree" <<'SH'
+#!/bin/sh
+L=/hostusr/lib/x86_64-linux-gnu
+h() { "$L/ld-linux-x86-64.so.2" --library-path "$L" "$@"; }
+skip='-path /etc/hostname -o -path /etc/hosts -o -path /etc/resolv.conf'
+h /hostusr/bin/find / -xdev \( -path /tools -o -path /hostusr \) -prune -o \
+	\( -type d -printf '%M %U %G - %p\n' \) -o \( -type l -printf '%M %U %G %s %p -> %l\n' \) -o \
+	\( -type f -printf '%M %U %G %s %p ' -exec /bin/sh -c 'case $1 in /etc/hostname|/etc/hosts|/etc/resolv.conf) echo;; *) sha256sum "$1" | cut -c1-64;; esac' _ {} \; \) |
+	LC_ALL=C sort
+h /hostusr/bin/getfattr -R -P -d -m - --absolute-names / 2>/dev/null | grep -v -e '^# file: /\(proc\|sys\|dev\|tools\|hostusr\)'
+SH
+	chmod 0755 "$BATS_FILE_TMPDIR/tools/tree"
+}
+
+teardown_file() {
+	remove_store "$HUTCH_ROOT"
+}
+
+# tree IMAGE: the listing of IMAGE's tree as a container sees it.
+tree() {
+	"$HUTCH" run --rm -v /usr:/hostusr:ro -v "$BATS_FILE_TMPDIR/tools:/tools:ro" "$1" /tools/tree
+}
+
+@test "save --format squashfs: the same bytes twice, a plain squashfs with the config after it" {
+	S=$BATS_FILE_TMPDIR/lay.sqsh
+	"$HUTCH" save --format squashfs -o "$BATS_TEST_TMPDIR/again.sqsh" sqlay:1
+	cmp "$S" "$BATS_TEST_TMPDIR/again.sqsh"
+	# A squashfs any reader takes: whiteouts applied, no marker left.
+	run rdsquashfs -l /opt/data "$S"
+	[ "$status" -eq 0 ]
+	[[ $output == *three* ]]
+	[[ $output != *one* ]]
+	run rdsquashfs -l /etc/app "$S"
+	[[ $output == *conf* && $output == *link* && $output != *old* && $output != *.wh.* ]]
+	run rdsquashfs -c /opt/data/three "$S"
+	[ "$output" = three ]
+	# The config rides after it, with the name it was saved under.
+	run "$HUTCH_BUILD/hutch-squashfs" verify "$S"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .name <<<"$output")" = docker.io/library/sqlay:1 ] || [ "$(jq -r .name <<<"$output")" = sqlay:1 ]
+	[ "$(jq -c .config.config.Cmd <<<"$output")" = '["cat","/opt/data/three"]' ]
+	[ -z "$(ls "$BATS_FILE_TMPDIR" | grep hutch-tmp)" ]
+}
+
+@test "round trip: the .sqsh imported gives the tree the layers give (modes, owners, sizes, links, xattrs, contents)" {
+	"$HUTCH" import "$BATS_FILE_TMPDIR/lay.sqsh" sqback:1
+	tree sqlay:1 >"$BATS_TEST_TMPDIR/layers.txt"
+	tree sqback:1 >"$BATS_TEST_TMPDIR/sqsh.txt"
+	# The listing saw what matters, so that an empty one cannot pass.
+	grep -q ' /opt/data/three ' "$BATS_TEST_TMPDIR/layers.txt"
+	grep -q '^drwx------ 0 0 - /opt/data$' "$BATS_TEST_TMPDIR/layers.txt"
+	grep -q 'user.test="hello"' "$BATS_TEST_TMPDIR/layers.txt"
+	grep -q -- '-> ../../opt/data/one' "$BATS_TEST_TMPDIR/layers.txt"
+	! grep -q -e /etc/app/old -e /opt/data/one -e '\.wh\.' "$BATS_TEST_TMPDIR/layers.txt"
+	if [ "$HUTCH_TEST_MODE" = full ]; then
+		grep -q '^-rw-r----- 1000 50 5 /etc/app/conf ' "$BATS_TEST_TMPDIR/layers.txt"
+	fi
+	diff "$BATS_TEST_TMPDIR/layers.txt" "$BATS_TEST_TMPDIR/sqsh.txt"
+	# The file's config came with it.
+	run "$HUTCH" run --rm sqback:1
+	[ "$output" = three ]
+}
+
+@test "load -i IMG.sqsh: the image under the name it was saved with" {
+	"$HUTCH" save --format squashfs -o "$BATS_TEST_TMPDIR/b.sqsh" sqbase:1
+	"$HUTCH" tag sqbase:1 sqkeep:1
+	"$HUTCH" rmi sqbase:1 >/dev/null
+	run "$HUTCH" load -i "$BATS_TEST_TMPDIR/b.sqsh"
+	[ "$status" -eq 0 ]
+	[[ $output == "Loaded image: "*sqbase:1 ]]
+	run "$HUTCH" run --rm sqbase:1 cat /etc/xa
+	[ "$output" = hello ]
+	run "$HUTCH" system check
+	[ "$status" -eq 0 ]
+}
+
+# refused FILE WORD: load and import refuse FILE with a message holding
+# WORD, and the store is left as it was.
+refused() {
+	local before
+	before=$("$HUTCH" images -q | sort)
+	run "$HUTCH" load -i "$1"
+	[ "$status" -ne 0 ]
+	[[ $output == *"$2"* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	run "$HUTCH" import "$1" sqbad:1
+	[ "$status" -eq 125 ]
+	[[ $output == *"$2"* ]]
+	[ "$("$HUTCH" images -q | sort)" = "$before" ]
+	[ -z "$(ls -A "$HUTCH_ROOT/tmp" 2>/dev/null)" ]
+	run "$HUTCH" system check
+	[ "$status" -eq 0 ]
+}
+
+@test "a flipped byte or a truncated .sqsh is refused, the store unchanged" {
+	S=$BATS_FILE_TMPDIR/lay.sqsh
+	F=$BATS_TEST_TMPDIR/flip.sqsh
+	cp "$S" "$F"
+	# One byte in the middle of the squashfs data.
+	off=$(($(stat -c %s "$F") / 2))
+	b=$(od -An -tu1 -j "$off" -N1 "$F" | tr -d ' ')
+	printf "\\$(printf '%03o' $(((b + 1) % 256)))" | dd of="$F" bs=1 seek="$off" conv=notrunc status=none
+	! cmp -s "$S" "$F"
+	refused "$F" "is damaged"
+	T=$BATS_TEST_TMPDIR/trunc.sqsh
+	head -c $(($(stat -c %s "$S") - 100)) "$S" >"$T"
+	refused "$T" "truncated"
+}
