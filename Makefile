@@ -63,7 +63,7 @@ LAZY_PKGS  := libcurl libarchive libcrypto
 OVL_PKGS   := fuse3
 # hutch-squashfs (squashfs/): libsquashfs writes and reads the images, in a
 # helper of its own so that hutch never loads it (DESIGN.md, "Storage").
-SQFS_PKGS  := libsquashfs1 libcrypto
+SQFS_PKGS  := libsquashfs1 libcrypto squashfuse_ll fuse3
 NET_PKGS   := libnl-3.0 libnl-route-3.0 slirp
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
@@ -168,7 +168,10 @@ $(call obj,$(HUTCH_SRCS) cli/main.c image/lazylib.c): EXTRA_CFLAGS = $(call pkg_
 $(BUILD)/common/json.o: EXTRA_CFLAGS = $(call pkg_cflags,jansson)
 $(call obj,$(OVL_SRCS) fuse-overlay/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(OVL_PKGS))
 $(call obj,$(NET_SRCS) net/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(NET_PKGS))
-$(call obj,$(SQFS_SRCS) squashfs/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(SQFS_PKGS))
+$(call obj,$(SQFS_SRCS) squashfs/main.c): EXTRA_CFLAGS = $(call pkg_cflags,libsquashfs1 libcrypto)
+# libsquashfuse's headers (a config.h, util.h, ... of their own) for the
+# one file that serves the mount.
+$(BUILD)/squashfs/mount.o: EXTRA_CFLAGS = $(call pkg_cflags,squashfuse_ll fuse3)
 # One version string for the three programs (common/version.c), compiled
 # again whenever the commit changes: hutch info compares the helpers' with
 # hutch's, and a stale one would tell a false story.
@@ -237,6 +240,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_PARTS_fuzz_dockerfile := builder
 FUZZ_PARTS_fuzz_unpack     := image
 FUZZ_PARTS_fuzz_image      := image sandbox
+# hutch-squashfs's reader: none of hutch's parts, its own library.
+FUZZ_PARTS_fuzz_squashfs   := none
+FUZZ_LIBS_fuzz_squashfs    := $(BUILD)/libsqfs.a
+FUZZ_PKGS_fuzz_squashfs    := $(SQFS_PKGS)
 fuzz_parts = $(filter $(or $(FUZZ_PARTS_$(1)),$(HUTCH_PARTS)),$(HUTCH_PARTS))
 
 fuzz:
@@ -249,9 +256,9 @@ fuzz-targets: $(FUZZ_BINS)
 .SECONDEXPANSION:
 $(FUZZ_BINS): $(BUILD)/tests/%: $(BUILD)/tests/fuzz/%.o \
 		$$(foreach p,$$(call fuzz_parts,$$*),$(BUILD)/lib$$(p).a) \
-		$(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS))
-$(call obj,$(FUZZ_SRCS)): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS))
+		$$(FUZZ_LIBS_$$*) $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS) $(FUZZ_PKGS_$*))
+$(call obj,$(FUZZ_SRCS)): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS) $(SQFS_PKGS))
 
 fuzz-run: deps
 	@$(MAKE) --no-print-directory fuzz

@@ -298,6 +298,18 @@ int img_save_squashfs(struct img_store *s, const char *key, const char *out,
 /** img_is_squashfs() - does the file on @fd start with squashfs's magic? */
 bool img_is_squashfs(int fd);
 
+/** img_squashfs_path() - is @arg (as `hutch run` got it: a path, or a
+ * name ending in .sqsh) a squashfs file rather than an image name? */
+bool img_squashfs_path(const char *arg);
+
+/**
+ * img_squashfs_image() - the .sqsh file @path as an image without layers:
+ * its config (from the file's document; the digest is checked when it is
+ * mounted) and an id, the config's digest. Free with img_image_free().
+ */
+int img_squashfs_image(const char *path, struct img_image **out,
+		       struct hutch_err *err);
+
 /**
  * img_load_squashfs() - verify the .sqsh file @path (digest and whole
  * tree) and make a one-layer image of it

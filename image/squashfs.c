@@ -86,9 +86,9 @@ static int helper_failed(int errfd, int status, struct hutch_err *err)
 		msg += 16;
 	if (msg && (nl = strchr(msg, '\n')))
 		*nl = '\0';
-	return cmn_err_msg(err, status == 1 ? EINVAL : EIO, "%s",
-			   msg && *msg ? msg
-				       : "hutch-squashfs failed without a message");
+	return cmn_err_msg(
+		err, status == 1 ? EINVAL : EIO, "%s",
+		msg && *msg ? msg : "hutch-squashfs failed without a message");
 }
 
 /* Run hutch-squashfs with @j's arguments; 0 when it exits 0. */
@@ -118,8 +118,8 @@ static int run_helper(struct helper_job *j, struct hutch_err *err)
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws))
-		ret = helper_failed(errfd, WIFEXITED(ws) ? WEXITSTATUS(ws) : 125,
-				    err);
+		ret = helper_failed(errfd,
+				    WIFEXITED(ws) ? WEXITSTATUS(ws) : 125, err);
 	else if (j->want_output && !(j->output = memfd_text(out)))
 		ret = cmn_err_set(err, ENOMEM, "hutch-squashfs");
 done:
@@ -146,8 +146,8 @@ static char *document(const struct img_image *img, const char *name,
 	json_t *doc = cfg ? json_pack("{s:i,s:s?,s:o}", "hutch.squashfs", 1,
 				      "name", name, "config", cfg)
 			  : NULL;
-	char *text = doc ? json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT)
-			 : NULL;
+	char *text =
+		doc ? json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
 
 	json_decref(doc);
 	if (!text)
@@ -269,16 +269,70 @@ static int read_document(const char *helper, const char *path, char **name,
 			path);
 	}
 	*name = json_is_string(json_object_get(doc, "name"))
-			? strdup(json_string_value(json_object_get(doc, "name")))
+			? strdup(json_string_value(
+				  json_object_get(doc, "name")))
 			: NULL;
 	*config = json_dumps(c ? c : json_object(), JSON_COMPACT);
 	json_decref(doc);
 	return *config ? 0 : cmn_err_set(err, ENOMEM, "load");
 }
 
-int img_load_squashfs(struct img_store *s, const char *path,
-		      const char *config, const char *message, char **name,
-		      struct img_digest *id, struct hutch_err *err)
+bool img_squashfs_path(const char *arg)
+{
+	size_t len = strlen(arg);
+	cleanup_close int fd = -1;
+	struct stat st;
+
+	if (!strchr(arg, '/') && (len < 5 || strcmp(arg + len - 5, ".sqsh")))
+		return false;
+	fd = open(arg, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       img_is_squashfs(fd);
+}
+
+int img_squashfs_image(const char *path, struct img_image **out,
+		       struct hutch_err *err)
+{
+	cleanup_free char *helper = NULL;
+	char *argv[] = { NULL, "config", (char *)path, NULL };
+	struct helper_job j = { .argv = argv, .want_output = true };
+	struct img_image *img;
+	json_t *doc;
+	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
+				  err);
+
+	argv[0] = helper;
+	if (ret == 0)
+		ret = run_helper(&j, err);
+	if (ret < 0)
+		return ret;
+	doc = json_loads(j.output, 0, NULL);
+	free(j.output);
+	img = calloc(1, sizeof(*img));
+	if (img && json_is_object(json_object_get(doc, "config")))
+		img->config_json = json_dumps(json_object_get(doc, "config"),
+					      JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(doc);
+	if (!img || !img->config_json) {
+		img_image_free(img);
+		return cmn_err_msg(
+			err, EINVAL,
+			"%s has no image config; save it again with hutch save --format squashfs",
+			path);
+	}
+	img->config_len = strlen(img->config_json);
+	ret = img_sha256_buf(img->config_json, img->config_len, &img->id);
+	if (ret < 0) {
+		img_image_free(img);
+		return cmn_err_set(err, -ret, "%s", path);
+	}
+	*out = img;
+	return 0;
+}
+
+int img_load_squashfs(struct img_store *s, const char *path, const char *config,
+		      const char *message, char **name, struct img_digest *id,
+		      struct hutch_err *err)
 {
 	cleanup_free char *helper = NULL, *cfg = NULL, *tmp = NULL,
 			  *rootfs = NULL;
@@ -305,7 +359,8 @@ int img_load_squashfs(struct img_store *s, const char *path,
 	}
 	if (ret == 0)
 		ret = img_import(s, rootfs, -1, config ? config : cfg,
-				 message ? message : "loaded from a squashfs image",
+				 message ? message
+					 : "loaded from a squashfs image",
 				 id, err);
 	if (tmp)
 		img_store_remove(s, tmp + strlen(s->root) + 1, NULL);

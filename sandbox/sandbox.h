@@ -208,6 +208,9 @@ struct sbx_config {
 	char *upper;
 	char *work;
 	const struct sbx_storage_driver *storage;
+	/* A .sqsh file served read-only by hutch-squashfs on
+	 * @lower_base/@lowers[0] before the root is mounted; NULL: none. */
+	char *squashfs;
 
 	char **add_hosts; /* --add-host: "NAME IP" ("host-gateway": the host) */
 	uint64_t shm_size; /* /dev/shm's size in bytes; 0: Docker's 64 MiB */

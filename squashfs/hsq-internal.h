@@ -76,7 +76,7 @@ int hsq_write(struct hsq_node *root, const char *path, uint32_t mtime,
 
 /* ---- the trailer (trailer.c) -------------------------------------------- */
 
-#define HSQ_MAGIC "hutch-squashfs1"
+#define HSQ_MAGIC	"hutch-squashfs1"
 #define HSQ_FOOTER_SIZE 64
 
 /**
@@ -118,6 +118,11 @@ int hsq_append_trailer(int fd, const char *config, size_t len,
 int hsq_verify(int fd, const char *what, char **config, uint64_t *fs_size,
 	       struct hutch_err *err);
 
+/** hsq_read_document() - the JSON document of the .sqsh on @fd, the footer
+ * checked but not the digest (owned, NUL-terminated). */
+int hsq_read_document(int fd, const char *what, char **doc,
+		      struct hutch_err *err);
+
 /**
  * hsq_check_image() - open the squashfs image of @size bytes in @fd with
  * libsquashfs and walk its whole tree (every inode, directory, xattr and
@@ -134,5 +139,14 @@ int hsq_check_image(int fd, uint64_t size, const char *what, size_t *count,
  */
 int hsq_unpack(int fd, uint64_t size, const char *what, int dirfd,
 	       struct hutch_err *err);
+
+/**
+ * hsq_mount() - verify the .sqsh @file and serve it read-only on @mnt
+ * through libfuse3 until the mount goes; write a byte to @ready (when >= 0)
+ * once it is mounted; with @exit_with_ns, leave the mount namespace first
+ * so that the mount ends with it.
+ */
+int hsq_mount(const char *file, const char *mnt, int ready, bool exit_with_ns,
+	      struct hutch_err *err);
 
 #endif

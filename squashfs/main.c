@@ -18,6 +18,12 @@
  *   hutch-squashfs verify FILE
  *       check the footer, sizes and digest, then walk the whole squashfs
  *       image with libsquashfs; print the JSON document.
+ *   hutch-squashfs mount [--ready-fd=N] [--exit-with-mntns] FILE DIR
+ *       verify, then serve the squashfs on DIR through libfuse3 and
+ *       libsquashfuse_ll until it is unmounted (mount.c).
+ *   hutch-squashfs config FILE
+ *       print the JSON document, its digest not checked (run reads the
+ *       config this way; the mount checks the digest).
  *   hutch-squashfs unpack FILE DIR
  *       verify, then make the image's tree in the empty directory DIR
  *       (hutch load and import of a .sqsh, in the user namespace).
@@ -31,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -41,7 +48,9 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: hutch-squashfs pack [--mtime SECONDS] OUT LAYER...\n"
 		"       hutch-squashfs verify FILE\n"
+		"       hutch-squashfs config FILE\n"
 		"       hutch-squashfs unpack FILE DIR\n"
+		"       hutch-squashfs mount [--ready-fd=N] [--exit-with-mntns] FILE DIR\n"
 		"       hutch-squashfs --version\n");
 	return 125;
 }
@@ -105,7 +114,10 @@ static int pack(int argc, char **argv)
 		return usage();
 	config = read_stdin(&len);
 	if (!config)
-		return fail(&(struct hutch_err){ .msg = "cannot read the JSON document on standard input" }, -EIO, 125);
+		return fail(
+			&(struct hutch_err){
+				.msg = "cannot read the JSON document on standard input" },
+			-EIO, 125);
 	for (i = 1; ret == 0 && i < argc; i++) {
 		int layer = open(argv[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -142,10 +154,12 @@ static int verify(const char *path, const char *dir)
 	int ret;
 
 	if (fd < 0)
-		return fail(&err, cmn_err_set(&err, errno, "cannot open %s", path),
+		return fail(&err,
+			    cmn_err_set(&err, errno, "cannot open %s", path),
 			    1);
 	if (dir && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return fail(&err, cmn_err_set(&err, errno, "cannot open %s", dir),
+		return fail(&err,
+			    cmn_err_set(&err, errno, "cannot open %s", dir),
 			    125);
 	ret = hsq_verify(fd, path, &config, &size, &err);
 	if (ret == 0)
@@ -157,9 +171,63 @@ static int verify(const char *path, const char *dir)
 	return fflush(stdout) == 0 ? 0 : 125;
 }
 
+/* config FILE: the document, from the footer's sizes alone (the digest is
+ * checked when the file is mounted). */
+static int config(const char *path)
+{
+	struct hutch_err err = { 0 };
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	cleanup_free char *doc = NULL;
+	int ret;
+
+	if (fd < 0)
+		return fail(&err,
+			    cmn_err_set(&err, errno, "cannot open %s", path),
+			    1);
+	ret = hsq_read_document(fd, path, &doc, &err);
+	if (ret < 0)
+		return fail(&err, ret, ret == -ENOMEM ? 125 : 1);
+	fputs(doc, stdout);
+	return fflush(stdout) == 0 ? 0 : 125;
+}
+
+static int serve(int argc, char **argv)
+{
+	struct hutch_err err = { 0 };
+	bool exit_with_ns = false;
+	int ready = -1, ret;
+
+	for (; argc > 2 && !strncmp(argv[0], "--", 2); argc--, argv++) {
+		if (!strncmp(argv[0], "--ready-fd=", 11))
+			ready = atoi(argv[0] + 11);
+		else if (!strcmp(argv[0], "--exit-with-mntns"))
+			exit_with_ns = true;
+		else
+			return usage();
+	}
+	if (argc != 2)
+		return usage();
+	ret = hsq_mount(argv[0], argv[1], ready, exit_with_ns, &err);
+	return ret < 0 ? fail(&err, ret, ret == -EINVAL ? 1 : 125) : 0;
+}
+
+/* What reads an untrusted file gets 1 GiB of data: libsquashfs allocates
+ * an xattr value as large as the file says (up to 4 GiB) before reading
+ * it, and such a file must fail with ENOMEM, not take the node's memory.
+ * (The tree of a million files takes some 200 MiB.) */
+static void cap_memory(void)
+{
+	struct rlimit r = { 1UL << 30, 1UL << 30 };
+
+	if (setrlimit(RLIMIT_DATA, &r) < 0)
+		cmn_warn("cannot limit the data segment: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	cmn_log_init("hutch-squashfs");
+	if (argc > 1 && strcmp(argv[1], "pack") && strcmp(argv[1], "--version"))
+		cap_memory();
 	if (argc == 2 && !strcmp(argv[1], "--version")) {
 		printf("hutch-squashfs version %s\n", cmn_version_string());
 		return 0;
@@ -168,6 +236,10 @@ int main(int argc, char **argv)
 		return pack(argc - 2, argv + 2);
 	if (argc == 3 && !strcmp(argv[1], "verify"))
 		return verify(argv[2], NULL);
+	if (argc > 3 && !strcmp(argv[1], "mount"))
+		return serve(argc - 2, argv + 2);
+	if (argc == 3 && !strcmp(argv[1], "config"))
+		return config(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "unpack"))
 		return verify(argv[2], argv[3]);
 	return usage();

@@ -53,7 +53,10 @@ struct reader {
 static int bad(struct reader *r, int code, const char *part)
 {
 	if (code == SQFS_ERROR_ALLOC)
-		return cmn_err_set(r->err, ENOMEM, "cannot read %s", r->what);
+		return cmn_err_msg(
+			r->err, EINVAL,
+			"%s is not a valid squashfs image: its %s asks for more memory than hutch-squashfs allows (1 GiB); copy or save it again",
+			r->what, *part ? part : "metadata");
 	return cmn_err_msg(
 		r->err, EINVAL,
 		"%s is not a valid squashfs image: its %s cannot be read (libsquashfs error %d); copy or save it again",
@@ -86,8 +89,8 @@ static int open_reader(struct reader *r, int fd)
 		return bad(r, ret, "compressor options");
 	r->ids = sqfs_id_table_create(0);
 	r->dr = sqfs_dir_reader_create(&r->super, r->cmp, r->file, 0);
-	r->data = sqfs_data_reader_create(r->file, r->super.block_size,
-					  r->cmp, 0);
+	r->data = sqfs_data_reader_create(r->file, r->super.block_size, r->cmp,
+					  0);
 	r->xr = sqfs_xattr_reader_create(0);
 	if (!r->ids || !r->dr || !r->data || !r->xr)
 		return bad(r, SQFS_ERROR_ALLOC, "");
@@ -114,8 +117,8 @@ static void close_reader(struct reader *r)
 }
 
 /* Every xattr of @ino: checked, and set on @fd's object when @fd >= 0. */
-static int do_xattrs(struct reader *r, const sqfs_inode_generic_t *ino,
-		     int fd, const char *name)
+static int do_xattrs(struct reader *r, const sqfs_inode_generic_t *ino, int fd,
+		     const char *name)
 {
 	sqfs_xattr_id_t desc;
 	sqfs_u32 idx;
@@ -138,21 +141,20 @@ static int do_xattrs(struct reader *r, const sqfs_inode_generic_t *ino,
 			ret = sqfs_xattr_reader_read_value(r->xr, key, &val);
 		/* libsquashfs puts the namespace's prefix before the key
 		 * but leaves key->size the size of the rest. */
-		const char *pre = ret == 0 ? sqfs_get_xattr_prefix(
-						     key->type &
-						     SQFS_XATTR_PREFIX_MASK)
-					   : NULL;
+		const char *pre =
+			ret == 0 ? sqfs_get_xattr_prefix(key->type &
+							 SQFS_XATTR_PREFIX_MASK)
+				 : NULL;
 
-		if (ret == 0 && pre &&
-		    strlen(pre) + key->size < sizeof(k)) {
+		if (ret == 0 && pre && strlen(pre) + key->size < sizeof(k)) {
 			memcpy(k, key->key, strlen(pre) + key->size);
 			k[strlen(pre) + key->size] = '\0';
-			if (fd >= 0 && fsetxattr(fd, k, val->value, val->size,
-						 0) < 0 &&
+			if (fd >= 0 &&
+			    fsetxattr(fd, k, val->value, val->size, 0) < 0 &&
 			    errno != ENOTSUP && errno != EPERM)
-				failed = cmn_err_set(r->err, errno,
-						     "cannot set xattr %s on %s",
-						     k, name);
+				failed = cmn_err_set(
+					r->err, errno,
+					"cannot set xattr %s on %s", k, name);
 		}
 		sqfs_free(key);
 		sqfs_free(val);
@@ -175,14 +177,15 @@ static int do_data(struct reader *r, const sqfs_inode_generic_t *ino, int fd)
 	while (at < size) {
 		sqfs_u32 want = size - at < sizeof(buf) ? (sqfs_u32)(size - at)
 							: sizeof(buf);
-		sqfs_s32 got = sqfs_data_reader_read(r->data, ino, at, buf,
-						     want);
+		sqfs_s32 got =
+			sqfs_data_reader_read(r->data, ino, at, buf, want);
 
 		if (got <= 0)
 			return bad(r, got ? got : SQFS_ERROR_CORRUPTED,
 				   "file data");
 		if (fd >= 0 && cmn_write_all(fd, buf, (size_t)got) < 0)
-			return cmn_err_set(r->err, errno, "cannot write a file");
+			return cmn_err_set(r->err, errno,
+					   "cannot write a file");
 		at += (sqfs_u64)got;
 	}
 	return 0;
@@ -207,18 +210,22 @@ static int make(struct reader *r, const sqfs_tree_node_t *n, int dirfd,
 	switch (ino->base.mode & S_IFMT) {
 	case S_IFDIR:
 		if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
-			return cmn_err_set(r->err, errno, "cannot make %s", name);
+			return cmn_err_set(r->err, errno, "cannot make %s",
+					   name);
 		fd = openat(dirfd, name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		break;
 	case S_IFREG:
 		fd = openat(dirfd, name,
-			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				    O_CLOEXEC,
 			    0600);
 		break;
 	case S_IFLNK: {
 		sqfs_u32 len = ino->data.slink.target_size;
-		char *t = len < ino->payload_bytes_used + 1u ? strndup((const char *)ino->extra, len) : NULL;
+		char *t = len < ino->payload_bytes_used + 1u
+				  ? strndup((const char *)ino->extra, len)
+				  : NULL;
 
 		if (!t || symlinkat(t, dirfd, name) < 0) {
 			free(t);
@@ -227,15 +234,18 @@ static int make(struct reader *r, const sqfs_tree_node_t *n, int dirfd,
 		}
 		free(t);
 		return fchownat(dirfd, name, n->uid, n->gid,
-				AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL
+				AT_SYMLINK_NOFOLLOW) < 0 &&
+				       errno != EINVAL
 			       ? cmn_err_set(r->err, errno, "cannot chown %s",
 					     name)
 			       : 0;
 	}
 	case S_IFIFO:
 		if (mknodat(dirfd, name, S_IFIFO | 0600, 0) < 0)
-			return cmn_err_set(r->err, errno, "cannot make %s", name);
-		fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+			return cmn_err_set(r->err, errno, "cannot make %s",
+					   name);
+		fd = openat(dirfd, name,
+			    O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 		break;
 	default:
 		return 0; /* devices and sockets: skipped, as unpacking does */
@@ -269,9 +279,10 @@ static int walk(struct reader *r, const sqfs_tree_node_t *n, int dirfd)
 	int fd = -1, ret;
 
 	if (n->parent && !good_name(name))
-		return cmn_err_msg(r->err, EINVAL,
-				   "%s is not a valid image: it holds the file name \"%s\"",
-				   r->what, name);
+		return cmn_err_msg(
+			r->err, EINVAL,
+			"%s is not a valid image: it holds the file name \"%s\"",
+			r->what, name);
 	r->count++;
 	if (n->parent)
 		ret = make(r, n, dirfd, &fd);
@@ -301,9 +312,10 @@ static int run(int fd, uint64_t size, const char *what, int outfd,
 	int ret = open_reader(&r, fd);
 
 	if (ret == 0 && r.super.bytes_used > size)
-		ret = cmn_err_msg(err, EINVAL,
-				  "%s is not a valid image: its squashfs claims %llu bytes, more than the file holds",
-				  what, (unsigned long long)r.super.bytes_used);
+		ret = cmn_err_msg(
+			err, EINVAL,
+			"%s is not a valid image: its squashfs claims %llu bytes, more than the file holds",
+			what, (unsigned long long)r.super.bytes_used);
 	if (ret == 0)
 		ret = walk(&r, r.tree, outfd);
 	if (ret == 0 && count)

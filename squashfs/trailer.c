@@ -63,8 +63,7 @@ int hsq_footer_parse(const unsigned char *buf, uint64_t size,
 			"%s is not a hutch squashfs image or is truncated: its footer is missing; save it again with hutch save --format squashfs",
 			what);
 	if (out->fs_size < 4096 || out->fs_size % 4096 ||
-	    out->config_size > size ||
-	    out->fs_size > size - out->config_size ||
+	    out->config_size > size || out->fs_size > size - out->config_size ||
 	    size - out->config_size - out->fs_size != HSQ_FOOTER_SIZE)
 		return cmn_err_msg(
 			err, EINVAL,
@@ -131,14 +130,12 @@ int hsq_append_trailer(int fd, const char *config, size_t len,
 	return 0;
 }
 
-int hsq_verify(int fd, const char *what, char **config, uint64_t *fs_size,
-	       struct hutch_err *err)
+/* The footer of the file on @fd, checked against its size. */
+static int read_footer(int fd, const char *what, struct hsq_footer *f,
+		       struct hutch_err *err)
 {
-	unsigned char buf[HSQ_FOOTER_SIZE], sum[32];
-	struct hsq_footer f;
-	cleanup_free char *cfg = NULL;
+	unsigned char buf[HSQ_FOOTER_SIZE];
 	struct stat st;
-	int ret;
 
 	if (fstat(fd, &st) < 0)
 		return cmn_err_set(err, errno, "cannot stat %s", what);
@@ -149,7 +146,43 @@ int hsq_verify(int fd, const char *what, char **config, uint64_t *fs_size,
 			err, EINVAL,
 			"%s is not a hutch squashfs image or is truncated: it is too short for its footer; copy or save it again",
 			what);
-	ret = hsq_footer_parse(buf, (uint64_t)st.st_size, &f, what, err);
+	return hsq_footer_parse(buf, (uint64_t)st.st_size, f, what, err);
+}
+
+static int read_config(int fd, const char *what, const struct hsq_footer *f,
+		       char **config, struct hutch_err *err)
+{
+	char *cfg = malloc(f->config_size + 1);
+
+	if (!cfg)
+		return -ENOMEM;
+	if (pread(fd, cfg, f->config_size, (off_t)f->fs_size) !=
+	    (ssize_t)f->config_size) {
+		free(cfg);
+		return cmn_err_set(err, errno ? errno : EIO, "cannot read %s",
+				   what);
+	}
+	cfg[f->config_size] = '\0';
+	*config = cfg;
+	return 0;
+}
+
+int hsq_read_document(int fd, const char *what, char **doc,
+		      struct hutch_err *err)
+{
+	struct hsq_footer f;
+	int ret = read_footer(fd, what, &f, err);
+
+	return ret < 0 ? ret : read_config(fd, what, &f, doc, err);
+}
+
+int hsq_verify(int fd, const char *what, char **config, uint64_t *fs_size,
+	       struct hutch_err *err)
+{
+	unsigned char sum[32];
+	struct hsq_footer f;
+	int ret = read_footer(fd, what, &f, err);
+
 	if (ret < 0)
 		return ret;
 	ret = digest(fd, f.fs_size + f.config_size, sum, err);
@@ -160,17 +193,8 @@ int hsq_verify(int fd, const char *what, char **config, uint64_t *fs_size,
 			err, EINVAL,
 			"%s is damaged: its sha256 does not match the one in its footer (a changed or corrupt byte); copy or save it again",
 			what);
-	if (config) {
-		cfg = malloc(f.config_size + 1);
-		if (!cfg)
-			return -ENOMEM;
-		if (pread(fd, cfg, f.config_size, (off_t)f.fs_size) !=
-		    (ssize_t)f.config_size)
-			return cmn_err_set(err, errno ? errno : EIO,
-					   "cannot read %s", what);
-		cfg[f.config_size] = '\0';
-		*config = steal_ptr(&cfg);
-	}
+	if (config && (ret = read_config(fd, what, &f, config, err)) < 0)
+		return ret;
 	if (fs_size)
 		*fs_size = f.fs_size;
 	return 0;

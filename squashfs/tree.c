@@ -26,7 +26,7 @@
 #include "common/cleanup.h"
 #include "squashfs/hsq-internal.h"
 
-#define WH ".wh."
+#define WH     ".wh."
 #define WH_OPQ ".wh..wh..opq"
 
 void hsq_tree_free(struct hsq_node *n)
@@ -89,8 +89,9 @@ static int read_xattrs(struct hsq_node *n, struct hutch_err *err)
 			continue;
 		vlen = lgetxattr(path, k, NULL, 0);
 		if (vlen < 0)
-			return cmn_err_set(err, errno, "cannot read xattr %s of %s",
-					   k, n->path);
+			return cmn_err_set(err, errno,
+					   "cannot read xattr %s of %s", k,
+					   n->path);
 		grown = realloc(n->xattrs, (n->n_xattrs + 1) * sizeof(*grown));
 		if (!grown)
 			return -ENOMEM;
@@ -106,8 +107,9 @@ static int read_xattrs(struct hsq_node *n, struct hutch_err *err)
 		n->n_xattrs++;
 		vlen = lgetxattr(path, k, x->value, vlen);
 		if (vlen < 0)
-			return cmn_err_set(err, errno, "cannot read xattr %s of %s",
-					   k, n->path);
+			return cmn_err_set(err, errno,
+					   "cannot read xattr %s of %s", k,
+					   n->path);
 		x->size = (size_t)vlen;
 	}
 	if (n->n_xattrs > 1)
@@ -116,9 +118,8 @@ static int read_xattrs(struct hsq_node *n, struct hutch_err *err)
 }
 
 /* A node for @name (a path of @layer) from its lstat @st. */
-static struct hsq_node *node_new(const char *name, const char *path,
-				 int layer, const struct stat *st,
-				 struct hutch_err *err)
+static struct hsq_node *node_new(const char *name, const char *path, int layer,
+				 const struct stat *st, struct hutch_err *err)
 {
 	struct hsq_node *n = calloc(1, sizeof(*n));
 
@@ -278,8 +279,8 @@ static int merge_dir(struct hsq_node *dir, int layer, const char *path,
 			close(fd);
 		return ret;
 	}
-	if (xattr_opaque(layer, path) || faccessat(fd, WH_OPQ, F_OK,
-						   AT_SYMLINK_NOFOLLOW) == 0)
+	if (xattr_opaque(layer, path) ||
+	    faccessat(fd, WH_OPQ, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		drop_all(dir);
 	errno = 0;
 	while (ret == 0 && (e = readdir(d))) {

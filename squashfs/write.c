@@ -48,7 +48,7 @@
 #include "squashfs/hsq-internal.h"
 
 #define BLOCK_SIZE 131072
-#define NO_XATTR 0xFFFFFFFFu
+#define NO_XATTR   0xFFFFFFFFu
 
 struct writer {
 	sqfs_file_t *file;
@@ -68,22 +68,23 @@ struct writer {
 /* A libsquashfs error code as -errno with a message about @what. */
 static int sqfs_fail(struct writer *w, int code, const char *what)
 {
-	int e = code == SQFS_ERROR_ALLOC ? ENOMEM
-		: code == SQFS_ERROR_IO	 ? EIO
+	int e = code == SQFS_ERROR_ALLOC      ? ENOMEM
+		: code == SQFS_ERROR_IO	      ? EIO
 		: code == SQFS_ERROR_OVERFLOW ? EFBIG
-					       : EINVAL;
+					      : EINVAL;
 
-	return cmn_err_msg(w->err, e,
-			   "cannot write the squashfs image: %s failed (libsquashfs error %d)",
-			   what, code);
+	return cmn_err_msg(
+		w->err, e,
+		"cannot write the squashfs image: %s failed (libsquashfs error %d)",
+		what, code);
 }
 
 /* Pass 1: the data of @n and everything below it. */
 static int write_data(struct writer *w, struct hsq_node *n)
 {
 	if (S_ISREG(n->st.st_mode)) {
-		cleanup_close int fd = openat(n->layer, n->path,
-					      O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		cleanup_close int fd = openat(
+			n->layer, n->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		char buf[65536];
 		sqfs_inode_generic_t *ino;
 		ssize_t got;
@@ -167,16 +168,16 @@ static int make_inode(struct writer *w, struct hsq_node *n)
 			(sqfs_u32)extra;
 		memcpy(ino->extra, n->link, extra);
 	} else if (S_ISCHR(fmt) || S_ISBLK(fmt)) {
-		ino->base.type = S_ISCHR(fmt) ? SQFS_INODE_CDEV
-					      : SQFS_INODE_BDEV;
+		ino->base.type =
+			S_ISCHR(fmt) ? SQFS_INODE_CDEV : SQFS_INODE_BDEV;
 		ino->data.dev.nlink = 1;
-		ino->data.dev.devno = (sqfs_u32)((major(n->st.st_rdev) << 8) |
-						 (minor(n->st.st_rdev) & 0xff) |
-						 ((minor(n->st.st_rdev) & ~0xffu)
-						  << 12));
+		ino->data.dev.devno =
+			(sqfs_u32)((major(n->st.st_rdev) << 8) |
+				   (minor(n->st.st_rdev) & 0xff) |
+				   ((minor(n->st.st_rdev) & ~0xffu) << 12));
 	} else if (S_ISFIFO(fmt) || S_ISSOCK(fmt)) {
-		ino->base.type = S_ISFIFO(fmt) ? SQFS_INODE_FIFO
-					       : SQFS_INODE_SOCKET;
+		ino->base.type =
+			S_ISFIFO(fmt) ? SQFS_INODE_FIFO : SQFS_INODE_SOCKET;
 		ino->data.ipc.nlink = 1;
 	} else {
 		return cmn_err_msg(w->err, EINVAL,
@@ -237,10 +238,9 @@ static int emit(struct writer *w, struct hsq_node *n, uint32_t parent)
 	}
 	ret = sqfs_dir_writer_begin(w->dw, 0);
 	for (size_t i = 0; ret == 0 && i < n->n_kids; i++)
-		ret = sqfs_dir_writer_add_entry(w->dw, n->kids[i]->name,
-						n->kids[i]->ino,
-						n->kids[i]->ref,
-						(sqfs_u16)n->kids[i]->st.st_mode);
+		ret = sqfs_dir_writer_add_entry(
+			w->dw, n->kids[i]->name, n->kids[i]->ino,
+			n->kids[i]->ref, (sqfs_u16)n->kids[i]->st.st_mode);
 	if (ret == 0)
 		ret = sqfs_dir_writer_end(w->dw);
 	if (ret)
@@ -248,8 +248,7 @@ static int emit(struct writer *w, struct hsq_node *n, uint32_t parent)
 	ret = xattrs(w, n, &xi);
 	if (ret < 0)
 		return ret;
-	n->inode = sqfs_dir_writer_create_inode(w->dw, subdirs + 2, xi,
-						parent);
+	n->inode = sqfs_dir_writer_create_inode(w->dw, subdirs + 2, xi, parent);
 	if (!n->inode)
 		return -ENOMEM;
 	return emit_inode(w, n);
@@ -282,10 +281,10 @@ static int open_writer(struct writer *w, const char *path, uint32_t mtime)
 		w->super.flags |= SQFS_FLAG_COMPRESSOR_OPTIONS;
 	w->bw = sqfs_block_writer_create(w->file, 4096, 0);
 	w->frags = sqfs_frag_table_create(0);
-	w->proc = w->bw && w->frags ? sqfs_block_processor_create(
-					      BLOCK_SIZE, w->cmp, 1, 16,
-					      w->bw, w->frags)
-				    : NULL;
+	w->proc = w->bw && w->frags
+			  ? sqfs_block_processor_create(BLOCK_SIZE, w->cmp, 1,
+							16, w->bw, w->frags)
+			  : NULL;
 	w->ids = sqfs_id_table_create(0);
 	w->xw = sqfs_xattr_writer_create(0);
 	w->im = sqfs_meta_writer_create(w->file, w->cmp, 0);

@@ -138,3 +138,65 @@ refused() {
 	head -c $(($(stat -c %s "$S") - 100)) "$S" >"$T"
 	refused "$T" "truncated"
 }
+
+# no_sqsh_left FILE: no hutch-squashfs serves FILE any more, and the store
+# holds no container.
+no_sqsh_left() {
+	! pgrep -u "$(id -u)" -f "hutch-squashfs mount .*$1" >/dev/null &&
+		[ -z "$(ls "$HUTCH_ROOT/containers" 2>/dev/null)" ]
+}
+
+@test "run IMG.sqsh: the image's tree without unpacking, a writable layer above it, nothing left after" {
+	S=$BATS_FILE_TMPDIR/lay.sqsh
+	run "$HUTCH" run --rm "$S"
+	[ "$status" -eq 0 ]
+	[ "$output" = three ]
+	tree sqlay:1 >"$BATS_TEST_TMPDIR/layers.txt"
+	tree "$S" >"$BATS_TEST_TMPDIR/sqsh.txt"
+	grep -q ' /opt/data/three ' "$BATS_TEST_TMPDIR/sqsh.txt"
+	diff "$BATS_TEST_TMPDIR/layers.txt" "$BATS_TEST_TMPDIR/sqsh.txt"
+	# Writable above it.
+	run "$HUTCH" run --rm "$S" sh -c 'echo new >/opt/data/three && cat /opt/data/three && rm /etc/app/conf && ls /etc/app'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = new ]
+	[ "${lines[1]}" = link ]
+	# Served by hutch-squashfs while it runs, nothing of it unpacked;
+	# gone with it.
+	id=$("$HUTCH" run -d --rm "$S" sleep 60)
+	wait_for 10 pgrep -u "$(id -u)" -f "hutch-squashfs mount .*$S"
+	[ -z "$(ls "$HUTCH_ROOT/containers/$id/sqfs")" ]
+	"$HUTCH" rm -f "$id" >/dev/null
+	wait_for 10 no_sqsh_left "$S"
+	# The file is as it was.
+	run "$HUTCH" run --rm "$S"
+	[ "$output" = three ]
+}
+
+@test "run of a flipped .sqsh is refused in one line" {
+	S=$BATS_FILE_TMPDIR/lay.sqsh
+	F=$BATS_TEST_TMPDIR/flip.sqsh
+	cp "$S" "$F"
+	printf 'X' | dd of="$F" bs=1 seek=$(($(stat -c %s "$F") / 3)) conv=notrunc status=none
+	! cmp -s "$S" "$F"
+	run "$HUTCH" run --rm "$F" true
+	[ "$status" -eq 125 ]
+	[[ $output == *"is damaged"* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	wait_for 10 no_sqsh_left "$F"
+}
+
+@test "20 containers from one .sqsh at once; afterwards no mount, no process, no container" {
+	S=$BATS_FILE_TMPDIR/lay.sqsh
+	local pids=()
+	for i in $(seq 20); do
+		"$HUTCH" run --rm "$S" sh -c "cat /opt/data/three; echo $i >/tmp/n; cat /tmp/n" >"$BATS_TEST_TMPDIR/out.$i" 2>&1 &
+		pids+=($!)
+	done
+	# Only ours: bats's own time-out is a background job of the test too.
+	wait "${pids[@]}"
+	for i in $(seq 20); do
+		[ "$(cat "$BATS_TEST_TMPDIR/out.$i")" = "three
+$i" ]
+	done
+	wait_for 10 no_sqsh_left "$S"
+}
