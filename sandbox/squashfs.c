@@ -16,8 +16,8 @@
 
 #include "sandbox/sandbox-internal.h"
 
-int sbx_squashfs_mount(const struct sbx_config *cfg, pid_t join,
-		       pid_t *daemon, struct hutch_err *err)
+int sbx_squashfs_mount(const struct sbx_config *cfg, pid_t join, pid_t *daemon,
+		       struct hutch_err *err)
 {
 	cleanup_free char *path = NULL;
 	cleanup_free char *mnt = NULL;
@@ -25,9 +25,10 @@ int sbx_squashfs_mount(const struct sbx_config *cfg, pid_t join,
 
 	*daemon = -1;
 	if (!cfg->lower_base || !cfg->lowers || !cfg->lowers[0])
-		return cmn_err_msg(err, EINVAL,
-				   "the container of %s has no mount point for it",
-				   cfg->squashfs);
+		return cmn_err_msg(
+			err, EINVAL,
+			"the container of %s has no mount point for it",
+			cfg->squashfs);
 	ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &path, err);
 	if (ret < 0) {
 		cmn_err_prefix(err, "cannot mount %s", cfg->squashfs);
@@ -36,8 +37,8 @@ int sbx_squashfs_mount(const struct sbx_config *cfg, pid_t join,
 	mnt = cmn_strdup_printf("%s/%s", cfg->lower_base, cfg->lowers[0]);
 	if (!mnt)
 		return cmn_err_set(err, ENOMEM, "squashfs");
-	return sbx_fuse_daemon(
-		(char *[]){ path, "mount", "--ready-fd=3", "--exit-with-mntns",
-			    cfg->squashfs, mnt, NULL },
-		"/", join, cfg->squashfs, NULL, daemon, err);
+	return sbx_fuse_daemon((char *[]){ path, "mount", "--ready-fd=3",
+					   "--exit-with-mntns", cfg->squashfs,
+					   mnt, NULL },
+			       "/", join, cfg->squashfs, NULL, daemon, err);
 }

@@ -77,9 +77,11 @@ static int leave_mntns(const char *mnt, struct hutch_err *err)
 int hsq_mount(const char *file, const char *mnt, int ready, bool exit_with_ns,
 	      struct hutch_err *err)
 {
-	char *argv[] = { "hutch-squashfs", "-o",
-			 "ro,allow_other,default_permissions,fsname=hutch-squashfs,subtype=squashfs",
-			 NULL };
+	char *argv[] = {
+		"hutch-squashfs", "-o",
+		"ro,allow_other,default_permissions,fsname=hutch-squashfs,subtype=squashfs",
+		NULL
+	};
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	cleanup_close int fd = open(file, O_RDONLY | O_CLOEXEC);
 	struct fuse_session *se = NULL;
@@ -95,14 +97,16 @@ int hsq_mount(const char *file, const char *mnt, int ready, bool exit_with_ns,
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	ll = sqfs_ll_open(path, 0);
 	if (!ll)
-		return cmn_err_msg(err, EINVAL,
-				   "%s is not a squashfs image libsquashfuse can read; save it again",
-				   file);
+		return cmn_err_msg(
+			err, EINVAL,
+			"%s is not a squashfs image libsquashfuse can read; save it again",
+			file);
 	se = fuse_session_new(&args, &ops, sizeof(ops), ll);
 	if (!se || fuse_session_mount(se, mnt) != 0) {
-		ret = cmn_err_msg(err, EIO,
-				  "cannot mount %s on %s with FUSE (see the line above); check /dev/fuse",
-				  file, mnt);
+		ret = cmn_err_msg(
+			err, EIO,
+			"cannot mount %s on %s with FUSE (see the line above); check /dev/fuse",
+			file, mnt);
 		goto out;
 	}
 	if (exit_with_ns && (ret = leave_mntns(mnt, err)) < 0)
