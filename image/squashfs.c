@@ -76,14 +76,19 @@ static char *memfd_text(int fd)
 }
 
 /* The helper's one-line message from its standard error, "hutch-squashfs:
- * " and the newline taken off. */
+ * " and the newline taken off; else its last line (a sanitizer's). */
 static int helper_failed(int errfd, int status, struct hutch_err *err)
 {
 	cleanup_free char *text = memfd_text(errfd);
-	char *msg = text, *nl;
+	char *msg = text ? strstr(text, "hutch-squashfs: ") : NULL, *nl;
 
-	if (msg && !strncmp(msg, "hutch-squashfs: ", 16))
+	if (msg) {
 		msg += 16;
+	} else if (text) {
+		while (*text && text[strlen(text) - 1] == '\n')
+			text[strlen(text) - 1] = '\0';
+		msg = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
+	}
 	if (msg && (nl = strchr(msg, '\n')))
 		*nl = '\0';
 	return cmn_err_msg(

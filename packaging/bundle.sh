@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# packaging/bundle.sh - the relocatable bundle: hutch, hutch-overlay and
-# hutch-net with a private lib/ of every shared library they load beyond
-# glibc, packed as OUT (a .tar.gz), with SHA256SUMS beside it.
+# packaging/bundle.sh - the relocatable bundle: hutch, hutch-overlay,
+# hutch-net and hutch-squashfs with a private lib/ of every shared library
+# they load beyond glibc, packed as OUT (a .tar.gz), with SHA256SUMS beside it.
 #
 # usage: VERSION=X [CC=cc] [STRIP=strip] packaging/bundle.sh DIR OUT.tar.gz
 #

@@ -86,18 +86,15 @@ static int write_data(struct writer *w, struct hsq_node *n)
 		cleanup_close int fd = openat(
 			n->layer, n->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		char buf[65536];
-		sqfs_inode_generic_t *ino;
 		ssize_t got;
 		int ret;
 
 		if (fd < 0)
 			return cmn_err_set(w->err, errno, "cannot open %s",
 					   n->path);
-		ino = calloc(1, sizeof(*ino));
-		if (!ino)
-			return -ENOMEM;
-		ino->base.type = SQFS_INODE_FILE;
-		n->inode = ino;
+		/* The block processor makes the file's inode, and grows
+		 * it, through this pointer. */
+		n->inode = NULL;
 		ret = sqfs_block_processor_begin_file(
 			w->proc, (sqfs_inode_generic_t **)&n->inode, NULL, 0);
 		while (ret == 0 && (got = read(fd, buf, sizeof(buf))) != 0) {
