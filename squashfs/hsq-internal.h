@@ -118,6 +118,25 @@ int hsq_append_trailer(int fd, const char *config, size_t len,
 int hsq_verify(int fd, const char *what, char **config, uint64_t *fs_size,
 	       struct hutch_err *err);
 
+/** hsq_read_footer() - the footer of the file on @fd, checked against its
+ * size (not the digest). */
+int hsq_read_footer(int fd, const char *what, struct hsq_footer *f,
+		    struct hutch_err *err);
+
+/**
+ * hsq_verify_cached() - hsq_verify() without its outputs, once per file:
+ * when @cache (a directory, made if missing) holds an entry for the file
+ * on @fd with the same device, inode, size, mtime, ctime and footer
+ * digest, the file is not read again; otherwise it is verified and, when
+ * its stat did not change meanwhile and its ctime is at least
+ * HSQ_SETTLE_S seconds old, the entry is written (tmp+rename). @cache NULL:
+ * plain hsq_verify(). (verified.c)
+ */
+int hsq_verify_cached(int fd, const char *what, const char *cache,
+		      struct hutch_err *err);
+
+#define HSQ_SETTLE_S 2
+
 /** hsq_read_document() - the JSON document of the .sqsh on @fd, the footer
  * checked but not the digest (owned, NUL-terminated). */
 int hsq_read_document(int fd, const char *what, char **doc,
@@ -143,10 +162,10 @@ int hsq_unpack(int fd, uint64_t size, const char *what, int dirfd,
 /**
  * hsq_mount() - verify the .sqsh @file and serve it read-only on @mnt
  * through libfuse3 until the mount goes; write a byte to @ready (when >= 0)
- * once it is mounted; with @exit_with_ns, leave the mount namespace first
+ * once it is mounted; @cache: hsq_verify_cached()'s; with @exit_with_ns, leave the mount namespace first
  * so that the mount ends with it.
  */
-int hsq_mount(const char *file, const char *mnt, int ready, bool exit_with_ns,
-	      struct hutch_err *err);
+int hsq_mount(const char *file, const char *mnt, const char *cache, int ready,
+	      bool exit_with_ns, struct hutch_err *err);
 
 #endif

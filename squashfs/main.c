@@ -18,8 +18,10 @@
  *   hutch-squashfs verify FILE
  *       check the footer, sizes and digest, then walk the whole squashfs
  *       image with libsquashfs; print the JSON document.
- *   hutch-squashfs mount [--ready-fd=N] [--exit-with-mntns] FILE DIR
- *       verify, then serve the squashfs on DIR through libfuse3 and
+ *   hutch-squashfs mount [--ready-fd=N] [--exit-with-mntns]
+ *                        [--verified-cache=DIR] FILE DIR
+ *       verify (once per unchanged file with a cache: verified.c), then
+ *       serve the squashfs on DIR through libfuse3 and
  *       libsquashfuse_ll until it is unmounted (mount.c).
  *   hutch-squashfs config FILE
  *       print the JSON document, its digest not checked (run reads the
@@ -50,7 +52,7 @@ static int usage(void)
 		"       hutch-squashfs verify FILE\n"
 		"       hutch-squashfs config FILE\n"
 		"       hutch-squashfs unpack FILE DIR\n"
-		"       hutch-squashfs mount [--ready-fd=N] [--exit-with-mntns] FILE DIR\n"
+		"       hutch-squashfs mount [--ready-fd=N] [--exit-with-mntns] [--verified-cache=DIR] FILE DIR\n"
 		"       hutch-squashfs --version\n");
 	return 125;
 }
@@ -195,11 +197,14 @@ static int serve(int argc, char **argv)
 {
 	struct hutch_err err = { 0 };
 	bool exit_with_ns = false;
+	const char *cache = NULL;
 	int ready = -1, ret;
 
 	for (; argc > 2 && !strncmp(argv[0], "--", 2); argc--, argv++) {
 		if (!strncmp(argv[0], "--ready-fd=", 11))
 			ready = atoi(argv[0] + 11);
+		else if (!strncmp(argv[0], "--verified-cache=", 17))
+			cache = argv[0] + 17;
 		else if (!strcmp(argv[0], "--exit-with-mntns"))
 			exit_with_ns = true;
 		else
@@ -207,7 +212,7 @@ static int serve(int argc, char **argv)
 	}
 	if (argc != 2)
 		return usage();
-	ret = hsq_mount(argv[0], argv[1], ready, exit_with_ns, &err);
+	ret = hsq_mount(argv[0], argv[1], cache, ready, exit_with_ns, &err);
 	return ret < 0 ? fail(&err, ret, ret == -EINVAL ? 1 : 125) : 0;
 }
 

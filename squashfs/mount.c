@@ -18,7 +18,7 @@
  * the container's user and mount namespaces, with --ready-fd and
  * --exit-with-mntns, so that the mount and this process end with the
  * container. The file's digest is checked before it is mounted
- * (trailer.c); libsquashfuse then reads the squashfs at offset 0 through
+ * (trailer.c), once per unchanged file (verified.c); libsquashfuse then reads the squashfs at offset 0 through
  * a descriptor of that same file.
  */
 
@@ -74,8 +74,8 @@ static int leave_mntns(const char *mnt, struct hutch_err *err)
 	return 0;
 }
 
-int hsq_mount(const char *file, const char *mnt, int ready, bool exit_with_ns,
-	      struct hutch_err *err)
+int hsq_mount(const char *file, const char *mnt, const char *cache, int ready,
+	      bool exit_with_ns, struct hutch_err *err)
 {
 	char *argv[] = {
 		"hutch-squashfs", "-o",
@@ -91,7 +91,7 @@ int hsq_mount(const char *file, const char *mnt, int ready, bool exit_with_ns,
 
 	if (fd < 0)
 		return cmn_err_set(err, errno, "cannot open %s", file);
-	ret = hsq_verify(fd, file, NULL, NULL, err);
+	ret = hsq_verify_cached(fd, file, cache, err);
 	if (ret < 0)
 		return ret;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);

@@ -130,9 +130,8 @@ int hsq_append_trailer(int fd, const char *config, size_t len,
 	return 0;
 }
 
-/* The footer of the file on @fd, checked against its size. */
-static int read_footer(int fd, const char *what, struct hsq_footer *f,
-		       struct hutch_err *err)
+int hsq_read_footer(int fd, const char *what, struct hsq_footer *f,
+		    struct hutch_err *err)
 {
 	unsigned char buf[HSQ_FOOTER_SIZE];
 	struct stat st;
@@ -171,7 +170,7 @@ int hsq_read_document(int fd, const char *what, char **doc,
 		      struct hutch_err *err)
 {
 	struct hsq_footer f;
-	int ret = read_footer(fd, what, &f, err);
+	int ret = hsq_read_footer(fd, what, &f, err);
 
 	return ret < 0 ? ret : read_config(fd, what, &f, doc, err);
 }
@@ -181,7 +180,7 @@ int hsq_verify(int fd, const char *what, char **config, uint64_t *fs_size,
 {
 	unsigned char sum[32];
 	struct hsq_footer f;
-	int ret = read_footer(fd, what, &f, err);
+	int ret = hsq_read_footer(fd, what, &f, err);
 
 	if (ret < 0)
 		return ret;
