@@ -1,4 +1,5 @@
-# Makefile - builds hutch, hutch-overlay and hutch-net; runs the tests.
+# Makefile - builds hutch, hutch-overlay, hutch-net and hutch-squashfs; runs
+# the tests.
 #
 #   make                  build ./hutch (and the helpers) with the default flags
 #   make test             install missing packages, build, run every suite
@@ -60,6 +61,9 @@ HUTCH_PKGS := libseccomp libcap jansson yaml-0.1 libcrypto libcurl libarchive
 # (image/lazylib.c): every run, exec and monitor starts without them.
 LAZY_PKGS  := libcurl libarchive libcrypto
 OVL_PKGS   := fuse3
+# hutch-squashfs (squashfs/): libsquashfs writes and reads the images, in a
+# helper of its own so that hutch never loads it (DESIGN.md, "Storage").
+SQFS_PKGS  := libsquashfs1 libcrypto squashfuse_ll fuse3
 NET_PKGS   := libnl-3.0 libnl-route-3.0 slirp
 
 pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
@@ -77,6 +81,7 @@ HUTCH_SRCS  := $(foreach p,$(HUTCH_PARTS),$(call part_srcs,$(p))) net/portspec.c
 HUTCH_LIBS  := $(foreach p,$(HUTCH_PARTS),$(BUILD)/lib$(p).a)
 OVL_SRCS    := $(filter-out fuse-overlay/main.c,$(wildcard fuse-overlay/*.c))
 NET_SRCS    := $(filter-out net/main.c,$(wildcard net/*.c))
+SQFS_SRCS   := $(filter-out squashfs/main.c,$(wildcard squashfs/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -88,6 +93,9 @@ PROGRAMS += $(BUILD)/hutch-overlay
 endif
 ifneq ($(wildcard net/main.c),)
 PROGRAMS += $(BUILD)/hutch-net
+endif
+ifneq ($(wildcard squashfs/main.c),)
+PROGRAMS += $(BUILD)/hutch-squashfs
 endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
@@ -105,7 +113,7 @@ ARCH        := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
 BUNDLE_NAME := hutch-$(VERSION)-$(ARCH)
 BUNDLE_DIR  := $(BUILD)/bundle/$(BUNDLE_NAME)
 BUNDLE_TAR  := $(BUILD)/$(BUNDLE_NAME).tar.gz
-BUNDLE_BINS := $(addprefix $(BUNDLE_DIR)/bin/,hutch hutch-overlay hutch-net)
+BUNDLE_BINS := $(addprefix $(BUNDLE_DIR)/bin/,hutch hutch-overlay hutch-net hutch-squashfs)
 $(BUNDLE_BINS): LINK_RPATH = -Wl,-rpath,'$$ORIGIN/../lib' -Wl,--disable-new-dtags
 ifneq ($(filter bundle,$(MAKECMDGOALS)),)
 ifneq ($(SANITIZE),)
@@ -153,6 +161,7 @@ $(BUILD)/libimage.a: $(call obj,$(call part_srcs,image))
 $(BUILD)/libsandbox.a: $(call obj,$(call part_srcs,sandbox))
 $(BUILD)/libovl.a: $(call obj,$(OVL_SRCS))
 $(BUILD)/libnet.a: $(call obj,$(NET_SRCS))
+$(BUILD)/libsqfs.a: $(call obj,$(SQFS_SRCS))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
 	@rm -f $@
@@ -165,6 +174,10 @@ $(call obj,$(HUTCH_SRCS) cli/main.c image/lazylib.c): EXTRA_CFLAGS = $(call pkg_
 $(BUILD)/common/json.o: EXTRA_CFLAGS = $(call pkg_cflags,jansson)
 $(call obj,$(OVL_SRCS) fuse-overlay/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(OVL_PKGS))
 $(call obj,$(NET_SRCS) net/main.c): EXTRA_CFLAGS = $(call pkg_cflags,$(NET_PKGS))
+$(call obj,$(SQFS_SRCS) squashfs/main.c): EXTRA_CFLAGS = $(call pkg_cflags,libsquashfs1 libcrypto)
+# libsquashfuse's headers (a config.h, util.h, ... of their own) for the
+# one file that serves the mount.
+$(BUILD)/squashfs/mount.o: EXTRA_CFLAGS = $(call pkg_cflags,squashfuse_ll fuse3)
 # One version string for the three programs (common/version.c), compiled
 # again whenever the commit changes: hutch info compares the helpers' with
 # hutch's, and a stale one would tell a false story.
@@ -182,6 +195,10 @@ $(BUILD)/hutch $(BUNDLE_DIR)/bin/hutch: $(BUILD)/cli/main.o $(BUILD)/image/lazyl
 $(BUILD)/hutch-overlay $(BUNDLE_DIR)/bin/hutch-overlay: $(BUILD)/fuse-overlay/main.o $(BUILD)/libovl.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) $(LDFLAGS) $(LINK_RPATH) -o $@ $^ $(call pkg_libs,$(OVL_PKGS)) -lpthread
+
+$(BUILD)/hutch-squashfs $(BUNDLE_DIR)/bin/hutch-squashfs: $(BUILD)/squashfs/main.o $(BUILD)/libsqfs.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) $(LINK_RPATH) -o $@ $^ $(call pkg_libs,$(SQFS_PKGS))
 
 $(BUILD)/hutch-net $(BUNDLE_DIR)/bin/hutch-net: $(BUILD)/net/main.o $(BUILD)/libnet.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
@@ -230,6 +247,10 @@ FUZZ_PARTS_fuzz_dockerfile := builder
 FUZZ_PARTS_fuzz_unpack     := image
 FUZZ_PARTS_fuzz_image      := image sandbox
 FUZZ_PARTS_fuzz_cdi        := sandbox
+# hutch-squashfs's reader: none of hutch's parts, its own library.
+FUZZ_PARTS_fuzz_squashfs   := none
+FUZZ_LIBS_fuzz_squashfs    := $(BUILD)/libsqfs.a
+FUZZ_PKGS_fuzz_squashfs    := $(SQFS_PKGS)
 fuzz_parts = $(filter $(or $(FUZZ_PARTS_$(1)),$(HUTCH_PARTS)),$(HUTCH_PARTS))
 
 fuzz:
@@ -242,9 +263,9 @@ fuzz-targets: $(FUZZ_BINS)
 .SECONDEXPANSION:
 $(FUZZ_BINS): $(BUILD)/tests/%: $(BUILD)/tests/fuzz/%.o \
 		$$(foreach p,$$(call fuzz_parts,$$*),$(BUILD)/lib$$(p).a) \
-		$(BUILD)/libcommon.a
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS))
-$(call obj,$(FUZZ_SRCS)): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS))
+		$$(FUZZ_LIBS_$$*) $(BUILD)/libcommon.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS) $(FUZZ_PKGS_$*))
+$(call obj,$(FUZZ_SRCS)): EXTRA_CFLAGS = $(call pkg_cflags,$(HUTCH_PKGS) $(SQFS_PKGS))
 
 fuzz-run: deps
 	@$(MAKE) --no-print-directory fuzz
@@ -277,7 +298,7 @@ dist:
 	git archive --format=tar.gz --prefix=hutch-$(VERSION)/ -o $(BUILD)/hutch-$(VERSION).tar.gz HEAD
 
 clean:
-	rm -rf out out-* hutch hutch-overlay hutch-net
+	rm -rf out out-* hutch hutch-overlay hutch-net hutch-squashfs
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
@@ -300,6 +321,7 @@ analyze:
 		--suppress=uninitvar:fuse-overlay/ops_file.c \
 		--suppress=invalidPointerCast:fuse-overlay/options.c \
 		--suppress=uninitdata:image/registry-auth.c $(COMMON_SRCS) $(HUTCH_SRCS) image/lazylib.c \
-		$(OVL_SRCS) $(NET_SRCS) cli/main.c $(wildcard fuse-overlay/main.c net/main.c)
+		$(OVL_SRCS) $(NET_SRCS) $(SQFS_SRCS) cli/main.c \
+		$(wildcard fuse-overlay/main.c net/main.c squashfs/main.c)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -74,7 +74,13 @@ static int do_import(struct import_opts *o, const char *src, const char *name,
 		return cmn_err_set(err, errno, "cannot open %s", src);
 	}
 	ret = img_store_open(&s, err);
-	if (ret == 0)
+	if (ret == 0 && fd >= 0 && img_is_squashfs(fd)) {
+		char *saved = NULL;
+
+		ret = img_load_squashfs(s, src, o->config, o->message, &saved,
+					&id, err);
+		free(saved);
+	} else if (ret == 0)
 		ret = img_import(s, dir ? src : NULL, fd < 0 ? 0 : fd,
 				 o->config, o->message, &id, err);
 	if (ret == 0 && name)

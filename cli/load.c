@@ -31,7 +31,7 @@ static int set_quiet(void *ctx, const char *arg, struct hutch_err *err)
 
 static const struct cli_opt load_options[] = {
 	{ "input", 'i', "FILE",
-	  "Read from a tar archive file (plain or compressed), instead of standard input",
+	  "Read from a tar archive file (plain or compressed) or a .sqsh file of save --format squashfs, instead of standard input",
 	  set_input },
 	{ "quiet", 'q', NULL, "Print nothing but errors", set_quiet },
 };
@@ -59,6 +59,26 @@ static void loaded(void *ctx, const struct img_digest *id, const char *name)
 		printf("Loaded image ID: %s\n", img_digest_str(id, d));
 }
 
+/* A .sqsh file of hutch save --format squashfs: one image, tagged with
+ * the name it was saved under. */
+static int load_squashfs(struct img_store *s, struct load_opts *o,
+			 struct hutch_err *err)
+{
+	struct img_digest id;
+	struct img_ref ref;
+	char *name = NULL;
+	int ret = img_load_squashfs(s, o->input, NULL, NULL, &name, &id, err);
+
+	if (ret == 0 && name && img_ref_parse(name, &ref, err) == 0) {
+		ret = img_tag(s, &ref, &id, err);
+		img_ref_free(&ref);
+	}
+	if (ret == 0)
+		loaded(&o->quiet, &id, name);
+	free(name);
+	return ret;
+}
+
 static int load(struct load_opts *o, struct hutch_err *err)
 {
 	struct img_store *s = NULL;
@@ -71,7 +91,9 @@ static int load(struct load_opts *o, struct hutch_err *err)
 	if (o->input && (fd = open(o->input, O_RDONLY | O_CLOEXEC)) < 0)
 		return cmn_err_set(err, errno, "cannot open %s", o->input);
 	ret = img_store_open(&s, err);
-	if (ret == 0)
+	if (ret == 0 && o->input && img_is_squashfs(fd))
+		ret = load_squashfs(s, o, err);
+	else if (ret == 0)
 		ret = img_load(s, fd, o->input ? o->input : "standard input",
 			       loaded, &o->quiet, err);
 	img_store_close(s);

@@ -14,6 +14,7 @@
 struct save_opts {
 	char *output;
 	bool oci;
+	bool squashfs;
 };
 
 static int set_output(void *ctx, const char *arg, struct hutch_err *err)
@@ -28,13 +29,15 @@ static int set_format(void *ctx, const char *arg, struct hutch_err *err)
 {
 	struct save_opts *o = ctx;
 
-	if (!strcmp(arg, "docker-archive") || !strcmp(arg, "oci-archive")) {
+	if (!strcmp(arg, "docker-archive") || !strcmp(arg, "oci-archive") ||
+	    !strcmp(arg, "squashfs")) {
 		o->oci = arg[0] == 'o';
+		o->squashfs = arg[0] == 's';
 		return 0;
 	}
 	return cmn_err_msg(
 		err, EINVAL,
-		"--format \"%s\" is not known: use docker-archive (what docker load reads) or oci-archive",
+		"--format \"%s\" is not known: use docker-archive (what docker load reads), oci-archive or squashfs",
 		arg);
 }
 
@@ -42,7 +45,7 @@ static const struct cli_opt save_options[] = {
 	{ "output", 'o', "FILE", "Write to a file, instead of standard output",
 	  set_output },
 	{ "format", 0, "FORMAT",
-	  "docker-archive (default, for docker load) or oci-archive",
+	  "docker-archive (default, for docker load), oci-archive, or squashfs (one file that hutch runs without unpacking; needs -o)",
 	  set_format },
 };
 
@@ -56,6 +59,24 @@ const struct cli_cmd cli_save_cmd = {
 	.main = save_main,
 };
 
+/* One image, flattened, into one squashfs file (image/squashfs.c). */
+static int save_squashfs(const struct save_opts *o, char **keys, size_t n,
+			 struct hutch_err *err)
+{
+	struct img_store *s = NULL;
+	int ret;
+
+	if (!o->output || n != 1)
+		return cmn_err_msg(
+			err, EINVAL,
+			"save --format squashfs writes one image to a file: give one image and -o FILE.sqsh");
+	ret = img_store_open(&s, err);
+	if (ret == 0)
+		ret = img_save_squashfs(s, keys[0], o->output, err);
+	img_store_close(s);
+	return ret;
+}
+
 /* To a file: written beside it and renamed in place when complete, so a
  * failed save never leaves a truncated archive under the name asked for. */
 static int save(const struct save_opts *o, char **keys, size_t n,
@@ -65,6 +86,8 @@ static int save(const struct save_opts *o, char **keys, size_t n,
 	cleanup_free char *tmp = NULL;
 	int fd = STDOUT_FILENO, ret;
 
+	if (o->squashfs)
+		return save_squashfs(o, keys, n, err);
 	if (!o->output && isatty(STDOUT_FILENO))
 		return cmn_err_msg(
 			err, EINVAL,

@@ -108,8 +108,6 @@ static int apply_image(struct ctr_container *c, const struct img_image *img)
 	return ret;
 }
 
-/* The image's layers under the container's own upper directory, and its
- * config under the user's options. */
 /* --platform: an image of the store for another platform is refused, as
  * Docker refuses it, rather than failing later with "exec format error". */
 static int check_platform(const struct img_image *img, const char *want,
@@ -135,8 +133,84 @@ static int check_platform(const struct img_image *img, const char *want,
 		os, arch, want);
 }
 
+/* `run IMG.sqsh`: the file is the one lower, served by hutch-squashfs
+ * (sandbox/squashfs.c) on the container's sqfs/ when it starts; the
+ * config is the file's own. Nothing of it is unpacked. */
+static int prepare_squashfs(struct ctr_container *c,
+			    const struct ctr_source *src, struct hutch_err *err)
+{
+	struct img_run_opts ro = { src->entrypoint, src->args };
+	struct sbx_config *cfg = &c->cfg;
+	struct img_store *store = NULL;
+	struct img_image *img = NULL;
+	char dir[96], idstr[72], real[PATH_MAX];
+	int ret =
+		realpath(src->image, real)
+			? 0
+			: cmn_err_set(err, errno, "cannot find %s", src->image);
+
+	if (ret == 0)
+		ret = img_squashfs_image(real, &img, err);
+	if (ret == 0)
+		ret = img_store_open(&store, err);
+	snprintf(dir, sizeof(dir), "containers/%s", cfg->id);
+	if (ret == 0)
+		ret = img_rootfs_prepare(store, NULL, dir, cfg, err);
+	if (ret == 0) {
+		free(cfg->lower_base);
+		cfg->lower_base =
+			cmn_strdup_printf("%s/%s", img_store_root(store), dir);
+		cmn_strv_free(cfg->lowers);
+		cfg->lowers = NULL;
+		free(cfg->squashfs);
+		cfg->squashfs = strdup(real);
+		if (!cfg->lower_base || !cfg->squashfs ||
+		    cmn_strv_push(&cfg->lowers, strdup("sqfs")) < 0)
+			ret = cmn_err_set(err, ENOMEM, "container");
+	}
+	if (ret == 0) {
+		cleanup_free char *mnt =
+			cmn_strdup_printf("%s/sqfs", cfg->lower_base);
+
+		if (!mnt || mkdir(mnt, 0755) < 0)
+			ret = cmn_err_set(err, mnt ? errno : ENOMEM,
+					  "cannot create %s", mnt);
+	}
+	if (ret == 0)
+		ret = img_run_config(img, &ro, cfg, err);
+	if (ret == 0) {
+		cleanup_strv char **volumes = img_volumes(img);
+
+		ret = ctr_volumes_from_image(cfg, volumes, err);
+	}
+	if (ret == 0) {
+		free(c->image_id);
+		c->image_id = strdup(img_digest_str(&img->id, idstr));
+		c->stop_signal = img_stop_signal(img);
+		if (!c->image_id || apply_image(c, img) < 0)
+			ret = cmn_err_set(err, ENOMEM, "container");
+	}
+	img_image_free(img);
+	img_store_close(store);
+	return ret;
+}
+
+static int prepare_layers(struct ctr_container *c, const struct ctr_source *src,
+			  struct hutch_err *err);
+
+/* An image of the store, or a .sqsh file. */
 static int prepare_image(struct ctr_container *c, const struct ctr_source *src,
 			 struct hutch_err *err)
+{
+	if (img_squashfs_path(src->image))
+		return prepare_squashfs(c, src, err);
+	return prepare_layers(c, src, err);
+}
+
+/* The image's layers under the container's own upper directory, and its
+ * config under the user's options. */
+static int prepare_layers(struct ctr_container *c, const struct ctr_source *src,
+			  struct hutch_err *err)
 {
 	struct img_run_opts ro = { src->entrypoint, src->args };
 	struct img_store *store = NULL;

@@ -268,7 +268,11 @@ static json_t *config_json(const struct sbx_config *c)
 
 json_t *ctr_config_json(const struct sbx_config *c)
 {
-	return resources_json(config_json(c), c);
+	json_t *j = resources_json(config_json(c), c);
+
+	if (j && c->squashfs)
+		json_object_set_new(j, "Squashfs", json_string(c->squashfs));
+	return j;
 }
 
 static int enums_from_json(const json_t *j, struct sbx_config *c)
@@ -314,6 +318,7 @@ int ctr_config_from_json(const json_t *j, struct sbx_config *c)
 	c->lowers = json_strv(json_object_get(j, "Lowers"));
 	c->upper = dup_string(j, "Upper");
 	c->work = dup_string(j, "Work");
+	c->squashfs = dup_string(j, "Squashfs");
 	c->ports = json_strv(json_object_get(j, "Publish"));
 	c->allow_host_loopback =
 		json_is_true(json_object_get(j, "AllowHostLoopback"));

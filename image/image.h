@@ -284,6 +284,44 @@ int img_import(struct img_store *s, const char *dir, int fd, const char *config,
 int img_save(struct img_store *s, char *const *keys, size_t n, bool oci, int fd,
 	     struct hutch_err *err);
 
+/* ---- single-file squashfs images (squashfs.c) --------------------------- */
+
+/**
+ * img_save_squashfs() - write image @key's flattened root filesystem and
+ * config as one squashfs file @out (written beside it, renamed when
+ * complete), with hutch-squashfs in the containers' user namespace; the
+ * same image gives the same bytes.
+ */
+int img_save_squashfs(struct img_store *s, const char *key, const char *out,
+		      struct hutch_err *err);
+
+/** img_is_squashfs() - does the file on @fd start with squashfs's magic? */
+bool img_is_squashfs(int fd);
+
+/** img_squashfs_path() - is @arg (as `hutch run` got it: a path, or a
+ * name ending in .sqsh) a squashfs file rather than an image name? */
+bool img_squashfs_path(const char *arg);
+
+/**
+ * img_squashfs_image() - the .sqsh file @path as an image without layers:
+ * its config (from the file's document; the digest is checked when it is
+ * mounted) and an id, the config's digest. Free with img_image_free().
+ */
+int img_squashfs_image(const char *path, struct img_image **out,
+		       struct hutch_err *err);
+
+/**
+ * img_load_squashfs() - verify the .sqsh file @path (digest and whole
+ * tree) and make a one-layer image of it
+ * @config:  JSON for the config's "config" (NULL: the file's own)
+ * @message: the history comment (NULL: a default)
+ * @name:    set to the name the file was saved under, or NULL (owned)
+ * @id:      set to the new image's id
+ */
+int img_load_squashfs(struct img_store *s, const char *path, const char *config,
+		      const char *message, char **name, struct img_digest *id,
+		      struct hutch_err *err);
+
 /** img_load_fn - told of each image loaded, once per name it got (@name
  * NULL: it came without one). */
 typedef void (*img_load_fn)(void *ctx, const struct img_digest *id,

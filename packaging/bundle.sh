@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# packaging/bundle.sh - the relocatable bundle: hutch, hutch-overlay and
-# hutch-net with a private lib/ of every shared library they load beyond
-# glibc, packed as OUT (a .tar.gz), with SHA256SUMS beside it.
+# packaging/bundle.sh - the relocatable bundle: hutch, hutch-overlay,
+# hutch-net and hutch-squashfs with a private lib/ of every shared library
+# they load beyond glibc, packed as OUT (a .tar.gz), with SHA256SUMS beside it.
 #
 # usage: VERSION=X [CC=cc] [STRIP=strip] packaging/bundle.sh DIR OUT.tar.gz
 #
@@ -44,7 +44,7 @@ name=$(basename "$dir")
 for tool in ldd objdump readelf "$strip" tar gzip sha256sum; do
 	command -v "$tool" >/dev/null || die "$tool is missing: install binutils, libc-bin, tar, gzip and coreutils"
 done
-for p in hutch hutch-overlay hutch-net; do
+for p in hutch hutch-overlay hutch-net hutch-squashfs; do
 	[ -x "$dir/bin/$p" ] || die "$dir/bin/$p is missing: run make bundle, which links it"
 done
 

@@ -32,6 +32,7 @@ void sbx_config_free(struct sbx_config *cfg)
 	cmn_strv_free(cfg->lowers);
 	free(cfg->upper);
 	free(cfg->work);
+	free(cfg->squashfs);
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
 		free(cfg->mounts[i].src);
 		free(cfg->mounts[i].dst);

@@ -164,7 +164,8 @@ struct sbx_plan {
 	/* cfg's, auto resolved; NULL without lowers or layers mounts
 	 * (static) */
 	const struct sbx_storage_driver *storage;
-	pid_t storage_daemon; /* what serves the root (hutch-overlay), or -1 */
+	pid_t storage_daemon;  /* what serves the root (hutch-overlay), or -1 */
+	pid_t squashfs_daemon; /* what serves a .sqsh lower, or -1 */
 	/* what serves each of cfg's layers mounts (-1: none), one per mount
 	 * of cfg, or NULL (owned) */
 	pid_t *mount_daemons;
@@ -333,14 +334,28 @@ struct sbx_helper {
  * Return: 0 with @h->path set, -ENOENT with @h->missing and @h->fix set,
  * or -ENOMEM. Release @h with sbx_helper_free() in every case.
  */
+/**
+ * sbx_fuse_daemon() - start a FUSE daemon (hutch-overlay, hutch-squashfs)
+ * that mounts in the namespaces of @join (0: ours) and writes a byte to
+ * its descriptor 3 once mounted; wait for that byte
+ * @argv:   the command (argv[0] its path); it runs in directory @cwd
+ * @what:   what it mounts, and @fix what to do (or NULL), for the error
+ * @daemon: set to its pid
+ * Return: 0, or -EIO with @err made of the daemon's last line.
+ */
+int sbx_fuse_daemon(char *const argv[], const char *cwd, pid_t join,
+		    const char *what, const char *fix, pid_t *daemon,
+		    struct hutch_err *err);
+/** sbx_fuse_reap() - wait a little for a daemon whose mount is gone, then
+ * kill it (-1: none). */
+void sbx_fuse_reap(pid_t daemon);
+/** sbx_squashfs_mount() - serve @cfg->squashfs with hutch-squashfs on its
+ * one lower (@cfg->lower_base/@cfg->lowers[0]) in @join's namespaces. */
+int sbx_squashfs_mount(const struct sbx_config *cfg, pid_t join, pid_t *daemon,
+		       struct hutch_err *err);
+
 int sbx_helper_find(const char *var, const char *name, struct sbx_helper *h);
 void sbx_helper_free(struct sbx_helper *h);
-
-/** sbx_helper_path() - set *@path to sbx_helper_find()'s path (owned) and
- * return 0; or -errno with @err one line: "NAME not found: where it was
- * looked for; what to do". */
-int sbx_helper_path(const char *var, const char *name, char **path,
-		    struct hutch_err *err);
 
 /**
  * sbx_helper_version() - run "@path --version" (at most 5 s)

@@ -128,6 +128,7 @@ static int plan_make(const struct sbx_config *cfg, struct sbx_plan *plan,
 	plan->cfg = cfg;
 	plan->sync = -1;
 	plan->storage_daemon = -1;
+	plan->squashfs_daemon = -1;
 	ret = sbx_idmap_plan(cfg->userns, &plan->map, NULL, err);
 	if (ret == 0 && !cfg->seccomp_unconfined)
 		ret = sbx_seccomp_compile_cached(
@@ -324,6 +325,10 @@ static int start_child(struct sbx_plan *plan, pid_t *pid, struct sbx_net *net,
 	if (sock < 0)
 		return sock;
 	ret = sbx_idmap_apply(*pid, &plan->map, err);
+	/* A .sqsh lower is served before any driver mounts over it. */
+	if (ret == 0 && plan->cfg->squashfs)
+		ret = sbx_squashfs_mount(plan->cfg, *pid,
+					 &plan->squashfs_daemon, err);
 	/* A root mounted from the host (hutch-overlay) is there, in the
 	 * child's namespaces, before it builds its mount tree on it. */
 	if (ret == 0 && d && d->from_host && plan->cfg->lowers)
@@ -601,6 +606,7 @@ static int run_plan(const struct sbx_config *cfg, const struct sbx_run_io *io,
 	for (size_t i = 0; plan.mount_daemons && i < cfg->n_mounts; i++)
 		if (plan.mount_daemons[i] > 0)
 			plan.storage->unmount(NULL, plan.mount_daemons[i]);
+	sbx_fuse_reap(plan.squashfs_daemon);
 	if (p.sigfd >= 0) {
 		close(p.sigfd);
 		sigprocmask(SIG_SETMASK, &old, NULL);

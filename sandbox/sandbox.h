@@ -242,6 +242,9 @@ struct sbx_config {
 	char *upper;
 	char *work;
 	const struct sbx_storage_driver *storage;
+	/* A .sqsh file served read-only by hutch-squashfs on
+	 * @lower_base/@lowers[0] before the root is mounted; NULL: none. */
+	char *squashfs;
 
 	char **add_hosts; /* --add-host: "NAME IP" ("host-gateway": the host) */
 	uint64_t shm_size;  /* /dev/shm's size in bytes; 0: Docker's 64 MiB */
@@ -601,6 +604,12 @@ int sbx_remove_tree(const char *path, struct hutch_err *err);
 int sbx_userns_call(enum sbx_userns mode,
 		    int (*fn)(void *arg, void *out, struct hutch_err *err),
 		    void *arg, void *out, size_t out_len,
+		    struct hutch_err *err);
+
+/** sbx_helper_path() - set *@path to the helper program @name's path
+ * ($@var, next to hutch, PATH; owned) and return 0; or -errno with @err
+ * one line: "NAME not found: where it was looked for; what to do". */
+int sbx_helper_path(const char *var, const char *name, char **path,
 		    struct hutch_err *err);
 
 /**

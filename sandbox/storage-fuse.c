@@ -85,14 +85,11 @@ static int become_ns_root(void)
 }
 
 /* The daemon's side of the fork: never returns. Its stderr goes to @log,
- * so that a failure to mount can be told in hutch's own error line. */
-static void daemon_child(const char *path, const char *lower_base,
-			 const char *opts, const char *target, pid_t join,
+ * so that a failure to mount can be told in hutch's own error line; its
+ * ready descriptor is 3. */
+static void daemon_child(char *const argv[], const char *cwd, pid_t join,
 			 int ready, int log)
 {
-	char *argv[] = { (char *)path,	      "-f", "--ready-fd=3",
-			 "--exit-with-mntns", "-o", (char *)opts,
-			 (char *)target,      NULL };
 	sigset_t none;
 	int e;
 
@@ -111,19 +108,20 @@ static void daemon_child(const char *path, const char *lower_base,
 		dprintf(2,
 			"cannot become root of the container's user namespace, nor keep the capabilities the mount needs: %s\n",
 			strerror(-e));
-	else if (chdir(lower_base) < 0)
-		dprintf(2, "cannot enter %s: %s\n", lower_base,
-			strerror(errno));
+	else if (chdir(cwd) < 0)
+		dprintf(2, "cannot enter %s: %s\n", cwd, strerror(errno));
 	else {
-		execvp(path, argv);
-		dprintf(2, "cannot run %s: %s\n", path, strerror(errno));
+		execvp(argv[0], argv);
+		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 	}
 	_exit(127);
 }
 
 /* The daemon's last line of output, for the error message. */
-static void tell_failure(int log, const char *path, struct hutch_err *err)
+static void tell_failure(int log, const char *path, const char *what,
+			 const char *fix, struct hutch_err *err)
 {
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	char text[1024];
 	ssize_t n = pread(log, text, sizeof(text) - 1, 0);
 	char *line, *end;
@@ -134,34 +132,26 @@ static void tell_failure(int log, const char *path, struct hutch_err *err)
 		*--end = '\0';
 	line = strrchr(text, '\n');
 	line = line ? line + 1 : text;
-	if (cmn_has_prefix(line, "hutch-overlay: "))
-		line += strlen("hutch-overlay: ");
-	cmn_err_msg(err, EIO, "cannot mount the image's layers with %s: %s",
-		    path, *line ? line : "it exited without a word");
-	cmn_err_fix(
-		err,
-		"run 'hutch info' to check /dev/fuse, or use --storage-driver kernel");
+	if (cmn_has_prefix(line, base) &&
+	    cmn_has_prefix(line + strlen(base), ": "))
+		line += strlen(base) + 2;
+	cmn_err_msg(err, EIO, "cannot mount %s with %s: %s", what, path,
+		    *line ? line : "it exited without a word");
+	if (fix)
+		cmn_err_fix(err, "%s", fix);
 }
 
-static int mount_layers(const struct sbx_layers *l, const char *target,
-			pid_t join, pid_t *daemon, struct hutch_err *err)
+int sbx_fuse_daemon(char *const argv[], const char *cwd, pid_t join,
+		    const char *what, const char *fix, pid_t *daemon,
+		    struct hutch_err *err)
 {
-	cleanup_free char *path = NULL;
-	cleanup_free char *opts = fuse_options(l->lowers, l->upper, l->work);
 	cleanup_close int log = -1;
 	struct pollfd p = { -1, POLLIN, 0 };
-	int fds[2], ret;
+	int fds[2];
 	char byte;
 	pid_t pid;
 
 	*daemon = -1;
-	ret = sbx_helper_path("HUTCH_OVERLAY", "hutch-overlay", &path, err);
-	if (ret < 0) {
-		cmn_err_prefix(err, "cannot mount the image's layers");
-		return ret;
-	}
-	if (!opts)
-		return cmn_err_set(err, ENOMEM, "overlay");
 	log = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (log < 0)
 		log = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -176,8 +166,7 @@ static int mount_layers(const struct sbx_layers *l, const char *target,
 		return cmn_err_set(err, e, "fork");
 	}
 	if (pid == 0)
-		daemon_child(path, l->lower_base, opts, target, join, fds[1],
-			     log);
+		daemon_child(argv, cwd, join, fds[1], log);
 	close(fds[1]);
 	p.fd = fds[0];
 	if (poll(&p, 1, READY_TIMEOUT_MS) > 0 && read(fds[0], &byte, 1) == 1) {
@@ -188,11 +177,34 @@ static int mount_layers(const struct sbx_layers *l, const char *target,
 	close(fds[0]);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	tell_failure(log, path, err);
+	tell_failure(log, argv[0], what, fix, err);
 	return -EIO;
 }
 
-static void reap(pid_t daemon)
+static int mount_layers(const struct sbx_layers *l, const char *target,
+			pid_t join, pid_t *daemon, struct hutch_err *err)
+{
+	cleanup_free char *path = NULL;
+	cleanup_free char *opts = fuse_options(l->lowers, l->upper, l->work);
+	int ret;
+
+	*daemon = -1;
+	ret = sbx_helper_path("HUTCH_OVERLAY", "hutch-overlay", &path, err);
+	if (ret < 0) {
+		cmn_err_prefix(err, "cannot mount the image's layers");
+		return ret;
+	}
+	if (!opts)
+		return cmn_err_set(err, ENOMEM, "overlay");
+	return sbx_fuse_daemon(
+		(char *[]){ path, "-f", "--ready-fd=3", "--exit-with-mntns",
+			    "-o", opts, (char *)target, NULL },
+		l->lower_base, join, "the image's layers",
+		"run 'hutch info' to check /dev/fuse, or use --storage-driver kernel",
+		daemon, err);
+}
+
+void sbx_fuse_reap(pid_t daemon)
 {
 	int ws;
 
@@ -213,7 +225,7 @@ static void unmount_layers(const char *target, pid_t daemon)
 	 * daemon reaches the upper dir before we go on. */
 	if (target && umount2(target, 0) < 0)
 		umount2(target, MNT_DETACH);
-	reap(daemon);
+	sbx_fuse_reap(daemon);
 }
 
 /* /dev/fuse is all the daemon needs of the host; the mount itself is

@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 pkgs="build-essential pkg-config git ca-certificates
 libseccomp-dev libcap-dev libjansson-dev libyaml-dev libfuse3-dev fuse3
 libnl-3-dev libnl-route-3-dev libslirp-dev libglib2.0-dev
-libcurl4-openssl-dev libarchive-dev libssl-dev
+libcurl4-openssl-dev libarchive-dev libssl-dev libsquashfs-dev libsquashfuse-dev
 uidmap bats libcmocka-dev busybox-static tmux bsdutils util-linux
 iproute2 procps clang-format cppcheck"
 bench=

@@ -8,7 +8,7 @@
 #   - hutch's parts depend one way, cli → builder → container → image →
 #     sandbox → common: a part may include any part to its right, never one
 #     to its left;
-#   - fuse-overlay/ and net/ include only common/ (and themselves), and no
+#   - fuse-overlay/, net/ and squashfs/ include only common/ (and themselves), and no
 #     part includes them, except that cli/ may include net/net.h (run
 #     borrows hutch-net's -p parser);
 #   - no part includes another folder's *-internal.h;
@@ -25,7 +25,7 @@ shopt -s nullglob
 root=$(cd "${1:-$(dirname "$0")/..}" && pwd)
 # Each part of the chain and its place in it (0 = cli).
 declare -A rank=([cli]=0 [builder]=1 [container]=2 [image]=3 [sandbox]=4 [common]=5)
-helpers=" fuse-overlay net "
+helpers=" fuse-overlay net squashfs "
 exempt=" tests examples "
 
 # why PART HEADER OTHER: set $reason to what PART may not depend on when it
@@ -89,7 +89,7 @@ done < <(cd "$root" && ((${#dirs[@]})) &&
 if ((bad)); then
 	echo "$bad include(s) break the layering of docs/DESIGN.md (\"Layout\"):" \
 		"cli → builder → container → image → sandbox → common;" \
-		"fuse-overlay and net use common only; no other folder's *-internal.h"
+		"fuse-overlay, net and squashfs use common only; no other folder's *-internal.h"
 	exit 1
 fi
 exit 0

@@ -75,7 +75,7 @@ unpack() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "$NAME.tar.gz: OK" ]
 	unpack
-	for p in hutch hutch-overlay hutch-net; do [ -x "$B/bin/$p" ]; done
+	for p in hutch hutch-overlay hutch-net hutch-squashfs; do [ -x "$B/bin/$p" ]; done
 	# The sonames image/lazylib.c loads, under those names.
 	for so in $(sed -n 's/^static struct lazy_lib [a-z]* = { "\([^"]*\)".*/\1/p' "$SRC/image/lazylib.c"); do
 		[ -f "$B/lib/$so" ]
@@ -101,7 +101,7 @@ unpack() {
 
 @test "ldd of the bundle's programs: nothing outside its lib/ and glibc, on the host (which has them all) and in the tree (which has none)" {
 	unpack
-	for p in hutch hutch-overlay hutch-net; do
+	for p in hutch hutch-overlay hutch-net hutch-squashfs; do
 		run ldd "$B/bin/$p"
 		echo "$output"
 		[ "$status" -eq 0 ]
@@ -113,7 +113,7 @@ unpack() {
 	grep -E 'calling init: .*/libcurl\.so\.4' <<<"$output"
 	grep -qF "calling init: $B/bin/../lib/libcurl.so.4" <<<"$output"
 	[ -n "$TREE" ] || skip "the host's half passed; the tree's needs the Debian tarball: $PKG_NO_TAR"
-	run tree_run "$TREE" user /bin/sh -c 'for p in hutch hutch-overlay hutch-net; do ldd "$1/$p"; done' \
+	run tree_run "$TREE" user /bin/sh -c 'for p in hutch hutch-overlay hutch-net hutch-squashfs; do ldd "$1/$p"; done' \
 		sh "/home/u/$NAME/bin"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -206,7 +206,7 @@ unpack() {
 	run make -C "$SRC" install PREFIX="$HOME/.local"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	for p in hutch hutch-overlay hutch-net; do [ -x "$HOME/.local/bin/$p" ]; done
+	for p in hutch hutch-overlay hutch-net hutch-squashfs; do [ -x "$HOME/.local/bin/$p" ]; done
 	"$HOME/.local/bin/hutch" version | grep -q "^hutch: *$VERSION"
 	# A published port starts hutch-net from beside hutch.
 	make_rootfs "$BATS_TEST_TMPDIR/rootfs"

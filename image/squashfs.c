@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: Apache-2.0
+/* squashfs.c - images as single squashfs files: `save --format squashfs`,
+ * and `load`/`import` of such a file
+ *
+ * hutch does not link libsquashfs: the helper hutch-squashfs
+ * (squashfs/main.c) writes, checks and unpacks the files, found like the
+ * other helpers. Writing and unpacking run it as root of the containers'
+ * user namespace (sbx_userns_call), so that the owners it reads from the
+ * layers, or gives the files it makes, are the container's ids in either
+ * mapping. The file carries, after the squashfs image, a JSON document
+ * {"name": NAME, "config": CONFIG} (the image's config as the store has
+ * it) and a footer with the sha256 of everything before it
+ * (squashfs/trailer.c).
+ *
+ * Loading such a file makes a one-layer image of its tree (img_import()),
+ * with the config's "config" object (Cmd, Env, WorkingDir, ...): the
+ * file has no layer history to give back.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "image/image.h"
+#include "image/store-internal.h"
+#include "sandbox/sandbox.h"
+
+extern char **environ;
+
+struct helper_job {
+	char **argv;
+	const char *input; /* standard input's content, or NULL */
+	char *output;	   /* standard output, when wanted (owned) */
+	bool want_output;
+};
+
+static int memfd_with(const char *name, const char *data)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (data && (cmn_write_all(fd, data, strlen(data)) < 0 ||
+		     lseek(fd, 0, SEEK_SET) < 0)) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* The whole content of the memfd @fd, NUL-terminated (owned). */
+static char *memfd_text(int fd)
+{
+	off_t len = lseek(fd, 0, SEEK_END);
+	char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+
+	if (buf && pread(fd, buf, (size_t)len, 0) != len) {
+		free(buf);
+		return NULL;
+	}
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+/* The helper's one-line message from its standard error, "hutch-squashfs:
+ * " and the newline taken off; else its last line (a sanitizer's). */
+static int helper_failed(int errfd, int status, struct hutch_err *err)
+{
+	cleanup_free char *text = memfd_text(errfd);
+	char *msg = text ? strstr(text, "hutch-squashfs: ") : NULL, *nl;
+
+	if (msg) {
+		msg += 16;
+	} else if (text) {
+		while (*text && text[strlen(text) - 1] == '\n')
+			text[strlen(text) - 1] = '\0';
+		msg = strrchr(text, '\n') ? strrchr(text, '\n') + 1 : text;
+	}
+	if (msg && (nl = strchr(msg, '\n')))
+		*nl = '\0';
+	return cmn_err_msg(
+		err, status == 1 ? EINVAL : EIO, "%s",
+		msg && *msg ? msg : "hutch-squashfs failed without a message");
+}
+
+/* Run hutch-squashfs with @j's arguments; 0 when it exits 0. */
+static int run_helper(struct helper_job *j, struct hutch_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	int in = -1, out = -1, errfd = -1, ws = 0, ret;
+	pid_t pid;
+
+	in = memfd_with("hutch-sqfs-in", j->input ? j->input : "");
+	out = memfd_with("hutch-sqfs-out", NULL);
+	errfd = memfd_with("hutch-sqfs-err", NULL);
+	if (in < 0 || out < 0 || errfd < 0) {
+		ret = cmn_err_set(err, errno, "cannot run hutch-squashfs");
+		goto done;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+	ret = posix_spawn(&pid, j->argv[0], &fa, NULL, j->argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (ret) {
+		ret = cmn_err_set(err, ret, "cannot run %s", j->argv[0]);
+		goto done;
+	}
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws))
+		ret = helper_failed(errfd,
+				    WIFEXITED(ws) ? WEXITSTATUS(ws) : 125, err);
+	else if (j->want_output && !(j->output = memfd_text(out)))
+		ret = cmn_err_set(err, ENOMEM, "hutch-squashfs");
+done:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (errfd >= 0)
+		close(errfd);
+	return ret;
+}
+
+static int helper_in_userns(void *arg, void *out, struct hutch_err *err)
+{
+	(void)out;
+	return run_helper(arg, err);
+}
+
+/* "name" and "config" of the image as one JSON document (owned). */
+static char *document(const struct img_image *img, const char *name,
+		      struct hutch_err *err)
+{
+	json_t *cfg = json_loadb(img->config_json, img->config_len, 0, NULL);
+	json_t *doc = cfg ? json_pack("{s:i,s:s?,s:o}", "hutch.squashfs", 1,
+				      "name", name, "config", cfg)
+			  : NULL;
+	char *text =
+		doc ? json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+
+	json_decref(doc);
+	if (!text)
+		cmn_err_msg(err, EINVAL,
+			    "cannot write the config of image %.12s as JSON",
+			    img->id.hex);
+	return text;
+}
+
+static int save_layers(struct img_store *s, const struct img_image *img,
+		       const char *helper, const char *tmp, const char *doc,
+		       struct hutch_err *err)
+{
+	char **argv = calloc(img->n_layers + 6, sizeof(*argv));
+	char mtime[32];
+	size_t n = 0;
+	int ret = 0;
+
+	if (!argv)
+		return cmn_err_set(err, ENOMEM, "save");
+	snprintf(mtime, sizeof(mtime), "%lld",
+		 (long long)(img->created > 0 ? img->created : 0));
+	argv[n++] = (char *)helper;
+	argv[n++] = "pack";
+	argv[n++] = "--mtime";
+	argv[n++] = mtime;
+	argv[n++] = (char *)tmp;
+	for (size_t i = 0; ret == 0 && i < img->n_layers; i++) {
+		argv[n] = cmn_strdup_printf("%s/layers/%s/diff", s->root,
+					    img->layers[i].chain.hex);
+		if (!argv[n])
+			ret = cmn_err_set(err, ENOMEM, "save");
+		else if (access(argv[n++], F_OK) < 0)
+			ret = cmn_err_msg(
+				err, ENOENT,
+				"layer %.12s of image %.12s is missing from the store; pull the image again",
+				img->layers[i].chain.hex, img->id.hex);
+	}
+	if (ret == 0) {
+		struct helper_job j = { .argv = argv, .input = doc };
+
+		ret = sbx_userns_call(SBX_USERNS_AUTO, helper_in_userns, &j,
+				      NULL, 0, err);
+	}
+	for (size_t i = 5; i < n; i++)
+		free(argv[i]);
+	free(argv);
+	return ret;
+}
+
+int img_save_squashfs(struct img_store *s, const char *key, const char *out,
+		      struct hutch_err *err)
+{
+	struct img_image *img = NULL;
+	cleanup_free char *helper = NULL, *tmp = NULL, *doc = NULL;
+	struct img_digest id;
+	struct img_ref ref;
+	char *name = NULL;
+	int ret = img_resolve(s, key, &id, err);
+
+	if (ret == -ENOENT)
+		return cmn_err_msg(err, ENOENT, "No such image: %s", key);
+	if (ret == 0)
+		ret = img_image_load(s, &id, &img, err);
+	if (ret == 0 && !cmn_has_prefix(img->id.hex, key) &&
+	    img_ref_parse(key, &ref, NULL) == 0) {
+		name = img_ref_str(&ref);
+		img_ref_free(&ref);
+	}
+	if (ret == 0 && !(doc = document(img, name, err)))
+		ret = -EINVAL;
+	if (ret == 0)
+		ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs",
+				      &helper, err);
+	if (ret == 0 &&
+	    asprintf(&tmp, "%s.hutch-tmp-%d", out, (int)getpid()) < 0) {
+		tmp = NULL;
+		ret = cmn_err_set(err, ENOMEM, "save");
+	}
+	if (ret == 0)
+		ret = save_layers(s, img, helper, tmp, doc, err);
+	if (ret == 0 && rename(tmp, out) < 0)
+		ret = cmn_err_set(err, errno, "cannot write %s", out);
+	if (ret < 0 && tmp)
+		unlink(tmp);
+	free(name);
+	img_image_free(img);
+	return ret;
+}
+
+bool img_is_squashfs(int fd)
+{
+	char magic[4];
+
+	return pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
+	       !memcmp(magic, "hsqs", 4);
+}
+
+/* The file's document, verified: its name and "config" object. */
+static int read_document(const char *helper, const char *path, char **name,
+			 char **config, struct hutch_err *err)
+{
+	char *argv[] = { (char *)helper, "verify", (char *)path, NULL };
+	struct helper_job j = { .argv = argv, .want_output = true };
+	json_t *doc, *c;
+	int ret = run_helper(&j, err);
+
+	if (ret < 0)
+		return ret;
+	doc = json_loads(j.output, 0, NULL);
+	free(j.output);
+	c = json_object_get(doc, "config");
+	c = json_object_get(c, "config");
+	if (!json_is_object(json_object_get(doc, "config"))) {
+		json_decref(doc);
+		return cmn_err_msg(
+			err, EINVAL,
+			"%s has no image config; save it again with hutch save --format squashfs",
+			path);
+	}
+	*name = json_is_string(json_object_get(doc, "name"))
+			? strdup(json_string_value(
+				  json_object_get(doc, "name")))
+			: NULL;
+	*config = json_dumps(c ? c : json_object(), JSON_COMPACT);
+	json_decref(doc);
+	return *config ? 0 : cmn_err_set(err, ENOMEM, "load");
+}
+
+bool img_squashfs_path(const char *arg)
+{
+	size_t len = strlen(arg);
+	cleanup_close int fd = -1;
+	struct stat st;
+
+	if (!strchr(arg, '/') && (len < 5 || strcmp(arg + len - 5, ".sqsh")))
+		return false;
+	fd = open(arg, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       img_is_squashfs(fd);
+}
+
+int img_squashfs_image(const char *path, struct img_image **out,
+		       struct hutch_err *err)
+{
+	cleanup_free char *helper = NULL;
+	char *argv[] = { NULL, "config", (char *)path, NULL };
+	struct helper_job j = { .argv = argv, .want_output = true };
+	struct img_image *img;
+	json_t *doc;
+	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
+				  err);
+
+	argv[0] = helper;
+	if (ret == 0)
+		ret = run_helper(&j, err);
+	if (ret < 0)
+		return ret;
+	doc = json_loads(j.output, 0, NULL);
+	free(j.output);
+	img = calloc(1, sizeof(*img));
+	if (img && json_is_object(json_object_get(doc, "config")))
+		img->config_json = json_dumps(json_object_get(doc, "config"),
+					      JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(doc);
+	if (!img || !img->config_json) {
+		img_image_free(img);
+		return cmn_err_msg(
+			err, EINVAL,
+			"%s has no image config; save it again with hutch save --format squashfs",
+			path);
+	}
+	img->config_len = strlen(img->config_json);
+	ret = img_sha256_buf(img->config_json, img->config_len, &img->id);
+	if (ret < 0) {
+		img_image_free(img);
+		return cmn_err_set(err, -ret, "%s", path);
+	}
+	*out = img;
+	return 0;
+}
+
+int img_load_squashfs(struct img_store *s, const char *path, const char *config,
+		      const char *message, char **name, struct img_digest *id,
+		      struct hutch_err *err)
+{
+	cleanup_free char *helper = NULL, *cfg = NULL, *tmp = NULL,
+			  *rootfs = NULL;
+	char *argv[] = { NULL, "unpack", (char *)path, NULL, NULL };
+	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
+				  err);
+
+	*name = NULL;
+	if (ret == 0)
+		ret = read_document(helper, path, name, &cfg, err);
+	if (ret == 0 && !(tmp = img_store_tmpdir(s, "sqfs", err)))
+		ret = -EIO;
+	if (ret == 0 && !(rootfs = cmn_strdup_printf("%s/rootfs", tmp)))
+		ret = cmn_err_set(err, ENOMEM, "load");
+	if (ret == 0 && mkdir(rootfs, 0755) < 0)
+		ret = cmn_err_set(err, errno, "cannot make %s", rootfs);
+	if (ret == 0) {
+		struct helper_job j = { .argv = argv };
+
+		argv[0] = helper;
+		argv[3] = rootfs;
+		ret = sbx_userns_call(SBX_USERNS_AUTO, helper_in_userns, &j,
+				      NULL, 0, err);
+	}
+	if (ret == 0)
+		ret = img_import(s, rootfs, -1, config ? config : cfg,
+				 message ? message
+					 : "loaded from a squashfs image",
+				 id, err);
+	if (tmp)
+		img_store_remove(s, tmp + strlen(s->root) + 1, NULL);
+	if (ret < 0) {
+		free(*name);
+		*name = NULL;
+	}
+	return ret;
+}

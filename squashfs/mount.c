@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+/* mount.c - hutch-squashfs mount: a verified .sqsh served through
+ * libfuse3 with libsquashfuse_ll's operations, read-only
+ *
+ * Why a helper and not a layer type of hutch-overlay, nor hutch itself:
+ * libsquashfuse_ll already is a complete low-level FUSE filesystem over a
+ * squashfs image (its sqfs_ll_op_* are libfuse3 operations), so serving it
+ * takes a session and a loop, not a filesystem of our own; hutch-overlay
+ * would need a second kind of layer (inodes, readdir, xattrs read from a
+ * squashfs instead of a directory descriptor) through all of its code; and
+ * in hutch's own process the mount would need a thread in every `run`,
+ * and libsquashfuse with it. The writable layer goes above this mount as
+ * above any image's layers: the container's storage driver (kernel
+ * overlayfs where it can, hutch-overlay otherwise) takes the mount point
+ * as its one lower directory.
+ *
+ * hutch starts it as it starts hutch-overlay (sandbox/storage-fuse.c): in
+ * the container's user and mount namespaces, with --ready-fd and
+ * --exit-with-mntns, so that the mount and this process end with the
+ * container. The file's digest is checked before it is mounted
+ * (trailer.c), once per unchanged file (verified.c); libsquashfuse then reads the squashfs at offset 0 through
+ * a descriptor of that same file.
+ */
+
+/* First: its config.h sets _POSIX_C_SOURCE, which the C library's
+ * headers then raise for _GNU_SOURCE; and one of its declarations is not
+ * a prototype. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include <ll.h>
+#pragma GCC diagnostic pop
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "squashfs/hsq-internal.h"
+
+static const struct fuse_lowlevel_ops ops = {
+	.lookup = sqfs_ll_op_lookup,
+	.forget = sqfs_ll_op_forget,
+	.getattr = sqfs_ll_op_getattr,
+	.readlink = sqfs_ll_op_readlink,
+	.open = sqfs_ll_op_open,
+	.read = sqfs_ll_op_read,
+	.release = sqfs_ll_op_release,
+	.opendir = sqfs_ll_op_opendir,
+	.readdir = sqfs_ll_op_readdir,
+	.releasedir = sqfs_ll_op_releasedir,
+	.statfs = stfs_ll_op_statfs,
+	.getxattr = sqfs_ll_op_getxattr,
+	.listxattr = sqfs_ll_op_listxattr,
+};
+
+/* Into a private copy of the mount namespace without our mount: the
+ * container's namespace then dies with its last process, and takes the
+ * mount, and so this process's session, with it. */
+static int leave_mntns(const char *mnt, struct hutch_err *err)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return cmn_err_set(err, errno,
+				   "cannot make a private mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return cmn_err_set(err, errno, "cannot make mounts private");
+	if (umount2(mnt, MNT_DETACH) < 0)
+		return cmn_err_set(err, errno, "cannot drop our copy of %s",
+				   mnt);
+	return 0;
+}
+
+int hsq_mount(const char *file, const char *mnt, const char *cache, int ready,
+	      bool exit_with_ns, struct hutch_err *err)
+{
+	char *argv[] = {
+		"hutch-squashfs", "-o",
+		"ro,allow_other,default_permissions,fsname=hutch-squashfs,subtype=squashfs",
+		NULL
+	};
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	cleanup_close int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct fuse_session *se = NULL;
+	char path[64];
+	sqfs_ll *ll;
+	int ret;
+
+	if (fd < 0)
+		return cmn_err_set(err, errno, "cannot open %s", file);
+	ret = hsq_verify_cached(fd, file, cache, err);
+	if (ret < 0)
+		return ret;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ll = sqfs_ll_open(path, 0);
+	if (!ll)
+		return cmn_err_msg(
+			err, EINVAL,
+			"%s is not a squashfs image libsquashfuse can read; save it again",
+			file);
+	se = fuse_session_new(&args, &ops, sizeof(ops), ll);
+	if (!se || fuse_session_mount(se, mnt) != 0) {
+		ret = cmn_err_msg(
+			err, EIO,
+			"cannot mount %s on %s with FUSE (see the line above); check /dev/fuse",
+			file, mnt);
+		goto out;
+	}
+	if (exit_with_ns && (ret = leave_mntns(mnt, err)) < 0)
+		goto unmount;
+	if (ready >= 0) {
+		if (cmn_write_all(ready, "1", 1) < 0)
+			cmn_warn("cannot write to the ready descriptor: %s",
+				 strerror(errno));
+		close(ready);
+	}
+	ret = fuse_session_loop(se);
+	ret = ret < 0 ? cmn_err_set(err, -ret, "serving %s", file) : 0;
+unmount:
+	if (!exit_with_ns)
+		fuse_session_unmount(se);
+out:
+	if (se)
+		fuse_session_destroy(se);
+	sqfs_ll_destroy(ll);
+	free(ll);
+	fuse_opt_free_args(&args);
+	return ret;
+}
