@@ -89,7 +89,7 @@ void ovl_fill_entry(struct ovl_fs *fs, struct ovl_node *n,
 int ovl_stat_node(struct ovl_fs *fs, struct ovl_node *n, struct stat *st,
 		  int *layer)
 {
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 	unsigned long gen;
 	int r, l;
 
@@ -98,8 +98,8 @@ int ovl_stat_node(struct ovl_fs *fs, struct ovl_node *n, struct stat *st,
 		r = ovl_node_path(fs, n, path, sizeof(path), &l);
 		if (r < 0)
 			return r;
-		if (fstatat(fs->layers[l].fd, path, st, AT_SYMLINK_NOFOLLOW) ==
-		    0) {
+		if (ovl_fstatat(fs->layers[l].fd, path, st,
+				AT_SYMLINK_NOFOLLOW) == 0) {
 			if (layer)
 				*layer = l;
 			return 0;

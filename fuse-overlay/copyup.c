@@ -208,8 +208,8 @@ static int set_meta(struct ovl_fs *fs, const char *tmp, int src_fd, int fd,
 
 static int open_src(struct ovl_fs *fs, int layer, const char *path, int flags)
 {
-	int fd = openat(fs->layers[layer].fd, path,
-			flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int fd = ovl_openat(fs->layers[layer].fd, path,
+			    flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 
 	return fd < 0 ? -errno : fd;
 }
@@ -254,8 +254,8 @@ static int make_other(struct ovl_fs *fs, int layer, const char *src,
 {
 	if (S_ISLNK(st->st_mode)) {
 		char target[PATH_MAX + 1];
-		ssize_t n = readlinkat(fs->layers[layer].fd, src, target,
-				       sizeof(target));
+		ssize_t n = ovl_readlinkat(fs->layers[layer].fd, src, target,
+					   sizeof(target));
 
 		if (n < 0)
 			return -errno;
@@ -298,10 +298,14 @@ static int install(struct ovl_fs *fs, struct ovl_node *n,
 	return r;
 }
 
-static int copy_up_locked(struct ovl_fs *fs, struct ovl_node *n,
-			  struct ovl_node *parent, const char *name, int flags)
+/* Not inlined: ovl_copy_up() recurses once per parent to copy up, and
+ * this frame holds two OVL_PATH_MAX buffers. */
+__attribute__((noinline)) static int copy_up_locked(struct ovl_fs *fs,
+						    struct ovl_node *n,
+						    struct ovl_node *parent,
+						    const char *name, int flags)
 {
-	char src[PATH_MAX], dir[PATH_MAX], tmp[64];
+	char src[OVL_PATH_MAX], dir[OVL_PATH_MAX], tmp[64];
 	cleanup_close int dfd = -1;
 	struct stat st, pst;
 	int layer, r;
@@ -311,10 +315,11 @@ static int copy_up_locked(struct ovl_fs *fs, struct ovl_node *n,
 		r = ovl_node_path(fs, parent, dir, sizeof(dir), NULL);
 	if (r < 0)
 		return r;
-	if (fstatat(fs->layers[layer].fd, src, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (ovl_fstatat(fs->layers[layer].fd, src, &st, AT_SYMLINK_NOFOLLOW) <
+	    0)
 		return -errno;
-	dfd = openat(fs->layers[OVL_UPPER].fd, dir,
-		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	dfd = ovl_openat(fs->layers[OVL_UPPER].fd, dir,
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0 || fstat(dfd, &pst) < 0)
 		return -errno;
 	ovl_tmpname(fs, tmp, sizeof(tmp));

@@ -144,7 +144,7 @@ static int listing_add(struct ovl_listing *l, const char *name, uint8_t type,
 }
 
 struct list_snap {
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 	bool upper, opaque, xwh, lowers;
 	uint64_t version;
 };
@@ -201,7 +201,7 @@ static int read_upper(struct ovl_fs *fs, const struct list_snap *s,
 		      struct ovl_listing *l, struct ovl_dindex *seen)
 {
 	cleanup_dir DIR *d =
-		cmn_opendirat(fs->layers[OVL_UPPER].fd, s->path, O_NOFOLLOW);
+		ovl_opendirat(fs->layers[OVL_UPPER].fd, s->path, O_NOFOLLOW);
 	struct dirent *de;
 	uint8_t type;
 
@@ -377,7 +377,7 @@ static uint64_t dot_ino(struct ovl_fs *fs, struct ovl_node *dir, bool dotdot)
 /* Directory descriptors of one readdirplus call, per layer, opened on
  * first use: attributes are read relative to them. */
 struct plus_ctx {
-	char path[PATH_MAX]; /* the directory's path in every layer */
+	char path[OVL_PATH_MAX]; /* the directory's path in every layer */
 	bool have_path;
 	int fds[8];
 	uint16_t layers[8];
@@ -411,8 +411,8 @@ static int plus_fd(struct ovl_fs *fs, struct ovl_node *dir, struct plus_ctx *pc,
 		return -1;
 	pc->layers[pc->n] = layer;
 	pc->fds[pc->n] =
-		openat(fs->layers[layer].fd, pc->path,
-		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		ovl_openat(fs->layers[layer].fd, pc->path,
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	return pc->fds[pc->n++];
 }
 
@@ -549,7 +549,7 @@ void ovl_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 	int layer, r = 0;
 
 	(void)fi;
@@ -558,8 +558,8 @@ void ovl_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			  &layer) == 0 &&
 	    fs->has_upper && layer == OVL_UPPER) {
 		cleanup_close int fd =
-			openat(fs->layers[OVL_UPPER].fd, path,
-			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			ovl_openat(fs->layers[OVL_UPPER].fd, path,
+				   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		if (fd < 0 || (datasync ? fdatasync(fd) : fsync(fd)) < 0)
 			r = errno;

@@ -51,8 +51,8 @@ int ovl_dir_probe(struct ovl_fs *fs, int layer, const char *path, bool *opaque,
 		  bool *has_wh, bool *xwh)
 {
 	cleanup_close int fd =
-		openat(fs->layers[layer].fd, path,
-		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		ovl_openat(fs->layers[layer].fd, path,
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	char v[4];
 	ssize_t n;
 	struct stat st;
@@ -90,7 +90,7 @@ int ovl_dir_index(struct ovl_fs *fs, struct ovl_node *dir,
 	struct ovl_dir *d = dir->dir;
 	struct ovl_dindex *ix =
 		atomic_load_explicit(&d->index, memory_order_acquire);
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 	int r = 0;
 
 	if (ix) {
@@ -104,9 +104,9 @@ int ovl_dir_index(struct ovl_fs *fs, struct ovl_node *dir,
 		r = ix ? ovl_node_path(fs, dir, path, sizeof(path), NULL)
 		       : -ENOMEM;
 		for (unsigned i = 0; r == 0 && i < d->nlower; i++) {
-			int fd = openat(fs->layers[d->lower[i]].fd, path,
-					O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-						O_CLOEXEC);
+			int fd = ovl_openat(fs->layers[d->lower[i]].fd, path,
+					    O_RDONLY | O_DIRECTORY |
+						    O_NOFOLLOW | O_CLOEXEC);
 			bool opaque = false;
 
 			if (fd < 0) {
@@ -131,7 +131,7 @@ int ovl_dir_index(struct ovl_fs *fs, struct ovl_node *dir,
 
 /* What the lookup needs to know about the directory it searches. */
 struct dir_snap {
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 	bool upper; /* the directory exists in the upper */
 	bool opaque, wh, xwh;
 	uint16_t nlower;
@@ -227,15 +227,15 @@ static int find_upper(struct ovl_fs *fs, struct ovl_node *dir,
 		      const char *path, struct ovl_found *f)
 {
 	int ufd = fs->layers[OVL_UPPER].fd;
-	char wh[PATH_MAX];
+	char wh[OVL_PATH_MAX];
 
-	if (fstatat(ufd, path, &f->st, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (ovl_fstatat(ufd, path, &f->st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (ovl_is_whiteout_stat(&f->st))
 			return -ENOENT;
 		if (s->xwh && S_ISREG(f->st.st_mode) && f->st.st_size == 0) {
 			cleanup_close int dfd =
-				openat(ufd, s->path,
-				       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				ovl_openat(ufd, s->path,
+					   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 			if (dfd >= 0 && ovl_is_xattr_whiteout(fs, dfd, name))
 				return -ENOENT;
@@ -256,7 +256,7 @@ static int find_upper(struct ovl_fs *fs, struct ovl_node *dir,
 
 		strcat(whname, name);
 		if (join(wh, sizeof(wh), s->path, whname) == 0 &&
-		    fstatat(ufd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		    ovl_fstatat(ufd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return -ENOENT;
 	}
 	return s->nlower ? 0 : -ENOENT;
@@ -274,8 +274,8 @@ static int find_lower(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
 	e = ovl_dindex_find(ix, name);
 	if (!e || e->type == OVL_DT_WHT)
 		return -ENOENT;
-	if (fstatat(fs->layers[e->layer].fd, path, &f->st,
-		    AT_SYMLINK_NOFOLLOW) < 0)
+	if (ovl_fstatat(fs->layers[e->layer].fd, path, &f->st,
+			AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	f->layer = e->layer;
 	if (S_ISDIR(f->st.st_mode))
@@ -287,7 +287,7 @@ static int find_once(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
 		     struct ovl_found *f)
 {
 	struct dir_snap s;
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 	int r;
 
 	r = snap_dir(fs, dir, &s);
@@ -353,7 +353,7 @@ int ovl_lookup_listed(struct ovl_fs *fs, struct ovl_node *dir, int dirfd,
 	const struct ovl_dindex *ix;
 	const struct ovl_dent *ie;
 	struct ovl_found f;
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 
 	/* Where the directory has an upper copy, names may have changed
 	 * since the listing: ask afresh. */

@@ -11,15 +11,18 @@
  *
  * Layers. Layer 0 is the upper when there is one, then the lowers top
  * first (layers.c). Each layer is a directory descriptor; every real path
- * is resolved relative to one, never from "/". What we write to the
- * upper follows the kernel's on-disk format (0/0 character devices for
+ * is resolved relative to one, never from "/". Paths may be longer than
+ * PATH_MAX counted from the overlay's root (up to OVL_PATH_MAX, 64 KiB):
+ * one too long for a system call is resolved from its parent, opened one
+ * component at a time without following symlinks (at.c). What we write to
+ * the upper follows the kernel's on-disk format (0/0 character devices for
  * whiteouts, user.overlay.opaque=y for opaque directories), so the same
  * upper directory can later be mounted by the kernel, and we read the OCI
  * ".wh." forms and the xattr whiteouts too (whiteout.c). In an upper that
  * holds only the kernel's markers, ".wh." names are ordinary, as on the
  * kernel's overlay; in lowers, and in an upper written with OCI markers,
- * they stay markers. A 0/0 device cannot be made through the mount
- * (EPERM, as the kernel answers): it would be a whiteout.
+ * they stay markers. A 0/0 device cannot be made through the mount (EPERM,
+ * as the kernel answers): it would be a whiteout.
  *
  * Nodes. A FUSE inode is a struct ovl_node (inode.c), keyed by the
  * (st_dev, st_ino) of its top real object, named by (parent, name) pairs

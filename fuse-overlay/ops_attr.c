@@ -124,7 +124,8 @@ static int set_times(int ufd, const char *path, int fd, const struct stat *attr,
 		ts[1] = attr->st_mtim;
 	if (fd >= 0)
 		return futimens(fd, ts) < 0 ? -errno : 0;
-	return utimensat(ufd, path, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	return ovl_utimensat(ufd, path, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
+								     : 0;
 }
 
 static int set_size(struct ovl_fs *fs, const char *path, int fd, off_t size)
@@ -133,7 +134,7 @@ static int set_size(struct ovl_fs *fs, const char *path, int fd, off_t size)
 
 	if (fd >= 0)
 		return ftruncate(fd, size) < 0 ? -errno : 0;
-	r = ovl_chdir_layer(fs, OVL_UPPER);
+	r = ovl_chdir_at(fs, OVL_UPPER, &path);
 	if (r < 0)
 		return r;
 	return truncate(path, size) < 0 ? -errno : 0;
@@ -151,7 +152,7 @@ static int apply_setattr(struct ovl_fs *fs, const char *path, int fd,
 
 	if (valid & FUSE_SET_ATTR_MODE) {
 		r = fd >= 0 ? fchmod(fd, attr->st_mode & 07777)
-			    : fchmodat(ufd, path, attr->st_mode & 07777, 0);
+			    : ovl_fchmodat(ufd, path, attr->st_mode & 07777, 0);
 		if (r < 0)
 			return -errno;
 	}
@@ -164,8 +165,8 @@ static int apply_setattr(struct ovl_fs *fs, const char *path, int fd,
 		if (r < 0)
 			return r;
 		if ((fd >= 0 ? fchown(fd, uid, gid)
-			     : fchownat(ufd, path, uid, gid,
-					AT_SYMLINK_NOFOLLOW)) < 0)
+			     : ovl_fchownat(ufd, path, uid, gid,
+					    AT_SYMLINK_NOFOLLOW)) < 0)
 			return -errno;
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
@@ -185,7 +186,7 @@ void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct ovl_fs *fs = ovl_fs_of(req);
 	struct ovl_node *n = ovl_node_of(fs, ino);
 	bool trunc0 = (valid & FUSE_SET_ATTR_SIZE) && attr->st_size == 0;
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 	struct stat st;
 	int fd = -1, layer, r;
 
@@ -209,7 +210,7 @@ void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 void ovl_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char path[PATH_MAX], target[PATH_MAX + 1];
+	char path[OVL_PATH_MAX], target[PATH_MAX + 1];
 	ssize_t n;
 	int layer, r;
 
@@ -218,7 +219,7 @@ void ovl_op_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, -r);
 		return;
 	}
-	n = readlinkat(fs->layers[layer].fd, path, target, sizeof(target));
+	n = ovl_readlinkat(fs->layers[layer].fd, path, target, sizeof(target));
 	if (n < 0 || n >= (ssize_t)sizeof(target)) {
 		fuse_reply_err(req, n < 0 ? errno : ENAMETOOLONG);
 		return;

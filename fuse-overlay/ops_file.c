@@ -29,7 +29,7 @@ static struct ovl_fh *fh_of(struct fuse_file_info *fi)
 
 int ovl_fh_fd(struct ovl_fs *fs, struct ovl_node *n, struct ovl_fh *fh)
 {
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 	int up = atomic_load(&fh->upfd), expected = -1, layer, fd;
 
 	if (up >= 0)
@@ -41,8 +41,8 @@ int ovl_fh_fd(struct ovl_fs *fs, struct ovl_node *n, struct ovl_fh *fh)
 	if (ovl_node_path(fs, n, path, sizeof(path), &layer) < 0 ||
 	    !(fs->has_upper && layer == OVL_UPPER))
 		return fh->fd;
-	fd = openat(fs->layers[OVL_UPPER].fd, path,
-		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = ovl_openat(fs->layers[OVL_UPPER].fd, path,
+			O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return fh->fd;
 	if (!atomic_compare_exchange_strong(&fh->upfd, &expected, fd)) {
@@ -66,13 +66,14 @@ static int real_flags(struct ovl_fs *fs, int flags)
 
 static int open_real(struct ovl_fs *fs, int layer, const char *path, int flags)
 {
-	int fd = openat(fs->layers[layer].fd, path, real_flags(fs, flags));
+	int fd = ovl_openat(fs->layers[layer].fd, path, real_flags(fs, flags));
 
 	/* Read-write for the page cache may be refused where write-only is
 	 * not (an unprivileged daemon, a file mode 0200). */
 	if (fd < 0 && errno == EACCES && (flags & O_ACCMODE) == O_WRONLY)
-		fd = openat(fs->layers[layer].fd, path,
-			    (real_flags(fs, flags) & ~O_ACCMODE) | O_WRONLY);
+		fd = ovl_openat(fs->layers[layer].fd, path,
+				(real_flags(fs, flags) & ~O_ACCMODE) |
+					O_WRONLY);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -162,7 +163,7 @@ void ovl_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct ovl_node *n = ovl_node_of(fs, ino);
 	bool writes =
 		(fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 	struct ovl_fh *fh;
 	int layer, fd, r = 0;
 

@@ -42,8 +42,8 @@ int ovl_open_upper_dir(struct ovl_fs *fs, struct ovl_node *dir, char *path,
 
 	if (r < 0)
 		return r;
-	fd = openat(fs->layers[OVL_UPPER].fd, path,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = ovl_openat(fs->layers[OVL_UPPER].fd, path,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -100,8 +100,8 @@ static int make_object(struct ovl_fs *fs, int dfd, const char *name,
 	case OVL_MK_NODE:
 		return mknodat(dfd, name, m->mode, m->rdev) < 0 ? -errno : 0;
 	case OVL_MK_LINK:
-		return linkat(fs->layers[OVL_UPPER].fd, m->target, dfd, name,
-			      0) < 0
+		return ovl_linkat(fs->layers[OVL_UPPER].fd, m->target, dfd,
+				  name, 0) < 0
 			       ? -errno
 			       : 0;
 	}
@@ -216,17 +216,21 @@ static int create_fast(struct ovl_fs *fs, fuse_req_t req, const char *dirpath,
 		       const char *path, struct ovl_maker *m, struct stat *st)
 {
 	int ufd = fs->layers[OVL_UPPER].fd;
-	int r = make_object(fs, ufd, path, m);
+	int r;
+
+	if (strnlen(path, PATH_MAX) >= PATH_MAX)
+		return 1; /* too long for one call: from the parent's fd */
+	r = make_object(fs, ufd, path, m);
 
 	if (r == -EEXIST) {
 		struct stat cur;
 
-		if (fstatat(ufd, path, &cur, AT_SYMLINK_NOFOLLOW) == 0 &&
+		if (ovl_fstatat(ufd, path, &cur, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    ovl_is_whiteout_stat(&cur))
 			return 1;
 		return -EEXIST;
 	}
-	if (r == 0 && fstatat(ufd, path, st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (r == 0 && ovl_fstatat(ufd, path, st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
 	if (r == 0 && m->kind != OVL_MK_LINK)
 		r = fix_owner(fs, req, ufd, path, ufd, dirpath, st);
@@ -241,8 +245,8 @@ static int create_careful(struct ovl_fs *fs, fuse_req_t req,
 			  struct ovl_maker *m, struct stat *st)
 {
 	cleanup_close int dfd =
-		openat(fs->layers[OVL_UPPER].fd, dirpath,
-		       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		ovl_openat(fs->layers[OVL_UPPER].fd, dirpath,
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat cur;
 
 	if (dfd < 0)
@@ -259,7 +263,7 @@ int ovl_create_obj(fuse_req_t req, struct ovl_node *parent, const char *name,
 		   struct ovl_maker *m, struct fuse_entry_param *e)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char dirpath[PATH_MAX], path[PATH_MAX];
+	char dirpath[OVL_PATH_MAX], path[OVL_PATH_MAX];
 	cleanup_free struct ovl_found *f = calloc(1, sizeof(*f));
 	struct ovl_node *n;
 	bool wh_files;
@@ -363,7 +367,7 @@ void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct ovl_fs *fs = ovl_fs_of(req);
 	struct ovl_node *n = ovl_node_of(fs, ino);
 	struct ovl_maker m = { .kind = OVL_MK_LINK };
-	char src[PATH_MAX];
+	char src[OVL_PATH_MAX];
 	struct fuse_entry_param e;
 	int r;
 
@@ -440,14 +444,15 @@ static int remove_name(struct ovl_fs *fs, struct ovl_node *dir,
 		       struct ovl_node *n, const char *name,
 		       const struct ovl_found *f, bool rmdir, bool need_wh)
 {
-	char dirpath[PATH_MAX], path[PATH_MAX];
+	char dirpath[OVL_PATH_MAX], path[OVL_PATH_MAX];
 	cleanup_close int dfd = -1;
 	int r;
 
 	if (f->layer == OVL_UPPER && !need_wh && !rmdir) {
 		/* The common case needs no directory descriptor. */
 		r = ovl_child_path(fs, dir, name, path, sizeof(path));
-		if (r == 0 && unlinkat(fs->layers[OVL_UPPER].fd, path, 0) < 0)
+		if (r == 0 &&
+		    ovl_unlinkat(fs->layers[OVL_UPPER].fd, path, 0) < 0)
 			r = -errno;
 	} else {
 		dfd = ovl_open_upper_dir(fs, dir, dirpath, sizeof(dirpath));

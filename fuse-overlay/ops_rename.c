@@ -36,7 +36,7 @@ struct rename_op {
 	struct ovl_node *s, *t; /* source, target (NULL: none), referenced */
 	unsigned flags;
 	int odfd, ndfd; /* the parents in the upper */
-	char opath[PATH_MAX], npath[PATH_MAX];
+	char opath[OVL_PATH_MAX], npath[OVL_PATH_MAX];
 	bool old_in_lower; /* the old name needs a whiteout after */
 	bool np_merged, op_merged;
 };

@@ -67,8 +67,15 @@ static int at_node(struct ovl_fs *fs, struct ovl_node *n, char *path,
 		   size_t size, int *fd)
 {
 	int layer, r = ovl_node_target(fs, n, path, size, &layer, fd);
+	const char *rel = path;
 
-	return r < 0 || *fd >= 0 ? r : ovl_chdir_layer(fs, layer);
+	if (r < 0 || *fd >= 0)
+		return r;
+	r = ovl_chdir_at(fs, layer, &rel);
+	if (r == 0 &&
+	    rel != path) /* long: the last component, from its parent */
+		memmove(path, rel, strlen(rel) + 1);
+	return r;
 }
 
 static void reply_size_or_data(fuse_req_t req, size_t size, const char *buf,
@@ -86,7 +93,7 @@ void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     size_t size)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char path[PATH_MAX], dname[XATTR_NAME_MAX + 32];
+	char path[OVL_PATH_MAX], dname[XATTR_NAME_MAX + 32];
 	cleanup_free char *buf = size ? malloc(size) : NULL;
 	cleanup_close int fd = -1;
 	ssize_t n;
@@ -137,7 +144,7 @@ static ssize_t list_raw(const char *path, int fd, char *buf, size_t size)
 void ovl_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 	cleanup_free char *raw = NULL, *out = NULL;
 	cleanup_close int fd = -1;
 	ssize_t len;
@@ -184,7 +191,7 @@ void ovl_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     const char *value, size_t size, int flags)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char path[PATH_MAX], dname[XATTR_NAME_MAX + 32];
+	char path[OVL_PATH_MAX], dname[XATTR_NAME_MAX + 32];
 	cleanup_close int fd = -1;
 	int r = disk_name(name, dname, sizeof(dname));
 
@@ -202,7 +209,7 @@ void ovl_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
 	struct ovl_node *n = ovl_node_of(fs, ino);
-	char path[PATH_MAX], dname[XATTR_NAME_MAX + 32];
+	char path[OVL_PATH_MAX], dname[XATTR_NAME_MAX + 32];
 	cleanup_close int fd = -1;
 	int r = disk_name(name, dname, sizeof(dname));
 

@@ -479,6 +479,34 @@ int ovl_chdir_fd(int fd);
 /** ovl_chdir_forget() - @fd is being closed: forget that it is current. */
 void ovl_chdir_forget(void);
 
+/* Paths relative to a layer root are built up to OVL_PATH_MAX bytes; the
+ * ovl_*at() wrappers take one longer than a system call accepts (PATH_MAX)
+ * by opening its parent component by component (O_NOFOLLOW) and calling
+ * the *at() function on the last component. They return as libc does (-1
+ * and errno). Paths that fit cost one strnlen. */
+#define OVL_PATH_MAX 65536
+
+/** ovl_at_parent() - open the parent of *@path (relative to @dirfd) by
+ * walking its components; *@path becomes the last one. Return: the new
+ * O_PATH descriptor (caller closes), or -1 and errno. */
+int ovl_at_parent(int dirfd, const char **path);
+int ovl_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+int ovl_openat(int dirfd, const char *path, int flags, ...);
+ssize_t ovl_readlinkat(int dirfd, const char *path, char *buf, size_t size);
+int ovl_unlinkat(int dirfd, const char *path, int flags);
+int ovl_utimensat(int dirfd, const char *path, const struct timespec ts[2],
+		  int flags);
+int ovl_fchmodat(int dirfd, const char *path, mode_t mode, int flags);
+int ovl_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+int ovl_linkat(int odirfd, const char *opath, int ndirfd, const char *npath,
+	       int flags);
+/** ovl_opendirat() - cmn_opendirat() for any length of @path. */
+DIR *ovl_opendirat(int dirfd, const char *path, int flags);
+/** ovl_chdir_at() - ovl_chdir_layer(), for path-only calls on *@path: a
+ * long one leaves the thread in its parent and *@path its last component.
+ * Return: 0 or -errno. */
+int ovl_chdir_at(struct ovl_fs *fs, int layer, const char **path);
+
 /* ---- copy-up (copyup.c) ------------------------------------------------ */
 
 enum {

@@ -58,8 +58,8 @@ void ovl_tmpname(struct ovl_fs *fs, char *buf, size_t size)
 
 static int open_upper_dir(struct ovl_fs *fs, const char *dirpath)
 {
-	int fd = openat(fs->layers[OVL_UPPER].fd, dirpath,
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = ovl_openat(fs->layers[OVL_UPPER].fd, dirpath,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
 }
@@ -146,7 +146,7 @@ int ovl_set_opaque(struct ovl_fs *fs, const char *path)
 bool ovl_upper_whiteout_at(struct ovl_fs *fs, const char *dirpath,
 			   const char *name, bool check_wh_file)
 {
-	char path[PATH_MAX];
+	char path[OVL_PATH_MAX];
 	struct stat st;
 	int n;
 
@@ -155,8 +155,8 @@ bool ovl_upper_whiteout_at(struct ovl_fs *fs, const char *dirpath,
 		    : snprintf(path, sizeof(path), "%s/%s", dirpath, name);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return false;
-	if (fstatat(fs->layers[OVL_UPPER].fd, path, &st, AT_SYMLINK_NOFOLLOW) ==
-	    0)
+	if (ovl_fstatat(fs->layers[OVL_UPPER].fd, path, &st,
+			AT_SYMLINK_NOFOLLOW) == 0)
 		return ovl_is_whiteout_stat(&st);
 	if (!check_wh_file)
 		return false;
@@ -166,8 +166,8 @@ bool ovl_upper_whiteout_at(struct ovl_fs *fs, const char *dirpath,
 			       dirpath, name);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return false;
-	return fstatat(fs->layers[OVL_UPPER].fd, path, &st,
-		       AT_SYMLINK_NOFOLLOW) == 0;
+	return ovl_fstatat(fs->layers[OVL_UPPER].fd, path, &st,
+			   AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 void ovl_remove_wh_file(struct ovl_fs *fs, const char *dirpath,

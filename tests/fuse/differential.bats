@@ -44,6 +44,10 @@ run_diff() {
 	run_diff "$FUSE_TESTS/scripts/names.ops"
 }
 
+@test "differential: paths beyond PATH_MAX from the root, copy-up at depth" {
+	run_diff "$FUSE_TESTS/scripts/deep.ops"
+}
+
 @test "differential: 300 random operations, seed 1" {
 	run_diff fuzz:1:300
 }

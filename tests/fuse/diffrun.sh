@@ -17,6 +17,28 @@ OVL=${OVL:?}
 
 "$here/mkfixture.sh" "$work/base" "$mode" || exit 2
 cp -a "$work/base" "$work/k" && cp -a "$work/base" "$work/h" || exit 2
+# Lower content beyond PATH_MAX from the root (deep.ops works there): 22
+# levels of 200-byte names under abyss, merged from l1, l2 and l3, the top
+# two levels already in the upper. Made after the copies (cp -a resolves
+# whole paths), by entering one level at a time.
+deep_fixture() (
+	set -e
+	L=$(printf 'L%.0s' {1..200})
+	dive() { # dive LAYER LEVELS: enter LAYER/abyss/L/L/..., making them
+		cd "$1/abyss"
+		for ((i = 0; i < $2; i++)); do mkdir -p "$L" && cd "$L"; done
+	}
+	cd "$1"
+	mkdir l1/abyss l2/abyss l3/abyss u/abyss
+	(dive u 2)
+	(dive l3 11 && echo "mid l3" >mid)
+	(dive l3 22 && echo "leaf l3" >leaf && echo "gone l3" >gone &&
+		echo "wh l3" >wh && ln -s leaf sl && mkdir sub &&
+		echo "sub/a l3" >sub/a && setfattr -n user.k -v deep leaf)
+	(dive l2 22 && mknod wh c 0 0 && echo "sub/b l2" >b)
+	(dive l1 22 && echo "top l1" >top && mkdir sub && echo "sub/c l1" >sub/c)
+)
+deep_fixture "$work/k" && deep_fixture "$work/h" || exit 2
 lowers() { echo "$1/l1:$1/l2:$1/l3"; }
 mount -t overlay overlay \
 	-o "lowerdir=$(lowers "$work/k"),upperdir=$work/k/u,workdir=$work/k/w,userxattr" \

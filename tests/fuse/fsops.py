@@ -12,7 +12,10 @@ usage: fsops.py run ROOT < SCRIPT     execute SCRIPT (one op a line) in ROOT
 The differential suite runs the same script on the kernel's overlayfs and on
 hutch-overlay and compares the outputs line by line: every op's result
 (value or errno name) and the trees afterwards. Paths in scripts are
-relative to ROOT and contain no spaces.
+relative to ROOT (or to the directory the last "cd" op entered) and
+contain no spaces; "{L}" in a script stands for a 200-byte name, so that
+scripts can go beyond PATH_MAX (cd one component at a time, then work
+relative to there, as the kernel allows at any depth).
 """
 
 import ctypes
@@ -26,6 +29,7 @@ import time
 
 libc = ctypes.CDLL(None, use_errno=True)
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+LONG = "L" * 200  # what "{L}" stands for in scripts
 OVERLAY_XATTR = ("user.overlay.", "trusted.overlay.")
 
 
@@ -355,6 +359,19 @@ def op_openunlink(p):
         os.close(fd)
 
 
+ROOT = ["."]
+
+
+def op_cd(p, count="1"):
+    """Enter P (COUNT times), one component at a time; "/" is ROOT."""
+    if p == "/":
+        os.chdir(ROOT[0])
+        return
+    for _ in range(int(count)):
+        for c in p.split("/"):
+            os.chdir(c)
+
+
 def op_exists(p):
     return str(os.path.lexists(p))
 
@@ -375,14 +392,16 @@ def run_one(i, line):
         print("%d %s -> BADOP" % (i, line.strip()))
         return
     try:
-        r = fn(*words[1:])
+        r = fn(*[w.replace("{L}", LONG) for w in words[1:]])
         res = "OK" + ("" if r is None else " " + r)
     except OSError as e:
         res = "ERR " + ename(e)
-    print("%d %s -> %s" % (i, line.strip(), res), flush=True)
+    print("%d %s -> %s" % (i, line.strip(), res.replace(LONG, "{L}")),
+          flush=True)
 
 
 def run(root):
+    ROOT[0] = os.path.abspath(root)
     os.chdir(root)
     for i, line in enumerate(sys.stdin):
         run_one(i, line)
@@ -397,9 +416,10 @@ def fuzz(seed, count, root, script):
         for i in range(int(count)):
             existing = []
             for dirpath, dirnames, filenames in os.walk("."):
-                dirnames.sort()
+                # the tree beyond PATH_MAX is deep.ops's, not ours
+                dirnames[:] = sorted(d for d in dirnames if d != "abyss")
                 for n in sorted(dirnames + filenames):
-                    if n != "big":
+                    if n not in ("big", "abyss"):
                         existing.append(os.path.join(dirpath, n)[2:])
             line = gen_line(rnd, existing)
             out.write(line + "\n")
@@ -408,48 +428,51 @@ def fuzz(seed, count, root, script):
 
 # ---- the trees ---------------------------------------------------------------
 
-def tree(root):
-    for dirpath, dirnames, filenames in os.walk(root):
+def walk(root):
+    """(path relative to ROOT, a short path to it, lstat) for everything
+    under ROOT, top-down and sorted. Descriptor-based, so that trees deeper
+    than PATH_MAX are walked too."""
+    for dirpath, dirnames, filenames, dfd in os.fwalk(root):
         dirnames.sort()
         for n in sorted(dirnames + filenames):
-            p = os.path.join(dirpath, n)
-            st = os.lstat(p)
-            line = "%s %s" % (os.path.relpath(p, root), describe(p, st))
-            if stat.S_ISREG(st.st_mode):
-                line += " " + digest(p)
-            line += " [" + xattrs(p) + "]"
-            print(line)
+            rel = os.path.relpath(os.path.join(dirpath, n), root).replace(
+                LONG, "{L}")
+            yield rel, "/proc/self/fd/%d/%s" % (dfd, n), os.lstat(n, dir_fd=dfd)
+
+
+def tree(root):
+    for rel, p, st in walk(root):
+        line = "%s %s" % (rel, describe(p, st))
+        if stat.S_ISREG(st.st_mode):
+            line += " " + digest(p)
+        line += " [" + xattrs(p) + "]"
+        print(line)
 
 
 def markers(upper):
     """An upper dir's entries as stored, overlay bookkeeping left out."""
-    for dirpath, dirnames, filenames in os.walk(upper):
-        dirnames.sort()
-        for n in sorted(dirnames + filenames):
-            p = os.path.join(dirpath, n)
-            rel = os.path.relpath(p, upper)
-            st = os.lstat(p)
-            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-                print("%s WHITEOUT" % rel)
-                continue
-            line = "%s %s" % (rel, describe(p, st, nlink=False).replace(
-                " n%d" % st.st_nlink, ""))
-            if stat.S_ISREG(st.st_mode):
-                line += " " + digest(p)
-            if stat.S_ISDIR(st.st_mode):
-                try:
-                    v = os.getxattr(p, "user.overlay.opaque")
-                    line += " OPAQUE=" + v.decode()
-                except OSError:
-                    pass
-            xs = []
-            if not stat.S_ISLNK(st.st_mode):
-                for x in sorted(os.listxattr(p, follow_symlinks=False)):
-                    if x.startswith(OVERLAY_XATTR) and not x.startswith(
-                            ("user.overlay.overlay.", "trusted.overlay.overlay.")):
-                        continue
-                    xs.append(x)
-            print(line + " [" + ",".join(xs) + "]")
+    for rel, p, st in walk(upper):
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+            print("%s WHITEOUT" % rel)
+            continue
+        line = "%s %s" % (rel, describe(p, st, nlink=False).replace(
+            " n%d" % st.st_nlink, ""))
+        if stat.S_ISREG(st.st_mode):
+            line += " " + digest(p)
+        if stat.S_ISDIR(st.st_mode):
+            try:
+                v = os.getxattr(p, "user.overlay.opaque")
+                line += " OPAQUE=" + v.decode()
+            except OSError:
+                pass
+        xs = []
+        if not stat.S_ISLNK(st.st_mode):
+            for x in sorted(os.listxattr(p, follow_symlinks=False)):
+                if x.startswith(OVERLAY_XATTR) and not x.startswith(
+                        ("user.overlay.overlay.", "trusted.overlay.overlay.")):
+                    continue
+                xs.append(x)
+        print(line + " [" + ",".join(xs) + "]")
 
 
 # ---- random scripts ----------------------------------------------------------
