@@ -133,6 +133,29 @@ static int check_platform(const struct img_image *img, const char *want,
 		os, arch, want);
 }
 
+/* What an image gives a container, from either source: its config under the
+ * user's options, its volumes, its id and stop signal. */
+static int take_image(struct ctr_container *c, struct img_image *img,
+		      const struct img_run_opts *ro,
+		      const struct img_digest *id, struct hutch_err *err)
+{
+	char idstr[72];
+	int ret = img_run_config(img, ro, &c->cfg, err);
+
+	if (ret == 0) {
+		cleanup_strv char **volumes = img_volumes(img);
+
+		ret = ctr_volumes_from_image(&c->cfg, volumes, err);
+	}
+	if (ret == 0) {
+		free(c->image_id);
+		c->image_id = strdup(img_digest_str(id, idstr));
+		c->stop_signal = img_stop_signal(img);
+		if (!c->image_id || apply_image(c, img) < 0)
+			ret = cmn_err_set(err, ENOMEM, "container");
+	}
+	return ret;
+}
 /* `run IMG.sqsh`: the file is the one lower, served by hutch-squashfs
  * (sandbox/squashfs.c) on the container's sqfs/ when it starts; the
  * config is the file's own. Nothing of it is unpacked. */
@@ -143,7 +166,7 @@ static int prepare_squashfs(struct ctr_container *c,
 	struct sbx_config *cfg = &c->cfg;
 	struct img_store *store = NULL;
 	struct img_image *img = NULL;
-	char dir[96], idstr[72], real[PATH_MAX];
+	char dir[96], real[PATH_MAX];
 	int ret =
 		realpath(src->image, real)
 			? 0
@@ -177,19 +200,7 @@ static int prepare_squashfs(struct ctr_container *c,
 					  "cannot create %s", mnt);
 	}
 	if (ret == 0)
-		ret = img_run_config(img, &ro, cfg, err);
-	if (ret == 0) {
-		cleanup_strv char **volumes = img_volumes(img);
-
-		ret = ctr_volumes_from_image(cfg, volumes, err);
-	}
-	if (ret == 0) {
-		free(c->image_id);
-		c->image_id = strdup(img_digest_str(&img->id, idstr));
-		c->stop_signal = img_stop_signal(img);
-		if (!c->image_id || apply_image(c, img) < 0)
-			ret = cmn_err_set(err, ENOMEM, "container");
-	}
+		ret = take_image(c, img, &ro, &img->id, err);
 	img_image_free(img);
 	img_store_close(store);
 	return ret;
@@ -216,7 +227,7 @@ static int prepare_layers(struct ctr_container *c, const struct ctr_source *src,
 	struct img_store *store = NULL;
 	struct img_image *img = NULL;
 	struct img_digest id;
-	char dir[96], idstr[72];
+	char dir[96];
 	int ret = img_store_open(&store, err);
 
 	if (ret == 0)
@@ -231,19 +242,7 @@ static int prepare_layers(struct ctr_container *c, const struct ctr_source *src,
 	if (ret == 0)
 		ret = img_rootfs_prepare(store, img, dir, &c->cfg, err);
 	if (ret == 0)
-		ret = img_run_config(img, &ro, &c->cfg, err);
-	if (ret == 0) {
-		cleanup_strv char **volumes = img_volumes(img);
-
-		ret = ctr_volumes_from_image(&c->cfg, volumes, err);
-	}
-	if (ret == 0) {
-		free(c->image_id);
-		c->image_id = strdup(img_digest_str(&id, idstr));
-		c->stop_signal = img_stop_signal(img);
-		if (!c->image_id || apply_image(c, img) < 0)
-			ret = cmn_err_set(err, ENOMEM, "container");
-	}
+		ret = take_image(c, img, &ro, &id, err);
 	img_image_free(img);
 	img_store_close(store);
 	return ret;
