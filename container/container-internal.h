@@ -42,16 +42,18 @@ struct ctr_group {
 };
 
 /**
- * ctr_group_enter() - join or create the group @name of containers of
- * @image; waits while another member is creating it.
+ * ctr_group_enter() - join or create the group @name of containers whose
+ * key is @key ("IMAGE;fs=HASH", monitor.c's group_key(): no whitespace);
+ * waits while another member is creating it.
  * Return: 0 with @g filled (release with ctr_group_leave()), or -errno
- * with @err filled (another image runs in the group).
+ * with @err filled (the group's container has another image, or was made
+ * with other file-system options).
  */
-int ctr_group_enter(struct ctr_group *g, const char *name, const char *image,
+int ctr_group_enter(struct ctr_group *g, const char *name, const char *key,
 		    struct hutch_err *err);
 /** ctr_group_publish() - the creator's: its container's pid 1 @init runs
  * the command; let the others join. Return: 0 or -errno. */
-int ctr_group_publish(struct ctr_group *g, pid_t init, const char *image);
+int ctr_group_publish(struct ctr_group *g, pid_t init, const char *key);
 /** ctr_group_leave() - let go of the group; the last member removes it. */
 void ctr_group_leave(struct ctr_group *g);
 

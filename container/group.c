@@ -188,11 +188,19 @@ int ctr_group_enter(struct ctr_group *g, const char *name, const char *image,
 	}
 	close(g->door);
 	g->door = -1;
-	if (strcmp(theirs, image) != 0)
+	if (strcmp(theirs, image) != 0) {
+		size_t n = strcspn(image, ";");
+
+		if (strncmp(theirs, image, n) == 0 && theirs[n] == ';')
+			return cmn_err_msg(
+				err, EINVAL,
+				"cannot join group \"%s\": its container was made with other -v, --mount, --tmpfs, --device, --gpus, --read-only or --shm-size options than these; give every member the same ones, or --join none to run alone",
+				name);
 		return cmn_err_msg(
 			err, EINVAL,
-			"cannot join group \"%s\": its container runs %s, not %s; give every member the same image, or another --join name",
-			name, theirs, image);
+			"cannot join group \"%s\": its container runs %.*s, not %.*s; give every member the same image, another --join name, or --join none",
+			name, (int)strcspn(theirs, ";"), theirs, (int)n, image);
+	}
 	return 0;
 }
 

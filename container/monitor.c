@@ -50,10 +50,36 @@ struct foreground {
 	struct ctr_group group; /* --join: fd -1 when none */
 };
 
-/* What every member of a group must run. */
-static const char *group_image(const struct ctr_container *c)
+static uint64_t mix(uint64_t h, const char *s)
 {
-	return c->image_id ? c->image_id : c->image;
+	return cmn_fnv1a64(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/* What every member of a group must share, "IMAGE;fs=HASH": the image, and
+ * the options that shape the container's file system (-v, --mount, --tmpfs,
+ * --device and the GPUs' binds, --read-only, --shm-size), which only the
+ * first member's make: a member that asks for others is refused, not
+ * silently given the first one's. A volume counts by its path only (an
+ * image's anonymous volumes have a name of each container's own). */
+static char *group_key(const struct ctr_container *c)
+{
+	const struct sbx_config *cfg = &c->cfg;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		const struct sbx_mount *m = &cfg->mounts[i];
+		unsigned long v[] = { m->kind, m->flags, m->read_only };
+
+		h = cmn_fnv1a64(h, v, sizeof(v));
+		h = mix(h, m->dst);
+		if (m->kind != SBX_MOUNT_VOLUME)
+			h = mix(mix(h, m->src), m->data);
+	}
+	h = cmn_fnv1a64(h, &cfg->read_only, sizeof(cfg->read_only));
+	h = cmn_fnv1a64(h, &cfg->shm_size, sizeof(cfg->shm_size));
+	return cmn_strdup_printf("%s;fs=%016llx",
+				 c->image_id ? c->image_id : c->image,
+				 (unsigned long long)h);
 }
 
 static void fg_started(void *ctx, pid_t init, char *const *ports)
@@ -61,9 +87,12 @@ static void fg_started(void *ctx, pid_t init, char *const *ports)
 	struct foreground *f = ctx;
 
 	/* The creator of a group: its container is ready for the others. */
-	if (f->group.fd >= 0 && !f->group.init &&
-	    ctr_group_publish(&f->group, init, group_image(f->c)) < 0)
-		cmn_debug("cannot publish group %s", f->c->join);
+	if (f->group.fd >= 0 && !f->group.init) {
+		cleanup_free char *key = group_key(f->c);
+
+		if (!key || ctr_group_publish(&f->group, init, key) < 0)
+			cmn_debug("cannot publish group %s", f->c->join);
+	}
 	ctr_state_running(f->c, init, ports);
 	f->prober = ctr_health_start(f->c);
 }
@@ -120,8 +149,14 @@ int ctr_container_run(struct ctr_container *c, int *status,
 	}
 	if (c->started_at)
 		ctr_volumes_filled(&c->cfg);
-	ret = c->join ? ctr_group_enter(&f.group, c->join, group_image(c), err)
-		      : 0;
+	if (c->join) {
+		cleanup_free char *key = group_key(c);
+
+		ret = key ? ctr_group_enter(&f.group, c->join, key, err)
+			  : cmn_err_set(err, ENOMEM, "group %s", c->join);
+	} else {
+		ret = 0;
+	}
 	if (ret == 0 && f.group.init)
 		ret = sbx_run_in(&c->cfg, &io, f.group.init, status, err);
 	else if (ret == 0) {

@@ -105,7 +105,7 @@ release() {
 
 @test "--join: two runs share one container: SysV, /dev/shm and cross-memory attach work between them; nothing is left" {
 	serve a --join grp
-	run "$HUTCH" run --rm --rootfs "$R" --join grp -- sh -c "shmprobe sysv-see $KEY; cat /dev/shm/$SHM; shmprobe cma-read $PEER $ADDR"
+	run "$HUTCH" run --rm --rootfs "$R" --join grp -v "$SYNC:/sync" -- sh -c "shmprobe sysv-see $KEY; cat /dev/shm/$SHM; shmprobe cma-read $PEER $ADDR"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = hutch ]
@@ -168,6 +168,22 @@ release() {
 	serve a --join grp3
 	expect_plain_error 125 "$HUTCH" run --rm --join grp3 one:1 true
 	[[ $stderr == *grp3* ]]
+	release
+}
+
+@test "--join: a member with other -v, --tmpfs or --read-only than the first is refused in one line, not given the first one's" {
+	serve a --join grp5
+	mkdir -p "$BATS_TEST_TMPDIR/other"
+	expect_plain_error 125 "$HUTCH" run --rm --rootfs "$R" --join grp5 -- true
+	[[ $stderr == *grp5*"-v, --mount, --tmpfs"*"--join none"* ]]
+	expect_plain_error 125 "$HUTCH" run --rm --rootfs "$R" --join grp5 -v "$SYNC:/sync" -v "$BATS_TEST_TMPDIR/other:/other" -- true
+	expect_plain_error 125 "$HUTCH" run --rm --rootfs "$R" --join grp5 -v "$SYNC:/sync:ro" -- true
+	expect_plain_error 125 "$HUTCH" run --rm --rootfs "$R" --join grp5 -v "$SYNC:/sync" --tmpfs /scratch -- true
+	expect_plain_error 125 "$HUTCH" run --rm --rootfs "$R" --join grp5 -v "$SYNC:/sync" --read-only -- true
+	# The same options join.
+	run "$HUTCH" run --rm --rootfs "$R" --join grp5 -v "$SYNC:/sync" -- cat /dev/shm/$SHM
+	[ "$status" -eq 0 ]
+	[ "$output" = shared ]
 	release
 }
 
