@@ -39,19 +39,21 @@ teardown() {
 	pkg_tree_remove "$BATS_TEST_TMPDIR/tree"
 }
 
-@test "dpkg-buildpackage -us -uc -b: the .deb holds the three programs and the AppArmor profile, and depends on what hutch dlopen()s" {
+@test "dpkg-buildpackage -us -uc -b: the .deb holds the four programs and the AppArmor profile, and depends on what hutch dlopen()s" {
 	[ -f "$DEB" ]
 	grep -q "^dpkg-buildpackage: info: binary-only upload" "$BATS_FILE_TMPDIR/deb.log"
 	# The unit tests ran in the build (override_dh_auto_test).
 	grep -q "out/tests/test_ref" "$BATS_FILE_TMPDIR/deb.log"
 	run dpkg-deb -c "$DEB"
 	echo "$output"
-	for f in ./usr/bin/hutch ./usr/bin/hutch-overlay ./usr/bin/hutch-net ./etc/apparmor.d/hutch; do
+	for f in ./usr/bin/hutch ./usr/bin/hutch-overlay ./usr/bin/hutch-net ./usr/bin/hutch-squashfs ./etc/apparmor.d/hutch; do
 		grep -q "^-[rwx-]* root/root .* $f\$" <<<"$output"
 	done
 	run dpkg-deb -f "$DEB" Depends
 	echo "$output"
-	for d in "libcurl4 | libcurl4t64" "libarchive13 | libarchive13t64" "libssl3 | libssl3t64" libseccomp2 libfuse3-3 libslirp0; do
+	# libssl3: hutch-squashfs links libcrypto, and dpkg then keeps its
+	# versioned libssl3 over control's "libssl3 | libssl3t64".
+	for d in "libcurl4 | libcurl4t64" "libarchive13 | libarchive13t64" libssl3 libseccomp2 libfuse3-3 libslirp0 libyaml-0-2 libsquashfs1 libsquashfuse0; do
 		[[ $output == *"$d"* ]]
 	done
 	# The profile is a conffile, loaded on installation (dh_apparmor).
