@@ -127,6 +127,11 @@ static int do_xattrs(struct reader *r, const sqfs_inode_generic_t *ino, int fd,
 	sqfs_inode_get_xattr_index(ino, &idx);
 	if (idx == 0xFFFFFFFF)
 		return 0;
+	/* libsquashfs's reader of an image without an xattr table has no
+	 * table to seek in (a NULL dereference, found by fuzz_squashfs). */
+	if ((r->super.flags & SQFS_FLAG_NO_XATTRS) ||
+	    r->super.xattr_id_table_start == 0xFFFFFFFFFFFFFFFFULL)
+		return bad(r, SQFS_ERROR_CORRUPTED, "xattrs");
 	if ((ret = sqfs_xattr_reader_get_desc(r->xr, idx, &desc)) ||
 	    (ret = sqfs_xattr_reader_seek_kv(r->xr, &desc)))
 		return bad(r, ret, "xattrs");
