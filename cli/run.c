@@ -1042,9 +1042,13 @@ static const char *const job_vars[] = {
 };
 
 /* What an MPI launcher gives each rank, in a Slurm job or not: a host
- * mpirun (Open MPI's hybrid model) starts `hutch run` as its rank. */
-static const char *const launcher_vars[] = { "PMI_*", "PMIX_*", "OMPI_*",
-					     "PRTE_*" };
+ * mpirun (Open MPI's hybrid model) or mpiexec (MPICH's Hydra, whose
+ * MPIR_CVAR_ settings travel as variables too) starts `hutch run` as its
+ * rank. */
+static const char *const launcher_vars[] = {
+	"PMI_*",       "PMIX_*",	  "OMPI_*",	     "PRTE_*",
+	"MPIR_CVAR_*", "MPI_LOCALNRANKS", "MPI_LOCALRANKID",
+};
 
 /* Was hutch started as a rank by an MPI launcher? */
 static bool launched(void)
@@ -1118,14 +1122,16 @@ static int add_launcher_wiring(struct run_opts *o, struct hutch_err *err)
 	return ret < 0 ? cmn_err_set(err, -ret, "launcher's mounts") : 0;
 }
 
-/* Without --join: the tasks of one Slurm step, or the ranks of one PMIx
- * namespace (a host mpirun's job), share a container on each node. */
+/* Without --join: the tasks of one Slurm step, the ranks of one PMIx
+ * namespace (a host mpirun's job), or the ranks of one PMI-1/2 launcher
+ * (MPICH's mpiexec) share a container on each node. */
 static int auto_join(struct run_opts *o)
 {
 	const char *job = getenv("SLURM_JOB_ID");
 	const char *step = getenv("SLURM_STEP_ID");
 	const char *tasks = getenv("SLURM_STEP_NUM_TASKS");
 	const char *ns = getenv("PMIX_NAMESPACE");
+	const char *size = getenv("PMI_SIZE");
 
 	if (o->join || o->detach || o->create_only)
 		return 0;
@@ -1133,7 +1139,11 @@ static int auto_join(struct run_opts *o)
 		o->join = cmn_strdup_printf("slurm-%s.%s", job, step);
 	else if (ns && getenv("PMIX_RANK"))
 		o->join = cmn_strdup_printf("pmix-%s", ns);
-	else
+	else if (!job && getenv("PMI_FD") && getenv("PMI_RANK") && size &&
+		 atoi(size) > 1) {
+		o->join = ctr_pmi_launcher_group();
+		return 0; /* none when /proc does not tell */
+	} else
 		return 0;
 	return o->join ? 0 : -ENOMEM;
 }

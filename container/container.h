@@ -387,6 +387,14 @@ int ctr_container_start(struct ctr_container *c, int *status,
 /** ctr_monitor_main() - the monitor's body (hutch's hidden
  * "container-monitor ID FD" command); returns the process's exit status. */
 int ctr_monitor_main(const char *id, int handshake_fd, const char *anchor);
+/** ctr_pmi_launcher_group() - for a rank a PMI-1/PMI-2 launcher started
+ * (MPICH's Hydra: PMI_FD, PMI_RANK, and no job id among its variables),
+ * the group its ranks on this node share: "pmi-PID-START" of the nearest
+ * ancestor whose environment names no PMI rank, which is the launcher's
+ * process on this node (a rank's own wrapper scripts have PMI_RANK).
+ * Return: a string to free, or NULL when /proc does not tell (another
+ * user's process, no memory). */
+char *ctr_pmi_launcher_group(void);
 
 /**
  * struct ctr_log_opts - what `logs` prints

@@ -97,6 +97,43 @@ int ctr_job_anchor(struct ctr_anchor *a)
 	return -ENOENT;
 }
 
+/* Whether @pid's environment (as it was at its exec) names a PMI rank. */
+static int has_pmi_rank(pid_t pid)
+{
+	char path[64];
+	cleanup_free char *env = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	env = cmn_read_fileat(AT_FDCWD, path, 1 << 20, &len);
+	if (!env)
+		return -ESRCH;
+	for (size_t i = 0; i < len; i += strlen(env + i) + 1)
+		if (!strncmp(env + i, "PMI_RANK=", 9))
+			return 1;
+	return 0;
+}
+
+char *ctr_pmi_launcher_group(void)
+{
+	pid_t pid = getppid(), ppid;
+	unsigned long long start;
+	int rank;
+
+	for (int depth = 0; pid > 1 && depth < 64; depth++) {
+		if (stat_of(pid, &ppid, &start) < 0)
+			return NULL;
+		rank = has_pmi_rank(pid);
+		if (rank < 0)
+			return NULL;
+		if (!rank)
+			return cmn_strdup_printf("pmi-%d-%llu", (int)pid,
+						 start);
+		pid = ppid;
+	}
+	return NULL;
+}
+
 int ctr_anchor_open(const struct ctr_anchor *a)
 {
 	unsigned long long start;
