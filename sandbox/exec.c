@@ -296,6 +296,7 @@ static int apply_rlimits(const struct sbx_config *cfg, struct hutch_err *err)
 void sbx_exec_command(const struct sbx_plan *plan, const char *pty_slave)
 {
 	struct hutch_err err = { 0 };
+	pid_t parent = getppid();
 	struct sbx_user user;
 	char spec[32];
 	char **env;
@@ -334,9 +335,16 @@ void sbx_exec_command(const struct sbx_plan *plan, const char *pty_slave)
 		load_seccomp(plan);
 	}
 	/* A group member's command is no child of the container's pid 1:
-	 * it must not outlive the hutch that runs it (a killed rank). Set
-	 * after the change of user, which clears it. */
-	if (plan->join && plan->io)
+	 * it must not outlive the hutch that runs it (a killed rank). With
+	 * the host's pid namespace no pid 1 takes the command down with it
+	 * either: it dies with its parent, hutch's init, which dies with
+	 * hutch (the command's own children then go to the host's reaper:
+	 * only a pid namespace or a cgroup holds those). Set after the
+	 * change of user, which clears it; a parent already gone is seen. */
+	if ((plan->join && plan->io) || plan->cfg->pid == SBX_SHARE_HOST) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (plan->cfg->pid == SBX_SHARE_HOST && getppid() != parent)
+			_exit(CMN_EXIT_HUTCH);
+	}
 	exec_command(plan, env);
 }

@@ -38,6 +38,10 @@
 
 #include "sandbox/sandbox-internal.h"
 
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202 /* not in linux/magic.h */
+#endif
+
 /* linux/mount.h clashes with sys/mount.h on glibc 2.36: our own copy. */
 struct sbx_mount_attr {
 	uint64_t attr_set;
@@ -426,10 +430,20 @@ static int setup_dev(const struct sbx_plan *plan, int rootfd,
 	if (ret < 0)
 		return ret;
 	/* An mqueue filesystem needs privilege over its IPC namespace: with
-	 * the host's there is none (and not the host's queues either). */
-	if (plan->cfg->ipc != SBX_SHARE_HOST &&
-	    mount_fs(rootfd, "/dev/mqueue", "mqueue",
-		     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
+	 * the host's there is none, so the host's own mount is bound where
+	 * it has one (mq_open works without it: it only lists the queues). */
+	if (plan->cfg->ipc == SBX_SHARE_HOST) {
+		struct statfs sfs;
+
+		if (statfs("/dev/mqueue", &sfs) == 0 &&
+		    sfs.f_type == MQUEUE_MAGIC &&
+		    bind_host(rootfd, "/dev/mqueue", "/dev/mqueue", false,
+			      err) < 0) {
+			cmn_debug("no /dev/mqueue: %s", err->msg);
+			err->msg[0] = '\0';
+		}
+	} else if (mount_fs(rootfd, "/dev/mqueue", "mqueue",
+			    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
 		cmn_debug("no /dev/mqueue: %s", err->msg);
 		err->msg[0] = '\0';
 	}

@@ -75,6 +75,35 @@ teardown() {
 	[ "${lines[2]}" = "${lines[0]}" ]
 }
 
+@test "--ipc host: the host's POSIX message queues show in /dev/mqueue; a private IPC namespace has its own" {
+	grep -q ' /dev/mqueue mqueue ' /proc/mounts || skip "the host has no /dev/mqueue (tests/run mounts it, as systemd does)"
+	local q=/dev/mqueue/hutch-test-$$-$RANDOM
+	: >"$q"
+	run "$HUTCH" run --rm --rootfs "$R" --ipc host -- ls /dev/mqueue
+	rm -f "$q"
+	[ "$status" -eq 0 ]
+	[[ $output == *"${q##*/}"* ]]
+	: >"$q"
+	run "$HUTCH" run --rm --rootfs "$R" -- sh -c 'grep " /dev/mqueue mqueue " /proc/mounts >/dev/null && ls /dev/mqueue'
+	rm -f "$q"
+	[ "$status" -eq 0 ]
+	[[ $output != *"${q##*/}"* ]]
+}
+
+# the user's processes running sleep with argument $1
+sleepers() {
+	pgrep -u "$(id -u)" -f "^sleep $1\$"
+}
+
+@test "--pid host: a SIGKILLed hutch takes the command with it (no pid 1 does)" {
+	local mark=$((RANDOM + 40000)) hutch_pid
+	"$HUTCH" run --rm --rootfs "$R" --pid host -- sleep "$mark" </dev/null >/dev/null 2>&1 &
+	hutch_pid=$!
+	wait_for 20 sleepers "$mark"
+	kill -KILL "$hutch_pid"
+	wait_for 10 eval '! sleepers '"$mark" || { pgrep -a -u "$(id -u)" -f "sleep $mark"; false; }
+}
+
 @test "--ipc/--pid container:NAME are refused with what to use instead" {
 	expect_plain_error 125 "$HUTCH" run --rm --rootfs "$R" --ipc container:x -- true
 	[[ $stderr == *--join* ]]
