@@ -97,6 +97,44 @@ teardown_file() {
 	assert_nothing_left "$BATS_TEST_TMPDIR"
 }
 
+# sqsh_words NAME [OPTION...]: run_words, but the container runs from the
+# single-file image $SQSH (its hutch-squashfs serves the root).
+sqsh_words() {
+	local name=$1
+	shift
+	printf '%q ' "$HUTCH" run --name "$name" "$@" -v "$SYNC:/sync" "$SQSH" \
+		sh -c "${PAYLOAD_OF:-$PAYLOAD}" "$name"
+}
+
+@test "a .sqsh container (hutch-squashfs under it): scancel, srun, SIGKILL of the whole job leave no process, mount, record or upper dir" {
+	SQSH=$BATS_TEST_TMPDIR/img.sqsh
+	"$HUTCH" import "$R" sqt:1 >/dev/null
+	"$HUTCH" save --format squashfs -o "$SQSH" sqt:1
+	job_script "$BATS_TEST_TMPDIR/child.sh" "$(sqsh_words q-child --rm)"
+	job_script "$BATS_TEST_TMPDIR/srun.sh" "srun $(sqsh_words q-srun --rm)"
+	job_script "$BATS_TEST_TMPDIR/kept.sh" "$(sqsh_words q-kept)"
+	job_script "$BATS_TEST_TMPDIR/kill.sh" "$(sqsh_words q-kill --rm)"
+	ids=() shapes=(child srun kept kill)
+	for s in "${shapes[@]}"; do
+		ids+=("$(submit "$BATS_TEST_TMPDIR/$s.sh")")
+	done
+	for i in 0 1 2 3; do
+		await_marks "${ids[i]}" "q-${shapes[i]}"
+	done
+	# Each is served by a hutch-squashfs of its own while it runs.
+	[ "$(pgrep -u "$(id -u)" -f "hutch-squashfs .*$SQSH" | wc -l)" -ge 4 ]
+	scancel "${ids[0]}" "${ids[1]}" "${ids[2]}"
+	scancel -s KILL "${ids[3]}"
+	for id in "${ids[@]}"; do
+		wait_for 60 job_ended "$id"
+	done
+	# The kept one shows as ended and goes with rm.
+	wait_for 30 eval '"$HUTCH" ps -a --format "{{.Names}} {{.Status}}" | grep -q "^q-kept Exited"'
+	"$HUTCH" rm q-kept >/dev/null
+	assert_nothing_left "$BATS_TEST_TMPDIR"
+	[ -z "$(pgrep -u "$(id -u)" -f "hutch-squashfs .*$SQSH")" ]
+}
+
 @test "run -d in a job: the container ends with the job, its port goes, --rm removes its record, the kept one can be removed" {
 	p1=$(free_port) p2=$(free_port) p3=$(free_port)
 	# One job ends on its own when told to, one is cancelled.
