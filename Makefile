@@ -57,9 +57,9 @@ LDFLAGS ?=
 
 # Libraries, always through pkg-config.
 HUTCH_PKGS := libseccomp libcap jansson yaml-0.1 libcrypto libcurl libarchive
-# The hutch binary loads these three only when a command uses them
+# The hutch binary loads these only when a command uses them
 # (image/lazylib.c): every run, exec and monitor starts without them.
-LAZY_PKGS  := libcurl libarchive libcrypto
+LAZY_PKGS  := libcurl libarchive libcrypto yaml-0.1
 OVL_PKGS   := fuse3
 # hutch-squashfs (squashfs/): libsquashfs writes and reads the images, in a
 # helper of its own so that hutch never loads it (DESIGN.md, "Storage").

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* lazylib.c - libcurl, libarchive and libcrypto, loaded the first time
- * they are used
+/* lazylib.c - libcurl, libarchive, libcrypto and libyaml, loaded the
+ * first time they are used
  *
  * Theory of operation. Linking libcurl and libarchive costs every hutch
  * process the loading of some forty shared objects (curl's TLS, HTTP/2,
@@ -15,7 +15,8 @@
  * compiler checks them against the libraries' own headers), and each
  * resolves the real one with dlopen()/dlsym() on its first call: only
  * pull, push, login, build, import, save and load pay for them (and a
- * command that hashes something, for libcrypto).
+ * command that hashes something, for libcrypto; a command that reads a
+ * CDI spec in YAML, for libyaml: small, but every run would load it).
  *
  * The unit tests link the real libraries and not this file. A library
  * that cannot be loaded is a one-line error naming the package, exit 125.
@@ -37,6 +38,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <yaml.h>
 
 struct lazy_lib {
 	const char *soname, *package;
@@ -46,6 +48,7 @@ struct lazy_lib {
 static struct lazy_lib curl = { "libcurl.so.4", "libcurl4", NULL };
 static struct lazy_lib archive = { "libarchive.so.13", "libarchive13", NULL };
 static struct lazy_lib crypto = { "libcrypto.so.3", "libssl3", NULL };
+static struct lazy_lib yaml = { "libyaml-0.so.2", "libyaml-0-2", NULL };
 
 static void *lazy_sym(struct lazy_lib *lib, const char *name)
 {
@@ -602,4 +605,40 @@ int EVP_EncodeBlock(unsigned char *a0, const unsigned char *a1, int a2)
 int EVP_DecodeBlock(unsigned char *a0, const unsigned char *a1, int a2)
 {
 	return REAL(crypto, EVP_DecodeBlock)(a0, a1, a2);
+}
+
+int yaml_parser_initialize(yaml_parser_t *a0)
+{
+	return REAL(yaml, yaml_parser_initialize)(a0);
+}
+
+void yaml_parser_set_input_string(yaml_parser_t *a0, const unsigned char *a1,
+				  size_t a2)
+{
+	REAL(yaml, yaml_parser_set_input_string)(a0, a1, a2);
+}
+
+int yaml_parser_load(yaml_parser_t *a0, yaml_document_t *a1)
+{
+	return REAL(yaml, yaml_parser_load)(a0, a1);
+}
+
+void yaml_parser_delete(yaml_parser_t *a0)
+{
+	REAL(yaml, yaml_parser_delete)(a0);
+}
+
+yaml_node_t *yaml_document_get_root_node(yaml_document_t *a0)
+{
+	return REAL(yaml, yaml_document_get_root_node)(a0);
+}
+
+yaml_node_t *yaml_document_get_node(yaml_document_t *a0, int a1)
+{
+	return REAL(yaml, yaml_document_get_node)(a0, a1);
+}
+
+void yaml_document_delete(yaml_document_t *a0)
+{
+	REAL(yaml, yaml_document_delete)(a0);
 }
