@@ -74,12 +74,19 @@ struct cdi_state {
 	size_t n_applied;
 };
 
+/* Loaded once; each spec file that was skipped is named once, in a
+ * warning: the devices of the others still apply. */
 static int load_specs(struct cdi_state *st, struct hutch_err *err)
 {
+	int ret;
+
 	if (st->loaded)
 		return 0;
 	st->loaded = true;
-	return sbx_cdi_load(st->dirs, &st->set, err);
+	ret = sbx_cdi_load(st->dirs, &st->set, err);
+	for (char **b = st->set.broken; ret == 0 && b && *b; b++)
+		cmn_warn("skipped: %s", *b);
+	return ret;
 }
 
 static void warn_note(char *note)
@@ -167,6 +174,12 @@ static int cdi_device(struct sbx_config *cfg, struct cdi_state *st,
 		ret = apply_one(cfg, st, spec, dev, err);
 	else
 		ret = -ENOENT;
+	if (ret == -ENOENT && st->set.broken)
+		return cmn_err_msg(
+			err, ENOENT,
+			"--device %s: no usable CDI spec in %s defines it; %zu spec file(s) were skipped, the first: %s",
+			arg, st->dirs, cmn_strv_len(st->set.broken),
+			st->set.broken[0]);
 	if (ret == -ENOENT)
 		return cmn_err_msg(
 			err, ENOENT,

@@ -37,6 +37,10 @@ static int cdi_lines(const char *dirs, char ***out)
 
 	if (sbx_cdi_load(dirs, &set, &err) < 0)
 		return cmn_strv_push(out, strdup(err.msg));
+	for (char **b = set.broken; b && *b; b++)
+		if (cmn_strv_push(out, cmn_strdup_printf("skipped: %s", *b)) <
+		    0)
+			break;
 	for (size_t i = 0; i < set.n; i++) {
 		const struct sbx_cdi_spec *s = set.specs[i];
 		char **names = NULL;

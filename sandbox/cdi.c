@@ -466,8 +466,15 @@ static int load_dir(const char *dir, struct sbx_cdi_set *set,
 					     "cannot read the CDI directory %s",
 					     dir);
 	for (int i = 0; i < n; i++) {
-		if (ret == 0 && spec_name(names[i]->d_name))
+		if (ret == 0 && spec_name(names[i]->d_name)) {
 			ret = load_file(dir, names[i]->d_name, set, err);
+			/* A file of its own that is wrong: skipped, kept. */
+			if (ret < 0 && ret != -ENOMEM)
+				ret = cmn_strv_push(&set->broken,
+						    strdup(err->msg)) < 0
+					      ? -ENOMEM
+					      : 0;
+		}
 		free(names[i]);
 	}
 	free(names);
@@ -497,6 +504,7 @@ void sbx_cdi_set_free(struct sbx_cdi_set *set)
 	for (size_t i = 0; i < set->n; i++)
 		sbx_cdi_spec_free(set->specs[i]);
 	free(set->specs);
+	cmn_strv_free(set->broken);
 	memset(set, 0, sizeof(*set));
 }
 

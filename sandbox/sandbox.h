@@ -366,17 +366,21 @@ struct sbx_cdi_spec *sbx_cdi_parse(const char *file, const char *text,
 				   size_t len, struct hutch_err *err);
 void sbx_cdi_spec_free(struct sbx_cdi_spec *spec);
 
-/* The specs of the directories, in order: a later one wins. */
+/* The specs of the directories, in order: a later one wins; and why each
+ * file that could not be used was skipped. */
 struct sbx_cdi_set {
 	struct sbx_cdi_spec **specs; /* owned */
 	size_t n;
+	char **broken; /* owned; one line per file naming it and the field */
 };
 
 /**
  * sbx_cdi_load() - read every *.json, *.yaml and *.yml of each directory
  * of @dirs (colon-separated, lowest priority first; missing ones are
- * skipped), in name order. Return: 0, or -errno with @err naming the file
- * and field of the first spec that is malformed.
+ * skipped), in name order. A file that cannot be read or is malformed is
+ * skipped, its reason kept in @set->broken (as Podman's CDI registry does:
+ * one vendor's broken file does not take every other device away).
+ * Return: 0, or -errno with @err (no memory, an unreadable directory).
  */
 int sbx_cdi_load(const char *dirs, struct sbx_cdi_set *set,
 		 struct hutch_err *err);

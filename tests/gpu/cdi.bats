@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # cdi.bats - --device VENDOR/CLASS=NAME through CDI specs: a test vendor
 # whose device nodes are harmless host nodes, in YAML and JSON, with env,
-# mounts, hooks and additionalGids; the later directory wins; malformed
-# specs are refused in one line naming the file and the field
+# mounts, hooks and additionalGids; the later directory wins; a malformed
+# spec is skipped with a warning naming the file and the field
 
 load ../lib/common
 
@@ -113,24 +113,31 @@ setup() {
 	[ "$output" = "hutch-two" ]
 }
 
-@test "malformed specs: one line naming the file and the field, rc 125" {
+@test "malformed specs are skipped with one warning naming the file and the field; a device only they define is refused, rc 125" {
 	printf 'cdiVersion: "0.6.0"\nkind: hutch.bad/dev\ndevices:\n  - name: x\n    containerEdits:\n      deviceNodes:\n        - hostPath: /dev/null\n' >"$D/run-cdi/bad.yaml"
-	run "$HUTCH" run --rootfs "$R" --device hutch.test/dev=one -- true
+	# The good spec's device still applies; the broken file is named.
+	run "$HUTCH" run --rm --rootfs "$R" --device hutch.test/dev=one -- sh -c 'echo "vendor=$TEST_VENDOR"'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"warning: skipped: CDI spec $D/run-cdi/bad.yaml: devices[0].containerEdits.deviceNodes[0].path is missing; fix or remove"* ]]
+	[[ "$output" == *"vendor=yes"* ]]
+	# Its own device: refused in one line that names the skipped file.
+	run "$HUTCH" run --rm --rootfs "$R" --device hutch.bad/dev=x -- true
 	[ "$status" -eq 125 ]
-	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == *"CDI spec $D/run-cdi/bad.yaml: devices[0].containerEdits.deviceNodes[0].path is missing"* ]]
+	[[ "${lines[-1]}" == *"--device hutch.bad/dev=x: no usable CDI spec in "*"; 1 spec file(s) were skipped, the first: CDI spec $D/run-cdi/bad.yaml: devices[0].containerEdits.deviceNodes[0].path is missing"* ]]
 
 	printf 'cdiVersion: "0.6.0"\nkind: [unclosed\n' >"$D/run-cdi/bad.yaml"
-	run "$HUTCH" run --rootfs "$R" --device hutch.test/dev=one -- true
-	[ "$status" -eq 125 ]
-	[[ "$output" == *"CDI spec $D/run-cdi/bad.yaml is not valid YAML (line "* ]]
+	run "$HUTCH" run --rm --rootfs "$R" --device hutch.test/dev=one -- true
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"skipped: CDI spec $D/run-cdi/bad.yaml is not valid YAML (line "* ]]
 
 	rm "$D/run-cdi/bad.yaml"
 	echo '{"cdiVersion": "0.6.0", "kind": "hutch.bad/dev", "devices": [{"name": "x", "containerEdits": {"mounts": [{"hostPath": "/tmp", "containerPath": 7}]}}]}' >"$D/run-cdi/bad.json"
-	run "$HUTCH" run --rootfs "$R" --device hutch.test/dev=one -- true
+	run "$HUTCH" run --rm --rootfs "$R" --device hutch.bad/dev=x -- true
 	[ "$status" -eq 125 ]
-	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"CDI spec $D/run-cdi/bad.json: devices[0].containerEdits.mounts[0].containerPath is not a non-empty string"* ]]
+	# hutch info lists it as skipped.
+	run "$HUTCH" info
+	[[ "$output" == *"skipped: CDI spec $D/run-cdi/bad.json: devices[0].containerEdits.mounts[0].containerPath is not a non-empty string"* ]]
 }
 
 @test "an unknown device, a failing hook and a poststop hook are named" {
