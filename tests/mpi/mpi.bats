@@ -33,7 +33,7 @@ setup_file() {
 	"$HUTCH" import "$tar" debian:12 >/dev/null
 	"$HUTCH" build -q -t mpi:1 "$BATS_TEST_DIRNAME" >"$BATS_FILE_TMPDIR/build.log" 2>&1 ||
 		{ tail -n 30 "$BATS_FILE_TMPDIR/build.log"; MPI_SKIP=; return 1; }
-	echo "# the Open MPI image was built in $((SECONDS - start)) s" >&3
+	echo "# the MPI image (Open MPI and MPICH) was built in $((SECONDS - start)) s" >&3
 }
 
 teardown_file() {
@@ -59,17 +59,22 @@ need_slurm() {
 	[ -z "$HUTCH_SLURM_SKIP" ] || skip "$HUTCH_SLURM_SKIP"
 }
 
-# ranks_ok N: every rank of N says its own rank and the size, the allreduce
-# of 1..N is right (the ranks' standard output, $output), and Open MPI ran
-# with CMA single copies (its MCA values, on standard error: $stderr;
-# mpirun interleaves the ranks' streams, so they are kept apart).
-ranks_ok() {
+# ranks_right N: every rank of N says its own rank and the size, and the
+# allreduce of 1..N is right (the ranks' standard output, $output).
+ranks_right() {
 	local i
 	for ((i = 0; i < $1; i++)); do
 		grep -qx "rank $i of $1 on $(hostname)" <<<"$output" || { echo "no rank $i of $1"; return 1; }
 	done
 	[ "$(grep -c '^rank ' <<<"$output")" -eq "$1" ] &&
-		grep -qx "allreduce $(($1 * ($1 + 1) / 2))" <<<"$output" &&
+		grep -qx "allreduce $(($1 * ($1 + 1) / 2))" <<<"$output"
+}
+
+# ranks_ok N: ranks_right, and Open MPI ran with CMA single copies (its MCA
+# values, on standard error: $stderr; mpirun interleaves the ranks'
+# streams, so they are kept apart).
+ranks_ok() {
+	ranks_right "$1" &&
 		grep -q 'btl_vader_single_copy_mechanism=cma' <<<"$stderr" &&
 		! grep -q 'CMA support is' <<<"$stderr"
 }
@@ -158,15 +163,6 @@ left() {
 # not PMIx: Slurm starts it with --mpi=pmi2. Its intra-node transport is
 # POSIX shared memory (its single copy is XPMEM, not CMA), so the ranks need
 # one /dev/shm: without joining, MPI_Init fails in its own words.
-mpich_ok() {
-	local i
-	for ((i = 0; i < $1; i++)); do
-		grep -qx "rank $i of $1 on $(hostname)" <<<"$output" || { echo "no rank $i of $1"; return 1; }
-	done
-	[ "$(grep -c '^rank ' <<<"$output")" -eq "$1" ] &&
-		grep -qx "allreduce $(($1 * ($1 + 1) / 2))" <<<"$output"
-}
-
 @test "MPICH: srun --mpi=pmi2 -n 2 and -n 4 hutch run: right ranks and size, allreduce over shared memory; nothing left" {
 	need_slurm
 	local n
@@ -174,7 +170,7 @@ mpich_ok() {
 		run srun -Q -O --mpi=pmi2 -n "$n" "$HUTCH" run --rm mpi:1 mpiprobe.mpich
 		echo "$output"
 		[ "$status" -eq 0 ]
-		mpich_ok "$n"
+		ranks_right "$n"
 		wait_for 10 nothing_left || { left; false; }
 	done
 }
@@ -186,13 +182,13 @@ mpich_ok() {
 		run mpiexec.hydra -np "$n" "$HUTCH" run --rm mpi:1 mpiprobe.mpich
 		echo "$output"
 		[ "$status" -eq 0 ]
-		mpich_ok "$n"
+		ranks_right "$n"
 		wait_for 10 nothing_left || { left; false; }
 	done
 	# A rank's own wrapper script does not split the group.
 	run mpiexec.hydra -np 2 sh -c "\"$HUTCH\" run --rm mpi:1 mpiprobe.mpich; true"
 	[ "$status" -eq 0 ]
-	mpich_ok 2
+	ranks_right 2
 }
 
 @test "MPICH: ranks that are not joined have no shared memory between them, in MPICH's own words" {
