@@ -340,12 +340,14 @@ struct sbx_helper {
  * its descriptor 3 once mounted; wait for that byte
  * @argv:   the command (argv[0] its path); it runs in directory @cwd
  * @what:   what it mounts, and @fix what to do (or NULL), for the error
+ * @wait_ms: how long it may take (-1: as long as it lives; its death is
+ *          seen at once, as the end of the pipe)
  * @daemon: set to its pid
  * Return: 0, or -EIO with @err made of the daemon's last line.
  */
 int sbx_fuse_daemon(char *const argv[], const char *cwd, pid_t join,
-		    const char *what, const char *fix, pid_t *daemon,
-		    struct hutch_err *err);
+		    const char *what, const char *fix, int wait_ms,
+		    pid_t *daemon, struct hutch_err *err);
 /** sbx_fuse_reap() - wait a little for a daemon whose mount is gone, then
  * kill it (-1: none). */
 void sbx_fuse_reap(pid_t daemon);

@@ -55,6 +55,9 @@ int sbx_squashfs_mount(const struct sbx_config *cfg, pid_t join, pid_t *daemon,
 	argv[n++] = cfg->squashfs;
 	argv[n++] = mnt;
 	argv[n] = NULL;
-	return sbx_fuse_daemon(argv, "/", join, cfg->squashfs, NULL, daemon,
+	/* No deadline: the first start of a file reads it whole for its
+	 * digest (minutes for a large image on a slow shared filesystem), and
+	 * the other first starts of it wait for that one (verified.c). */
+	return sbx_fuse_daemon(argv, "/", join, cfg->squashfs, NULL, -1, daemon,
 			       err);
 }

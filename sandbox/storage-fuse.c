@@ -142,8 +142,8 @@ static void tell_failure(int log, const char *path, const char *what,
 }
 
 int sbx_fuse_daemon(char *const argv[], const char *cwd, pid_t join,
-		    const char *what, const char *fix, pid_t *daemon,
-		    struct hutch_err *err)
+		    const char *what, const char *fix, int wait_ms,
+		    pid_t *daemon, struct hutch_err *err)
 {
 	cleanup_close int log = -1;
 	struct pollfd p = { -1, POLLIN, 0 };
@@ -169,7 +169,9 @@ int sbx_fuse_daemon(char *const argv[], const char *cwd, pid_t join,
 		daemon_child(argv, cwd, join, fds[1], log);
 	close(fds[1]);
 	p.fd = fds[0];
-	if (poll(&p, 1, READY_TIMEOUT_MS) > 0 && read(fds[0], &byte, 1) == 1) {
+	while (poll(&p, 1, wait_ms) < 0 && errno == EINTR)
+		;
+	if ((p.revents & (POLLIN | POLLHUP)) && read(fds[0], &byte, 1) == 1) {
 		close(fds[0]);
 		*daemon = pid;
 		return 0;
@@ -201,7 +203,7 @@ static int mount_layers(const struct sbx_layers *l, const char *target,
 			    "-o", opts, (char *)target, NULL },
 		l->lower_base, join, "the image's layers",
 		"run 'hutch info' to check /dev/fuse, or use --storage-driver kernel",
-		daemon, err);
+		READY_TIMEOUT_MS, daemon, err);
 }
 
 void sbx_fuse_reap(pid_t daemon)

@@ -32,8 +32,12 @@
  *   - a change during the verification: the stat is taken again after the
  *     digest; when it differs nothing is written.
  * The entry is written to a temporary name and renamed, so a reader sees
- * a whole line or none; concurrent starts of the same file each verify
- * and write the same line. The directory is the user's own (the store's
+ * a whole line or none. Concurrent first starts of the same file (the
+ * ranks of a job) would each read it whole: the one that verifies holds
+ * an exclusive flock on DIR/<dev>-<ino>.lock meanwhile, and the others
+ * wait for it, then find its entry and read nothing. A file too fresh to
+ * be remembered is verified by each without the lock (waiting would only
+ * put the same reads one after the other). The directory is the user's own (the store's
  * mode), so another user cannot plant an entry; the user can, and only
  * fools themselves. Like the digest itself this guards against damage,
  * not against someone who rewrites the footer too.
@@ -44,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,6 +120,7 @@ int hsq_verify_cached(int fd, const char *what, const char *cache,
 	char line[ENTRY_MAX], name[64];
 	cleanup_free char *path = NULL;
 	cleanup_free char *old = NULL;
+	cleanup_close int lock = -1;
 	size_t len = 0;
 	int ret;
 
@@ -138,6 +144,25 @@ int hsq_verify_cached(int fd, const char *what, const char *cache,
 		cmn_debug("%s: verified before (%s), not read again", what,
 			  path);
 		return 0;
+	}
+	/* One verifies, the others of the same file wait and take its entry
+	 * (the lock goes with the descriptor, however this process ends). */
+	if (before.st_ctim.tv_sec <= now.tv_sec - HSQ_SETTLE_S &&
+	    cmn_mkdir_p(cache, 0700) == 0) {
+		cleanup_free char *lp = cmn_strdup_printf("%s.lock", path);
+
+		lock = lp ? open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+				 0600)
+			  : -1;
+		if (lock >= 0 && flock(lock, LOCK_EX) == 0) {
+			free(old);
+			old = cmn_read_fileat(AT_FDCWD, path, ENTRY_MAX, &len);
+			if (old && !strcmp(old, line)) {
+				cmn_debug("%s: verified meanwhile (%s)", what,
+					  path);
+				return 0;
+			}
+		}
 	}
 	ret = hsq_verify(fd, what, NULL, NULL, err);
 	if (ret < 0)

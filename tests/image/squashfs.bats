@@ -236,6 +236,41 @@ settle() {
 	wait_for 10 no_sqsh_left "$F"
 }
 
+# blocked_on FILE: a process waits in flock(2) for FILE (/proc/locks marks
+# a waiting request with "->").
+blocked_on() {
+	grep -q -- "-> FLOCK .*:$(stat -c %i "$1") " /proc/locks
+}
+
+@test "concurrent first starts of one .sqsh: one verifies, the others wait for its entry and do not read the file" {
+	F=$BATS_TEST_TMPDIR/c.sqsh
+	cp "$BATS_FILE_TMPDIR/lay.sqsh" "$F"
+	E=$(entry "$F")
+	settle "$F"
+	mkdir -p "${E%/*}"
+	# This test is the first: it holds the lock while it "verifies".
+	exec 9>"$E.lock"
+	flock 9
+	"$HUTCH" run --rm "$F" >"$BATS_TEST_TMPDIR/second.out" 2>&1 9>&- &
+	local second=$!
+	wait_for 30 blocked_on "$E.lock"
+	# The first one's entry, as verified.c writes it.
+	local st digest
+	read -r -a st < <(stat -c '%d %i %s %.9Y %.9Z' "$F")
+	digest=$(tail -c 32 "$F" | od -An -tx1 | tr -d ' \n')
+	printf 'hutch-squashfs-verified1 %s %s %s %s %s %s\n' "${st[0]}" "${st[1]}" \
+		"${st[2]}" "${st[3]/./}" "${st[4]/./}" "$digest" >"$E.tmp"
+	mv "$E.tmp" "$E"
+	local ino
+	ino=$(stat -c %i "$E")
+	exec 9>&-
+	wait "$second" || { cat "$BATS_TEST_TMPDIR/second.out"; false; }
+	[ "$(cat "$BATS_TEST_TMPDIR/second.out")" = three ]
+	# It took the entry: a verification would have written a new one.
+	[ "$(stat -c %i "$E")" = "$ino" ]
+	wait_for 10 no_sqsh_left "$F"
+}
+
 @test "20 containers from one .sqsh at once; afterwards no mount, no process, no container" {
 	S=$BATS_FILE_TMPDIR/lay.sqsh
 	local pids=()
