@@ -1212,18 +1212,22 @@ static void check_job(struct builder *b)
  * struct helper_need - a helper program and what needs it
  * @var:  the variable that names it
  * @need: what cannot work without it
+ * @optional: containers run without it (a warning, not a failure)
  */
 struct helper_need {
 	const char *var;
 	const char *name;
 	const char *need;
+	bool optional;
 };
 
 static const struct helper_need helper_needs[] = {
 	{ "HUTCH_NET", "hutch-net",
-	  "published ports (-p) and --network slirp need it" },
-	{ "HUTCH_OVERLAY", "hutch-overlay",
-	  "the fuse storage driver needs it" },
+	  "published ports (-p) and --network slirp need it", false },
+	{ "HUTCH_OVERLAY", "hutch-overlay", "the fuse storage driver needs it",
+	  false },
+	{ "HUTCH_SQUASHFS", "hutch-squashfs",
+	  "single-file images (IMG.sqsh) need it", true },
 };
 
 /* The version in @line when it is "@name version V", else NULL. */
@@ -1261,7 +1265,7 @@ static void add_broken_helper(struct builder *b, const struct helper_need *hn,
 	else
 		snprintf(why, sizeof(why), "it exited with status %d, silent",
 			 status);
-	add(b, hn->name, SBX_CHECK_FAIL,
+	add(b, hn->name, hn->optional ? SBX_CHECK_WARN : SBX_CHECK_FAIL,
 	    cmn_strdup_printf("%s (%s) cannot run: %s (%s)", h->path, from,
 			      *said ? said : why, hn->need),
 	    cmn_strdup_printf(
@@ -1313,7 +1317,7 @@ static void check_helper_program(struct builder *b,
 	if (ret == -ENOMEM)
 		b->oom = true;
 	else if (ret < 0)
-		add(b, hn->name, SBX_CHECK_FAIL,
+		add(b, hn->name, hn->optional ? SBX_CHECK_WARN : SBX_CHECK_FAIL,
 		    cmn_strdup_printf("not found: %s (%s)", h.missing,
 				      hn->need),
 		    steal_ptr(&h.fix));

@@ -182,20 +182,21 @@ hutch_alone() {
 	cp "${HUTCH_REAL:-$HUTCH}" "$1/hutch"
 }
 
-# path_without_helpers: $PATH less the directories that hold a hutch-net or
-# hutch-overlay (an installed package), so that a copy of hutch alone has none.
+# path_without_helpers: $PATH less the directories that hold a hutch-net,
+# hutch-overlay or hutch-squashfs (an installed package), so that a copy of
+# hutch alone has none.
 path_without_helpers() {
 	local d dirs out=
 	IFS=: read -ra dirs <<<"$PATH"
 	for d in "${dirs[@]}"; do
-		[ -e "$d/hutch-net" ] || [ -e "$d/hutch-overlay" ] || out+=${out:+:}$d
+		[ -e "$d/hutch-net" ] || [ -e "$d/hutch-overlay" ] || [ -e "$d/hutch-squashfs" ] || out+=${out:+:}$d
 	done
 	echo "$out"
 }
 
 # alone ARGS...: run the copy in $A without helper variables or helpers on PATH.
 alone() {
-	env -u HUTCH_NET -u HUTCH_OVERLAY -u HUTCH_STORAGE_DRIVER \
+	env -u HUTCH_NET -u HUTCH_OVERLAY -u HUTCH_SQUASHFS -u HUTCH_STORAGE_DRIVER \
 		PATH="$(path_without_helpers)" "$A/hutch" "$@"
 }
 
@@ -222,10 +223,11 @@ alone() {
 	local real dir
 	real=$(readlink -f "${HUTCH_REAL:-$HUTCH}")
 	dir=$(dirname "$real")
-	run -0 env -u HUTCH_NET -u HUTCH_OVERLAY "$HUTCH" info
+	run -0 env -u HUTCH_NET -u HUTCH_OVERLAY -u HUTCH_SQUASHFS "$HUTCH" info
 	[ "$(line hutch)" = "$(hutch_version) at $real" ]
 	[ "$(line hutch-net)" = "$dir/hutch-net (next to hutch, same version)" ]
 	[ "$(line hutch-overlay)" = "$dir/hutch-overlay (next to hutch, same version)" ]
+	[ "$(line hutch-squashfs)" = "$dir/hutch-squashfs (next to hutch, same version)" ]
 	# Each helper says the same version line as hutch --version.
 	[ "$("$dir/hutch-net" --version | head -n 1)" = "hutch-net version $(hutch_version)" ]
 	[ "$("$dir/hutch-overlay" --version | head -n 1)" = "hutch-overlay version $(hutch_version)" ]
@@ -240,6 +242,8 @@ alone() {
 	[ "$(fix_of hutch-net)" = "install hutch-net next to hutch, in $A, or set HUTCH_NET to its path" ]
 	[ "$(line hutch-overlay)" = "not found: HUTCH_OVERLAY is not set, $A/hutch-overlay (next to hutch) does not exist, and no directory of PATH has hutch-overlay (the fuse storage driver needs it)" ]
 	[ "$(fix_of hutch-overlay)" = "install hutch-overlay next to hutch, in $A, or set HUTCH_OVERLAY to its path" ]
+	# Single-file images need hutch-squashfs; containers do not.
+	[ "$(line hutch-squashfs)" = "not found: HUTCH_SQUASHFS is not set, $A/hutch-squashfs (next to hutch) does not exist, and no directory of PATH has hutch-squashfs (single-file images (IMG.sqsh) need it)" ]
 	[[ ${lines[-2]} == "rootless containers: no: hutch-net: not found: "* ]]
 	run -1 alone info --format json
 	json_ok 'd["rootless"] is False and [c["state"] for c in d["checks"] if c["name"] in ("hutch-net", "hutch-overlay")] == ["fail", "fail"]' \
