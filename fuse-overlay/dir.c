@@ -377,7 +377,7 @@ static uint64_t dot_ino(struct ovl_fs *fs, struct ovl_node *dir, bool dotdot)
 /* Directory descriptors of one readdirplus call, per layer, opened on
  * first use: attributes are read relative to them. */
 struct plus_ctx {
-	char path[OVL_PATH_MAX]; /* the directory's path in every layer */
+	char path[OVL_PATH_MAX]; /* the directory's path in the lowers */
 	bool have_path;
 	int fds[8];
 	uint16_t layers[8];
@@ -402,8 +402,7 @@ static int plus_fd(struct ovl_fs *fs, struct ovl_node *dir, struct plus_ctx *pc,
 			return pc->fds[i];
 	}
 	if (!pc->have_path) {
-		if (ovl_node_path(fs, dir, pc->path, sizeof(pc->path), NULL) <
-		    0)
+		if (ovl_node_lpath(fs, dir, pc->path, sizeof(pc->path)) < 0)
 			return -1;
 		pc->have_path = true;
 	}

@@ -196,6 +196,15 @@ static int dir_init(struct ovl_node *n, const struct ovl_found *f)
 	d->upper_opaque = f->upper_opaque;
 	d->upper_wh = f->upper_wh;
 	d->upper_xwh = f->upper_xwh;
+	if (f->redirect[0]) {
+		d->redirect = strdup(f->redirect);
+		if (!d->redirect) {
+			free(d->lower);
+			free(d);
+			return -ENOMEM;
+		}
+		d->redirect_abs = f->redirect_abs;
+	}
 	n->dir = d;
 	return 0;
 }
@@ -209,6 +218,7 @@ static void listing_drop(struct ovl_dir *d)
 	if (ix)
 		ovl_dindex_free(ix);
 	free(d->lower);
+	free(d->redirect);
 	free(d);
 }
 
@@ -478,13 +488,76 @@ int ovl_node_path_locked(struct ovl_node *n, char *buf, size_t size)
 	return 0;
 }
 
+int ovl_node_lpath_locked(struct ovl_node *n, char *buf, size_t size)
+{
+	const struct ovl_node *stop = NULL;
+	size_t len = 0, pos, rl;
+	int r = ovl_node_path_locked(n, buf, size); /* checks the chain */
+
+	if (r < 0)
+		return r;
+	/* The nearest renamed directory at or above @n gives the prefix. */
+	for (struct ovl_node *p = n; p->parent && !stop; p = p->parent) {
+		if (p->dir && p->dir->redirect)
+			stop = p;
+		else
+			len += strlen(p->name) + 1;
+	}
+	if (!stop)
+		return 0; /* the lower path is the path */
+	rl = strlen(stop->dir->redirect);
+	if (rl + len + 1 > size)
+		return -ENAMETOOLONG;
+	pos = rl + len;
+	buf[pos] = '\0';
+	for (struct ovl_node *p = n; p != stop; p = p->parent) {
+		size_t l = strlen(p->name);
+
+		pos -= l;
+		memcpy(buf + pos, p->name, l);
+		buf[--pos] = '/';
+	}
+	memcpy(buf, stop->dir->redirect, rl);
+	return 0;
+}
+
+int ovl_node_lpath(struct ovl_fs *fs, struct ovl_node *n, char *buf,
+		   size_t size)
+{
+	int r;
+
+	pthread_mutex_lock(&fs->tree_lock);
+	r = ovl_node_lpath_locked(n, buf, size);
+	pthread_mutex_unlock(&fs->tree_lock);
+	return r;
+}
+
+int ovl_node_set_redirect(struct ovl_fs *fs, struct ovl_node *n,
+			  const char *lpath, bool abs)
+{
+	char *dup = strdup(lpath);
+
+	if (!dup)
+		return -ENOMEM;
+	pthread_mutex_lock(&fs->tree_lock);
+	free(n->dir->redirect);
+	n->dir->redirect = dup;
+	n->dir->redirect_abs = abs;
+	pthread_mutex_unlock(&fs->tree_lock);
+	return 0;
+}
+
 int ovl_node_path(struct ovl_fs *fs, struct ovl_node *n, char *buf, size_t size,
 		  int *layer)
 {
 	int r;
 
 	pthread_mutex_lock(&fs->tree_lock);
-	r = ovl_node_path_locked(n, buf, size);
+	/* A caller that asks for the layer acts on the object there. */
+	if (layer && !layer_is_upper(fs, n->layer))
+		r = ovl_node_lpath_locked(n, buf, size);
+	else
+		r = ovl_node_path_locked(n, buf, size);
 	if (layer)
 		*layer = n->layer;
 	pthread_mutex_unlock(&fs->tree_lock);

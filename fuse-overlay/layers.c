@@ -178,6 +178,13 @@ static void probe_upper(struct ovl_fs *fs)
 	}
 	fs->plain_wh_names = fs->wh_chardev && fs->opaque_xattr &&
 			     fgetxattr(ufd, OVL_XATTR_OCI, NULL, 0) < 0;
+	/* A renamed directory is an xattr naming where its lowers are
+	 * (redirect_dir=on): an upper without user xattrs cannot hold it,
+	 * and an OCI layer made from an upper with OCI markers has no form
+	 * for it (it would show the directory empty). There a rename stays
+	 * EXDEV and mv(1) copies, as with the kernel's redirect_dir=off. */
+	fs->redirect_dir = !fs->opts->no_redirect && fs->opaque_xattr &&
+			   fgetxattr(ufd, OVL_XATTR_OCI, NULL, 0) < 0;
 }
 
 /* trusted.* xattrs are visible only with CAP_SYS_ADMIN in the initial user

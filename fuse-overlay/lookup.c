@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -101,8 +102,7 @@ int ovl_dir_index(struct ovl_fs *fs, struct ovl_node *dir,
 	ix = atomic_load_explicit(&d->index, memory_order_acquire);
 	if (!ix) {
 		ix = ovl_dindex_new();
-		r = ix ? ovl_node_path(fs, dir, path, sizeof(path), NULL)
-		       : -ENOMEM;
+		r = ix ? ovl_node_lpath(fs, dir, path, sizeof(path)) : -ENOMEM;
 		for (unsigned i = 0; r == 0 && i < d->nlower; i++) {
 			int fd = ovl_openat(fs->layers[d->lower[i]].fd, path,
 					    O_RDONLY | O_DIRECTORY |
@@ -132,7 +132,8 @@ int ovl_dir_index(struct ovl_fs *fs, struct ovl_node *dir,
 /* What the lookup needs to know about the directory it searches. */
 struct dir_snap {
 	char path[OVL_PATH_MAX];
-	bool upper; /* the directory exists in the upper */
+	char lpath[OVL_PATH_MAX]; /* its path in the lowers */
+	bool upper;		  /* the directory exists in the upper */
 	bool opaque, wh, xwh;
 	uint16_t nlower;
 };
@@ -143,6 +144,8 @@ static int snap_dir(struct ovl_fs *fs, struct ovl_node *dir, struct dir_snap *s)
 
 	pthread_mutex_lock(&fs->tree_lock);
 	r = ovl_node_path_locked(dir, s->path, sizeof(s->path));
+	if (r == 0)
+		r = ovl_node_lpath_locked(dir, s->lpath, sizeof(s->lpath));
 	s->upper = fs->has_upper && dir->layer == OVL_UPPER;
 	s->opaque = dir->dir->upper_opaque;
 	s->wh = dir->dir->upper_wh;
@@ -191,17 +194,166 @@ static void lower_stack(struct ovl_fs *fs, const struct ovl_dindex *ix,
 	}
 }
 
+/* Read the redirect of the upper directory @path into f->redirect,
+ * resolved against @s->lpath. 1: there is one, 0: none, -errno. */
+static int read_redirect(struct ovl_fs *fs, const struct dir_snap *s,
+			 const char *path, struct ovl_found *f)
+{
+	char v[PATH_MAX];
+	const char *p = path;
+	ssize_t n;
+	bool abs;
+	int r = ovl_chdir_at(fs, OVL_UPPER, &p);
+
+	if (r < 0)
+		return r;
+	n = lgetxattr(p, OVL_XATTR_USER "redirect", v, sizeof(v) - 1);
+	if (n < 0 && errno == ENODATA && fs->trusted_xattr)
+		n = lgetxattr(p, OVL_XATTR_TRUST "redirect", v, sizeof(v) - 1);
+	if (n < 0)
+		return errno == ENODATA || errno == ENOTSUP ? 0 : -errno;
+	v[n] = '\0';
+	abs = v[0] == '/';
+	/* The kernel's forms: "/a/b" from the layers' root, or one name in
+	 * the same parent. Anything else is damage: refuse as it does. */
+	if (n == 0 || strlen(v) != (size_t)n || (!abs && strchr(v, '/')))
+		return -EIO;
+	for (char *c = abs ? v + 1 : v, *e; c; c = e ? e + 1 : NULL) {
+		e = strchr(c, '/');
+		if (e)
+			*e = '\0';
+		if (!*c || strcmp(c, ".") == 0 || strcmp(c, "..") == 0)
+			return -EIO;
+		if (e)
+			*e = '/';
+	}
+	if (abs)
+		r = join(f->redirect, sizeof(f->redirect), ".", v + 1);
+	else
+		r = join(f->redirect, sizeof(f->redirect), s->lpath, v);
+	if (r < 0)
+		return -EIO;
+	f->redirect_abs = abs;
+	return 1;
+}
+
+/* In lower @layer, is the absolute lower path @rpath a directory? Walks
+ * it one component at a time as the kernel does: a whiteout or a
+ * non-directory on the way hides it here and in every layer below, an
+ * opaque directory on the way hides the layers below (*@stop). */
+static bool lower_walk(struct ovl_fs *fs, int layer, const char *rpath,
+		       bool *stop)
+{
+	int lfd = fs->layers[layer].fd;
+	char p[PATH_MAX];
+	size_t len = strlen(rpath);
+
+	if (len >= sizeof(p))
+		return false;
+	memcpy(p, rpath, len + 1);
+	for (char *e = p;; e++) {
+		struct stat st;
+		bool opaque = false, last;
+
+		e = strchr(e, '/');
+		last = !e;
+		if (e)
+			*e = '\0';
+		if (fstatat(lfd, p, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			char wh[PATH_MAX + 8];
+			char *slash = strrchr(p, '/');
+
+			/* an OCI ".wh.NAME" in the parent hides it */
+			if (slash)
+				snprintf(wh, sizeof(wh),
+					 "%.*s/" OVL_WH_PREFIX "%s",
+					 (int)(slash - p), p, slash + 1);
+			else
+				snprintf(wh, sizeof(wh), OVL_WH_PREFIX "%s", p);
+			if (fstatat(lfd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				*stop = true;
+			return false;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			*stop = true;
+			return false;
+		}
+		if (ovl_dir_probe(fs, layer, p, &opaque, NULL, NULL) == 0 &&
+		    opaque)
+			*stop = true;
+		if (last)
+			return true;
+		*e = '/';
+	}
+}
+
+/* The lower stack of a directory renamed from the absolute @rpath: the
+ * merged lower directory at that path, from the root's lowers. */
+static void abs_stack(struct ovl_fs *fs, const char *rpath, struct ovl_found *f)
+{
+	const struct ovl_dir *rd = fs->root->dir; /* lower: immutable */
+
+	for (unsigned i = 0; i < rd->nlower; i++) {
+		bool stop = false;
+
+		if (lower_walk(fs, rd->lower[i], rpath, &stop))
+			f->lower[f->nlower++] = rd->lower[i];
+		if (stop)
+			break;
+	}
+}
+
+/* A renamed directory: its lowers are at f->redirect, not at its name. */
+static int redirected_dir(struct ovl_fs *fs, struct ovl_node *dir,
+			  const struct dir_snap *s, const char *path,
+			  struct ovl_found *f)
+{
+	const struct ovl_dindex *ix;
+	const struct ovl_dent *e;
+	bool opaque;
+	int r = ovl_dir_probe(fs, OVL_UPPER, path, &opaque, &f->upper_wh,
+			      &f->upper_xwh);
+
+	if (r < 0)
+		return r;
+	f->upper_opaque = opaque;
+	if (opaque)
+		return 0;
+	if (f->redirect_abs) {
+		abs_stack(fs, f->redirect, f);
+		return 0;
+	}
+	/* One name: the same parent's lowers, as any name there. */
+	if (s->nlower == 0)
+		return 0;
+	r = ovl_dir_index(fs, dir, &ix);
+	if (r < 0)
+		return r;
+	e = ovl_dindex_find(ix, strrchr(f->redirect, '/')
+					? strrchr(f->redirect, '/') + 1
+					: f->redirect);
+	if (e && e->type == DT_DIR)
+		lower_stack(fs, ix, e, f->redirect, f);
+	return 0;
+}
+
 /* @name found in the upper as a directory: probe its markers and, unless
- * it is opaque, merge the lower directories of the same name. */
+ * it is opaque, merge the lower directories of the same name (or of the
+ * name it was renamed from). */
 static int upper_dir(struct ovl_fs *fs, struct ovl_node *dir,
 		     const struct dir_snap *s, const char *name,
-		     const char *path, struct ovl_found *f)
+		     const char *path, const char *lpath, struct ovl_found *f)
 {
 	const struct ovl_dindex *ix;
 	const struct ovl_dent *e;
 	bool opaque;
 	int r;
 
+	if (fs->nlayers > 1) {
+		r = read_redirect(fs, s, path, f);
+		if (r != 0)
+			return r < 0 ? r : redirected_dir(fs, dir, s, path, f);
+	}
 	if (s->nlower == 0)
 		return 0;
 	r = ovl_dir_index(fs, dir, &ix);
@@ -216,7 +368,7 @@ static int upper_dir(struct ovl_fs *fs, struct ovl_node *dir,
 		return r;
 	f->upper_opaque = opaque;
 	if (!opaque)
-		lower_stack(fs, ix, e, path, f);
+		lower_stack(fs, ix, e, lpath, f);
 	return 0;
 }
 
@@ -224,7 +376,7 @@ static int upper_dir(struct ovl_fs *fs, struct ovl_node *dir,
  * -ENOENT: hidden by a whiteout, -errno. */
 static int find_upper(struct ovl_fs *fs, struct ovl_node *dir,
 		      const struct dir_snap *s, const char *name,
-		      const char *path, struct ovl_found *f)
+		      const char *path, const char *lpath, struct ovl_found *f)
 {
 	int ufd = fs->layers[OVL_UPPER].fd;
 	char wh[OVL_PATH_MAX];
@@ -242,7 +394,7 @@ static int find_upper(struct ovl_fs *fs, struct ovl_node *dir,
 		}
 		f->layer = OVL_UPPER;
 		if (S_ISDIR(f->st.st_mode)) {
-			int r = upper_dir(fs, dir, s, name, path, f);
+			int r = upper_dir(fs, dir, s, name, path, lpath, f);
 
 			return r < 0 ? r : 1;
 		}
@@ -287,22 +439,26 @@ static int find_once(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
 		     struct ovl_found *f)
 {
 	struct dir_snap s;
-	char path[OVL_PATH_MAX];
+	char path[OVL_PATH_MAX], lpath[OVL_PATH_MAX];
 	int r;
 
 	r = snap_dir(fs, dir, &s);
 	if (r == 0)
 		r = join(path, sizeof(path), s.path, name);
+	if (r == 0)
+		r = join(lpath, sizeof(lpath), s.lpath, name);
 	if (r < 0)
 		return r;
 	f->nlower = 0;
 	f->upper_opaque = f->upper_wh = f->upper_xwh = false;
+	f->redirect[0] = '\0';
+	f->redirect_abs = false;
 	if (s.upper) {
-		r = find_upper(fs, dir, &s, name, path, f);
+		r = find_upper(fs, dir, &s, name, path, lpath, f);
 		if (r != 0)
 			return r < 0 ? r : 0;
 	}
-	return find_lower(fs, dir, name, path, f);
+	return find_lower(fs, dir, name, lpath, f);
 }
 
 int ovl_find(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
@@ -340,7 +496,7 @@ static int entry_for(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
 int ovl_lookup_entry(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
 		     struct fuse_entry_param *e)
 {
-	struct ovl_found f; /* 1 KiB: fine on a worker's stack */
+	struct ovl_found f; /* 5 KiB: fine on a worker's stack */
 	int r = ovl_find(fs, dir, name, &f);
 
 	return r < 0 ? r : entry_for(fs, dir, name, &f, e);
@@ -367,6 +523,8 @@ int ovl_lookup_listed(struct ovl_fs *fs, struct ovl_node *dir, int dirfd,
 	f.layer = layer;
 	f.nlower = 0;
 	f.upper_opaque = f.upper_wh = f.upper_xwh = false;
+	f.redirect[0] = '\0';
+	f.redirect_abs = false;
 	if (S_ISDIR(f.st.st_mode)) {
 		if (join(path, sizeof(path), dirpath, name) < 0)
 			return -ENAMETOOLONG;

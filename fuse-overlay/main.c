@@ -37,8 +37,17 @@
  * Changes. Anything that changes a lower object copies it up first
  * (copyup.c): built in the workdir, renamed into place. Removing a name
  * that lowers also hold leaves a whiteout; creating over a whiteout
- * replaces it atomically; merged directories cannot be renamed (EXDEV, as
- * the kernel answers without redirect_dir) (ops_ns.c, ops_rename.c).
+ * replaces it atomically (ops_ns.c). A merged or lower-only directory is
+ * renamed as the kernel does with redirect_dir=on (ops_rename.c): the
+ * directory alone is copied up, renamed, and marked with
+ * user.overlay.redirect naming where its lowers are ("/old/path", or the
+ * old name within the same parent); its old name gets a whiteout. Paths
+ * in the lowers are then rebuilt through the nearest renamed directory
+ * (ovl_node_lpath()), and lookups follow the redirects they find in the
+ * upper (lookup.c). That takes -o redirect_dir=on; by default (as the
+ * kernel's), without user xattrs in the upper or with OCI markers, such
+ * renames are EXDEV and mv(1) copies. Redirects in lower layers are not
+ * followed.
  * Listings merge the upper's entries with the index's (dir.c) into a
  * snapshot per open directory, so offsets are stable.
  *

@@ -11,9 +11,11 @@
  *    are marked opaque, so the lower directory stays hidden);
  *  - a removed name that a lower layer also holds leaves a whiteout (the
  *    upper entry is replaced by it in one rename);
- *  - a directory with lower layers cannot be renamed (EXDEV, as the
- *    kernel's overlayfs without redirect_dir answers; mv(1) then copies),
- *    and a pure upper directory moved into a merged one becomes opaque.
+ *  - a directory with lower layers is renamed with a redirect under
+ *    redirect_dir=on, as the kernel does (ops_rename.c), and is EXDEV
+ *    otherwise (mv(1) then copies); a pure upper directory moved into a
+ *    merged one becomes opaque; so does one made in a merged one while
+ *    redirects are written, as the kernel has it.
  */
 
 #include <errno.h>
@@ -266,7 +268,7 @@ int ovl_create_obj(fuse_req_t req, struct ovl_node *parent, const char *name,
 	char dirpath[OVL_PATH_MAX], path[OVL_PATH_MAX];
 	cleanup_free struct ovl_found *f = calloc(1, sizeof(*f));
 	struct ovl_node *n;
-	bool wh_files;
+	bool wh_files, parent_merged;
 	int r;
 
 	m->fd = -1;
@@ -283,11 +285,18 @@ int ovl_create_obj(fuse_req_t req, struct ovl_node *parent, const char *name,
 		return r;
 	pthread_mutex_lock(&fs->tree_lock);
 	wh_files = parent->dir->upper_wh;
+	parent_merged = parent->dir->nlower > 0 && !parent->dir->upper_opaque;
 	pthread_mutex_unlock(&fs->tree_lock);
 	pthread_mutex_lock(&fs->ns_lock);
 	r = wh_files ? 1 : create_fast(fs, req, dirpath, path, m, &f->st);
 	if (r == 1)
 		r = create_careful(fs, req, dirpath, name, m, &f->st);
+	/* With redirects the kernel marks every directory made in a merged
+	 * one opaque (lookups below it need not go down); we do the same so
+	 * that both write the same upper. A failure only costs lookups. */
+	if (r == 0 && m->kind == OVL_MK_DIR && fs->redirect_dir &&
+	    parent_merged)
+		ovl_set_opaque(fs, path);
 	if (r == 0) {
 		f->layer = OVL_UPPER;
 		n = ovl_node_obtain(fs, parent, name, f);

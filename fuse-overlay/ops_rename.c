@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 /* ops_rename.c - FUSE rename and rename-exchange across layers
  *
- * The rules are the kernel overlayfs's with redirect_dir off (what it uses
- * in a user namespace with userxattr):
- *  - a directory that has lower layers (lower-only or merged) cannot move:
- *    EXDEV, and mv(1) falls back to copying; a pure upper directory can;
+ * The rules are the kernel overlayfs's with redirect_dir=on:
+ *  - a directory that has lower layers (lower-only or merged) is copied
+ *    up (itself, not its tree), renamed in the upper and given an
+ *    overlay.redirect xattr naming where its lowers are: its old name
+ *    when it stays in the same parent ("a"), else its lower path from
+ *    the layers' root ("/x/a"). A directory that has one keeps it (it
+ *    already names the original lowers) unless a relative one leaves its
+ *    parent; lookups then follow it (lookup.c). Without -o
+ *    redirect_dir=on (the default, as the kernel's), where the upper
+ *    takes no user xattrs, or where it holds OCI markers, such a rename
+ *    is EXDEV, as with the kernel's redirect_dir=off, and mv(1) copies;
  *  - a pure upper directory moved into a merged directory is marked
  *    opaque, so that a lower directory of the new name stays hidden;
  *  - a non-directory is copied up first; the old name gets a whiteout
- *    when a lower layer also holds it;
+ *    when a lower layer also holds it (a renamed directory too);
  *  - the new name may be a whiteout (replaced), an empty merged directory
  *    (its whiteouts are cleared first), or anything the kernel allows.
  */
@@ -16,9 +23,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fuse-overlay/ovl-internal.h"
@@ -39,6 +48,7 @@ struct rename_op {
 	char opath[OVL_PATH_MAX], npath[OVL_PATH_MAX];
 	bool old_in_lower; /* the old name needs a whiteout after */
 	bool np_merged, op_merged;
+	bool s_merged, t_merged; /* directories that take a redirect */
 };
 
 /* Does directory @n have lower layers showing through? */
@@ -64,12 +74,14 @@ static int check(struct ovl_fs *fs, struct rename_op *ro)
 		return -EEXIST;
 	if (exchange && !ro->t)
 		return -ENOENT;
-	if (ro->s->dir && dir_merged(fs, ro->s))
+	if (ro->s->dir && dir_merged(fs, ro->s) && !fs->redirect_dir)
 		return -EXDEV;
 	if (!ro->t)
 		return 0;
 	if (exchange)
-		return ro->t->dir && dir_merged(fs, ro->t) ? -EXDEV : 0;
+		return ro->t->dir && dir_merged(fs, ro->t) && !fs->redirect_dir
+			       ? -EXDEV
+			       : 0;
 	if (ro->t->dir && !ro->s->dir)
 		return -EISDIR;
 	if (!ro->t->dir && ro->s->dir)
@@ -97,6 +109,9 @@ static int prepare(struct ovl_fs *fs, struct rename_op *ro)
 		return r;
 	ro->np_merged = dir_merged(fs, ro->np);
 	ro->op_merged = dir_merged(fs, ro->op);
+	ro->s_merged = ro->s->dir && dir_merged(fs, ro->s);
+	ro->t_merged = ro->t && ro->t->dir && (ro->flags & RENAME_EXCHANGE) &&
+		       dir_merged(fs, ro->t);
 	ro->odfd = ovl_open_upper_dir(fs, ro->op, ro->opath, sizeof(ro->opath));
 	if (ro->odfd < 0)
 		return ro->odfd;
@@ -128,15 +143,62 @@ static int maybe_opaque(struct ovl_fs *fs, struct ovl_node *n, int dfd,
 	return 0;
 }
 
-static int do_exchange(struct ovl_fs *fs, struct rename_op *ro)
+/* The merged directory @n, at @name in the upper directory @dfd, is about
+ * to leave its name: make it name where its lowers are, as the kernel's
+ * ovl_set_redirect() does. Written before the move: a failure leaves the
+ * rename undone, and a redirect that names the directory's own lower path
+ * changes nothing if the move then fails. */
+static int set_redirect(struct ovl_fs *fs, struct ovl_node *n, int dfd,
+			const char *name, bool samedir)
 {
+	char lpath[PATH_MAX], value[PATH_MAX + 1];
+	cleanup_close int fd = -1;
+	bool keep;
 	int r;
 
+	pthread_mutex_lock(&fs->tree_lock);
+	/* One it has still names the original lowers, unless a relative one
+	 * leaves its parent. */
+	keep = n->dir->redirect && (n->dir->redirect_abs || samedir);
+	r = ovl_node_lpath_locked(n, lpath, sizeof(lpath));
+	pthread_mutex_unlock(&fs->tree_lock);
+	if (keep)
+		return 0;
+	if (r < 0)
+		return r == -ENAMETOOLONG ? -EXDEV : r;
+	/* Relative: the old name, in the same parent; else absolute. Too
+	 * long for the kernel to read back: EXDEV, mv copies. */
+	r = snprintf(value, sizeof(value), "%s%s", samedir ? "" : "/",
+		     samedir ? name : lpath);
+	if (r < 0 || r >= PATH_MAX)
+		return -EXDEV;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsetxattr(fd, OVL_XATTR_USER "redirect", value, strlen(value), 0) <
+	    0)
+		return errno == ENOTSUP || errno == ENOSPC || errno == E2BIG
+			       ? -EXDEV
+			       : -errno;
+	return ovl_node_set_redirect(fs, n, lpath, !samedir);
+}
+
+static int do_exchange(struct ovl_fs *fs, struct rename_op *ro)
+{
+	bool samedir = ro->op == ro->np;
+	int r = ro->s_merged
+			? set_redirect(fs, ro->s, ro->odfd, ro->oname, samedir)
+			: 0;
+	if (r == 0 && ro->t_merged)
+		r = set_redirect(fs, ro->t, ro->ndfd, ro->nname, samedir);
+	if (r < 0)
+		return r;
 	if (renameat2(ro->odfd, ro->oname, ro->ndfd, ro->nname,
 		      RENAME_EXCHANGE) < 0)
 		return -errno;
-	r = maybe_opaque(fs, ro->s, ro->ndfd, ro->nname, ro->np_merged);
-	if (r == 0)
+	if (!ro->s_merged)
+		r = maybe_opaque(fs, ro->s, ro->ndfd, ro->nname, ro->np_merged);
+	if (r == 0 && !ro->t_merged)
 		r = maybe_opaque(fs, ro->t, ro->odfd, ro->oname, ro->op_merged);
 	if (r == 0)
 		r = ovl_node_rename(fs, ro->s, ro->op, ro->oname, ro->np,
@@ -188,7 +250,10 @@ static int move_onto(struct ovl_fs *fs, struct rename_op *ro, bool *wh_left)
 static int do_move(struct ovl_fs *fs, struct rename_op *ro)
 {
 	bool wh_left = false;
-	int r = maybe_opaque(fs, ro->s, ro->odfd, ro->oname, ro->np_merged);
+	int r = ro->s_merged ? set_redirect(fs, ro->s, ro->odfd, ro->oname,
+					    ro->op == ro->np)
+			     : maybe_opaque(fs, ro->s, ro->odfd, ro->oname,
+					    ro->np_merged);
 
 	if (r == 0)
 		r = move_onto(fs, ro, &wh_left);

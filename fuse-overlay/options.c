@@ -28,6 +28,7 @@ enum opt_kind {
 	OPT_UINT,     /* name=N */
 	OPT_IDMAP,    /* uidmapping= / gidmapping= */
 	OPT_RDP,      /* readdirplus=yes|auto|no */
+	OPT_REDIR,    /* redirect_dir=on|follow|nofollow|off */
 	OPT_FUSE,     /* bare name handed to libfuse unchanged */
 	OPT_FUSE_STR, /* name=value handed to libfuse unchanged */
 	OPT_FUSE_NUM, /* name=N handed to libfuse unchanged */
@@ -116,12 +117,14 @@ static const struct opt_def opt_table[] = {
 	{ "default_permissions", OPT_IGNORE, 0, false, NULL },
 	{ "noacl", OPT_IGNORE, 0, false, NULL },
 	{ "userxattr", OPT_IGNORE, 0, false, NULL },
-	{ "redirect_dir", OPT_IGNORE, 0, false, NULL },
 	{ "index", OPT_IGNORE, 0, false, NULL },
 	{ "metacopy", OPT_IGNORE, 0, false, NULL },
 	{ "xino", OPT_IGNORE, 0, false, NULL },
 	{ "ino32_t", OPT_IGNORE, 0, false, NULL },
 	{ "fast_ino", OPT_IGNORE, 0, false, NULL },
+	{ "redirect_dir", OPT_REDIR, F(no_redirect), false,
+	  "on renames merged directories as the kernel's redirect_dir=on\n"
+	  "                     (off, the default: EXDEV, mv copies)" },
 	{ "readdirplus", OPT_RDP, F(readdirplus), false,
 	  "yes|auto|no listings carry attributes (default auto)" },
 	{ "threaded", OPT_BOOL, F(single_thread), true,
@@ -318,6 +321,21 @@ static int set_value(const struct opt_def *d, const char *word, const char *val,
 				"option readdirplus: '%s' is not yes, auto or no; write one of them, as in readdirplus=auto",
 				val);
 		return 0;
+	case OPT_REDIR:
+		/* Redirects already on disk are always followed: follow and
+		 * nofollow only say that renames write none, as off does. */
+		if (strcmp(val, "on") == 0)
+			o->no_redirect = false;
+		else if (strcmp(val, "off") == 0 ||
+			 strcmp(val, "follow") == 0 ||
+			 strcmp(val, "nofollow") == 0)
+			o->no_redirect = true;
+		else
+			return cmn_err_msg(
+				err, EINVAL,
+				"option redirect_dir: '%s' is not on, follow, nofollow or off; write one of them, as in redirect_dir=off",
+				val);
+		return 0;
 	case OPT_FUSE_NUM:
 		if (!cmn_parse_u64(val, UINT32_MAX, &u))
 			return bad_number(d, val, err);
@@ -406,6 +424,16 @@ static void opts_defaults(struct ovl_opts *o)
 	o->fsync = true;
 	o->writeback = false;
 	o->readdirplus = OVL_RDP_AUTO;
+	/* As the kernel's default (CONFIG_OVERLAY_FS_REDIRECT_DIR=n): an
+	 * upper with redirects loses renamed directories' contents where it
+	 * is read as a change set (hutch's build steps, a native diff) or by
+	 * the kernel in a user namespace (EPERM); redirect_dir=on asks. */
+	o->no_redirect = true;
+	/* As the kernel's default (CONFIG_OVERLAY_FS_REDIRECT_DIR=n): an
+	 * upper with redirects loses renamed directories' contents where it
+	 * is read as a change set (hutch's build steps, a native diff) or by
+	 * the kernel in a user namespace (EPERM); redirect_dir=on asks. */
+	o->no_redirect = true;
 	o->splice_write = false;
 }
 

@@ -74,6 +74,7 @@ struct ovl_opts {
 	bool foreground, debug, readonly, single_thread;
 	bool static_nlink, fsync, writeback, splice_read, splice_write;
 	bool exit_with_mntns, allow_other, oci_whiteouts;
+	bool no_redirect; /* redirect_dir=off: merged directories stay put */
 	bool help, version;
 };
 
@@ -145,7 +146,10 @@ struct ovl_fs {
 	/* The upper holds the kernel's markers only (0/0 devices, xattrs):
 	 * ".wh." names there are ordinary names, as on kernel overlayfs. */
 	bool plain_wh_names;
-	bool trusted_xattr;	 /* may read trusted.overlay.* (real root) */
+	bool trusted_xattr; /* may read trusted.overlay.* (real root) */
+	/* Merged and lower-only directories may be renamed: the upper takes
+	 * user.overlay.redirect (the kernel's redirect_dir=on); else EXDEV */
+	bool redirect_dir;
 	bool no_opendir;	 /* the kernel opens directories without us */
 	unsigned nfs;		 /* distinct filesystems among the layers */
 	struct fuse_session *se; /* for notifications; NULL when not mounted */
@@ -204,6 +208,10 @@ struct ovl_listing;
  * @upper_wh: the upper directory may hold ".wh.NAME" files (tree_lock)
  * @upper_xwh: the upper directory holds xattr whiteouts (tree_lock)
  * @version: bumped on every change of the merged listing (tree_lock)
+ * @redirect: owned: where the lowers are, from a layer's root, when the
+ *           directory was renamed (an overlay.redirect xattr), resolved
+ *           and without the leading '/'; NULL: at its own path (tree_lock)
+ * @redirect_abs: the xattr holds the absolute form ("/a/b", else "b")
  * @index:   the lower entries, built once under the node's lock, then
  *           immutable and read without locks
  * @listing: the last merged listing, refcounted (node lock)
@@ -212,6 +220,8 @@ struct ovl_dir {
 	uint16_t nlower;
 	uint16_t *lower;
 	bool upper_opaque, upper_wh, upper_xwh;
+	bool redirect_abs;
+	char *redirect;
 	uint64_t version;
 	struct ovl_dindex *_Atomic index;
 	struct ovl_listing *listing;
@@ -256,12 +266,15 @@ struct ovl_node {
  * @st:    its stat (real ids)
  * @nlower, @lower: directories: the lower layers merged below, top-down
  * @upper_opaque, @upper_wh, @upper_xwh: directories in the upper: markers
+ * @redirect, @redirect_abs: directories in the upper: the resolved redirect
+ *         ("" for none), as in struct ovl_dir
  */
 struct ovl_found {
 	int layer;
 	struct stat st;
 	uint16_t nlower;
-	bool upper_opaque, upper_wh, upper_xwh;
+	bool upper_opaque, upper_wh, upper_xwh, redirect_abs;
+	char redirect[PATH_MAX];
 	uint16_t lower[OVL_MAX_LAYERS];
 };
 
@@ -305,9 +318,24 @@ void ovl_node_free_all(struct ovl_fs *fs);
  * -ENAMETOOLONG.
  */
 int ovl_node_path_locked(struct ovl_node *n, char *buf, size_t size);
-/** ovl_node_path() - the same, taking tree_lock; also returns @layer. */
+/** ovl_node_path() - the same, taking tree_lock; also returns @layer, and
+ * then the path is the one in @layer (ovl_node_lpath() for a lower). */
 int ovl_node_path(struct ovl_fs *fs, struct ovl_node *n, char *buf, size_t size,
 		  int *layer);
+/**
+ * ovl_node_lpath_locked() - @n's path in the lower layers: its own path,
+ * except below (or at) a renamed directory, whose redirect replaces the
+ * part of the path up to it. Caller holds tree_lock. Return: as
+ * ovl_node_path_locked().
+ */
+int ovl_node_lpath_locked(struct ovl_node *n, char *buf, size_t size);
+/** ovl_node_lpath() - the same, taking tree_lock. */
+int ovl_node_lpath(struct ovl_fs *fs, struct ovl_node *n, char *buf,
+		   size_t size);
+/** ovl_node_set_redirect() - the directory @n's lowers are at @lpath
+ * (@abs: written in the absolute form). Return: 0 or -ENOMEM. */
+int ovl_node_set_redirect(struct ovl_fs *fs, struct ovl_node *n,
+			  const char *lpath, bool abs);
 /** ovl_child_path() - "parent-path/name"; takes tree_lock. */
 int ovl_child_path(struct ovl_fs *fs, struct ovl_node *parent, const char *name,
 		   char *buf, size_t size);

@@ -9,11 +9,31 @@
 # SCRIPT (fsops.py ops) on both, and compares, line by line: every op's
 # result, the visible trees afterwards, and the upper directories' entries
 # and markers once unmounted. Prints the differences; exits 1 on any.
+#
+# KERNEL picks the kernel's side:
+#   userns (the default) as above; the kernel refuses to rename merged
+#       directories there (userxattr forces redirect_dir=nofollow), so
+#       hutch-overlay runs with redirect_dir=off (its default) to compare;
+#   ref:DIR compares hutch-overlay (redirect_dir=on) with the kernel's
+#       results recorded in DIR/MODE/ (k.ops, k.tree, k.markers, and
+#       script.ops for a recorded fuzz run: SCRIPT "recorded" runs it);
+#   record:DIR records those, as real root (record-kernel.sh): the
+#       fixture's user.overlay.* markers become trusted.overlay.*, the
+#       kernel mounts with redirect_dir=on, and nothing is compared.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 work=$1 script=$2 mode=$3
 PY=/usr/bin/python3
-OVL=${OVL:?}
+KERNEL=${KERNEL:-userns}
+case $KERNEL in
+userns) OVL=${OVL:?} hopts=,redirect_dir=off ;;
+ref:*)
+	OVL=${OVL:?} hopts=,redirect_dir=on ref=${KERNEL#ref:}/$mode
+	[ "$script" != recorded ] || script=$ref/script.ops
+	;;
+record:*) rec=${KERNEL#record:}/$mode ;;
+*) echo "KERNEL=$KERNEL: not userns, ref:DIR or record:DIR"; exit 2 ;;
+esac
 
 "$here/mkfixture.sh" "$work/base" "$mode" || exit 2
 cp -a "$work/base" "$work/k" && cp -a "$work/base" "$work/h" || exit 2
@@ -40,12 +60,38 @@ deep_fixture() (
 )
 deep_fixture "$work/k" && deep_fixture "$work/h" || exit 2
 lowers() { echo "$1/l1:$1/l2:$1/l3"; }
-mount -t overlay overlay \
-	-o "lowerdir=$(lowers "$work/k"),upperdir=$work/k/u,workdir=$work/k/w,userxattr" \
-	"$work/k/m" || { echo "cannot mount the kernel's overlayfs"; exit 2; }
+if [ -n "${rec:-}" ]; then
+	for l in l1 l2 l3 u; do
+		$PY "$here/fsops.py" xlate "$work/k/$l" trusted || exit 2
+	done
+	mount -t overlay overlay \
+		-o "lowerdir=$(lowers "$work/k"),upperdir=$work/k/u,workdir=$work/k/w,redirect_dir=on" \
+		"$work/k/m" || { echo "cannot mount the kernel's overlayfs"; exit 2; }
+	mkdir -p "$rec" || exit 2
+	if [[ $script == fuzz:* ]]; then
+		IFS=: read -r _ seed count <<<"$script"
+		$PY "$here/fsops.py" fuzz "$seed" "$count" "$work/k/m" \
+			"$rec/script.ops" >"$work/k.ops" 2>&1
+	else
+		$PY "$here/fsops.py" run "$work/k/m" <"$script" >"$work/k.ops" 2>&1
+	fi
+	$PY "$here/fsops.py" tree "$work/k/m" >"$work/k.tree" 2>&1
+	umount "$work/k/m"
+	$PY "$here/fsops.py" markers "$work/k/u" >"$work/k.markers" 2>&1
+	cp "$work"/k.{ops,tree,markers} "$rec/" || exit 2
+	echo "recorded $(grep -c . "$work/k.ops") ops in $rec"
+	exit 0
+fi
+if [ -n "${ref:-}" ]; then
+	cp "$ref"/k.{ops,tree,markers} "$work/" || exit 2
+else
+	mount -t overlay overlay \
+		-o "lowerdir=$(lowers "$work/k"),upperdir=$work/k/u,workdir=$work/k/w,userxattr" \
+		"$work/k/m" || { echo "cannot mount the kernel's overlayfs"; exit 2; }
+fi
 mkfifo "$work/ready"
 "$OVL" -f --ready-fd=3 \
-	-o "lowerdir=$(lowers "$work/h"),upperdir=$work/h/u,workdir=$work/h/w" \
+	-o "lowerdir=$(lowers "$work/h"),upperdir=$work/h/u,workdir=$work/h/w$hopts" \
 	"$work/h/m" 3>"$work/ready" 2>"$work/hutch.log" &
 ovl_pid=$!
 # The daemon holds this namespace alive: never leave it behind.
@@ -55,7 +101,9 @@ if ! read -r -n 1 -t 30 _ <"$work/ready"; then
 	cat "$work/hutch.log"
 	exit 2
 fi
-if [[ $script == fuzz:* ]]; then
+if [ -n "${ref:-}" ]; then
+	: # the kernel's side was recorded
+elif [[ $script == fuzz:* ]]; then
 	IFS=: read -r _ seed count <<<"$script"
 	script=$work/fuzz.ops
 	$PY "$here/fsops.py" fuzz "$seed" "$count" "$work/k/m" "$script" \
@@ -64,14 +112,16 @@ else
 	$PY "$here/fsops.py" run "$work/k/m" <"$script" >"$work/k.ops" 2>&1
 fi
 $PY "$here/fsops.py" run "$work/h/m" <"$script" >"$work/h.ops" 2>&1
-for side in k h; do
+sides="k h"
+[ -z "${ref:-}" ] || sides=h
+for side in $sides; do
 	$PY "$here/fsops.py" tree "$work/$side/m" >"$work/$side.tree" 2>&1
 done
-umount "$work/k/m"
+[ -n "${ref:-}" ] || umount "$work/k/m"
 umount "$work/h/m"
 wait "$ovl_pid"
 rc=$?
-for side in k h; do
+for side in $sides; do
 	$PY "$here/fsops.py" markers "$work/$side/u" >"$work/$side.markers" 2>&1
 done
 fail=0

@@ -8,6 +8,8 @@ usage: fsops.py run ROOT < SCRIPT     execute SCRIPT (one op a line) in ROOT
                                       to what exists; write them to SCRIPT
        fsops.py tree ROOT             print the visible tree, one line each
        fsops.py markers UPPER         print an upper dir's entries and markers
+       fsops.py xlate DIR user|trusted
+                                      move overlay markers to that namespace
 
 The differential suite runs the same script on the kernel's overlayfs and on
 hutch-overlay and compares the outputs line by line: every op's result
@@ -460,11 +462,16 @@ def markers(upper):
         if stat.S_ISREG(st.st_mode):
             line += " " + digest(p)
         if stat.S_ISDIR(st.st_mode):
-            try:
-                v = os.getxattr(p, "user.overlay.opaque")
-                line += " OPAQUE=" + v.decode()
-            except OSError:
-                pass
+            # user.overlay.* (userxattr, hutch-overlay) or trusted.overlay.*
+            # (the kernel as real root): the same markers
+            for what in ("opaque", "redirect"):
+                for ns in OVERLAY_XATTR:
+                    try:
+                        v = os.getxattr(p, ns + what)
+                    except OSError:
+                        continue
+                    line += " %s=%s" % (what.upper(), v.decode())
+                    break
         xs = []
         if not stat.S_ISLNK(st.st_mode):
             for x in sorted(os.listxattr(p, follow_symlinks=False)):
@@ -475,11 +482,50 @@ def markers(upper):
         print(line + " [" + ",".join(xs) + "]")
 
 
+def xlate(root, to):
+    """Move the overlay's markers (opaque, redirect, whiteout) under ROOT
+    from one xattr namespace to the other: TO "trusted" turns what
+    hutch-overlay and userxattr mounts write into what the kernel reads as
+    real root, "user" the reverse. Needs real root (trusted.*)."""
+    src, dst = (("user.overlay.", "trusted.overlay.") if to == "trusted"
+                else ("trusted.overlay.", "user.overlay."))
+    for _, p, st in walk(root):
+        if stat.S_ISLNK(st.st_mode):
+            continue
+        for what in ("opaque", "redirect", "whiteout"):
+            try:
+                v = os.getxattr(p, src + what)
+            except OSError:
+                continue
+            os.setxattr(p, dst + what, v)
+            os.removexattr(p, src + what)
+    for what in ("opaque", "redirect"):  # the root itself
+        try:
+            v = os.getxattr(root, src + what)
+        except OSError:
+            continue
+        os.setxattr(root, dst + what, v)
+        os.removexattr(root, src + what)
+
+
 # ---- random scripts ----------------------------------------------------------
 
 NAMES = ["a", "b", "c", "f1", "f2", "hl1", "hl2", "sym", "d1", "d2", "d3",
          "opq", "empty", "deep", "new", "x", "y"]
 SUBS = ["", "d1/", "d2/", "d3/", "opq/", "d1/sub/", "new/", "deep/a/b/"]
+
+
+# Runs of the kernel recorded as real root (record-kernel.sh) to compare
+# with hutch-overlay as root of a user namespace leave out what differs
+# between those two roots and not between the overlays: user.overlay.*
+# xattrs (escaped to the upper under userxattr, ordinary names to the
+# kernel as real root), chown (ids unmapped in the single mapping) and
+# set-id modes (kept or cleared by privileges beyond the namespace).
+AS_ROOT = bool(os.environ.get("FSOPS_ROOT_RECORD"))
+XNAMES = ["k", "m"] if AS_ROOT else ["k", "m", "overlay.opaque", "overlay.x"]
+XRM = ["k", "m"] if AS_ROOT else ["k", "m", "overlay.x"]
+MODES = (["600", "644", "755", "1777"] if AS_ROOT else
+         ["600", "644", "755", "4755", "1777", "2755"])
 
 
 def gen_line(rnd, existing):
@@ -504,8 +550,8 @@ def gen_line(rnd, existing):
         (4, lambda: "create %s %s" % (path(), rnd.choice(["644", "600", "755"]))),
         (5, lambda: "read %s" % path()),
         (3, lambda: "truncate %s %d" % (path(), rnd.choice([0, 3, 100, 5000]))),
-        (3, lambda: "chmod %s %s" % (path(), rnd.choice(["600", "644", "755", "4755", "1777", "2755"]))),
-        (2, lambda: "chown %s %d %d" % (path(), rnd.choice([0, 0, 1000]), rnd.choice([0, 50, 1000]))),
+        (3, lambda: "chmod %s %s" % (path(), rnd.choice(MODES))),
+        (0 if AS_ROOT else 2, lambda: "chown %s %d %d" % (path(), rnd.choice([0, 0, 1000]), rnd.choice([0, 50, 1000]))),
         (2, lambda: "utime %s %d %d" % (path(), 1000000 + rnd.randint(0, 9), 2000000 + rnd.randint(0, 9))),
         (2, lambda: "statm %s" % path()),
         (4, lambda: "stat %s" % path()),
@@ -521,10 +567,10 @@ def gen_line(rnd, existing):
         (1, lambda: "mkfifo %s" % path()),
         (3, lambda: "ls %s" % adir()),
         (3, lambda: "lsl %s" % adir()),
-        (3, lambda: "setxattr %s user.%s v%d" % (path(), rnd.choice(["k", "m", "overlay.opaque", "overlay.x"]), rnd.randint(0, 9))),
-        (2, lambda: "getxattr %s user.%s" % (path(), rnd.choice(["k", "m", "overlay.opaque", "overlay.x"]))),
+        (3, lambda: "setxattr %s user.%s v%d" % (path(), rnd.choice(XNAMES), rnd.randint(0, 9))),
+        (2, lambda: "getxattr %s user.%s" % (path(), rnd.choice(XNAMES))),
         (2, lambda: "listxattr %s" % path()),
-        (2, lambda: "rmxattr %s user.%s" % (path(), rnd.choice(["k", "m", "overlay.x"]))),
+        (2, lambda: "rmxattr %s user.%s" % (path(), rnd.choice(XRM))),
         (1, lambda: "rmtree %s" % path()),
         (2, lambda: "makedirs %s" % (path() + "/" + rnd.choice(NAMES))),
     ]
@@ -549,6 +595,8 @@ def main():
         fuzz(*sys.argv[2:6])
     elif cmd == "tree":
         tree(sys.argv[2])
+    elif cmd == "xlate":
+        xlate(sys.argv[2], sys.argv[3])
     elif cmd == "markers":
         markers(sys.argv[2])
     else:

@@ -40,6 +40,43 @@ teardown() {
 	[ -f "$d/u/.wh.new" ]
 }
 
+@test "directory renames: redirect_dir=on moves merged directories; cached children and inode numbers follow" {
+	with_overlay "$(std_opts),redirect_dir=on" '
+		rn() { python3 -c "import os, sys; os.rename(sys.argv[1], sys.argv[2])" "$@"; }
+		ino=$(stat -c %i $M/dir)
+		cd $M/dir && [ "$(cat f3)" = 3 ]
+		rn $M/dir $M/moved
+		# the shell still sits in it: its nodes resolve through the move
+		[ "$(cat f5)" = 5 ] && [ "$(cat top)" = top ]
+		[ "$(stat -c %i $M/moved)" = "$ino" ]
+		[ "$(ls $M/moved | wc -l)" = 31 ]
+		! stat $M/dir 2>/dev/null || false
+		echo changed >$M/moved/f5
+		mkdir $M/moved/sub && rn $M/moved $M/sub-of-root
+		[ "$(cat $M/sub-of-root/f5)" = changed ]
+		[ "$(cat $M/sub-of-root/f6)" = 6 ]
+		mkdir $M/dir && [ -z "$(ls $M/dir)" ]'
+	[ "$(getfattr --only-values -n user.overlay.redirect "$d/u/sub-of-root")" = dir ]
+	[ "$(getfattr --only-values -n user.overlay.opaque "$d/u/dir")" = y ]
+	[ "$(cat "$d/u/sub-of-root/f5")" = changed ]
+	[ ! -e "$d/u/sub-of-root/f6" ]
+}
+
+@test "directory renames: EXDEV by default, and with OCI markers even with redirect_dir=on" {
+	local snippet='
+		python3 -c "
+import errno, os, sys
+try:
+    os.rename(sys.argv[1], sys.argv[2])
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EXDEV else 1)
+sys.exit(1)" $M/dir $M/moved
+		[ "$(ls $M/dir | wc -l)" = 31 ] && ! stat $M/moved 2>/dev/null'
+	with_overlay "$(std_opts)" "$snippet"
+	with_overlay "$(std_opts),redirect_dir=on,oci_whiteouts" "$snippet"
+	[ ! -e "$d/u/moved" ]
+}
+
 @test "OCI whiteouts: written as .wh. files with -o oci_whiteouts" {
 	with_overlay "$(std_opts),oci_whiteouts" '
 		rm $M/b
