@@ -85,6 +85,7 @@ void img_ref_free(struct img_ref *ref);
  *   tmp/                    staging for atomic renames (same filesystem)
  *   locks/                  flock(2) files: one per blob/layer being made
  *   leases/                 what running builds and pulls use (lease.c)
+ *   squashfs-images/<id hex>.sqsh  an image kept in squashfs form (squashfs.c)
  *
  * Every write lands under tmp/ and is renamed into place after fsync; a
  * killed hutch leaves at most junk in tmp/, which the next open clears of
