@@ -63,6 +63,7 @@ static int do_import(struct import_opts *o, const char *src, const char *name,
 	struct stat st;
 	char idstr[72];
 	int fd = -1, ret;
+	bool squashfs = false;
 	bool dir =
 		strcmp(src, "-") && stat(src, &st) == 0 && S_ISDIR(st.st_mode);
 
@@ -85,6 +86,11 @@ static int do_import(struct import_opts *o, const char *src, const char *name,
 				 o->config, o->message, &id, err);
 	if (ret == 0 && name)
 		ret = img_tag(s, &ref, &id, err);
+	/* A store of squashfs files: the image becomes one. */
+	if (ret == 0)
+		ret = img_store_format(s, &squashfs, err);
+	if (ret == 0 && squashfs)
+		ret = img_image_pack(s, &id, err);
 	if (ret == 0)
 		printf("%s\n", img_digest_str(&id, idstr));
 	if (fd >= 0)

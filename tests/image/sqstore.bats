@@ -208,3 +208,20 @@ the_sqsh() {
 	[ ! -e "$(the_sqsh "$REG/test/layered:1")" ]
 	[ -n "$(ls -A "$HUTCH_ROOT/layers")" ]
 }
+
+@test "import and load in squashfs form: one file per image, no layers left" {
+	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" import "$IMG/base" imp:1 >/dev/null
+	[ -f "$(the_sqsh docker.io/library/imp:1)" ]
+	[ "$("$HUTCH" run --rm imp:1 cat /etc/app/conf)" = base ]
+	HUTCH_IMAGE_FORMAT=layers "$HUTCH" pull -q "$REG/test/layered:1"
+	"$HUTCH" save -o "$BATS_TEST_TMPDIR/l.tar" "$REG/test/layered:1"
+	id=$(ref_id "$REG/test/layered:1")
+	"$HUTCH" rmi "${id:7:12}" >/dev/null
+	[ -z "$(ls -A "$HUTCH_ROOT/layers")" ]
+	HUTCH_IMAGE_FORMAT=squashfs run "$HUTCH" load -i "$BATS_TEST_TMPDIR/l.tar"
+	[ "$status" -eq 0 ]
+	[ -f "$(the_sqsh "$REG/test/layered:1")" ]
+	[ -z "$(ls -A "$HUTCH_ROOT/layers")" ]
+	[ "$("$HUTCH" run --rm "$REG/test/layered:1" cat /etc/app/conf)" = upper ]
+	store_consistent
+}
