@@ -830,8 +830,9 @@ static int commit(struct bld *b, size_t target, struct img_digest *id,
 		return cmn_err_set(err, ENOMEM, "image config");
 	ret = img_image_make(b->store, config, st->layers, st->n_layers, id,
 			     err);
-	/* Squashfs form: the image becomes one file, its step layers go. */
-	if (ret == 0 && b->squashfs)
+	/* Squashfs form: the image becomes one file, its step layers go,
+	 * before it has a name that a `run` could take its layers by. */
+	if (ret == 0 && b->squashfs && img_image_made(b->store, id))
 		ret = img_image_pack(b->store, id, err);
 	for (char *const *t = b->o->tags; ret == 0 && t && *t; t++) {
 		struct img_ref ref;

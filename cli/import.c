@@ -84,13 +84,14 @@ static int do_import(struct import_opts *o, const char *src, const char *name,
 	} else if (ret == 0)
 		ret = img_import(s, dir ? src : NULL, fd < 0 ? 0 : fd,
 				 o->config, o->message, &id, err);
-	if (ret == 0 && name)
-		ret = img_tag(s, &ref, &id, err);
-	/* A store of squashfs files: the image becomes one. */
+	/* A store of squashfs files: the image becomes one, before it has
+	 * a name that a `run` could take its layers by. */
 	if (ret == 0)
 		ret = img_store_format(s, &squashfs, err);
-	if (ret == 0 && squashfs)
+	if (ret == 0 && squashfs && img_image_made(s, &id))
 		ret = img_image_pack(s, &id, err);
+	if (ret == 0 && name)
+		ret = img_tag(s, &ref, &id, err);
 	if (ret == 0)
 		printf("%s\n", img_digest_str(&id, idstr));
 	if (fd >= 0)

@@ -321,6 +321,12 @@ int img_store_format(struct img_store *s, bool *squashfs,
 int img_image_pack(struct img_store *s, const struct img_digest *id,
 		   struct hutch_err *err);
 
+/** img_image_made() - was image @id's record created by this process
+ * through @s (not in the store before)? What load, import and build pack:
+ * an image that was there already keeps its form, and its layers, which
+ * containers may use. */
+bool img_image_made(struct img_store *s, const struct img_digest *id);
+
 /**
  * img_image_flat_layer() - a layer of the store holding the whole tree of
  * @img, an image in squashfs form (unpacked from its file): what a build

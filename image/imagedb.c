@@ -188,7 +188,7 @@ int img_image_add(struct img_store *s, const char *manifest, size_t len,
 	cleanup_json json_t *rec = NULL;
 	cleanup_free char *cfg_text = NULL;
 	struct img_digest mdigest;
-	char md[72], cd[72];
+	char md[72], cd[72], path[96];
 	uint64_t total = 0;
 	size_t cfg_len = 0;
 	int ret;
@@ -237,6 +237,16 @@ int img_image_add(struct img_store *s, const char *manifest, size_t len,
 	if (ret < 0)
 		return ret;
 	json_object_set_new(rec, "size", json_integer((json_int_t)total));
+	snprintf(path, sizeof(path), "images/%s.json", id->hex);
+	if (faccessat(s->rootfd, path, F_OK, 0) < 0) {
+		struct img_digest *more =
+			realloc(s->made, (s->n_made + 1) * sizeof(*more));
+
+		if (!more)
+			return cmn_err_set(err, ENOMEM, "image record");
+		s->made = more;
+		s->made[s->n_made++] = *id;
+	}
 	/* Held until this process ends: prune leaves an image being
 	 * recorded alone, as it is unnamed until its maker tags it. */
 	ret = store_hold(s, STORE_HOLD_IMAGE, id);
@@ -262,6 +272,14 @@ int store_record_squashfs(struct img_store *s, const struct img_digest *id,
 				json_integer((json_int_t)size)) < 0)
 		return cmn_err_set(err, ENOMEM, "image record");
 	return write_record(s, id, rec, err);
+}
+
+bool img_image_made(struct img_store *s, const struct img_digest *id)
+{
+	for (size_t i = 0; i < s->n_made; i++)
+		if (img_digest_equal(&s->made[i], id))
+			return true;
+	return false;
 }
 
 /* ---- names ---------------------------------------------------------------- */

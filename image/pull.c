@@ -805,7 +805,10 @@ static int fetch_and_unpack(struct pull *p, struct hutch_err *err)
 
 /* ---- names ------------------------------------------------------------ */
 
-static int record(struct pull *p, struct img_pull_result *res,
+/* The image recorded, packed first when @pack (before it has a name, so
+ * that no `run` by name takes its layers as lowers while they go), then
+ * tagged. */
+static int record(struct pull *p, bool pack, struct img_pull_result *res,
 		  struct hutch_err *err)
 {
 	struct img_ref byname = p->ref, bydigest = p->ref;
@@ -821,6 +824,11 @@ static int record(struct pull *p, struct img_pull_result *res,
 				   p->short_name, img_digest_str(&id, a),
 				   img_digest_str(&p->cfg_digest, b));
 	res->id = id;
+	if (pack) {
+		ret = img_image_pack(p->s, &id, err);
+		if (ret < 0)
+			return ret;
+	}
 	bydigest.tag = NULL;
 	bydigest.has_digest = true;
 	bydigest.digest = p->top;
@@ -924,9 +932,7 @@ int img_pull_ref(struct img_store *s, const struct img_ref *ref,
 	if (ret == 0 && !packed)
 		ret = fetch_and_unpack(&p, err);
 	if (ret == 0)
-		ret = record(&p, res, err);
-	if (ret == 0 && squashfs && !existed)
-		ret = img_image_pack(s, &res->id, err);
+		ret = record(&p, squashfs && !existed, res, err);
 	if (ret == 0) {
 		res->digest = p.top;
 		res->up_to_date = had && img_digest_equal(&before, &res->id);

@@ -20,6 +20,8 @@ struct img_store {
 	int lease_fd;
 	char lease_name[48];
 	pid_t lease_pid;
+	struct img_digest *made; /* image records this process created */
+	size_t n_made;
 };
 
 /* ---- leases (lease.c) ---- */

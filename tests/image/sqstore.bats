@@ -111,6 +111,10 @@ the_sqsh() {
 	run "$HUTCH" system df
 	[ "$status" -eq 0 ]
 	[[ ${lines[1]} == "Images "*"squashfs files "*" in 1)" ]]
+	# An image in the store keeps its form: pulled again under the other
+	# setting, busybox stays in layers (a container may use them).
+	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" pull -q "$REG/test/busybox:1"
+	[ ! -e "$(the_sqsh "$REG/test/busybox:1")" ]
 	# Both run, whatever the setting now.
 	for f in layers squashfs; do
 		[ "$(HUTCH_IMAGE_FORMAT=$f "$HUTCH" run --rm "$REG/test/busybox:1" echo ok)" = ok ]
