@@ -229,3 +229,40 @@ the_sqsh() {
 	[ "$("$HUTCH" run --rm "$REG/test/layered:1" cat /etc/app/conf)" = upper ]
 	store_consistent
 }
+
+reopened_tmp_empty() {
+	"$HUTCH" images >/dev/null 2>&1
+	store_tmp_empty
+}
+
+@test "SIGKILL at random points of squashfs-form pulls: never a half-visible image; prune and a clean pull leave one file" {
+	local i pid
+	export HUTCH_IMAGE_FORMAT=squashfs
+	for i in $(seq 4); do
+		"$HUTCH" pull -q "$REG/test/layered:1" >/dev/null 2>&1 &
+		pid=$!
+		# Not a synchronisation: the random moment of the kill, over
+		# the download, the unpacking and the pack.
+		sleep "$(printf '%d.%03d' $((RANDOM % 2)) $((RANDOM % 1000)))"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		wait_for 10 reopened_tmp_empty
+		# A named image is whole in one form or the other.
+		store_consistent
+		if [ -n "$(ref_id "$REG/test/layered:1")" ]; then
+			[ "$("$HUTCH" run --rm "$REG/test/layered:1" cat /opt/data/three)" = three ]
+		fi
+		# What a kill leaves (an orphan file, unnamed images, layers
+		# nothing uses) prune removes: then check finds nothing.
+		"$HUTCH" system prune -f >/dev/null
+		run "$HUTCH" system check
+		[ "$status" -eq 0 ]
+		((i % 2)) || rm -rf "$HUTCH_ROOT"
+	done
+	"$HUTCH" pull -q "$REG/test/layered:1"
+	"$HUTCH" system prune -f >/dev/null
+	[ "$(ls "$HUTCH_ROOT/squashfs-images" | wc -l)" -eq 1 ]
+	[ -z "$(ls -A "$HUTCH_ROOT/layers")" ]
+	[ "$("$HUTCH" run --rm "$REG/test/layered:1" cat /opt/data/three)" = three ]
+	"$HUTCH" system check
+}
