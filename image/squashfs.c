@@ -423,8 +423,7 @@ int store_squashfs_verify(const char *path, struct hutch_err *err)
 	return ret;
 }
 
-/* fsync the file @path and the directory @dir (both relative to the root);
- * @size set to the file's size. */
+/* fsync the file @path (relative to the root); @size set to its size. */
 static int sync_file(struct img_store *s, const char *path, uint64_t *size)
 {
 	cleanup_close int fd =
