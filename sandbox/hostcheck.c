@@ -1192,8 +1192,9 @@ static void check_image_format(struct builder *b)
 	struct hutch_err err = { 0 };
 	bool sq = false;
 
+	/* A warning: pull and build refuse to start, containers still run. */
 	if (sbx_image_format(store, &sq, &why, &err) < 0)
-		add(b, "image format", SBX_CHECK_FAIL, strdup(err.msg),
+		add(b, "image format", SBX_CHECK_WARN, strdup(err.msg),
 		    strdup("set HUTCH_IMAGE_FORMAT to layers, squashfs or auto, or unset it"));
 	else
 		add(b, "image format", SBX_CHECK_OK,

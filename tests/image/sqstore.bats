@@ -53,6 +53,7 @@ the_sqsh() {
 	[[ $output == *"HUTCH_IMAGE_FORMAT=Squashfs is not an image format"* ]]
 	HUTCH_IMAGE_FORMAT=zip run "$HUTCH" info
 	[[ $output == *"image format: HUTCH_IMAGE_FORMAT=zip is not an image format"* ]]
+	[[ $output == *"fix: set HUTCH_IMAGE_FORMAT to layers, squashfs or auto, or unset it"* ]]
 }
 
 @test "pull in squashfs form: one .sqsh, no layers, the same tree as from layers; a second pull downloads nothing" {
