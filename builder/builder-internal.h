@@ -47,6 +47,7 @@ struct bld {
 	const struct bld_opts *o;
 	struct bld_dockerfile *df;
 	struct img_store *store;
+	bool squashfs; /* the store keeps images in squashfs form */
 	struct stage *stages;
 	char *context;
 	int context_fd;

@@ -115,6 +115,30 @@ static int pull_base(struct bld *b, const char *name, struct img_digest *id,
 	return ret;
 }
 
+/* A base image in squashfs form: its tree unpacked into one layer of the
+ * store (held until the build ends), which the steps go on; its history
+ * becomes one entry for that layer. */
+static int from_squashfs(struct bld *b, struct stage *st,
+			 const struct img_image *img, struct hutch_err *err)
+{
+	struct img_layer_info flat;
+	int ret;
+
+	bld_say(b, "Unpacking %s from its squashfs file\n", st->base);
+	ret = img_image_flat_layer(b->store, img, &flat, err);
+	if (ret == 0)
+		ret = copy_layers(st, &flat, 1);
+	free(flat.media_type);
+	if (ret == 0) {
+		json_decref(st->history);
+		st->history = json_pack(
+			"[{s:s,s:s}]", "created_by",
+			"hutch: the base image's tree, from its squashfs file",
+			"comment", st->base);
+	}
+	return ret == -ENOMEM ? cmn_err_set(err, ENOMEM, "build") : ret;
+}
+
 /* The stage starts as a copy of an image: its config, history, layers. */
 int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
 			 struct hutch_err *err)
@@ -144,7 +168,10 @@ int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
 				  json_object_get(root, "architecture"), "os",
 				  json_object_get(root, "os"));
 		img_digest_str(&id, st->base);
-		ret = copy_layers(st, img->layers, img->n_layers);
+		if (img->squashfs)
+			ret = from_squashfs(b, st, img, err);
+		else
+			ret = copy_layers(st, img->layers, img->n_layers);
 	}
 	if (ret == 0 && !st->config)
 		st->config = json_object();
@@ -803,6 +830,10 @@ static int commit(struct bld *b, size_t target, struct img_digest *id,
 		return cmn_err_set(err, ENOMEM, "image config");
 	ret = img_image_make(b->store, config, st->layers, st->n_layers, id,
 			     err);
+	/* Squashfs form: the image becomes one file, its step layers go,
+	 * before it has a name that a `run` could take its layers by. */
+	if (ret == 0 && b->squashfs && img_image_made(b->store, id))
+		ret = img_image_pack(b->store, id, err);
 	for (char *const *t = b->o->tags; ret == 0 && t && *t; t++) {
 		struct img_ref ref;
 
@@ -851,6 +882,8 @@ static int run_build(struct bld *b, struct img_digest *id,
 		ret = bld_target_resolve(b->df, b->o->target, &target, err);
 	if (ret == 0)
 		ret = img_store_open(&b->store, err);
+	if (ret == 0)
+		ret = img_store_format(b->store, &b->squashfs, err);
 	if (ret < 0)
 		return ret;
 	b->fake_root = sbx_idmap_plan(SBX_USERNS_AUTO, &map, NULL, NULL) == 0 &&

@@ -11,6 +11,7 @@
 #include "builder/builder.h"
 #include "cli/cli.h"
 #include "image/image.h"
+#include "sandbox/sandbox.h"
 
 struct build_cli {
 	struct bld_opts o;
@@ -274,6 +275,9 @@ static int build_main(int argc, char **argv)
 			"\"hutch build\" requires exactly 1 argument, the context directory; see 'hutch build --help'");
 		status = cli_fail(&err, CMN_EXIT_HUTCH);
 	}
+	/* A bad HUTCH_IMAGE_FORMAT is the user's setting, not the build's. */
+	if (status < 0 && sbx_image_format(NULL, &(bool){ 0 }, NULL, &err) < 0)
+		status = cli_fail(&err, CMN_EXIT_HUTCH);
 	if (status < 0) {
 		fflush(stdout);
 		status = build(&b, argv[first], &err) < 0 ? cli_fail(&err, 1)

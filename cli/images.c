@@ -32,8 +32,9 @@ struct row {
 	char id[16];
 	char created[32];
 	char since[32];
-	char size[16];
+	char size[32];
 	char digest[72];
+	const char *form; /* "layers" or "squashfs" */
 };
 
 static int set_quiet(void *ctx, const char *arg, struct hutch_err *err)
@@ -78,7 +79,7 @@ static const struct cli_opt images_options[] = {
 	{ "quiet", 'q', NULL, "only image ids", set_quiet },
 	{ "digests", 0, NULL, "show manifest digests", set_digests },
 	{ "format", 0, "TEMPLATE",
-	  "Go template: {{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}} {{.Digest}}",
+	  "Go template: {{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}} {{.Digest}} {{.Format}} (layers or squashfs)",
 	  set_format },
 };
 
@@ -109,6 +110,8 @@ static const char *field(void *ctx, const char *name)
 		return r->size;
 	if (!strcmp(name, "Digest"))
 		return r->digest;
+	if (!strcmp(name, "Format"))
+		return r->form;
 	return NULL;
 }
 
@@ -140,7 +143,16 @@ static void fill(struct row *r, const struct img_image *img, const char *name)
 	gmtime_r(&t, &tm);
 	strftime(r->created, sizeof(r->created), "%Y-%m-%d %H:%M:%S +0000 UTC",
 		 &tm);
-	cli_human_size(img->size, r->size);
+	/* In squashfs form: the file's size, and says so. */
+	if (img->squashfs) {
+		char h[16];
+
+		snprintf(r->size, sizeof(r->size), "%s squashfs",
+			 cli_human_size(img->squashfs_size, h));
+	} else {
+		cli_human_size(img->size, r->size);
+	}
+	r->form = img->squashfs ? "squashfs" : "layers";
 	img_digest_str(&img->manifest, r->digest);
 }
 

@@ -63,6 +63,7 @@ static int do_import(struct import_opts *o, const char *src, const char *name,
 	struct stat st;
 	char idstr[72];
 	int fd = -1, ret;
+	bool squashfs = false;
 	bool dir =
 		strcmp(src, "-") && stat(src, &st) == 0 && S_ISDIR(st.st_mode);
 
@@ -83,6 +84,12 @@ static int do_import(struct import_opts *o, const char *src, const char *name,
 	} else if (ret == 0)
 		ret = img_import(s, dir ? src : NULL, fd < 0 ? 0 : fd,
 				 o->config, o->message, &id, err);
+	/* A store of squashfs files: the image becomes one, before it has
+	 * a name that a `run` could take its layers by. */
+	if (ret == 0)
+		ret = img_store_format(s, &squashfs, err);
+	if (ret == 0 && squashfs && img_image_made(s, &id))
+		ret = img_image_pack(s, &id, err);
 	if (ret == 0 && name)
 		ret = img_tag(s, &ref, &id, err);
 	if (ret == 0)

@@ -47,11 +47,25 @@ const struct cli_cmd cli_load_cmd = {
 	.main = load_main,
 };
 
+/* What load tells of each image, and the images to pack afterwards when
+ * the store keeps them in squashfs form. */
+struct loaded_ctx {
+	bool quiet;
+	struct img_digest *ids;
+	size_t n;
+};
+
 static void loaded(void *ctx, const struct img_digest *id, const char *name)
 {
+	struct loaded_ctx *l = ctx;
+	struct img_digest *more = realloc(l->ids, (l->n + 1) * sizeof(*more));
 	char d[72];
 
-	if (*(bool *)ctx)
+	if (more) {
+		l->ids = more;
+		l->ids[l->n++] = *id;
+	}
+	if (l->quiet)
 		return;
 	if (name)
 		printf("Loaded image: %s\n", name);
@@ -62,7 +76,7 @@ static void loaded(void *ctx, const struct img_digest *id, const char *name)
 /* A .sqsh file of hutch save --format squashfs: one image, tagged with
  * the name it was saved under. */
 static int load_squashfs(struct img_store *s, struct load_opts *o,
-			 struct hutch_err *err)
+			 struct loaded_ctx *l, struct hutch_err *err)
 {
 	struct img_digest id;
 	struct img_ref ref;
@@ -74,7 +88,7 @@ static int load_squashfs(struct img_store *s, struct load_opts *o,
 		img_ref_free(&ref);
 	}
 	if (ret == 0)
-		loaded(&o->quiet, &id, name);
+		loaded(l, &id, name);
 	free(name);
 	return ret;
 }
@@ -82,6 +96,8 @@ static int load_squashfs(struct img_store *s, struct load_opts *o,
 static int load(struct load_opts *o, struct hutch_err *err)
 {
 	struct img_store *s = NULL;
+	struct loaded_ctx l = { .quiet = o->quiet };
+	bool squashfs = false;
 	int fd = STDIN_FILENO, ret;
 
 	if (!o->input && isatty(STDIN_FILENO))
@@ -91,11 +107,18 @@ static int load(struct load_opts *o, struct hutch_err *err)
 	if (o->input && (fd = open(o->input, O_RDONLY | O_CLOEXEC)) < 0)
 		return cmn_err_set(err, errno, "cannot open %s", o->input);
 	ret = img_store_open(&s, err);
+	if (ret == 0)
+		ret = img_store_format(s, &squashfs, err);
 	if (ret == 0 && o->input && img_is_squashfs(fd))
-		ret = load_squashfs(s, o, err);
+		ret = load_squashfs(s, o, &l, err);
 	else if (ret == 0)
 		ret = img_load(s, fd, o->input ? o->input : "standard input",
-			       loaded, &o->quiet, err);
+			       loaded, &l, err);
+	/* A store of squashfs files: each image loaded becomes one. */
+	for (size_t i = 0; ret == 0 && squashfs && i < l.n; i++)
+		if (img_image_made(s, &l.ids[i]))
+			ret = img_image_pack(s, &l.ids[i], err);
+	free(l.ids);
 	img_store_close(s);
 	if (o->input)
 		close(fd);

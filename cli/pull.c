@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "image/image.h"
+#include "sandbox/sandbox.h"
 
 struct pull_opts {
 	bool quiet;
@@ -115,6 +116,10 @@ static int pull_main(int argc, char **argv)
 			"\"hutch pull\" requires exactly 1 argument, the image name; see 'hutch pull --help'");
 		first = -EINVAL;
 	}
+	/* A bad HUTCH_IMAGE_FORMAT is the user's setting, not the pull's. */
+	if (first >= 0 && !help &&
+	    sbx_image_format(NULL, &(bool){ 0 }, NULL, &err) < 0)
+		first = -EINVAL;
 	if (first < 0)
 		status = cli_fail(&err, CMN_EXIT_HUTCH);
 	else if (!help && pull(&o, argv[first], &err) < 0)

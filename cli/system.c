@@ -58,9 +58,17 @@ static char **container_chains(struct ctr_container **cs, size_t n)
 {
 	char **chains = NULL;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		for (char **l = cs[i]->cfg.lowers; l && *l; l++)
 			cmn_strv_push(&chains, strndup(*l, 64));
+		/* One that runs the store's .sqsh of an image keeps it. */
+		if (cs[i]->cfg.squashfs &&
+		    strstr(cs[i]->cfg.squashfs, "/squashfs-images/"))
+			cmn_strv_push(
+				&chains,
+				strndup(strrchr(cs[i]->cfg.squashfs, '/') + 1,
+					64));
+	}
 	return chains;
 }
 
@@ -157,8 +165,9 @@ static int prune(struct img_store *s, const struct system_opts *o,
 		printf("Deleted containers: %zu\n", removed_c);
 		if (o->volumes)
 			printf("Deleted volumes: %zu\n", removed_v);
-		printf("Deleted images: %zu\nDeleted layers: %llu\nTotal reclaimed space: %llu bytes of blobs\n",
+		printf("Deleted images: %zu\nDeleted layers: %llu\nDeleted squashfs files: %llu\nTotal reclaimed space: %llu bytes of blobs and squashfs files\n",
 		       removed_i, (unsigned long long)gc.layers,
+		       (unsigned long long)gc.files,
 		       (unsigned long long)gc.bytes);
 	}
 	for (size_t i = 0; i < nc; i++)
@@ -174,8 +183,12 @@ static int df(struct img_store *s, struct hutch_err *err)
 	struct ctr_volume **vs = NULL;
 	size_t ni = 0, nc = 0, nv = 0, running = 0, used = 0;
 	int root = open(img_store_root(s), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char a[16], b[16], c[16], d[16], e[16];
+	char a[16], b[16], c[16], d[16], e[16], f[16];
 	int ret = img_image_list(s, &imgs, &ni, err);
+	size_t files = 0;
+
+	for (size_t i = 0; i < ni; i++)
+		files += imgs[i]->squashfs != NULL;
 
 	if (ret == 0)
 		ret = ctr_container_list(&cs, &nc, err);
@@ -188,10 +201,16 @@ static int df(struct img_store *s, struct hutch_err *err)
 	if (ret == 0) {
 		printf("%-14s %-8s %-8s %-12s\n", "TYPE", "TOTAL", "ACTIVE",
 		       "SIZE");
-		printf("%-14s %-8zu %-8zu %-12s (layers %s)\n", "Images", ni,
-		       nc ? ni : 0,
-		       cli_human_size(cmn_tree_size(root, "blobs"), a),
-		       cli_human_size(cmn_tree_size(root, "layers"), b));
+		printf("%-14s %-8zu %-8zu %-12s (layers %s, squashfs files %s in %zu)\n",
+		       "Images", ni, nc ? ni : 0,
+		       cli_human_size(
+			       cmn_tree_size(root, "blobs") +
+				       cmn_tree_size(root, "squashfs-images"),
+			       a),
+		       cli_human_size(cmn_tree_size(root, "layers"), b),
+		       cli_human_size(cmn_tree_size(root, "squashfs-images"),
+				      f),
+		       files);
 		printf("%-14s %-8zu %-8zu %-12s\n", "Containers", nc, running,
 		       cli_human_size(cmn_tree_size(root, "containers"), c));
 		printf("%-14s %-8zu %-8zu %-12s\n", "Local Volumes", nv, used,
@@ -225,8 +244,8 @@ static int check(struct img_store *s, struct hutch_err *err)
 		ret = ctr_damaged_list(&damaged, &nd, err);
 	if (ret < 0)
 		return ret;
-	printf("%zu images, %zu layers, %zu blobs verified: %s\n", r.images,
-	       r.layers, r.blobs,
+	printf("%zu images, %zu layers, %zu blobs, %zu squashfs files verified: %s\n",
+	       r.images, r.layers, r.blobs, r.files,
 	       r.problems || nd ? "PROBLEMS" : "the store is consistent");
 	for (size_t i = 0; i < nd; i++)
 		printf("container %.12s: its record is damaged or gone; hutch rm %.12s (or hutch system prune) removes what is left\n",
@@ -238,9 +257,11 @@ static int check(struct img_store *s, struct hutch_err *err)
 			nd);
 	if (r.problems)
 		return cmn_err_msg(
-			err, EIO,
-			"%zu problem(s), the first: %s; remove the image (hutch rmi) and pull it again",
-			r.problems, r.first);
+			err, EIO, "%zu problem(s), the first: %s%s", r.problems,
+			r.first,
+			strstr(r.first, "hutch system prune")
+				? ""
+				: "; remove the image (hutch rmi) and pull it again");
 	return 0;
 }
 

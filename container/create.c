@@ -156,29 +156,18 @@ static int take_image(struct ctr_container *c, struct img_image *img,
 	}
 	return ret;
 }
-/* `run IMG.sqsh`: the file is the one lower, served by hutch-squashfs
- * (sandbox/squashfs.c) on the container's sqfs/ when it starts; the
- * config is the file's own. Nothing of it is unpacked. */
-static int prepare_squashfs(struct ctr_container *c,
-			    const struct ctr_source *src, struct hutch_err *err)
+/* The .sqsh file @real as the container's one lower, served by
+ * hutch-squashfs (sandbox/squashfs.c) on the container's sqfs/ when it
+ * starts. Nothing of it is unpacked. */
+static int squashfs_lower(struct ctr_container *c, struct img_store *store,
+			  const char *real, struct hutch_err *err)
 {
-	struct img_run_opts ro = { src->entrypoint, src->args };
 	struct sbx_config *cfg = &c->cfg;
-	struct img_store *store = NULL;
-	struct img_image *img = NULL;
-	char dir[96], real[PATH_MAX];
-	int ret =
-		realpath(src->image, real)
-			? 0
-			: cmn_err_set(err, errno, "cannot find %s", src->image);
+	char dir[96];
+	int ret;
 
-	if (ret == 0)
-		ret = img_squashfs_image(real, &img, err);
-	if (ret == 0)
-		ret = img_store_open(&store, err);
 	snprintf(dir, sizeof(dir), "containers/%s", cfg->id);
-	if (ret == 0)
-		ret = img_rootfs_prepare(store, NULL, dir, cfg, err);
+	ret = img_rootfs_prepare(store, NULL, dir, cfg, err);
 	if (ret == 0) {
 		free(cfg->lower_base);
 		cfg->lower_base =
@@ -199,6 +188,29 @@ static int prepare_squashfs(struct ctr_container *c,
 			ret = cmn_err_set(err, mnt ? errno : ENOMEM,
 					  "cannot create %s", mnt);
 	}
+	return ret;
+}
+
+/* `run IMG.sqsh`: the file is the one lower; the config is the file's
+ * own. */
+static int prepare_squashfs(struct ctr_container *c,
+			    const struct ctr_source *src, struct hutch_err *err)
+{
+	struct img_run_opts ro = { src->entrypoint, src->args };
+	struct img_store *store = NULL;
+	struct img_image *img = NULL;
+	char real[PATH_MAX];
+	int ret =
+		realpath(src->image, real)
+			? 0
+			: cmn_err_set(err, errno, "cannot find %s", src->image);
+
+	if (ret == 0)
+		ret = img_squashfs_image(real, &img, err);
+	if (ret == 0)
+		ret = img_store_open(&store, err);
+	if (ret == 0)
+		ret = squashfs_lower(c, store, real, err);
 	if (ret == 0)
 		ret = take_image(c, img, &ro, &img->id, err);
 	img_image_free(img);
@@ -239,7 +251,10 @@ static int prepare_layers(struct ctr_container *c, const struct ctr_source *src,
 	if (ret == 0 && src->get.platform)
 		ret = check_platform(img, src->get.platform, err);
 	snprintf(dir, sizeof(dir), "containers/%s", c->cfg.id);
-	if (ret == 0)
+	/* An image the store keeps in squashfs form runs from its file. */
+	if (ret == 0 && img->squashfs)
+		ret = squashfs_lower(c, store, img->squashfs, err);
+	else if (ret == 0)
 		ret = img_rootfs_prepare(store, img, dir, &c->cfg, err);
 	if (ret == 0)
 		ret = take_image(c, img, &ro, &id, err);

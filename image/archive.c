@@ -255,6 +255,11 @@ int img_save(struct img_store *s, char *const *keys, size_t n, bool oci, int fd,
 			cmn_err_msg(err, ENOENT, "No such image: %s", keys[i]);
 		if (ret == 0)
 			ret = img_image_load(s, &id, &imgs[i], err);
+		if (ret == 0 && imgs[i]->squashfs)
+			ret = cmn_err_msg(
+				err, EINVAL,
+				"image %s is kept as one squashfs file (HUTCH_IMAGE_FORMAT), without its layers: save it with hutch save --format squashfs",
+				keys[i]);
 		/* A name as given becomes the archive's tag; an id, none. */
 		if (ret == 0 && img_ref_parse(keys[i], &ref, NULL) == 0) {
 			if (ref.tag &&

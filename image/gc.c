@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ static bool set_has(const struct hexset *s, const char *hex)
 }
 
 struct refs {
-	struct hexset chains, blobs, images;
+	struct hexset chains, blobs, images, files;
 };
 
 static int add_held(void *ctx, enum store_hold kind, const char *hex)
@@ -80,6 +81,7 @@ static void refs_free(struct refs *r)
 	free(r->chains.v);
 	free(r->blobs.v);
 	free(r->images.v);
+	free(r->files.v);
 }
 
 /* Everything the images (but @skip), @keep_chains and the leases (but our
@@ -100,7 +102,12 @@ static int referenced(struct img_store *s, const struct img_digest *skip,
 			ret = set_add(blobs, im->id.hex);
 			if (ret == 0)
 				ret = set_add(blobs, im->manifest.hex);
-			for (size_t l = 0; ret == 0 && l < im->n_layers; l++) {
+			if (ret == 0 && im->squashfs)
+				ret = set_add(&r->files, im->id.hex);
+			/* In squashfs form, its layers are not its own. */
+			for (size_t l = 0;
+			     ret == 0 && !im->squashfs && l < im->n_layers;
+			     l++) {
 				ret = set_add(blobs, im->layers[l].blob.hex);
 				if (ret == 0)
 					ret = set_add(chains,
@@ -110,9 +117,14 @@ static int referenced(struct img_store *s, const struct img_digest *skip,
 		img_image_free(imgs[i]);
 	}
 	free(imgs);
+	/* A container's lowers, or the image id of the store's .sqsh it
+	 * runs: keep both. */
 	for (char *const *k = keep_chains; ret == 0 && k && *k; k++)
-		if (strlen(*k) >= 64)
+		if (strlen(*k) >= 64) {
 			ret = set_add(chains, *k);
+			if (ret == 0)
+				ret = set_add(&r->files, *k);
+		}
 	if (ret == 0)
 		ret = store_leases(s, skip_own, add_held, r);
 	if (ret < 0 && err && !err->msg[0])
@@ -120,6 +132,7 @@ static int referenced(struct img_store *s, const struct img_digest *skip,
 	set_sort(chains);
 	set_sort(blobs);
 	set_sort(&r->images);
+	set_sort(&r->files);
 	return ret;
 }
 
@@ -168,6 +181,32 @@ static uint64_t sweep(struct img_store *s, const char *dir,
 	return freed;
 }
 
+/* The squashfs files of squashfs-images/ that no image, container or
+ * lease has: "<hex>.sqsh" by its image id. */
+static void sweep_files(struct img_store *s, const struct refs *r,
+			struct img_gc_result *res)
+{
+	cleanup_dir DIR *d = cmn_opendirat(s->rootfd, STORE_SQSH_DIR, 0);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char path[128];
+		struct stat st;
+
+		if (strlen(de->d_name) != 69 ||
+		    strcmp(de->d_name + 64, ".sqsh") ||
+		    set_has(&r->files, de->d_name) ||
+		    set_has(&r->images, de->d_name))
+			continue;
+		snprintf(path, sizeof(path), STORE_SQSH_DIR "/%s", de->d_name);
+		if (fstatat(s->rootfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    unlinkat(s->rootfd, path, 0) == 0) {
+			res->files++;
+			res->bytes += (uint64_t)st.st_size;
+		}
+	}
+}
+
 int img_gc(struct img_store *s, const struct img_digest *removed,
 	   char *const *keep_chains, struct img_gc_result *res,
 	   struct hutch_err *err)
@@ -183,6 +222,7 @@ int img_gc(struct img_store *s, const struct img_digest *removed,
 	if (ret == 0) {
 		res->layers = sweep(s, "layers", &r.chains, true);
 		res->bytes = sweep(s, "blobs/sha256", &r.blobs, false);
+		sweep_files(s, &r, res);
 	}
 	store_unlock(lock);
 	refs_free(&r);
@@ -312,6 +352,59 @@ static int check_blob(struct img_store *s, const struct img_digest *d,
 	return 0;
 }
 
+static void problem(struct img_check_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void problem(struct img_check_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!r->problems++) {
+		va_start(ap, fmt);
+		vsnprintf(r->first, sizeof(r->first), fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* The .sqsh of an image in squashfs form: present, and its digest and
+ * tree what the footer says. */
+static void check_file(const struct img_image *im, struct img_check_result *r)
+{
+	struct hutch_err e = { 0 };
+
+	r->files++;
+	if (access(im->squashfs, F_OK) < 0)
+		problem(r, "the squashfs file of image %.12s is missing",
+			im->id.hex);
+	else if (store_squashfs_verify(im->squashfs, &e) < 0)
+		problem(r, "the squashfs file of image %.12s is damaged (%s)",
+			im->id.hex, e.msg);
+}
+
+/* Files of squashfs-images/ that no image record names. */
+static void check_orphans(struct img_store *s, struct img_image **imgs,
+			  size_t n, struct img_check_result *r)
+{
+	cleanup_dir DIR *d = cmn_opendirat(s->rootfd, STORE_SQSH_DIR, 0);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		bool named = false;
+
+		if (de->d_name[0] == '.')
+			continue;
+		for (size_t i = 0; i < n && !named; i++)
+			named = imgs[i]->squashfs && strlen(de->d_name) == 69 &&
+				!strncmp(de->d_name, imgs[i]->id.hex, 64) &&
+				!strcmp(de->d_name + 64, ".sqsh");
+		if (!named)
+			problem(r,
+				"%s/" STORE_SQSH_DIR
+				"/%.80s belongs to no image (an orphan: hutch system prune removes it)",
+				s->root, de->d_name);
+	}
+}
+
 int img_check(struct img_store *s, struct img_check_result *r,
 	      struct hutch_err *err)
 {
@@ -326,7 +419,9 @@ int img_check(struct img_store *s, struct img_check_result *r,
 		r->images++;
 		check_blob(s, &im->id, r);
 		check_blob(s, &im->manifest, r);
-		for (size_t l = 0; l < im->n_layers; l++) {
+		if (im->squashfs)
+			check_file(im, r);
+		for (size_t l = 0; !im->squashfs && l < im->n_layers; l++) {
 			char *dir = img_layer_dir(s, &im->layers[l].chain);
 
 			check_blob(s, &im->layers[l].blob, r);
@@ -340,8 +435,10 @@ int img_check(struct img_store *s, struct img_check_result *r,
 			}
 			free(dir);
 		}
-		img_image_free(imgs[i]);
 	}
+	check_orphans(s, imgs, n, r);
+	for (size_t i = 0; i < n; i++)
+		img_image_free(imgs[i]);
 	free(imgs);
 	return ret;
 }

@@ -85,6 +85,7 @@ void img_ref_free(struct img_ref *ref);
  *   tmp/                    staging for atomic renames (same filesystem)
  *   locks/                  flock(2) files: one per blob/layer being made
  *   leases/                 what running builds and pulls use (lease.c)
+ *   squashfs-images/<id hex>.sqsh  an image kept in squashfs form (squashfs.c)
  *
  * Every write lands under tmp/ and is renamed into place after fsync; a
  * killed hutch leaves at most junk in tmp/, which the next open clears of
@@ -242,6 +243,11 @@ struct img_image {
 	char **names;	 /* "registry/repo:tag" references to it, NULL-ended */
 	int64_t created; /* from the config, seconds since the epoch */
 	uint64_t size;	 /* unpacked size of all layers */
+	/* In squashfs form (squashfs-images/<id>.sqsh, squashfs.c): the
+	 * file's absolute path and size; NULL when kept as layers. The
+	 * record still lists the layers, which are no longer in the store. */
+	char *squashfs;
+	uint64_t squashfs_size;
 };
 
 int img_image_load(struct img_store *s, const struct img_digest *id,
@@ -294,6 +300,40 @@ int img_save(struct img_store *s, char *const *keys, size_t n, bool oci, int fd,
  */
 int img_save_squashfs(struct img_store *s, const char *key, const char *out,
 		      struct hutch_err *err);
+
+/**
+ * img_store_format() - whether pull and build keep images in squashfs form
+ * in this store: HUTCH_IMAGE_FORMAT, auto by the store's filesystem
+ * (sbx_image_format()). -EINVAL with @err for a bad setting.
+ */
+int img_store_format(struct img_store *s, bool *squashfs,
+		     struct hutch_err *err);
+
+/**
+ * img_image_pack() - keep image @id in squashfs form: its tree and config
+ * packed into squashfs-images/<id>.sqsh (written under tmp/, fsynced,
+ * renamed), the record marked, then its layers and layer blobs deleted
+ * unless another image or a running build or pull uses them. A kill at any
+ * point leaves the image whole in one form or the other (at worst an
+ * orphan file or unreferenced layers, which prune removes). An image in
+ * squashfs form already: nothing to do.
+ */
+int img_image_pack(struct img_store *s, const struct img_digest *id,
+		   struct hutch_err *err);
+
+/** img_image_made() - was image @id's record created by this process
+ * through @s (not in the store before)? What load, import and build pack:
+ * an image that was there already keeps its form, and its layers, which
+ * containers may use. */
+bool img_image_made(struct img_store *s, const struct img_digest *id);
+
+/**
+ * img_image_flat_layer() - a layer of the store holding the whole tree of
+ * @img, an image in squashfs form (unpacked from its file): what a build
+ * FROM it starts on. Held by this process's lease.
+ */
+int img_image_flat_layer(struct img_store *s, const struct img_image *img,
+			 struct img_layer_info *out, struct hutch_err *err);
 
 /** img_is_squashfs() - does the file on @fd start with squashfs's magic? */
 bool img_is_squashfs(int fd);
@@ -425,7 +465,8 @@ int img_image_prune(struct img_store *s, const struct img_digest *id,
 
 struct img_gc_result {
 	uint64_t layers; /* unpacked layers deleted */
-	uint64_t bytes;	 /* bytes of blobs deleted */
+	uint64_t bytes;	 /* bytes of blobs and squashfs files deleted */
+	uint64_t files;	 /* squashfs files (squashfs-images/) deleted */
 };
 
 /**
@@ -439,7 +480,7 @@ int img_gc(struct img_store *s, const struct img_digest *removed,
 	   struct hutch_err *err);
 
 struct img_check_result {
-	size_t images, layers, blobs, problems;
+	size_t images, layers, blobs, files, problems;
 	char first[256]; /* the first problem, in words */
 };
 

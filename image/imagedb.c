@@ -163,6 +163,22 @@ static int write_record(struct img_store *s, const struct img_digest *id,
 	return 0;
 }
 
+/* Is image @id recorded in squashfs form with its file present? */
+static bool squashfs_form(struct img_store *s, const struct img_digest *id)
+{
+	char path[96];
+	cleanup_json json_t *rec = NULL;
+	const char *form;
+
+	snprintf(path, sizeof(path), "images/%s.json", id->hex);
+	rec = cmn_json_load(s->rootfd, path, "the image record", MAX_JSON, 0,
+			    NULL);
+	form = rec ? jstr(rec, "form") : NULL;
+	snprintf(path, sizeof(path), STORE_SQSH_DIR "/%s.sqsh", id->hex);
+	return form && !strcmp(form, "squashfs") &&
+	       faccessat(s->rootfd, path, F_OK, 0) == 0;
+}
+
 int img_image_add(struct img_store *s, const char *manifest, size_t len,
 		  struct img_digest *id, struct hutch_err *err)
 {
@@ -172,7 +188,7 @@ int img_image_add(struct img_store *s, const char *manifest, size_t len,
 	cleanup_json json_t *rec = NULL;
 	cleanup_free char *cfg_text = NULL;
 	struct img_digest mdigest;
-	char md[72], cd[72];
+	char md[72], cd[72], path[96];
 	uint64_t total = 0;
 	size_t cfg_len = 0;
 	int ret;
@@ -186,6 +202,14 @@ int img_image_add(struct img_store *s, const char *manifest, size_t len,
 	if (ret == 0)
 		ret = digest_field(json_object_get(m, "config"), "digest", id,
 				   err);
+	/* Kept in squashfs form already: it stays so (its layers are not
+	 * made again). */
+	if (ret == 0 && squashfs_form(s, id))
+		return store_hold(s, STORE_HOLD_IMAGE, id) == 0
+			       ? 0
+			       : cmn_err_msg(err, EIO,
+					     "cannot protect image %s",
+					     id->hex);
 	if (ret == 0)
 		ret = img_blob_put(s, manifest, len, NULL, &mdigest, err);
 	if (ret < 0)
@@ -213,6 +237,16 @@ int img_image_add(struct img_store *s, const char *manifest, size_t len,
 	if (ret < 0)
 		return ret;
 	json_object_set_new(rec, "size", json_integer((json_int_t)total));
+	snprintf(path, sizeof(path), "images/%s.json", id->hex);
+	if (faccessat(s->rootfd, path, F_OK, 0) < 0) {
+		struct img_digest *more =
+			realloc(s->made, (s->n_made + 1) * sizeof(*more));
+
+		if (!more)
+			return cmn_err_set(err, ENOMEM, "image record");
+		s->made = more;
+		s->made[s->n_made++] = *id;
+	}
 	/* Held until this process ends: prune leaves an image being
 	 * recorded alone, as it is unnamed until its maker tags it. */
 	ret = store_hold(s, STORE_HOLD_IMAGE, id);
@@ -220,6 +254,32 @@ int img_image_add(struct img_store *s, const char *manifest, size_t len,
 		return cmn_err_set(err, -ret, "cannot protect image %s",
 				   id->hex);
 	return write_record(s, id, rec, err);
+}
+
+int store_record_squashfs(struct img_store *s, const struct img_digest *id,
+			  uint64_t size, struct hutch_err *err)
+{
+	char path[96];
+	cleanup_json json_t *rec = NULL;
+
+	snprintf(path, sizeof(path), "images/%s.json", id->hex);
+	rec = cmn_json_load(s->rootfd, path, "the image record", MAX_JSON, 0,
+			    err);
+	if (!rec)
+		return -EIO;
+	if (json_object_set_new(rec, "form", json_string("squashfs")) < 0 ||
+	    json_object_set_new(rec, "squashfsSize",
+				json_integer((json_int_t)size)) < 0)
+		return cmn_err_set(err, ENOMEM, "image record");
+	return write_record(s, id, rec, err);
+}
+
+bool img_image_made(struct img_store *s, const struct img_digest *id)
+{
+	for (size_t i = 0; i < s->n_made; i++)
+		if (img_digest_equal(&s->made[i], id))
+			return true;
+	return false;
 }
 
 /* ---- names ---------------------------------------------------------------- */
@@ -403,6 +463,14 @@ static int load_record(struct img_store *s, struct img_image *img,
 		jstr(rec, "manifestType") ? jstr(rec, "manifestType") : "");
 	img->created = json_integer_value(json_object_get(rec, "created"));
 	img->size = (uint64_t)json_integer_value(json_object_get(rec, "size"));
+	if (jstr(rec, "form") && !strcmp(jstr(rec, "form"), "squashfs")) {
+		img->squashfs = cmn_strdup_printf(
+			"%s/" STORE_SQSH_DIR "/%s.sqsh", s->root, img->id.hex);
+		if (!img->squashfs)
+			return cmn_err_set(err, ENOMEM, "image");
+		img->squashfs_size = (uint64_t)json_integer_value(
+			json_object_get(rec, "squashfsSize"));
+	}
 	return load_layers(json_object_get(rec, "layers"), img, err);
 }
 
@@ -438,6 +506,7 @@ void img_image_free(struct img_image *img)
 {
 	if (!img)
 		return;
+	free(img->squashfs);
 	free(img->manifest_type);
 	free(img->manifest_json);
 	free(img->config_json);

@@ -805,7 +805,10 @@ static int fetch_and_unpack(struct pull *p, struct hutch_err *err)
 
 /* ---- names ------------------------------------------------------------ */
 
-static int record(struct pull *p, struct img_pull_result *res,
+/* The image recorded, packed first when @pack (before it has a name, so
+ * that no `run` by name takes its layers as lowers while they go), then
+ * tagged. */
+static int record(struct pull *p, bool pack, struct img_pull_result *res,
 		  struct hutch_err *err)
 {
 	struct img_ref byname = p->ref, bydigest = p->ref;
@@ -821,6 +824,11 @@ static int record(struct pull *p, struct img_pull_result *res,
 				   p->short_name, img_digest_str(&id, a),
 				   img_digest_str(&p->cfg_digest, b));
 	res->id = id;
+	if (pack) {
+		ret = img_image_pack(p->s, &id, err);
+		if (ret < 0)
+			return ret;
+	}
 	bydigest.tag = NULL;
 	bydigest.has_digest = true;
 	bydigest.digest = p->top;
@@ -890,11 +898,13 @@ int img_pull_ref(struct img_store *s, const struct img_ref *ref,
 	static const struct img_pull_opts none;
 	struct pull p = { .s = s, .o = opts ? opts : &none, .ref = *ref };
 	struct img_digest before;
-	bool had = false;
+	bool had = false, squashfs = false, existed = false, packed = false;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	ret = start(&p, err);
+	ret = img_store_format(s, &squashfs, err);
+	if (ret == 0)
+		ret = start(&p, err);
 	if (ret == 0) {
 		res->name = img_ref_str(&p.ref);
 		had = img_resolve_ref(s, &p.ref, &before) == 0;
@@ -909,15 +919,25 @@ int img_pull_ref(struct img_store *s, const struct img_ref *ref,
 		ret = read_manifest(&p, err);
 	if (ret == 0)
 		ret = get_config(&p, err);
-	if (ret == 0)
+	/* An image in the store already keeps its form; one in squashfs
+	 * form is not downloaded again (its layers are gone). */
+	if (ret == 0) {
+		struct img_image *old = NULL;
+
+		existed = img_image_load(s, &p.cfg_digest, &old, NULL) == 0;
+		packed = existed && old->squashfs &&
+			 access(old->squashfs, F_OK) == 0;
+		img_image_free(old);
+	}
+	if (ret == 0 && !packed)
 		ret = fetch_and_unpack(&p, err);
 	if (ret == 0)
-		ret = record(&p, res, err);
+		ret = record(&p, squashfs && !existed, res, err);
 	if (ret == 0) {
 		res->digest = p.top;
 		res->up_to_date = had && img_digest_equal(&before, &res->id);
 	}
-	if (ret < 0 && (p.cfg_new || p.layers_seen))
+	if (ret < 0 && (p.cfg_new || p.layers_seen) && !packed)
 		discard(&p);
 	pull_free(&p);
 	if (ret < 0)

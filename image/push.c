@@ -392,6 +392,11 @@ static int prepare(struct push *p, const char *name, struct hutch_err *err)
 			p->short_name);
 	if (ret == 0)
 		ret = img_image_load(p->s, &id, &p->img, err);
+	if (ret == 0 && p->img->squashfs)
+		ret = cmn_err_msg(
+			err, EINVAL,
+			"image %s is kept as one squashfs file (HUTCH_IMAGE_FORMAT), without the layers a registry takes: build or pull it again with HUTCH_IMAGE_FORMAT=layers after hutch rmi, then push",
+			p->short_name);
 	if (ret < 0)
 		return ret;
 	snprintf(p->scope, sizeof(p->scope), "repository:%s:pull,push",

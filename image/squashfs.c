@@ -203,6 +203,27 @@ static int save_layers(struct img_store *s, const struct img_image *img,
 	return ret;
 }
 
+/* @from's bytes into a new file @to. */
+static int copy_file(const char *from, const char *to, struct hutch_err *err)
+{
+	cleanup_close int in = open(from, O_RDONLY | O_CLOEXEC);
+	cleanup_close int out =
+		open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	char buf[65536];
+	ssize_t n;
+
+	if (in < 0)
+		return cmn_err_set(err, errno, "cannot open %s", from);
+	if (out < 0)
+		return cmn_err_set(err, errno, "cannot create %s", to);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (cmn_write_all(out, buf, (size_t)n) < 0)
+			return cmn_err_set(err, errno, "cannot write %s", to);
+	if (n < 0)
+		return cmn_err_set(err, errno, "cannot read %s", from);
+	return 0;
+}
+
 int img_save_squashfs(struct img_store *s, const char *key, const char *out,
 		      struct hutch_err *err)
 {
@@ -222,7 +243,7 @@ int img_save_squashfs(struct img_store *s, const char *key, const char *out,
 		name = img_ref_str(&ref);
 		img_ref_free(&ref);
 	}
-	if (ret == 0 && !(doc = document(img, name, err)))
+	if (ret == 0 && !img->squashfs && !(doc = document(img, name, err)))
 		ret = -EINVAL;
 	if (ret == 0)
 		ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs",
@@ -232,7 +253,11 @@ int img_save_squashfs(struct img_store *s, const char *key, const char *out,
 		tmp = NULL;
 		ret = cmn_err_set(err, ENOMEM, "save");
 	}
-	if (ret == 0)
+	/* Kept in squashfs form: the store's file is the image (saved
+	 * without a name). */
+	if (ret == 0 && img->squashfs)
+		ret = copy_file(img->squashfs, tmp, err);
+	else if (ret == 0)
 		ret = save_layers(s, img, helper, tmp, doc, err);
 	if (ret == 0 && rename(tmp, out) < 0)
 		ret = cmn_err_set(err, errno, "cannot write %s", out);
@@ -373,5 +398,146 @@ int img_load_squashfs(struct img_store *s, const char *path, const char *config,
 		free(*name);
 		*name = NULL;
 	}
+	return ret;
+}
+
+/* ---- the store's squashfs form -------------------------------------------- */
+
+int img_store_format(struct img_store *s, bool *squashfs, struct hutch_err *err)
+{
+	return sbx_image_format(s->root, squashfs, NULL, err);
+}
+
+int store_squashfs_verify(const char *path, struct hutch_err *err)
+{
+	cleanup_free char *helper = NULL;
+	char *argv[] = { NULL, "verify", (char *)path, NULL };
+	struct helper_job j = { .argv = argv, .want_output = true };
+	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
+				  err);
+
+	argv[0] = helper;
+	if (ret == 0)
+		ret = run_helper(&j, err);
+	free(j.output);
+	return ret;
+}
+
+/* fsync the file @path (relative to the root); @size set to its size. */
+static int sync_file(struct img_store *s, const char *path, uint64_t *size)
+{
+	cleanup_close int fd =
+		openat(s->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || fsync(fd) < 0)
+		return -errno;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static void sync_dir(struct img_store *s, const char *dir)
+{
+	cleanup_close int fd =
+		openat(s->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0)
+		fsync(fd);
+}
+
+/* Its layers and layer blobs, unless something else uses them. */
+static void release_layers(struct img_store *s, const struct img_image *img)
+{
+	struct img_digest *blobs = calloc(img->n_layers + 1, sizeof(*blobs));
+	struct img_digest *chains = calloc(img->n_layers + 1, sizeof(*chains));
+
+	for (size_t i = 0; blobs && chains && i < img->n_layers; i++) {
+		blobs[i] = img->layers[i].blob;
+		chains[i] = img->layers[i].chain;
+	}
+	if (blobs && chains)
+		store_discard(s, blobs, img->n_layers, chains, img->n_layers);
+	free(blobs);
+	free(chains);
+}
+
+int img_image_pack(struct img_store *s, const struct img_digest *id,
+		   struct hutch_err *err)
+{
+	struct img_image *img = NULL;
+	cleanup_free char *helper = NULL, *doc = NULL, *abs = NULL;
+	char tmp[96], final[128];
+	uint64_t size = 0;
+	int ret = img_image_load(s, id, &img, err);
+
+	if (ret < 0 || img->squashfs) {
+		img_image_free(img);
+		return ret;
+	}
+	ret = store_hold(s, STORE_HOLD_IMAGE, id);
+	if (ret == -ENOENT)
+		ret = 0;
+	if (ret < 0)
+		cmn_err_set(err, -ret, "cannot protect image %s", id->hex);
+	if (ret == 0 && !(doc = document(img, NULL, err)))
+		ret = -EINVAL;
+	if (ret == 0)
+		ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs",
+				      &helper, err);
+	if (ret == 0 && store_tmp_name(tmp, ".sqsh") < 0)
+		ret = cmn_err_set(err, EIO, "cannot name a temporary file");
+	if (ret == 0 && !(abs = cmn_strdup_printf("%s/%s", s->root, tmp)))
+		ret = cmn_err_set(err, ENOMEM, "pack");
+	if (ret == 0)
+		ret = save_layers(s, img, helper, abs, doc, err);
+	if (ret == 0 && (ret = sync_file(s, tmp, &size)) < 0)
+		cmn_err_set(err, -ret, "cannot write %s", abs);
+	snprintf(final, sizeof(final), STORE_SQSH_DIR "/%s.sqsh", id->hex);
+	if (ret == 0 && mkdirat(s->rootfd, STORE_SQSH_DIR, 0700) < 0 &&
+	    errno != EEXIST)
+		ret = cmn_err_set(err, errno,
+				  "cannot create %s/" STORE_SQSH_DIR, s->root);
+	if (ret == 0 && renameat(s->rootfd, tmp, s->rootfd, final) < 0)
+		ret = cmn_err_set(err, errno, "cannot move %s into place", abs);
+	if (ret == 0) {
+		sync_dir(s, STORE_SQSH_DIR);
+		ret = store_record_squashfs(s, id, size, err);
+	}
+	/* The record names the file now: the layers can go. */
+	if (ret == 0)
+		release_layers(s, img);
+	if (ret < 0 && abs)
+		unlinkat(s->rootfd, tmp, 0);
+	img_image_free(img);
+	return ret;
+}
+
+int img_image_flat_layer(struct img_store *s, const struct img_image *img,
+			 struct img_layer_info *out, struct hutch_err *err)
+{
+	cleanup_free char *helper = NULL, *tmp = NULL, *rootfs = NULL;
+	char *argv[] = { NULL, "unpack", img->squashfs, NULL, NULL };
+	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
+				  err);
+
+	memset(out, 0, sizeof(*out));
+	if (ret == 0 && !(tmp = img_store_tmpdir(s, "flat", err)))
+		ret = -EIO;
+	if (ret == 0 && !(rootfs = cmn_strdup_printf("%s/rootfs", tmp)))
+		ret = cmn_err_set(err, ENOMEM, "unpack");
+	if (ret == 0 && mkdir(rootfs, 0755) < 0)
+		ret = cmn_err_set(err, errno, "cannot make %s", rootfs);
+	if (ret == 0) {
+		struct helper_job j = { .argv = argv };
+
+		argv[0] = helper;
+		argv[3] = rootfs;
+		ret = sbx_userns_call(SBX_USERNS_AUTO, helper_in_userns, &j,
+				      NULL, 0, err);
+	}
+	if (ret == 0)
+		ret = img_layer_from_dir(s, rootfs, NULL, out, err);
+	if (tmp)
+		img_store_remove(s, tmp + strlen(s->root) + 1, NULL);
 	return ret;
 }

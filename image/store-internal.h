@@ -20,6 +20,8 @@ struct img_store {
 	int lease_fd;
 	char lease_name[48];
 	pid_t lease_pid;
+	struct img_digest *made; /* image records this process created */
+	size_t n_made;
 };
 
 /* ---- leases (lease.c) ---- */
@@ -93,5 +95,18 @@ int store_layer_meta(struct img_store *s, const char *tmp,
  */
 int store_remove_tree(struct img_store *s, const char *path,
 		      struct hutch_err *err);
+
+/* ---- squashfs form (squashfs.c, imagedb.c) ---- */
+
+#define STORE_SQSH_DIR "squashfs-images"
+
+/** store_record_squashfs() - mark the record of image @id as kept in
+ * squashfs form, its file @size bytes (rewritten atomically). */
+int store_record_squashfs(struct img_store *s, const struct img_digest *id,
+			  uint64_t size, struct hutch_err *err);
+
+/** store_squashfs_verify() - check the digest and tree of the .sqsh file
+ * @path with hutch-squashfs; 0 or -errno with @err saying what is wrong. */
+int store_squashfs_verify(const char *path, struct hutch_err *err);
 
 #endif

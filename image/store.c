@@ -194,6 +194,7 @@ void img_store_close(struct img_store *s)
 	store_lease_close(s);
 	if (s->rootfd >= 0)
 		close(s->rootfd);
+	free(s->made);
 	free(s->root);
 	free(s);
 }

@@ -750,6 +750,19 @@ static const struct fs_name *fs_lookup(uint32_t magic)
 	return NULL;
 }
 
+/* Test seam: $HUTCH_TEST_FSTYPE, a name of the table ("nfs", "ext4"),
+ * stands for the filesystem every probe finds, so that the tests can show
+ * what hutch does on a shared filesystem they cannot mount. */
+static const struct fs_name *fs_seam(void)
+{
+	const char *want = getenv("HUTCH_TEST_FSTYPE");
+
+	for (size_t i = 0; want && *want && i < ARRAY_SIZE(fs_names); i++)
+		if (!strcmp(fs_names[i].name, want))
+			return &fs_names[i];
+	return NULL;
+}
+
 /**
  * struct fs_info - the filesystem under a path that may not exist yet
  * @at:     the nearest existing ancestor (owned), NULL when none is found
@@ -794,7 +807,7 @@ static int fs_probe(const char *path, struct fs_info *fi)
 		if ((errno != ENOENT && errno != ENOTDIR) || !to_parent(at))
 			return -errno;
 	fi->exists = !strcmp(at, path);
-	n = fs_lookup((uint32_t)sfs.f_type);
+	n = fs_seam() ? fs_seam() : fs_lookup((uint32_t)sfs.f_type);
 	if (n) {
 		snprintf(fi->name, sizeof(fi->name), "%s", n->name);
 		fi->shared = n->shared;
@@ -1132,6 +1145,64 @@ static void check_store(struct builder *b)
 	fs_info_free(&fi);
 }
 
+/* ---- image format of the store (HUTCH_IMAGE_FORMAT) ---------------------- */
+
+int sbx_image_format(const char *store, bool *squashfs, char **why,
+		     struct hutch_err *err)
+{
+	const char *v = getenv("HUTCH_IMAGE_FORMAT");
+	struct fs_info fi = { 0 };
+	int ret;
+
+	*squashfs = false;
+	if (why)
+		*why = NULL;
+	if (v && *v && strcmp(v, "auto")) {
+		if (strcmp(v, "layers") && strcmp(v, "squashfs"))
+			return cmn_err_msg(
+				err, EINVAL,
+				"HUTCH_IMAGE_FORMAT=%s is not an image format: set it to layers, squashfs or auto (the default)",
+				v);
+		*squashfs = !strcmp(v, "squashfs");
+		if (why)
+			*why = cmn_strdup_printf("HUTCH_IMAGE_FORMAT=%s", v);
+		return 0;
+	}
+	ret = store ? fs_probe(store, &fi) : -ENOENT;
+	*squashfs = ret == 0 && fi.shared;
+	if (why)
+		*why = ret < 0 ? cmn_strdup_printf(
+					 "auto: the store's filesystem is unknown (%s)",
+					 strerror(-ret))
+		       : fi.shared
+			       ? cmn_strdup_printf(
+					 "auto: the store is on %s, a shared filesystem",
+					 fi.name)
+			       : cmn_strdup_printf(
+					 "auto: the store is on %s, a local filesystem",
+					 fi.name);
+	fs_info_free(&fi);
+	return 0;
+}
+
+static void check_image_format(struct builder *b)
+{
+	cleanup_free char *store = cmn_store_dir();
+	cleanup_free char *why = NULL;
+	struct hutch_err err = { 0 };
+	bool sq = false;
+
+	/* A warning: pull and build refuse to start, containers still run. */
+	if (sbx_image_format(store, &sq, &why, &err) < 0)
+		add(b, "image format", SBX_CHECK_WARN, strdup(err.msg),
+		    strdup("set HUTCH_IMAGE_FORMAT to layers, squashfs or auto, or unset it"));
+	else
+		add(b, "image format", SBX_CHECK_OK,
+		    cmn_strdup_printf("%s (%s)", sq ? "squashfs" : "layers",
+				      why ? why : "?"),
+		    NULL);
+}
+
 /* Which rule of cmn_runtime_dir() chose @dir, in words. */
 static char *runtime_source(const char *dir)
 {
@@ -1370,6 +1441,7 @@ int sbx_host_report(const char *procsys, struct sbx_report *rep,
 	check_overlay(&b);
 	check_cgroups(&b);
 	check_store(&b);
+	check_image_format(&b);
 	check_runtime(&b);
 	check_job(&b);
 	check_install(&b);

@@ -668,6 +668,19 @@ int sbx_user_resolve(const char *spec, const char *passwd, const char *group,
 
 /* ---- host checks (hostcheck.c) ----------------------------------------- */
 
+/**
+ * sbx_image_format() - the form in which pull and build keep images:
+ * $HUTCH_IMAGE_FORMAT, "layers", "squashfs" or "auto" (unset or empty:
+ * auto); auto is squashfs when @store (or its nearest existing ancestor)
+ * is on a shared network or cluster filesystem (NFS, Lustre, GPFS, ...),
+ * layers otherwise. $HUTCH_TEST_FSTYPE ("nfs") stands for the detected
+ * filesystem (a test seam).
+ * @why: when not NULL, set to the reason in words (owned)
+ * Return: 0 with *@squashfs set, or -EINVAL with @err for a bad value.
+ */
+int sbx_image_format(const char *store, bool *squashfs, char **why,
+		     struct hutch_err *err);
+
 enum sbx_check_state {
 	SBX_CHECK_OK,
 	SBX_CHECK_WARN,

@@ -360,7 +360,7 @@ ref_id() {
 }
 
 # store_consistent: every blob hashes to its name, tmp/ is empty, every
-# recorded image's layers are unpacked.
+# recorded image's layers are unpacked (or its .sqsh is there).
 store_consistent() {
 	local f id
 	for f in "$HUTCH_ROOT"/blobs/sha256/*; do
@@ -373,6 +373,15 @@ store_consistent() {
 	store_tmp_empty || { echo "tmp/ is not empty: $(ls -A "$HUTCH_ROOT/tmp")" >&2; return 1; }
 	for f in "$HUTCH_ROOT"/images/*.json; do
 		[ -e "$f" ] || continue
+		# In squashfs form: its file, not its layers (sqstore.bats).
+		if [ "$(jq -r '.form // empty' "$f")" = squashfs ]; then
+			id=$(basename "$f" .json)
+			[ -f "$HUTCH_ROOT/squashfs-images/$id.sqsh" ] || {
+				echo "$f: squashfs-images/$id.sqsh missing" >&2
+				return 1
+			}
+			continue
+		fi
 		for id in $(jq -r '.layers[].chain' "$f" | sed 's/^sha256://'); do
 			[ -d "$HUTCH_ROOT/layers/$id/diff" ] || {
 				echo "$f: layer $id missing" >&2

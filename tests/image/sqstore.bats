@@ -1,0 +1,269 @@
+#!/usr/bin/env bats
+# sqstore.bats - a store that keeps images as single squashfs files (issue
+# 19, scope 3): HUTCH_IMAGE_FORMAT=layers|squashfs|auto; pull and build in
+# squashfs form leave one .sqsh per image and no layers of their own; run
+# uses the file without unpacking; images, rmi, system df, prune and check
+# know both forms; switching the setting loses nothing. auto's choice on a
+# shared filesystem is shown through the HUTCH_TEST_FSTYPE seam.
+
+load ../lib/common
+load ../lib/registry
+
+setup_file() {
+	reg_suite_start
+}
+
+teardown_file() {
+	registry_stop
+}
+
+setup() {
+	hutch_test_env
+	export XDG_CONFIG_HOME="$BATS_TEST_TMPDIR/config"
+	unset HUTCH_IMAGE_FORMAT HUTCH_TEST_FSTYPE
+}
+
+teardown() {
+	remove_store "$HUTCH_ROOT"
+	[ ! -d "$BATS_TEST_TMPDIR/store2" ] || remove_store "$BATS_TEST_TMPDIR/store2"
+}
+
+# listing IMAGE: the tree as a container sees it, files with their sums.
+listing() {
+	"$HUTCH" run --rm "$1" sh -c 'find / -xdev ! -path /etc/hostname ! -path /etc/hosts ! -path /etc/resolv.conf | sort; find / -xdev -type f ! -path /etc/hostname ! -path /etc/hosts ! -path /etc/resolv.conf -exec md5sum {} + | sort'
+}
+
+# the_sqsh NAME: the store's .sqsh file of image NAME.
+the_sqsh() {
+	local id
+	id=$(ref_id "$1")
+	echo "$HUTCH_ROOT/squashfs-images/${id#sha256:}.sqsh"
+}
+
+@test "a bad HUTCH_IMAGE_FORMAT: one line naming it and the fix, rc 125, nothing stored" {
+	HUTCH_IMAGE_FORMAT=zip run "$HUTCH" pull -q "$REG/test/busybox:1"
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $output == *"HUTCH_IMAGE_FORMAT=zip is not an image format: set it to layers, squashfs or auto"* ]]
+	[ -z "$(ref_id "$REG/test/busybox:1")" ]
+	mkdir "$BATS_TEST_TMPDIR/ctx"
+	echo 'FROM scratch' >"$BATS_TEST_TMPDIR/ctx/Dockerfile"
+	HUTCH_IMAGE_FORMAT=Squashfs run "$HUTCH" build -q "$BATS_TEST_TMPDIR/ctx"
+	[ "$status" -eq 125 ]
+	[[ $output == *"HUTCH_IMAGE_FORMAT=Squashfs is not an image format"* ]]
+	HUTCH_IMAGE_FORMAT=zip run "$HUTCH" info
+	[[ $output == *"image format: HUTCH_IMAGE_FORMAT=zip is not an image format"* ]]
+	[[ $output == *"fix: set HUTCH_IMAGE_FORMAT to layers, squashfs or auto, or unset it"* ]]
+}
+
+@test "pull in squashfs form: one .sqsh, no layers, the same tree as from layers; a second pull downloads nothing" {
+	HUTCH_IMAGE_FORMAT=squashfs run "$HUTCH" pull "$REG/test/layered:1"
+	[ "$status" -eq 0 ]
+	S=$(the_sqsh "$REG/test/layered:1")
+	[ -f "$S" ]
+	[ "$(ls "$HUTCH_ROOT/squashfs-images")" = "$(basename "$S")" ]
+	[ -z "$(ls -A "$HUTCH_ROOT/layers")" ]
+	# Only the config and the manifest remain of the blobs.
+	[ "$(ls "$HUTCH_ROOT/blobs/sha256" | wc -l)" -eq 2 ]
+	store_tmp_empty
+	id=$(ref_id "$REG/test/layered:1")
+	[ "$(jq -r .form "$HUTCH_ROOT/images/${id#sha256:}.json")" = squashfs ]
+	[ "$(jq -r .squashfsSize "$HUTCH_ROOT/images/${id#sha256:}.json")" = "$(stat -c %s "$S")" ]
+	"$HUTCH_BUILD/hutch-squashfs" verify "$S" >/dev/null
+	listing "$REG/test/layered:1" >"$BATS_TEST_TMPDIR/sq.txt"
+	# The same image from layers, in a store of its own.
+	HUTCH_ROOT=$BATS_TEST_TMPDIR/store2 HUTCH_IMAGE_FORMAT=layers "$HUTCH" pull -q "$REG/test/layered:1"
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/store2/squashfs-images" 2>/dev/null)" ]
+	HUTCH_ROOT=$BATS_TEST_TMPDIR/store2 listing "$REG/test/layered:1" >"$BATS_TEST_TMPDIR/lay.txt"
+	diff "$BATS_TEST_TMPDIR/lay.txt" "$BATS_TEST_TMPDIR/sq.txt"
+	# Whiteouts and the opaque directory applied.
+	grep -qx /opt/data/three "$BATS_TEST_TMPDIR/sq.txt"
+	grep -qx /usr/share/added "$BATS_TEST_TMPDIR/sq.txt"
+	! grep -q -e '^/etc/app/old$' -e '^/opt/data/one$' -e '\.wh\.' "$BATS_TEST_TMPDIR/sq.txt"
+	# Its layers are gone: save as a tar and push are refused in a line;
+	# save --format squashfs gives the store's file.
+	run "$HUTCH" save -o "$BATS_TEST_TMPDIR/x.tar" "$REG/test/layered:1"
+	[ "$status" -eq 1 ]
+	[[ $output == *"is kept as one squashfs file (HUTCH_IMAGE_FORMAT), without its layers: save it with hutch save --format squashfs"* ]]
+	run "$HUTCH" push "$REG/test/layered:1"
+	[ "$status" -ne 0 ]
+	[[ $output == *"is kept as one squashfs file"* ]]
+	"$HUTCH" save --format squashfs -o "$BATS_TEST_TMPDIR/out.sqsh" "$REG/test/layered:1"
+	cmp "$S" "$BATS_TEST_TMPDIR/out.sqsh"
+	# Again, under either setting: up to date, the file untouched.
+	before=$(stat -c %Y.%i "$S")
+	HUTCH_IMAGE_FORMAT=layers run "$HUTCH" pull "$REG/test/layered:1"
+	[ "$status" -eq 0 ]
+	[[ $output == *"Image is up to date"* ]]
+	[ "$(stat -c %Y.%i "$S")" = "$before" ]
+	[ -z "$(ls -A "$HUTCH_ROOT/layers")" ]
+}
+
+@test "images, rmi and system df know both forms; rmi is refused while a container uses the file" {
+	HUTCH_IMAGE_FORMAT=layers "$HUTCH" pull -q "$REG/test/busybox:1"
+	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" pull -q "$REG/test/layered:1"
+	S=$(the_sqsh "$REG/test/layered:1")
+	run "$HUTCH" images --format '{{.Repository}} {{.Format}}'
+	[[ $output == *"$REG/test/busybox layers"* ]]
+	[[ $output == *"$REG/test/layered squashfs"* ]]
+	run "$HUTCH" images
+	[[ $(grep test/layered <<<"$output") == *" squashfs" ]]
+	[[ $(grep test/busybox <<<"$output") != *squashfs* ]]
+	run "$HUTCH" system df
+	[ "$status" -eq 0 ]
+	[[ ${lines[1]} == "Images "*"squashfs files "*" in 1)" ]]
+	# An image in the store keeps its form: pulled again under the other
+	# setting, busybox stays in layers (a container may use them).
+	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" pull -q "$REG/test/busybox:1"
+	[ ! -e "$(the_sqsh "$REG/test/busybox:1")" ]
+	# Both run, whatever the setting now.
+	for f in layers squashfs; do
+		[ "$(HUTCH_IMAGE_FORMAT=$f "$HUTCH" run --rm "$REG/test/busybox:1" echo ok)" = ok ]
+		[ "$(HUTCH_IMAGE_FORMAT=$f "$HUTCH" run --rm "$REG/test/layered:1" echo ok)" = ok ]
+	done
+	cid=$("$HUTCH" create "$REG/test/layered:1" true)
+	id=$(ref_id "$REG/test/layered:1")
+	run "$HUTCH" rmi "${id:7:12}"
+	[ "$status" -eq 1 ]
+	[[ $output == *"container ${cid:0:12} is using it"* ]]
+	[ -f "$S" ]
+	# -f: the image goes, the container keeps its file until it goes.
+	"$HUTCH" rmi -f "${id:7:12}"
+	[ -f "$S" ]
+	[ "$("$HUTCH" start -a "$cid"; echo $?)" = 0 ]
+	"$HUTCH" rm "$cid"
+	"$HUTCH" system prune -f >/dev/null
+	[ ! -e "$S" ]
+	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" pull -q "$REG/test/layered:1"
+	[ -f "$S" ]
+	run "$HUTCH" rmi "${id:7:12}"
+	[ "$status" -eq 0 ]
+	[ ! -e "$S" ]
+	[ -z "$(ls -A "$HUTCH_ROOT/squashfs-images")" ]
+	# The layer-form image is untouched.
+	[ "$("$HUTCH" run --rm "$REG/test/busybox:1" echo ok)" = ok ]
+	store_consistent
+}
+
+@test "build in squashfs form: FROM a layer-form image and FROM a squashfs-form one; no step layers left" {
+	HUTCH_IMAGE_FORMAT=layers "$HUTCH" pull -q "$REG/test/busybox:1"
+	base_layers=$(ls "$HUTCH_ROOT/layers")
+	mkdir "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	printf 'FROM %s\nRUN echo one >/one && rm /bin/true\nCMD ["cat", "/one"]\n' "$REG/test/busybox:1" >"$BATS_TEST_TMPDIR/a/Dockerfile"
+	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" build -q -t sqb:1 "$BATS_TEST_TMPDIR/a" >/dev/null
+	[ -f "$(the_sqsh docker.io/library/sqb:1)" ]
+	[ "$(ls "$HUTCH_ROOT/layers")" = "$base_layers" ]
+	[ "$("$HUTCH" run --rm sqb:1)" = one ]
+	run "$HUTCH" run --rm sqb:1 ls /bin/true
+	[ "$status" -ne 0 ]
+	# FROM the squashfs-form image, in either setting.
+	printf 'FROM sqb:1\nRUN echo two >/two\nCMD ["cat", "/one", "/two"]\n' >"$BATS_TEST_TMPDIR/b/Dockerfile"
+	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" build -q -t sqc:1 "$BATS_TEST_TMPDIR/b" >/dev/null
+	[ -f "$(the_sqsh docker.io/library/sqc:1)" ]
+	[ "$(ls "$HUTCH_ROOT/layers")" = "$base_layers" ]
+	[ "$("$HUTCH" run --rm sqc:1 | tr '\n' ' ')" = "one two " ]
+	run "$HUTCH" run --rm sqc:1 ls /bin/true
+	[ "$status" -ne 0 ]
+	HUTCH_IMAGE_FORMAT=layers "$HUTCH" build -q -t layc:1 "$BATS_TEST_TMPDIR/b" >/dev/null
+	id=$(ref_id docker.io/library/layc:1)
+	[ "$(jq -r '.form // "layers"' "$HUTCH_ROOT/images/${id#sha256:}.json")" = layers ]
+	[ "$("$HUTCH" run --rm layc:1 | tr '\n' ' ')" = "one two " ]
+	store_consistent
+}
+
+@test "system check verifies each .sqsh and names a damaged or orphan file; prune removes orphans and unused ones" {
+	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" pull -q "$REG/test/busybox:1"
+	S=$(the_sqsh "$REG/test/busybox:1")
+	id=$(ref_id "$REG/test/busybox:1")
+	run "$HUTCH" system check
+	[ "$status" -eq 0 ]
+	[[ $output == *"1 squashfs files verified: the store is consistent"* ]]
+	# An orphan: a file no record names.
+	O=$HUTCH_ROOT/squashfs-images/$(printf '0%.0s' {1..64}).sqsh
+	cp "$S" "$O"
+	run "$HUTCH" system check
+	[ "$status" -eq 1 ]
+	[[ $output == *"hutch: 1 problem(s), the first: $O belongs to no image (an orphan: hutch system prune removes it)"* ]]
+	run "$HUTCH" system prune -f
+	[[ $output == *"Deleted squashfs files: 1"* ]]
+	[ ! -e "$O" ]
+	[ -f "$S" ]
+	# A flipped byte in the middle.
+	size=$(stat -c %s "$S")
+	printf '\xff' | dd of="$S" bs=1 seek=$((size / 2)) conv=notrunc status=none
+	run "$HUTCH" system check
+	[ "$status" -eq 1 ]
+	[[ $output == *"the first: the squashfs file of image ${id:7:12} is damaged ("* ]]
+	# Unused, with -a: the file goes with the image.
+	"$HUTCH" system prune -a -f >/dev/null
+	[ ! -e "$S" ]
+	[ -z "$(ls -A "$HUTCH_ROOT/squashfs-images")" ]
+}
+
+@test "auto: squashfs on a shared filesystem (the HUTCH_TEST_FSTYPE seam), layers on a local one; info says which and why" {
+	run "$HUTCH" info
+	[[ $output == *"image format: layers (auto: the store is on "*", a local filesystem)"* ]]
+	HUTCH_TEST_FSTYPE=nfs run "$HUTCH" info --format json
+	[ "$(jq -r '.checks[] | select(.name == "image format") | .value' <<<"$output")" = "squashfs (auto: the store is on nfs, a shared filesystem)" ]
+	HUTCH_IMAGE_FORMAT=layers HUTCH_TEST_FSTYPE=lustre run "$HUTCH" info
+	[[ $output == *"image format: layers (HUTCH_IMAGE_FORMAT=layers)"* ]]
+	HUTCH_TEST_FSTYPE=nfs "$HUTCH" pull -q "$REG/test/busybox:1"
+	[ -f "$(the_sqsh "$REG/test/busybox:1")" ]
+	HUTCH_IMAGE_FORMAT=auto "$HUTCH" pull -q "$REG/test/layered:1"
+	[ ! -e "$(the_sqsh "$REG/test/layered:1")" ]
+	[ -n "$(ls -A "$HUTCH_ROOT/layers")" ]
+}
+
+@test "import and load in squashfs form: one file per image, no layers left" {
+	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" import "$IMG/base" imp:1 >/dev/null
+	[ -f "$(the_sqsh docker.io/library/imp:1)" ]
+	[ "$("$HUTCH" run --rm imp:1 cat /etc/app/conf)" = base ]
+	HUTCH_IMAGE_FORMAT=layers "$HUTCH" pull -q "$REG/test/layered:1"
+	"$HUTCH" save -o "$BATS_TEST_TMPDIR/l.tar" "$REG/test/layered:1"
+	id=$(ref_id "$REG/test/layered:1")
+	"$HUTCH" rmi "${id:7:12}" >/dev/null
+	[ -z "$(ls -A "$HUTCH_ROOT/layers")" ]
+	HUTCH_IMAGE_FORMAT=squashfs run "$HUTCH" load -i "$BATS_TEST_TMPDIR/l.tar"
+	[ "$status" -eq 0 ]
+	[ -f "$(the_sqsh "$REG/test/layered:1")" ]
+	[ -z "$(ls -A "$HUTCH_ROOT/layers")" ]
+	[ "$("$HUTCH" run --rm "$REG/test/layered:1" cat /etc/app/conf)" = upper ]
+	store_consistent
+}
+
+reopened_tmp_empty() {
+	"$HUTCH" images >/dev/null 2>&1
+	store_tmp_empty
+}
+
+@test "SIGKILL at random points of squashfs-form pulls: never a half-visible image; prune and a clean pull leave one file" {
+	local i pid
+	export HUTCH_IMAGE_FORMAT=squashfs
+	for i in $(seq 4); do
+		"$HUTCH" pull -q "$REG/test/layered:1" >/dev/null 2>&1 &
+		pid=$!
+		# Not a synchronisation: the random moment of the kill, over
+		# the download, the unpacking and the pack.
+		sleep "$(printf '%d.%03d' $((RANDOM % 2)) $((RANDOM % 1000)))"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		wait_for 10 reopened_tmp_empty
+		# A named image is whole in one form or the other.
+		store_consistent
+		if [ -n "$(ref_id "$REG/test/layered:1")" ]; then
+			[ "$("$HUTCH" run --rm "$REG/test/layered:1" cat /opt/data/three)" = three ]
+		fi
+		# What a kill leaves (an orphan file, unnamed images, layers
+		# nothing uses) prune removes: then check finds nothing.
+		"$HUTCH" system prune -f >/dev/null
+		run "$HUTCH" system check
+		[ "$status" -eq 0 ]
+		((i % 2)) || rm -rf "$HUTCH_ROOT"
+	done
+	"$HUTCH" pull -q "$REG/test/layered:1"
+	"$HUTCH" system prune -f >/dev/null
+	[ "$(ls "$HUTCH_ROOT/squashfs-images" | wc -l)" -eq 1 ]
+	[ -z "$(ls -A "$HUTCH_ROOT/layers")" ]
+	[ "$("$HUTCH" run --rm "$REG/test/layered:1" cat /opt/data/three)" = three ]
+	"$HUTCH" system check
+}
