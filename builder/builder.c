@@ -168,7 +168,7 @@ int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
 				  json_object_get(root, "architecture"), "os",
 				  json_object_get(root, "os"));
 		img_digest_str(&id, st->base);
-		if (img->squashfs)
+		if (img->squashfs && !img->layers_kept)
 			ret = from_squashfs(b, st, img, err);
 		else
 			ret = copy_layers(st, img->layers, img->n_layers);
@@ -830,10 +830,11 @@ static int commit(struct bld *b, size_t target, struct img_digest *id,
 		return cmn_err_set(err, ENOMEM, "image config");
 	ret = img_image_make(b->store, config, st->layers, st->n_layers, id,
 			     err);
-	/* Squashfs form: the image becomes one file, its step layers go,
-	 * before it has a name that a `run` could take its layers by. */
+	/* Squashfs form: the image becomes one file, before it has a name
+	 * that a `run` could take its layers by; its step layers stay, the
+	 * build cache (runs take the file, the next build the layers). */
 	if (ret == 0 && b->squashfs && img_image_made(b->store, id))
-		ret = img_image_pack(b->store, id, err);
+		ret = img_image_pack(b->store, id, true, err);
 	for (char *const *t = b->o->tags; ret == 0 && t && *t; t++) {
 		struct img_ref ref;
 

@@ -89,7 +89,7 @@ static int do_import(struct import_opts *o, const char *src, const char *name,
 	if (ret == 0)
 		ret = img_store_format(s, &squashfs, err);
 	if (ret == 0 && squashfs && img_image_made(s, &id))
-		ret = img_image_pack(s, &id, err);
+		ret = img_image_pack(s, &id, false, err);
 	if (ret == 0 && name)
 		ret = img_tag(s, &ref, &id, err);
 	if (ret == 0)

@@ -117,7 +117,7 @@ static int load(struct load_opts *o, struct hutch_err *err)
 	/* A store of squashfs files: each image loaded becomes one. */
 	for (size_t i = 0; ret == 0 && squashfs && i < l.n; i++)
 		if (img_image_made(s, &l.ids[i]))
-			ret = img_image_pack(s, &l.ids[i], err);
+			ret = img_image_pack(s, &l.ids[i], false, err);
 	free(l.ids);
 	img_store_close(s);
 	if (o->input)

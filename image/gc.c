@@ -104,9 +104,11 @@ static int referenced(struct img_store *s, const struct img_digest *skip,
 				ret = set_add(blobs, im->manifest.hex);
 			if (ret == 0 && im->squashfs)
 				ret = set_add(&r->files, im->id.hex);
-			/* In squashfs form, its layers are not its own. */
+			/* In squashfs form, its layers are not its own
+			 * (but a build's, kept as its cache). */
 			for (size_t l = 0;
-			     ret == 0 && !im->squashfs && l < im->n_layers;
+			     ret == 0 && (!im->squashfs || im->layers_kept) &&
+			     l < im->n_layers;
 			     l++) {
 				ret = set_add(blobs, im->layers[l].blob.hex);
 				if (ret == 0)

@@ -248,6 +248,9 @@ struct img_image {
 	 * record still lists the layers, which are no longer in the store. */
 	char *squashfs;
 	uint64_t squashfs_size;
+	/* In squashfs form with its layers kept: a build's step layers stay
+	 * as its cache ("layersKept"), owned by the image as in layer form. */
+	bool layers_kept;
 };
 
 int img_image_load(struct img_store *s, const struct img_digest *id,
@@ -316,10 +319,12 @@ int img_store_format(struct img_store *s, bool *squashfs,
  * unless another image or a running build or pull uses them. A kill at any
  * point leaves the image whole in one form or the other (at worst an
  * orphan file or unreferenced layers, which prune removes). An image in
- * squashfs form already: nothing to do.
+ * squashfs form already: nothing to do. @keep_layers (a build): its layers
+ * stay, the build's cache, held by the image until it is removed, as in
+ * layer form; runs still take the file.
  */
 int img_image_pack(struct img_store *s, const struct img_digest *id,
-		   struct hutch_err *err);
+		   bool keep_layers, struct hutch_err *err);
 
 /** img_image_made() - was image @id's record created by this process
  * through @s (not in the store before)? What load, import and build pack:

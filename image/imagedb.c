@@ -257,7 +257,8 @@ int img_image_add(struct img_store *s, const char *manifest, size_t len,
 }
 
 int store_record_squashfs(struct img_store *s, const struct img_digest *id,
-			  uint64_t size, struct hutch_err *err)
+			  uint64_t size, bool layers_kept,
+			  struct hutch_err *err)
 {
 	char path[96];
 	cleanup_json json_t *rec = NULL;
@@ -269,7 +270,9 @@ int store_record_squashfs(struct img_store *s, const struct img_digest *id,
 		return -EIO;
 	if (json_object_set_new(rec, "form", json_string("squashfs")) < 0 ||
 	    json_object_set_new(rec, "squashfsSize",
-				json_integer((json_int_t)size)) < 0)
+				json_integer((json_int_t)size)) < 0 ||
+	    (layers_kept &&
+	     json_object_set_new(rec, "layersKept", json_true()) < 0))
 		return cmn_err_set(err, ENOMEM, "image record");
 	return write_record(s, id, rec, err);
 }
@@ -470,6 +473,8 @@ static int load_record(struct img_store *s, struct img_image *img,
 			return cmn_err_set(err, ENOMEM, "image");
 		img->squashfs_size = (uint64_t)json_integer_value(
 			json_object_get(rec, "squashfsSize"));
+		img->layers_kept =
+			json_is_true(json_object_get(rec, "layersKept"));
 	}
 	return load_layers(json_object_get(rec, "layers"), img, err);
 }

@@ -825,7 +825,7 @@ static int record(struct pull *p, bool pack, struct img_pull_result *res,
 				   img_digest_str(&p->cfg_digest, b));
 	res->id = id;
 	if (pack) {
-		ret = img_image_pack(p->s, &id, err);
+		ret = img_image_pack(p->s, &id, false, err);
 		if (ret < 0)
 			return ret;
 	}

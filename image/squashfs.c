@@ -462,7 +462,7 @@ static void release_layers(struct img_store *s, const struct img_image *img)
 }
 
 int img_image_pack(struct img_store *s, const struct img_digest *id,
-		   struct hutch_err *err)
+		   bool keep_layers, struct hutch_err *err)
 {
 	struct img_image *img = NULL;
 	cleanup_free char *helper = NULL, *doc = NULL, *abs = NULL;
@@ -501,10 +501,10 @@ int img_image_pack(struct img_store *s, const struct img_digest *id,
 		ret = cmn_err_set(err, errno, "cannot move %s into place", abs);
 	if (ret == 0) {
 		sync_dir(s, STORE_SQSH_DIR);
-		ret = store_record_squashfs(s, id, size, err);
+		ret = store_record_squashfs(s, id, size, keep_layers, err);
 	}
 	/* The record names the file now: the layers can go. */
-	if (ret == 0)
+	if (ret == 0 && !keep_layers)
 		release_layers(s, img);
 	if (ret < 0 && abs)
 		unlinkat(s->rootfd, tmp, 0);

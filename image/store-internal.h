@@ -103,7 +103,8 @@ int store_remove_tree(struct img_store *s, const char *path,
 /** store_record_squashfs() - mark the record of image @id as kept in
  * squashfs form, its file @size bytes (rewritten atomically). */
 int store_record_squashfs(struct img_store *s, const struct img_digest *id,
-			  uint64_t size, struct hutch_err *err);
+			  uint64_t size, bool layers_kept,
+			  struct hutch_err *err);
 
 /** store_squashfs_verify() - check the digest and tree of the .sqsh file
  * @path with hutch-squashfs; 0 or -errno with @err saying what is wrong. */

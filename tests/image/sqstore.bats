@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # sqstore.bats - a store that keeps images as single squashfs files (issue
 # 19, scope 3): HUTCH_IMAGE_FORMAT=layers|squashfs|auto; pull and build in
-# squashfs form leave one .sqsh per image and no layers of their own; run
+# squashfs form leave one .sqsh per image (a build keeps its step layers as
+# its cache, a pull keeps no layers); run
 # uses the file without unpacking; images, rmi, system df, prune and check
 # know both forms; switching the setting loses nothing. auto's choice on a
 # shared filesystem is shown through the HUTCH_TEST_FSTYPE seam.
@@ -145,29 +146,44 @@ the_sqsh() {
 	store_consistent
 }
 
-@test "build in squashfs form: FROM a layer-form image and FROM a squashfs-form one; no step layers left" {
+@test "build in squashfs form: one file, its step layers kept as the build cache (a rebuild is all cache; rmi frees them); FROM a layer-form image and FROM a pulled squashfs-form one" {
 	HUTCH_IMAGE_FORMAT=layers "$HUTCH" pull -q "$REG/test/busybox:1"
 	base_layers=$(ls "$HUTCH_ROOT/layers")
 	mkdir "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
 	printf 'FROM %s\nRUN echo one >/one && rm /bin/true\nCMD ["cat", "/one"]\n' "$REG/test/busybox:1" >"$BATS_TEST_TMPDIR/a/Dockerfile"
 	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" build -q -t sqb:1 "$BATS_TEST_TMPDIR/a" >/dev/null
 	[ -f "$(the_sqsh docker.io/library/sqb:1)" ]
-	[ "$(ls "$HUTCH_ROOT/layers")" = "$base_layers" ]
+	id=$(ref_id docker.io/library/sqb:1)
+	[ "$(jq -r '.form' "$HUTCH_ROOT/images/${id#sha256:}.json")" = squashfs ]
+	[ "$(jq -r '.layersKept' "$HUTCH_ROOT/images/${id#sha256:}.json")" = true ]
+	# One step layer more than the base: the cache, which a rebuild takes.
+	[ "$(ls "$HUTCH_ROOT/layers" | wc -l)" -eq $(($(wc -l <<<"$base_layers") + 1)) ]
+	run "$HUTCH" build -t sqb:1 "$BATS_TEST_TMPDIR/a"
+	[ "$status" -eq 0 ]
+	[[ $output == *"--> CACHED"* ]]
+	[ "$(ref_id docker.io/library/sqb:1)" = "$id" ]
 	[ "$("$HUTCH" run --rm sqb:1)" = one ]
 	run "$HUTCH" run --rm sqb:1 ls /bin/true
 	[ "$status" -ne 0 ]
-	# FROM the squashfs-form image, in either setting.
+	# FROM it (its kept layers), in either setting.
 	printf 'FROM sqb:1\nRUN echo two >/two\nCMD ["cat", "/one", "/two"]\n' >"$BATS_TEST_TMPDIR/b/Dockerfile"
 	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" build -q -t sqc:1 "$BATS_TEST_TMPDIR/b" >/dev/null
 	[ -f "$(the_sqsh docker.io/library/sqc:1)" ]
-	[ "$(ls "$HUTCH_ROOT/layers")" = "$base_layers" ]
 	[ "$("$HUTCH" run --rm sqc:1 | tr '\n' ' ')" = "one two " ]
-	run "$HUTCH" run --rm sqc:1 ls /bin/true
-	[ "$status" -ne 0 ]
+	# The same build under the layers setting is all cache: the same
+	# image, which keeps the form it has.
 	HUTCH_IMAGE_FORMAT=layers "$HUTCH" build -q -t layc:1 "$BATS_TEST_TMPDIR/b" >/dev/null
-	id=$(ref_id docker.io/library/layc:1)
-	[ "$(jq -r '.form // "layers"' "$HUTCH_ROOT/images/${id#sha256:}.json")" = layers ]
+	[ "$(ref_id docker.io/library/layc:1)" = "$(ref_id docker.io/library/sqc:1)" ]
 	[ "$("$HUTCH" run --rm layc:1 | tr '\n' ' ')" = "one two " ]
+	# rmi of the images frees their step layers, as in layer form.
+	"$HUTCH" rmi sqc:1 layc:1 sqb:1 >/dev/null
+	[ "$(ls "$HUTCH_ROOT/layers")" = "$base_layers" ]
+	# FROM a pulled image in squashfs form (no layers: its file is
+	# unpacked into one layer for the build).
+	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" pull -q "$REG/test/layered:1"
+	printf 'FROM %s\nRUN echo three >/three\nCMD ["cat", "/three"]\n' "$REG/test/layered:1" >"$BATS_TEST_TMPDIR/b/Dockerfile"
+	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" build -q -t sqd:1 "$BATS_TEST_TMPDIR/b" >/dev/null
+	[ "$("$HUTCH" run --rm sqd:1)" = three ]
 	store_consistent
 }
 
