@@ -76,13 +76,17 @@ static void loaded(void *ctx, const struct img_digest *id, const char *name)
 /* A .sqsh file of hutch save --format squashfs: one image, tagged with
  * the name it was saved under. */
 static int load_squashfs(struct img_store *s, struct load_opts *o,
-			 struct loaded_ctx *l, struct hutch_err *err)
+			 bool squashfs, struct loaded_ctx *l,
+			 struct hutch_err *err)
 {
 	struct img_digest id;
 	struct img_ref ref;
 	char *name = NULL;
 	int ret = img_load_squashfs(s, o->input, NULL, NULL, &name, &id, err);
 
+	/* In a store of squashfs files, packed before it is named. */
+	if (ret == 0 && squashfs && img_image_made(s, &id))
+		ret = img_image_pack(s, &id, false, err);
 	if (ret == 0 && name && img_ref_parse(name, &ref, err) == 0) {
 		ret = img_tag(s, &ref, &id, err);
 		img_ref_free(&ref);
@@ -110,14 +114,10 @@ static int load(struct load_opts *o, struct hutch_err *err)
 	if (ret == 0)
 		ret = img_store_format(s, &squashfs, err);
 	if (ret == 0 && o->input && img_is_squashfs(fd))
-		ret = load_squashfs(s, o, &l, err);
+		ret = load_squashfs(s, o, squashfs, &l, err);
 	else if (ret == 0)
 		ret = img_load(s, fd, o->input ? o->input : "standard input",
-			       loaded, &l, err);
-	/* A store of squashfs files: each image loaded becomes one. */
-	for (size_t i = 0; ret == 0 && squashfs && i < l.n; i++)
-		if (img_image_made(s, &l.ids[i]))
-			ret = img_image_pack(s, &l.ids[i], false, err);
+			       squashfs, loaded, &l, err);
 	free(l.ids);
 	img_store_close(s);
 	if (o->input)

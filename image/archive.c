@@ -321,7 +321,18 @@ struct loader {
 	img_load_fn cb;
 	void *ctx;
 	unsigned loaded;
+	bool squashfs; /* pack each image made before it is named */
 };
+
+/* A store of squashfs files: an image this load made becomes one before
+ * it gets a name, so that no `run` by name takes its layers meanwhile. */
+static int ld_pack(struct loader *l, const struct img_digest *id,
+		   struct hutch_err *err)
+{
+	if (!l->squashfs || !img_image_made(l->s, id))
+		return 0;
+	return img_image_pack(l->s, id, false, err);
+}
 
 /* @raw relative to @dir ("" for the top) as a clean path: no "", "." or
  * ".." parts; false when it climbs out of the archive or is too long. */
@@ -666,6 +677,8 @@ static int ld_oci_desc(struct loader *l, const json_t *desc, const char *name,
 	}
 	if (ret == 0)
 		ret = img_image_add(l->s, text, len, &id, err);
+	if (ret == 0)
+		ret = ld_pack(l, &id, err);
 	if (ret == 0) {
 		ld_tag(l, &id, name);
 		l->loaded++;
@@ -791,6 +804,8 @@ static int ld_docker_image(struct loader *l, const json_t *entry,
 	if (!text)
 		return cmn_err_set(err, ENOMEM, "load");
 	ret = img_image_add(l->s, text, strlen(text), &id, err);
+	if (ret == 0)
+		ret = ld_pack(l, &id, err);
 	if (ret < 0)
 		return ret;
 	l->loaded++;
@@ -822,10 +837,12 @@ static int ld_docker(struct loader *l, struct ld_file *mf,
 	return ret;
 }
 
-int img_load(struct img_store *s, int fd, const char *what, img_load_fn cb,
-	     void *ctx, struct hutch_err *err)
+int img_load(struct img_store *s, int fd, const char *what, bool squashfs,
+	     img_load_fn cb, void *ctx, struct hutch_err *err)
 {
-	struct loader l = { .s = s, .cb = cb, .ctx = ctx };
+	struct loader l = {
+		.s = s, .cb = cb, .ctx = ctx, .squashfs = squashfs
+	};
 	struct ld_file *index, *manifest;
 	int ret = ld_extract(&l, fd, what, err);
 

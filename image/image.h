@@ -376,10 +376,11 @@ typedef void (*img_load_fn)(void *ctx, const struct img_digest *id,
  * (plain or compressed) read from @fd; @what names it in errors
  *
  * Every blob is verified by its digest and every layer by its diff id, as
- * for a pull; links in the archive are followed by name only.
+ * for a pull; links in the archive are followed by name only. @squashfs:
+ * each image the load made is packed (img_image_pack()) before it is named.
  */
-int img_load(struct img_store *s, int fd, const char *what, img_load_fn cb,
-	     void *ctx, struct hutch_err *err);
+int img_load(struct img_store *s, int fd, const char *what, bool squashfs,
+	     img_load_fn cb, void *ctx, struct hutch_err *err);
 
 /* ---- running an image (runconf.c) ------------------------------------------ */
 
