@@ -18,8 +18,8 @@
  * post-order, since a directory entry holds its object's inode reference.
  * Everything that goes into the bytes comes from the tree (names sorted,
  * xattrs sorted, mtimes of the layers' files) or is fixed (the
- * superblock's time, one compressor thread), so the same image gives the
- * same file. Hard links are written as separate files (the round trip
+ * superblock's time, one compressor thread, a fixed zstd level), so the
+ * same image gives the same file. Hard links are written as separate files (the round trip
  * keeps content and metadata, not link counts).
  */
 
@@ -48,6 +48,15 @@
 #include "squashfs/hsq-internal.h"
 
 #define BLOCK_SIZE 131072
+/* zstd rather than gzip: a container reads the image through
+ * hutch-squashfs, one thread per container, and inflating gzip was most
+ * of its CPU time; zstd decodes in well under half of that, and at level 9
+ * the file is smaller than gzip's (bookworm with numpy, pandas and scipy:
+ * 439 MB against 449 MB) and written 6x faster (33 s against 204 s).
+ * Debian's libsquashfuse, squashfuse and the kernel (CONFIG_SQUASHFS_ZSTD)
+ * read it; files written with gzip before are read as they were (the
+ * readers take the compressor from the superblock). */
+#define ZSTD_LEVEL 9
 #define NO_XATTR   0xFFFFFFFFu
 
 struct writer {
@@ -260,10 +269,12 @@ static int open_writer(struct writer *w, const char *path, uint32_t mtime)
 	if (!w->file)
 		return cmn_err_set(w->err, errno ? errno : EIO,
 				   "cannot create %s", path);
-	ret = sqfs_super_init(&w->super, BLOCK_SIZE, mtime, SQFS_COMP_GZIP);
+	ret = sqfs_super_init(&w->super, BLOCK_SIZE, mtime, SQFS_COMP_ZSTD);
 	if (ret == 0)
-		ret = sqfs_compressor_config_init(&cfg, SQFS_COMP_GZIP,
+		ret = sqfs_compressor_config_init(&cfg, SQFS_COMP_ZSTD,
 						  BLOCK_SIZE, 0);
+	if (ret == 0)
+		cfg.level = ZSTD_LEVEL;
 	if (ret == 0)
 		ret = sqfs_compressor_create(&cfg, &w->cmp);
 	if (ret)

@@ -11,7 +11,8 @@
 # /var/tmp/hutch-bench-sqsh, kept): the Debian base tarball
 # /var/cache/hutch-demo/debian-bookworm.tar imported, an image built on it
 # with apt-get (py: python3; sci: python3 and python3-numpy/pandas/scipy;
-# the Debian mirror must be reachable), saved as IMG.sqsh. Each run:
+# the Debian mirror must be reachable), saved as IMG.sqsh (kept: remove
+# it to measure a changed `save`, e.g. another compressor). Each run:
 # slowfs (a FUSE passthrough that sleeps --delay-us, default 200, before
 # every metadata request) mounted on DIR/slow over DIR/slow.back, holding
 # a copy of the store and of IMG.sqsh. Configurations:
@@ -42,7 +43,7 @@ while (($#)); do
 	--dir) dir=$2; shift 2 ;;
 	--image) image=$2; shift 2 ;;
 	--build) build=$2; shift 2 ;;
-	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,32p' "$0"; exit 0 ;;
 	*) echo "squashfs.sh: unknown argument $1; see --help" >&2; exit 2 ;;
 	esac
 done
