@@ -430,6 +430,23 @@ def fuzz(seed, count, root, script):
 
 # ---- the trees ---------------------------------------------------------------
 
+def squeeze(rel):
+    """Write a run of more than 64 {L} components (deeper.ops's chasm) as
+    {L}*COUNT, to keep its lines short; shorter runs (deep.ops, and the
+    recorded trees) as they are."""
+    out, run = [], 0
+    for c in rel.split("/") + [None]:
+        if c == "{L}":
+            run += 1
+            continue
+        if run:
+            out += ["{L}*%d" % run] if run > 64 else ["{L}"] * run
+            run = 0
+        if c is not None:
+            out.append(c)
+    return "/".join(out)
+
+
 def walk(root):
     """(path relative to ROOT, a short path to it, lstat) for everything
     under ROOT, top-down and sorted. Descriptor-based, so that trees deeper
@@ -439,7 +456,7 @@ def walk(root):
         for n in sorted(dirnames + filenames):
             rel = os.path.relpath(os.path.join(dirpath, n), root).replace(
                 LONG, "{L}")
-            yield rel, "/proc/self/fd/%d/%s" % (dfd, n), os.lstat(n, dir_fd=dfd)
+            yield squeeze(rel), "/proc/self/fd/%d/%s" % (dfd, n), os.lstat(n, dir_fd=dfd)
 
 
 def tree(root):
