@@ -61,24 +61,11 @@ deep_fixture() (
 deep_fixture "$work/k" && deep_fixture "$work/h" || exit 2
 # A script that starts with "# fixture: chasm" (deeper.ops) also gets chasm:
 # 400 levels of 200-byte names (80,400 bytes from the root, beyond the 64
-# KiB that once bounded hutch-overlay's paths), "low" at the bottom of l3
-# and "top" at the bottom of l1, "mid" half-way down in l2. Only there: the
-# trees it adds are long to print.
-chasm_fixture() (
-	set -e
-	L=$(printf 'L%.0s' {1..200})
-	dive() { # dive LAYER LEVELS: enter LAYER/chasm/L/L/..., making them
-		mkdir -p "$1/chasm" && cd "$1/chasm"
-		for ((i = 0; i < $2; i++)); do mkdir -p "$L" && cd "$L"; done
-	}
-	cd "$1"
-	(dive l3 400 && echo "low l3" >low && echo "gone l3" >gone &&
-		setfattr -n user.k -v chasm low)
-	(dive l2 200 && echo "mid l2" >mid)
-	(dive l1 400 && echo "top l1" >top)
-)
+# KiB that once bounded hutch-overlay's paths; fsops.py chasm). Only there:
+# the trees it adds are long to walk.
 if [ -f "$script" ] && [ "$(head -n 1 "$script")" = "# fixture: chasm" ]; then
-	chasm_fixture "$work/k" && chasm_fixture "$work/h" || exit 2
+	$PY "$here/fsops.py" chasm "$work/k" &&
+		$PY "$here/fsops.py" chasm "$work/h" || exit 2
 fi
 lowers() { echo "$1/l1:$1/l2:$1/l3"; }
 if [ -n "${rec:-}" ]; then
