@@ -216,6 +216,8 @@ $(UNIT_HUTCH): $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_FILTER) $(HUTCH_
 	$(CC) $(LDSAN) $(LDFLAGS) $(UNIT_LD) -o $@ $^ $(call pkg_libs,$(HUTCH_PKGS) cmocka)
 $(BUILD)/tests/test_ovl_%: $(BUILD)/tests/unit/test_ovl_%.o $(UNIT_FILTER) $(BUILD)/libovl.a $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) $(LDFLAGS) $(UNIT_LD) -o $@ $^ $(call pkg_libs,$(OVL_PKGS) cmocka) -lpthread
+# test_ovl_path makes malloc fail on demand in libovl's own calls.
+$(BUILD)/tests/test_ovl_path: UNIT_LD += -Wl,--wrap=malloc
 $(BUILD)/tests/test_net_%: $(BUILD)/tests/unit/test_net_%.o $(UNIT_FILTER) $(BUILD)/libnet.a $(BUILD)/libcommon.a
 	$(CC) $(LDSAN) $(LDFLAGS) $(UNIT_LD) -o $@ $^ $(call pkg_libs,$(NET_PKGS) cmocka)
 $(UNIT_FILTER): EXTRA_CFLAGS = $(call pkg_cflags,cmocka)

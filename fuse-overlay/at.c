@@ -72,11 +72,19 @@ void ovl_chdir_forget(void)
  *
  * PATH_MAX bounds the path of one system call, not the depth of a tree: the
  * kernel's overlayfs works at any depth reachable from some working
- * directory, and so must we. Paths relative to a layer root are built up
- * to OVL_PATH_MAX; one that does not fit a system call is resolved by
- * opening its parent one component at a time, each with O_NOFOLLOW (a
- * symlink in a component is never followed), and the *at() call is made on
- * the last component. A path that fits costs one strnlen and nothing more.
+ * directory, and so must we. Paths relative to a layer root are built into
+ * heap buffers sized to them (ovl_node_path(), no maximum; the caller frees
+ * them); one that does not fit a system call is resolved by opening its
+ * parent one component at a time, each with O_NOFOLLOW (a symlink in a
+ * component is never followed), and the *at() call is made on the last
+ * component. A path that fits costs one strnlen and nothing more.
+ *
+ * Why paths and not a descriptor cached per directory node: nearly every
+ * path fits PATH_MAX and needs no descriptor at all; a cached one per
+ * directory and layer would hold thousands of descriptors open on the
+ * trees a container walks (RLIMIT_NOFILE), and renames and copy-ups would
+ * have to keep them true. The walk costs O(depth) openat calls, paid only
+ * by the rare path beyond PATH_MAX.
  */
 
 static bool is_long(const char *path)

@@ -89,13 +89,14 @@ void ovl_fill_entry(struct ovl_fs *fs, struct ovl_node *n,
 int ovl_stat_node(struct ovl_fs *fs, struct ovl_node *n, struct stat *st,
 		  int *layer)
 {
-	char path[OVL_PATH_MAX];
 	unsigned long gen;
 	int r, l;
 
 	for (int tries = 0; tries < 2; tries++) {
+		cleanup_free char *path = NULL;
+
 		gen = atomic_load(&fs->rename_gen);
-		r = ovl_node_path(fs, n, path, sizeof(path), &l);
+		r = ovl_node_path(fs, n, &path, &l);
 		if (r < 0)
 			return r;
 		if (ovl_fstatat(fs->layers[l].fd, path, st,

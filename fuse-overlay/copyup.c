@@ -298,21 +298,22 @@ static int install(struct ovl_fs *fs, struct ovl_node *n,
 	return r;
 }
 
-/* Not inlined: ovl_copy_up() recurses once per parent to copy up, and
- * this frame holds two OVL_PATH_MAX buffers. */
+/* Not inlined: ovl_copy_up() recurses once per parent to copy up, and its
+ * frame stays small without this one's (the paths are on the heap). */
 __attribute__((noinline)) static int copy_up_locked(struct ovl_fs *fs,
 						    struct ovl_node *n,
 						    struct ovl_node *parent,
 						    const char *name, int flags)
 {
-	char src[OVL_PATH_MAX], dir[OVL_PATH_MAX], tmp[64];
+	cleanup_free char *src = NULL, *dir = NULL;
+	char tmp[64];
 	cleanup_close int dfd = -1;
 	struct stat st, pst;
 	int layer, r;
 
-	r = ovl_node_path(fs, n, src, sizeof(src), &layer);
+	r = ovl_node_path(fs, n, &src, &layer);
 	if (r == 0)
-		r = ovl_node_path(fs, parent, dir, sizeof(dir), NULL);
+		r = ovl_node_path(fs, parent, &dir, NULL);
 	if (r < 0)
 		return r;
 	if (ovl_fstatat(fs->layers[layer].fd, src, &st, AT_SYMLINK_NOFOLLOW) <

@@ -144,7 +144,7 @@ static int listing_add(struct ovl_listing *l, const char *name, uint8_t type,
 }
 
 struct list_snap {
-	char path[OVL_PATH_MAX];
+	char *path; /* owned */
 	bool upper, opaque, xwh, lowers;
 	uint64_t version;
 };
@@ -154,7 +154,7 @@ static int snap(struct ovl_fs *fs, struct ovl_node *dir, struct list_snap *s)
 	int r;
 
 	pthread_mutex_lock(&fs->tree_lock);
-	r = ovl_node_path_locked(dir, s->path, sizeof(s->path));
+	r = ovl_node_path_locked(dir, &s->path);
 	s->upper = fs->has_upper && dir->layer == OVL_UPPER;
 	s->opaque = dir->dir->upper_opaque;
 	s->xwh = dir->dir->upper_xwh;
@@ -249,7 +249,7 @@ static int build(struct ovl_fs *fs, struct ovl_node *dir,
 {
 	struct ovl_listing *l = calloc(1, sizeof(*l));
 	struct ovl_dindex *seen = NULL;
-	struct list_snap s;
+	struct list_snap s = { .path = NULL };
 	int r = l ? snap(fs, dir, &s) : -ENOMEM;
 
 	if (r == 0 && s.upper && s.lowers) {
@@ -261,6 +261,7 @@ static int build(struct ovl_fs *fs, struct ovl_node *dir,
 	if (r == 0 && s.lowers)
 		r = add_lowers(fs, dir, l, seen);
 	ovl_dindex_free(seen);
+	free(s.path);
 	if (r < 0) {
 		if (l)
 			atomic_init(&l->refs, 1);
@@ -377,7 +378,7 @@ static uint64_t dot_ino(struct ovl_fs *fs, struct ovl_node *dir, bool dotdot)
 /* Directory descriptors of one readdirplus call, per layer, opened on
  * first use: attributes are read relative to them. */
 struct plus_ctx {
-	char path[OVL_PATH_MAX]; /* the directory's path in the lowers */
+	char *path; /* the directory's path in the lowers, owned */
 	bool have_path;
 	int fds[8];
 	uint16_t layers[8];
@@ -386,6 +387,7 @@ struct plus_ctx {
 
 static void plus_ctx_done(struct plus_ctx *pc)
 {
+	free(pc->path);
 	for (unsigned i = 0; i < pc->n; i++) {
 		if (pc->fds[i] >= 0)
 			close(pc->fds[i]);
@@ -402,7 +404,7 @@ static int plus_fd(struct ovl_fs *fs, struct ovl_node *dir, struct plus_ctx *pc,
 			return pc->fds[i];
 	}
 	if (!pc->have_path) {
-		if (ovl_node_lpath(fs, dir, pc->path, sizeof(pc->path)) < 0)
+		if (ovl_node_lpath(fs, dir, &pc->path) < 0)
 			return -1;
 		pc->have_path = true;
 	}
@@ -438,9 +440,10 @@ static ssize_t add_entry(fuse_req_t req, struct ovl_node *dir,
 		e.attr.st_ino = entry_ino(fs, le);
 		e.attr.st_mode = DTTOIF(le->type);
 		if (pc) {
-			int r = ovl_lookup_listed(
-				fs, dir, plus_fd(fs, dir, pc, le->layer),
-				pc->path, name, le->layer, &e);
+			/* first: it sets pc->path */
+			int dfd = plus_fd(fs, dir, pc, le->layer);
+			int r = ovl_lookup_listed(fs, dir, dfd, pc->path, name,
+						  le->layer, &e);
 
 			if (r < 0)
 				return r == -ENOENT ? 0 : r; /* gone since */
@@ -489,7 +492,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct ovl_dirh *h = (struct ovl_dirh *)(uintptr_t)fi->fh;
 	cleanup_free char *buf = malloc(size);
 	struct ovl_listing *l = NULL;
-	struct plus_ctx pc = { .n = 0 };
+	struct plus_ctx pc = { .path = NULL, .n = 0 };
 	size_t rem = size;
 	int r = buf ? listing_for(fs, dir, h, off, &l) : -ENOMEM;
 
@@ -548,14 +551,14 @@ void ovl_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char path[OVL_PATH_MAX];
-	int layer, r = 0;
+	cleanup_free char *path = NULL;
+	int layer = -1, r = 0;
 
 	(void)fi;
 	if (fs->opts->fsync &&
-	    ovl_node_path(fs, ovl_node_of(fs, ino), path, sizeof(path),
-			  &layer) == 0 &&
-	    fs->has_upper && layer == OVL_UPPER) {
+	    ovl_node_path(fs, ovl_node_of(fs, ino), &path, &layer) == -ENOMEM)
+		r = ENOMEM;
+	if (path && fs->has_upper && layer == OVL_UPPER) {
 		cleanup_close int fd =
 			ovl_openat(fs->layers[OVL_UPPER].fd, path,
 				   O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -456,28 +456,41 @@ void ovl_node_free_all(struct ovl_fs *fs)
 	pthread_mutex_unlock(&fs->tree_lock);
 }
 
-int ovl_node_path_locked(struct ovl_node *n, char *buf, size_t size)
+/* Walk @n's names up to the root: their total length with separators and
+ * the terminating NUL ("." for the root), or -ENOENT where @n or one of its
+ * ancestors was unlinked. */
+static int path_len_locked(const struct ovl_node *n, size_t *len)
 {
-	size_t len = 0, pos;
+	size_t l = 0;
 
 	if (!n->parent) {
-		if (n->name || size < 2)
+		if (n->name)
 			return -ENOENT; /* unlinked: no path */
-		memcpy(buf, ".", 2);
+		*len = 2;
 		return 0;
 	}
-	for (struct ovl_node *p = n; p->parent; p = p->parent) {
+	for (const struct ovl_node *p = n; p->parent; p = p->parent) {
 		if (!p->name)
 			return -ENOENT;
-		len += strlen(p->name) + 1;
+		l += strlen(p->name) + 1;
 		if (!p->parent->parent && p->parent->name)
 			return -ENOENT; /* an ancestor was unlinked */
 	}
-	if (len > size)
-		return -ENAMETOOLONG;
-	pos = len - 1;
+	*len = l;
+	return 0;
+}
+
+/* Write the names from @n up to (not including) @stop, or the root, backwards
+ * into @buf, ending at @end (where the NUL goes), each preceded by a '/'
+ * except the one at offset 0. */
+static void fill_names(const struct ovl_node *n, const struct ovl_node *stop,
+		       char *buf, size_t end)
+{
+	size_t pos = end;
+
 	buf[pos] = '\0';
-	for (struct ovl_node *p = n; p->parent; p = p->parent) {
+	for (const struct ovl_node *p = n; p != stop && p->parent;
+	     p = p->parent) {
 		size_t l = strlen(p->name);
 
 		pos -= l;
@@ -485,18 +498,40 @@ int ovl_node_path_locked(struct ovl_node *n, char *buf, size_t size)
 		if (pos > 0)
 			buf[--pos] = '/';
 	}
+}
+
+int ovl_node_path_locked(struct ovl_node *n, char **out)
+{
+	size_t len;
+	int r = path_len_locked(n, &len);
+	char *buf;
+
+	*out = NULL;
+	if (r < 0)
+		return r;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	if (!n->parent)
+		memcpy(buf, ".", 2);
+	else
+		fill_names(n, NULL, buf, len - 1);
+	*out = buf;
 	return 0;
 }
 
-int ovl_node_lpath_locked(struct ovl_node *n, char *buf, size_t size)
+int ovl_node_lpath_locked(struct ovl_node *n, char **out)
 {
 	const struct ovl_node *stop = NULL;
-	size_t len = 0, pos, rl;
-	int r = ovl_node_path_locked(n, buf, size); /* checks the chain */
+	size_t len = 0, rl;
+	int r = path_len_locked(n, &len); /* checks the chain */
+	char *buf;
 
+	*out = NULL;
 	if (r < 0)
 		return r;
 	/* The nearest renamed directory at or above @n gives the prefix. */
+	len = 0;
 	for (struct ovl_node *p = n; p->parent && !stop; p = p->parent) {
 		if (p->dir && p->dir->redirect)
 			stop = p;
@@ -504,30 +539,24 @@ int ovl_node_lpath_locked(struct ovl_node *n, char *buf, size_t size)
 			len += strlen(p->name) + 1;
 	}
 	if (!stop)
-		return 0; /* the lower path is the path */
+		return ovl_node_path_locked(n, out); /* the lower path is it */
 	rl = strlen(stop->dir->redirect);
-	if (rl + len + 1 > size)
-		return -ENAMETOOLONG;
-	pos = rl + len;
-	buf[pos] = '\0';
-	for (struct ovl_node *p = n; p != stop; p = p->parent) {
-		size_t l = strlen(p->name);
-
-		pos -= l;
-		memcpy(buf + pos, p->name, l);
-		buf[--pos] = '/';
-	}
+	buf = malloc(rl + len + 1);
+	if (!buf)
+		return -ENOMEM;
 	memcpy(buf, stop->dir->redirect, rl);
+	/* below the redirect every name has its '/', the first one too */
+	fill_names(n, stop, buf, rl + len);
+	*out = buf;
 	return 0;
 }
 
-int ovl_node_lpath(struct ovl_fs *fs, struct ovl_node *n, char *buf,
-		   size_t size)
+int ovl_node_lpath(struct ovl_fs *fs, struct ovl_node *n, char **out)
 {
 	int r;
 
 	pthread_mutex_lock(&fs->tree_lock);
-	r = ovl_node_lpath_locked(n, buf, size);
+	r = ovl_node_lpath_locked(n, out);
 	pthread_mutex_unlock(&fs->tree_lock);
 	return r;
 }
@@ -547,44 +576,49 @@ int ovl_node_set_redirect(struct ovl_fs *fs, struct ovl_node *n,
 	return 0;
 }
 
-int ovl_node_path(struct ovl_fs *fs, struct ovl_node *n, char *buf, size_t size,
-		  int *layer)
+int ovl_node_path(struct ovl_fs *fs, struct ovl_node *n, char **out, int *layer)
 {
 	int r;
 
 	pthread_mutex_lock(&fs->tree_lock);
 	/* A caller that asks for the layer acts on the object there. */
 	if (layer && !layer_is_upper(fs, n->layer))
-		r = ovl_node_lpath_locked(n, buf, size);
+		r = ovl_node_lpath_locked(n, out);
 	else
-		r = ovl_node_path_locked(n, buf, size);
+		r = ovl_node_path_locked(n, out);
 	if (layer)
 		*layer = n->layer;
 	pthread_mutex_unlock(&fs->tree_lock);
 	return r;
 }
 
-int ovl_child_path(struct ovl_fs *fs, struct ovl_node *parent, const char *name,
-		   char *buf, size_t size)
+int ovl_path_join(const char *dir, const char *name, char **out)
 {
-	size_t nlen = strlen(name), plen;
-	int r;
+	size_t dl = strlen(dir), nl = strlen(name);
+	char *buf;
 
-	if (parent == fs->root) {
-		if (nlen + 1 > size)
-			return -ENAMETOOLONG;
-		memcpy(buf, name, nlen + 1);
-		return 0;
-	}
-	r = ovl_node_path(fs, parent, buf, size, NULL);
-	if (r < 0)
-		return r;
-	plen = strlen(buf);
-	if (plen + 1 + nlen + 1 > size)
-		return -ENAMETOOLONG;
-	buf[plen] = '/';
-	memcpy(buf + plen + 1, name, nlen + 1);
+	*out = NULL;
+	if (strcmp(dir, ".") == 0)
+		dl = 0; /* the root's children: "name" */
+	buf = malloc(dl + 1 + nl + 1);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, dir, dl);
+	if (dl)
+		buf[dl++] = '/';
+	memcpy(buf + dl, name, nl + 1);
+	*out = buf;
 	return 0;
+}
+
+int ovl_child_path(struct ovl_fs *fs, struct ovl_node *parent, const char *name,
+		   char **out)
+{
+	cleanup_free char *dir = NULL;
+	int r = ovl_node_path(fs, parent, &dir, NULL);
+
+	*out = NULL;
+	return r < 0 ? r : ovl_path_join(dir, name, out);
 }
 
 int ovl_node_layer(struct ovl_fs *fs, struct ovl_node *n)

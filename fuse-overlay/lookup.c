@@ -91,7 +91,7 @@ int ovl_dir_index(struct ovl_fs *fs, struct ovl_node *dir,
 	struct ovl_dir *d = dir->dir;
 	struct ovl_dindex *ix =
 		atomic_load_explicit(&d->index, memory_order_acquire);
-	char path[OVL_PATH_MAX];
+	cleanup_free char *path = NULL;
 	int r = 0;
 
 	if (ix) {
@@ -102,7 +102,7 @@ int ovl_dir_index(struct ovl_fs *fs, struct ovl_node *dir,
 	ix = atomic_load_explicit(&d->index, memory_order_acquire);
 	if (!ix) {
 		ix = ovl_dindex_new();
-		r = ix ? ovl_node_lpath(fs, dir, path, sizeof(path)) : -ENOMEM;
+		r = ix ? ovl_node_lpath(fs, dir, &path) : -ENOMEM;
 		for (unsigned i = 0; r == 0 && i < d->nlower; i++) {
 			int fd = ovl_openat(fs->layers[d->lower[i]].fd, path,
 					    O_RDONLY | O_DIRECTORY |
@@ -131,9 +131,9 @@ int ovl_dir_index(struct ovl_fs *fs, struct ovl_node *dir,
 
 /* What the lookup needs to know about the directory it searches. */
 struct dir_snap {
-	char path[OVL_PATH_MAX];
-	char lpath[OVL_PATH_MAX]; /* its path in the lowers */
-	bool upper;		  /* the directory exists in the upper */
+	char *path;  /* owned, as lpath */
+	char *lpath; /* its path in the lowers */
+	bool upper;  /* the directory exists in the upper */
 	bool opaque, wh, xwh;
 	uint16_t nlower;
 };
@@ -143,9 +143,10 @@ static int snap_dir(struct ovl_fs *fs, struct ovl_node *dir, struct dir_snap *s)
 	int r;
 
 	pthread_mutex_lock(&fs->tree_lock);
-	r = ovl_node_path_locked(dir, s->path, sizeof(s->path));
+	s->lpath = NULL;
+	r = ovl_node_path_locked(dir, &s->path);
 	if (r == 0)
-		r = ovl_node_lpath_locked(dir, s->lpath, sizeof(s->lpath));
+		r = ovl_node_lpath_locked(dir, &s->lpath);
 	s->upper = fs->has_upper && dir->layer == OVL_UPPER;
 	s->opaque = dir->dir->upper_opaque;
 	s->wh = dir->dir->upper_wh;
@@ -155,6 +156,13 @@ static int snap_dir(struct ovl_fs *fs, struct ovl_node *dir, struct dir_snap *s)
 	return r;
 }
 
+static void snap_done(struct dir_snap *s)
+{
+	free(s->path);
+	free(s->lpath);
+}
+
+/* Into a fixed buffer: only for ovl_found.redirect (see read_redirect()). */
 static int join(char *buf, size_t size, const char *dir, const char *name)
 {
 	size_t dl = strlen(dir), nl = strlen(name);
@@ -379,7 +387,6 @@ static int find_upper(struct ovl_fs *fs, struct ovl_node *dir,
 		      const char *path, const char *lpath, struct ovl_found *f)
 {
 	int ufd = fs->layers[OVL_UPPER].fd;
-	char wh[OVL_PATH_MAX];
 
 	if (ovl_fstatat(ufd, path, &f->st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (ovl_is_whiteout_stat(&f->st))
@@ -405,10 +412,14 @@ static int find_upper(struct ovl_fs *fs, struct ovl_node *dir,
 	if (s->wh && strlen(name) + 4 <= NAME_MAX) {
 		struct stat st;
 		char whname[NAME_MAX + 1] = OVL_WH_PREFIX;
+		cleanup_free char *wh = NULL;
+		int r;
 
 		strcat(whname, name);
-		if (join(wh, sizeof(wh), s->path, whname) == 0 &&
-		    ovl_fstatat(ufd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		r = ovl_path_join(s->path, whname, &wh);
+		if (r < 0)
+			return r;
+		if (ovl_fstatat(ufd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return -ENOENT;
 	}
 	return s->nlower ? 0 : -ENOENT;
@@ -439,25 +450,30 @@ static int find_once(struct ovl_fs *fs, struct ovl_node *dir, const char *name,
 		     struct ovl_found *f)
 {
 	struct dir_snap s;
-	char path[OVL_PATH_MAX], lpath[OVL_PATH_MAX];
+	cleanup_free char *path = NULL, *lpath = NULL;
 	int r;
 
 	r = snap_dir(fs, dir, &s);
 	if (r == 0)
-		r = join(path, sizeof(path), s.path, name);
+		r = ovl_path_join(s.path, name, &path);
 	if (r == 0)
-		r = join(lpath, sizeof(lpath), s.lpath, name);
-	if (r < 0)
+		r = ovl_path_join(s.lpath, name, &lpath);
+	if (r < 0) {
+		snap_done(&s);
 		return r;
+	}
 	f->nlower = 0;
 	f->upper_opaque = f->upper_wh = f->upper_xwh = false;
 	f->redirect[0] = '\0';
 	f->redirect_abs = false;
 	if (s.upper) {
 		r = find_upper(fs, dir, &s, name, path, lpath, f);
-		if (r != 0)
+		if (r != 0) {
+			snap_done(&s);
 			return r < 0 ? r : 0;
+		}
 	}
+	snap_done(&s);
 	return find_lower(fs, dir, name, lpath, f);
 }
 
@@ -509,7 +525,7 @@ int ovl_lookup_listed(struct ovl_fs *fs, struct ovl_node *dir, int dirfd,
 	const struct ovl_dindex *ix;
 	const struct ovl_dent *ie;
 	struct ovl_found f;
-	char path[OVL_PATH_MAX];
+	cleanup_free char *path = NULL;
 
 	/* Where the directory has an upper copy, names may have changed
 	 * since the listing: ask afresh. */
@@ -526,8 +542,10 @@ int ovl_lookup_listed(struct ovl_fs *fs, struct ovl_node *dir, int dirfd,
 	f.redirect[0] = '\0';
 	f.redirect_abs = false;
 	if (S_ISDIR(f.st.st_mode)) {
-		if (join(path, sizeof(path), dirpath, name) < 0)
-			return -ENAMETOOLONG;
+		int r = ovl_path_join(dirpath, name, &path);
+
+		if (r < 0)
+			return r;
 		lower_stack(fs, ix, ie, path, &f);
 	}
 	return entry_for(fs, dir, name, &f, e);

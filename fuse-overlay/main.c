@@ -11,8 +11,8 @@
  *
  * Layers. Layer 0 is the upper when there is one, then the lowers top
  * first (layers.c). Each layer is a directory descriptor; every real path
- * is resolved relative to one, never from "/". Paths may be longer than
- * PATH_MAX counted from the overlay's root (up to OVL_PATH_MAX, 64 KiB):
+ * is resolved relative to one, never from "/". Paths may be of any length
+ * counted from the overlay's root (built on the heap, sized to the path):
  * one too long for a system call is resolved from its parent, opened one
  * component at a time without following symlinks (at.c). What we write to
  * the upper follows the kernel's on-disk format (0/0 character devices for

@@ -186,14 +186,14 @@ void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct ovl_fs *fs = ovl_fs_of(req);
 	struct ovl_node *n = ovl_node_of(fs, ino);
 	bool trunc0 = (valid & FUSE_SET_ATTR_SIZE) && attr->st_size == 0;
-	char path[OVL_PATH_MAX];
+	cleanup_free char *path = NULL;
 	struct stat st;
 	int fd = -1, layer, r;
 
 	(void)fi; /* paths serve; an unlinked file is found by its node */
 	r = ovl_copy_up(fs, n, trunc0 ? OVL_CU_NODATA : 0);
 	if (r == 0 || r == -ENOENT)
-		r = ovl_node_target(fs, n, path, sizeof(path), &layer, &fd);
+		r = ovl_node_target(fs, n, &path, &layer, &fd);
 	if (r == 0)
 		r = apply_setattr(fs, path, fd, attr, valid);
 	if (r == 0)
@@ -210,11 +210,12 @@ void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 void ovl_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char path[OVL_PATH_MAX], target[PATH_MAX + 1];
+	cleanup_free char *path = NULL;
+	char target[PATH_MAX + 1];
 	ssize_t n;
 	int layer, r;
 
-	r = ovl_node_path(fs, ovl_node_of(fs, ino), path, sizeof(path), &layer);
+	r = ovl_node_path(fs, ovl_node_of(fs, ino), &path, &layer);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;

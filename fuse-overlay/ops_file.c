@@ -29,7 +29,7 @@ static struct ovl_fh *fh_of(struct fuse_file_info *fi)
 
 int ovl_fh_fd(struct ovl_fs *fs, struct ovl_node *n, struct ovl_fh *fh)
 {
-	char path[OVL_PATH_MAX];
+	cleanup_free char *path = NULL;
 	int up = atomic_load(&fh->upfd), expected = -1, layer, fd;
 
 	if (up >= 0)
@@ -38,7 +38,7 @@ int ovl_fh_fd(struct ovl_fs *fs, struct ovl_node *n, struct ovl_fh *fh)
 		return fh->fd;
 	if (!ovl_node_is_upper(fs, n)) /* the usual case: still the same */
 		return fh->fd;
-	if (ovl_node_path(fs, n, path, sizeof(path), &layer) < 0 ||
+	if (ovl_node_path(fs, n, &path, &layer) < 0 ||
 	    !(fs->has_upper && layer == OVL_UPPER))
 		return fh->fd;
 	fd = ovl_openat(fs->layers[OVL_UPPER].fd, path,
@@ -112,10 +112,10 @@ static void fh_free(struct ovl_fs *fs, struct ovl_node *n, struct ovl_fh *fh)
 	free(fh);
 }
 
-int ovl_node_target(struct ovl_fs *fs, struct ovl_node *n, char *path,
-		    size_t size, int *layer, int *fd)
+int ovl_node_target(struct ovl_fs *fs, struct ovl_node *n, char **path,
+		    int *layer, int *fd)
 {
-	int r = ovl_node_path(fs, n, path, size, layer);
+	int r = ovl_node_path(fs, n, path, layer);
 
 	*fd = -1;
 	if (r != -ENOENT)
@@ -163,7 +163,7 @@ void ovl_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct ovl_node *n = ovl_node_of(fs, ino);
 	bool writes =
 		(fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-	char path[OVL_PATH_MAX];
+	cleanup_free char *path = NULL;
 	struct ovl_fh *fh;
 	int layer, fd, r = 0;
 
@@ -171,7 +171,7 @@ void ovl_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = ovl_copy_up(fs, n,
 				(fi->flags & O_TRUNC) ? OVL_CU_NODATA : 0);
 	if (r == 0)
-		r = ovl_node_path(fs, n, path, sizeof(path), &layer);
+		r = ovl_node_path(fs, n, &path, &layer);
 	fd = r < 0 ? r : open_real(fs, layer, path, fi->flags);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);

@@ -36,15 +36,14 @@
 #define RENAME_NOREPLACE (1 << 0)
 #endif
 
-int ovl_open_upper_dir(struct ovl_fs *fs, struct ovl_node *dir, char *path,
-		       size_t size)
+int ovl_open_upper_dir(struct ovl_fs *fs, struct ovl_node *dir, char **path)
 {
-	int r = ovl_node_path(fs, dir, path, size, NULL);
+	int r = ovl_node_path(fs, dir, path, NULL);
 	int fd;
 
 	if (r < 0)
 		return r;
-	fd = ovl_openat(fs->layers[OVL_UPPER].fd, path,
+	fd = ovl_openat(fs->layers[OVL_UPPER].fd, *path,
 			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
@@ -265,7 +264,7 @@ int ovl_create_obj(fuse_req_t req, struct ovl_node *parent, const char *name,
 		   struct ovl_maker *m, struct fuse_entry_param *e)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char dirpath[OVL_PATH_MAX], path[OVL_PATH_MAX];
+	cleanup_free char *dirpath = NULL, *path = NULL;
 	cleanup_free struct ovl_found *f = calloc(1, sizeof(*f));
 	struct ovl_node *n;
 	bool wh_files, parent_merged;
@@ -278,9 +277,9 @@ int ovl_create_obj(fuse_req_t req, struct ovl_node *parent, const char *name,
 		return -EINVAL; /* the name is reserved for whiteouts */
 	r = ovl_copy_up(fs, parent, 0);
 	if (r == 0)
-		r = ovl_node_path(fs, parent, dirpath, sizeof(dirpath), NULL);
+		r = ovl_node_path(fs, parent, &dirpath, NULL);
 	if (r == 0)
-		r = ovl_child_path(fs, parent, name, path, sizeof(path));
+		r = ovl_path_join(dirpath, name, &path);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&fs->tree_lock);
@@ -376,7 +375,7 @@ void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct ovl_fs *fs = ovl_fs_of(req);
 	struct ovl_node *n = ovl_node_of(fs, ino);
 	struct ovl_maker m = { .kind = OVL_MK_LINK };
-	char src[OVL_PATH_MAX];
+	cleanup_free char *src = NULL;
 	struct fuse_entry_param e;
 	int r;
 
@@ -386,7 +385,7 @@ void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	}
 	r = ovl_copy_up(fs, n, 0);
 	if (r == 0)
-		r = ovl_node_path(fs, n, src, sizeof(src), NULL);
+		r = ovl_node_path(fs, n, &src, NULL);
 	m.target = src;
 	if (r == 0)
 		r = ovl_create_obj(req, ovl_node_of(fs, newparent), newname, &m,
@@ -453,18 +452,18 @@ static int remove_name(struct ovl_fs *fs, struct ovl_node *dir,
 		       struct ovl_node *n, const char *name,
 		       const struct ovl_found *f, bool rmdir, bool need_wh)
 {
-	char dirpath[OVL_PATH_MAX], path[OVL_PATH_MAX];
+	cleanup_free char *dirpath = NULL, *path = NULL;
 	cleanup_close int dfd = -1;
 	int r;
 
 	if (f->layer == OVL_UPPER && !need_wh && !rmdir) {
 		/* The common case needs no directory descriptor. */
-		r = ovl_child_path(fs, dir, name, path, sizeof(path));
+		r = ovl_child_path(fs, dir, name, &path);
 		if (r == 0 &&
 		    ovl_unlinkat(fs->layers[OVL_UPPER].fd, path, 0) < 0)
 			r = -errno;
 	} else {
-		dfd = ovl_open_upper_dir(fs, dir, dirpath, sizeof(dirpath));
+		dfd = ovl_open_upper_dir(fs, dir, &dirpath);
 		if (dfd < 0)
 			return dfd;
 		r = f->layer == OVL_UPPER

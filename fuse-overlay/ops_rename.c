@@ -44,9 +44,9 @@ struct rename_op {
 	const char *oname, *nname;
 	struct ovl_node *s, *t; /* source, target (NULL: none), referenced */
 	unsigned flags;
-	int odfd, ndfd; /* the parents in the upper */
-	char opath[OVL_PATH_MAX], npath[OVL_PATH_MAX];
-	bool old_in_lower; /* the old name needs a whiteout after */
+	int odfd, ndfd;	     /* the parents in the upper */
+	char *opath, *npath; /* the parents' upper paths, owned */
+	bool old_in_lower;   /* the old name needs a whiteout after */
 	bool np_merged, op_merged;
 	bool s_merged, t_merged; /* directories that take a redirect */
 };
@@ -112,10 +112,10 @@ static int prepare(struct ovl_fs *fs, struct rename_op *ro)
 	ro->s_merged = ro->s->dir && dir_merged(fs, ro->s);
 	ro->t_merged = ro->t && ro->t->dir && (ro->flags & RENAME_EXCHANGE) &&
 		       dir_merged(fs, ro->t);
-	ro->odfd = ovl_open_upper_dir(fs, ro->op, ro->opath, sizeof(ro->opath));
+	ro->odfd = ovl_open_upper_dir(fs, ro->op, &ro->opath);
 	if (ro->odfd < 0)
 		return ro->odfd;
-	ro->ndfd = ovl_open_upper_dir(fs, ro->np, ro->npath, sizeof(ro->npath));
+	ro->ndfd = ovl_open_upper_dir(fs, ro->np, &ro->npath);
 	return ro->ndfd < 0 ? ro->ndfd : 0;
 }
 
@@ -151,7 +151,8 @@ static int maybe_opaque(struct ovl_fs *fs, struct ovl_node *n, int dfd,
 static int set_redirect(struct ovl_fs *fs, struct ovl_node *n, int dfd,
 			const char *name, bool samedir)
 {
-	char lpath[PATH_MAX], value[PATH_MAX + 1];
+	cleanup_free char *lpath = NULL;
+	char value[PATH_MAX + 1];
 	cleanup_close int fd = -1;
 	bool keep;
 	int r;
@@ -160,14 +161,17 @@ static int set_redirect(struct ovl_fs *fs, struct ovl_node *n, int dfd,
 	/* One it has still names the original lowers, unless a relative one
 	 * leaves its parent. */
 	keep = n->dir->redirect && (n->dir->redirect_abs || samedir);
-	r = ovl_node_lpath_locked(n, lpath, sizeof(lpath));
+	r = keep ? 0 : ovl_node_lpath_locked(n, &lpath);
 	pthread_mutex_unlock(&fs->tree_lock);
 	if (keep)
 		return 0;
 	if (r < 0)
-		return r == -ENAMETOOLONG ? -EXDEV : r;
+		return r;
 	/* Relative: the old name, in the same parent; else absolute. Too
-	 * long for the kernel to read back: EXDEV, mv copies. */
+	 * long for the kernel to read back (or for a lookup's resolved
+	 * redirect, ovl_found.redirect): EXDEV, mv copies. */
+	if (strlen(lpath) >= PATH_MAX)
+		return -EXDEV;
 	r = snprintf(value, sizeof(value), "%s%s", samedir ? "" : "/",
 		     samedir ? name : lpath);
 	if (r < 0 || r >= PATH_MAX)
@@ -341,6 +345,8 @@ void ovl_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		close(ro->odfd);
 	if (ro->ndfd >= 0)
 		close(ro->ndfd);
+	free(ro->opath);
+	free(ro->npath);
 	free(ro);
 	fuse_reply_err(req, -r);
 }

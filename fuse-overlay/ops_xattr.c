@@ -61,20 +61,23 @@ static const char *user_name(const char *disk, char *buf, size_t size)
 	return buf;
 }
 
-/* Path and layer of @n, with the thread's cwd in that layer; or, for an
- * unlinked node, an open descriptor of it in *@fd (caller closes). */
-static int at_node(struct ovl_fs *fs, struct ovl_node *n, char *path,
-		   size_t size, int *fd)
+/* Path (a new buffer in *@path, replacing what was there) and layer of
+ * @n, with the thread's cwd in that layer; or, for an unlinked node, an
+ * open descriptor of it in *@fd (caller closes). */
+static int at_node(struct ovl_fs *fs, struct ovl_node *n, char **path, int *fd)
 {
-	int layer, r = ovl_node_target(fs, n, path, size, &layer, fd);
-	const char *rel = path;
+	const char *rel;
+	int layer, r;
 
+	free(*path);
+	r = ovl_node_target(fs, n, path, &layer, fd);
 	if (r < 0 || *fd >= 0)
 		return r;
+	rel = *path;
 	r = ovl_chdir_at(fs, layer, &rel);
 	if (r == 0 &&
-	    rel != path) /* long: the last component, from its parent */
-		memmove(path, rel, strlen(rel) + 1);
+	    rel != *path) /* long: the last component, from its parent */
+		memmove(*path, rel, strlen(rel) + 1);
 	return r;
 }
 
@@ -93,7 +96,8 @@ void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     size_t size)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char path[OVL_PATH_MAX], dname[XATTR_NAME_MAX + 32];
+	char dname[XATTR_NAME_MAX + 32];
+	cleanup_free char *path = NULL;
 	cleanup_free char *buf = size ? malloc(size) : NULL;
 	cleanup_close int fd = -1;
 	ssize_t n;
@@ -101,7 +105,7 @@ void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 	r = disk_name(name, dname, sizeof(dname));
 	if (r == 0)
-		r = at_node(fs, ovl_node_of(fs, ino), path, sizeof(path), &fd);
+		r = at_node(fs, ovl_node_of(fs, ino), &path, &fd);
 	if (r == 0 && size && !buf)
 		r = -ENOMEM;
 	if (r < 0) {
@@ -144,12 +148,12 @@ static ssize_t list_raw(const char *path, int fd, char *buf, size_t size)
 void ovl_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char path[OVL_PATH_MAX];
+	cleanup_free char *path = NULL;
 	cleanup_free char *raw = NULL, *out = NULL;
 	cleanup_close int fd = -1;
 	ssize_t len;
 	size_t used;
-	int r = at_node(fs, ovl_node_of(fs, ino), path, sizeof(path), &fd);
+	int r = at_node(fs, ovl_node_of(fs, ino), &path, &fd);
 
 	len = r < 0 ? (errno = -r, -1) : list_raw(path, fd, NULL, 0);
 	if (len > 0) {
@@ -179,25 +183,25 @@ void ovl_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 }
 
 /* Copy up @n and point the thread at its upper path (or *@fd). */
-static int prepare_change(struct ovl_fs *fs, struct ovl_node *n, char *path,
-			  size_t size, int *fd)
+static int prepare_change(struct ovl_fs *fs, struct ovl_node *n, char **path,
+			  int *fd)
 {
 	int r = ovl_copy_up(fs, n, 0);
 
-	return r < 0 && r != -ENOENT ? r : at_node(fs, n, path, size, fd);
+	return r < 0 && r != -ENOENT ? r : at_node(fs, n, path, fd);
 }
 
 void ovl_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     const char *value, size_t size, int flags)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
-	char path[OVL_PATH_MAX], dname[XATTR_NAME_MAX + 32];
+	char dname[XATTR_NAME_MAX + 32];
+	cleanup_free char *path = NULL;
 	cleanup_close int fd = -1;
 	int r = disk_name(name, dname, sizeof(dname));
 
 	if (r == 0)
-		r = prepare_change(fs, ovl_node_of(fs, ino), path, sizeof(path),
-				   &fd);
+		r = prepare_change(fs, ovl_node_of(fs, ino), &path, &fd);
 	if (r == 0 &&
 	    (fd >= 0 ? fsetxattr(fd, dname, value, size, flags)
 		     : lsetxattr(path, dname, value, size, flags)) < 0)
@@ -209,18 +213,19 @@ void ovl_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct ovl_fs *fs = ovl_fs_of(req);
 	struct ovl_node *n = ovl_node_of(fs, ino);
-	char path[OVL_PATH_MAX], dname[XATTR_NAME_MAX + 32];
+	char dname[XATTR_NAME_MAX + 32];
+	cleanup_free char *path = NULL;
 	cleanup_close int fd = -1;
 	int r = disk_name(name, dname, sizeof(dname));
 
 	/* Removing what is not there copies nothing up. */
 	if (r == 0 && !ovl_node_is_upper(fs, n)) {
-		r = at_node(fs, n, path, sizeof(path), &fd);
+		r = at_node(fs, n, &path, &fd);
 		if (r == 0 && fd < 0 && lgetxattr(path, dname, NULL, 0) < 0)
 			r = -errno;
 	}
 	if (r == 0 && fd < 0)
-		r = prepare_change(fs, n, path, sizeof(path), &fd);
+		r = prepare_change(fs, n, &path, &fd);
 	if (r == 0 &&
 	    (fd >= 0 ? fremovexattr(fd, dname) : lremovexattr(path, dname)) < 0)
 		r = -errno;

@@ -312,15 +312,21 @@ void ovl_mem_release(struct ovl_fs *fs);
 /** ovl_node_free_all() - free every node (at unmount). */
 void ovl_node_free_all(struct ovl_fs *fs);
 
-/**
- * ovl_node_path() - @n's path relative to a layer root, into @buf
- * Caller holds tree_lock. Return: 0, -ENOENT for an unlinked node,
- * -ENAMETOOLONG.
+/*
+ * Paths relative to a layer root are built into heap buffers sized to the
+ * path (no maximum; the caller frees them: cleanup_free), and the ovl_*at()
+ * wrappers below resolve one longer than a system call takes.
  */
-int ovl_node_path_locked(struct ovl_node *n, char *buf, size_t size);
+
+/**
+ * ovl_node_path_locked() - @n's path relative to a layer root, into a new
+ * buffer *@out ("." for the root). Caller holds tree_lock and frees *@out.
+ * Return: 0, -ENOENT for an unlinked node, -ENOMEM (*@out is then NULL).
+ */
+int ovl_node_path_locked(struct ovl_node *n, char **out);
 /** ovl_node_path() - the same, taking tree_lock; also returns @layer, and
  * then the path is the one in @layer (ovl_node_lpath() for a lower). */
-int ovl_node_path(struct ovl_fs *fs, struct ovl_node *n, char *buf, size_t size,
+int ovl_node_path(struct ovl_fs *fs, struct ovl_node *n, char **out,
 		  int *layer);
 /**
  * ovl_node_lpath_locked() - @n's path in the lower layers: its own path,
@@ -328,17 +334,20 @@ int ovl_node_path(struct ovl_fs *fs, struct ovl_node *n, char *buf, size_t size,
  * part of the path up to it. Caller holds tree_lock. Return: as
  * ovl_node_path_locked().
  */
-int ovl_node_lpath_locked(struct ovl_node *n, char *buf, size_t size);
+int ovl_node_lpath_locked(struct ovl_node *n, char **out);
 /** ovl_node_lpath() - the same, taking tree_lock. */
-int ovl_node_lpath(struct ovl_fs *fs, struct ovl_node *n, char *buf,
-		   size_t size);
+int ovl_node_lpath(struct ovl_fs *fs, struct ovl_node *n, char **out);
 /** ovl_node_set_redirect() - the directory @n's lowers are at @lpath
  * (@abs: written in the absolute form). Return: 0 or -ENOMEM. */
 int ovl_node_set_redirect(struct ovl_fs *fs, struct ovl_node *n,
 			  const char *lpath, bool abs);
-/** ovl_child_path() - "parent-path/name"; takes tree_lock. */
+/** ovl_path_join() - "@dir/@name" (just @name where @dir is ".") into a
+ * new buffer *@out. Return: 0 or -ENOMEM. */
+int ovl_path_join(const char *dir, const char *name, char **out);
+/** ovl_child_path() - "parent-path/name" into a new buffer; takes
+ * tree_lock. Return: as ovl_node_path(). */
 int ovl_child_path(struct ovl_fs *fs, struct ovl_node *parent, const char *name,
-		   char *buf, size_t size);
+		   char **out);
 /** ovl_node_layer() - @n's top layer, under tree_lock. */
 int ovl_node_layer(struct ovl_fs *fs, struct ovl_node *n);
 /** ovl_node_is_upper() - is @n's top object in the upper layer? */
@@ -507,12 +516,11 @@ int ovl_chdir_fd(int fd);
 /** ovl_chdir_forget() - @fd is being closed: forget that it is current. */
 void ovl_chdir_forget(void);
 
-/* Paths relative to a layer root are built up to OVL_PATH_MAX bytes; the
- * ovl_*at() wrappers take one longer than a system call accepts (PATH_MAX)
- * by opening its parent component by component (O_NOFOLLOW) and calling
- * the *at() function on the last component. They return as libc does (-1
- * and errno). Paths that fit cost one strnlen. */
-#define OVL_PATH_MAX 65536
+/* The ovl_*at() wrappers take a path of any length, also one longer than
+ * a system call accepts (PATH_MAX): they open its parent component by
+ * component (O_NOFOLLOW) and call the *at() function on the last
+ * component. They return as libc does (-1 and errno). Paths that fit cost
+ * one strnlen. */
 
 /** ovl_at_parent() - open the parent of *@path (relative to @dirfd) by
  * walking its components; *@path becomes the last one. Return: the new
@@ -560,10 +568,6 @@ int ovl_make_whiteout(struct ovl_fs *fs, struct ovl_node *dir,
 		      const char *dirpath, const char *name);
 /** ovl_set_opaque() - mark the upper directory at @path opaque. */
 int ovl_set_opaque(struct ovl_fs *fs, const char *path);
-/** ovl_upper_whiteout_at() - is there a whiteout for @name in the upper
- * directory @dirpath (any form)? */
-bool ovl_upper_whiteout_at(struct ovl_fs *fs, const char *dirpath,
-			   const char *name, bool check_wh_file);
 /** ovl_remove_upper_markers() - delete @dirpath/.wh.@name if present. */
 void ovl_remove_wh_file(struct ovl_fs *fs, const char *dirpath,
 			const char *name);
@@ -714,9 +718,9 @@ int ovl_opaque_at(struct ovl_fs *fs, int dfd, const char *name);
 struct ovl_node *ovl_child_node(struct ovl_fs *fs, struct ovl_node *dir,
 				const char *name, struct ovl_found *f);
 /** ovl_open_upper_dir() - open @dir (already copied up) in the upper;
- * its path goes to @path. Return: the descriptor or -errno. */
-int ovl_open_upper_dir(struct ovl_fs *fs, struct ovl_node *dir, char *path,
-		       size_t size);
+ * its path goes to a new buffer *@path (caller frees; NULL where that
+ * failed). Return: the descriptor or -errno. */
+int ovl_open_upper_dir(struct ovl_fs *fs, struct ovl_node *dir, char **path);
 
 /* ---- open files (ops_file.c) ------------------------------------------ */
 
@@ -739,12 +743,13 @@ struct ovl_fh {
  * files (for an unlinked node, which has no path), or -ENOENT. */
 int ovl_node_dup_fd(struct ovl_fs *fs, struct ovl_node *n);
 /**
- * ovl_node_target() - where to act on @n: its path (and layer), or, for an
- * unlinked node with open files, a descriptor in *@fd (owned by the
- * caller; -1 when the path serves). Return: 0 or -errno.
+ * ovl_node_target() - where to act on @n: its path in a new buffer *@path
+ * (and layer), or, for an unlinked node with open files, a descriptor in
+ * *@fd (*@path NULL). The caller owns both (*@fd is -1 when the path
+ * serves). Return: 0 or -errno.
  */
-int ovl_node_target(struct ovl_fs *fs, struct ovl_node *n, char *path,
-		    size_t size, int *layer, int *fd);
+int ovl_node_target(struct ovl_fs *fs, struct ovl_node *n, char **path,
+		    int *layer, int *fd);
 
 /** ovl_read_buffer_free() - free this thread's read buffer (at exit). */
 void ovl_read_buffer_free(void);

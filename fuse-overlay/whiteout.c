@@ -143,33 +143,6 @@ int ovl_set_opaque(struct ovl_fs *fs, const char *path)
 	return 0;
 }
 
-bool ovl_upper_whiteout_at(struct ovl_fs *fs, const char *dirpath,
-			   const char *name, bool check_wh_file)
-{
-	char path[OVL_PATH_MAX];
-	struct stat st;
-	int n;
-
-	n = strcmp(dirpath, ".") == 0
-		    ? snprintf(path, sizeof(path), "%s", name)
-		    : snprintf(path, sizeof(path), "%s/%s", dirpath, name);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return false;
-	if (ovl_fstatat(fs->layers[OVL_UPPER].fd, path, &st,
-			AT_SYMLINK_NOFOLLOW) == 0)
-		return ovl_is_whiteout_stat(&st);
-	if (!check_wh_file)
-		return false;
-	n = strcmp(dirpath, ".") == 0
-		    ? snprintf(path, sizeof(path), OVL_WH_PREFIX "%s", name)
-		    : snprintf(path, sizeof(path), "%s/" OVL_WH_PREFIX "%s",
-			       dirpath, name);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return false;
-	return ovl_fstatat(fs->layers[OVL_UPPER].fd, path, &st,
-			   AT_SYMLINK_NOFOLLOW) == 0;
-}
-
 void ovl_remove_wh_file(struct ovl_fs *fs, const char *dirpath,
 			const char *name)
 {

@@ -48,6 +48,10 @@ run_diff() {
 	run_diff "$FUSE_TESTS/scripts/deep.ops"
 }
 
+@test "differential: 400 levels of 200-byte names (80 KiB from the root), copy-up at the bottom" {
+	run_diff "$FUSE_TESTS/scripts/deeper.ops"
+}
+
 @test "differential: 300 random operations, seed 1" {
 	run_diff fuzz:1:300
 }

@@ -59,6 +59,14 @@ deep_fixture() (
 	(dive l1 22 && echo "top l1" >top && mkdir sub && echo "sub/c l1" >sub/c)
 )
 deep_fixture "$work/k" && deep_fixture "$work/h" || exit 2
+# A script that starts with "# fixture: chasm" (deeper.ops) also gets chasm:
+# 400 levels of 200-byte names (80,400 bytes from the root, beyond the 64
+# KiB that once bounded hutch-overlay's paths; fsops.py chasm). Only there:
+# the trees it adds are long to walk.
+if [ -f "$script" ] && [ "$(head -n 1 "$script")" = "# fixture: chasm" ]; then
+	$PY "$here/fsops.py" chasm "$work/k" &&
+		$PY "$here/fsops.py" chasm "$work/h" || exit 2
+fi
 lowers() { echo "$1/l1:$1/l2:$1/l3"; }
 if [ -n "${rec:-}" ]; then
 	for l in l1 l2 l3 u; do

@@ -10,6 +10,8 @@ usage: fsops.py run ROOT < SCRIPT     execute SCRIPT (one op a line) in ROOT
        fsops.py markers UPPER         print an upper dir's entries and markers
        fsops.py xlate DIR user|trusted
                                       move overlay markers to that namespace
+       fsops.py chasm DIR             make deeper.ops's fixture in the
+                                      layers DIR/l1, l2 and l3
 
 The differential suite runs the same script on the kernel's overlayfs and on
 hutch-overlay and compares the outputs line by line: every op's result
@@ -430,6 +432,23 @@ def fuzz(seed, count, root, script):
 
 # ---- the trees ---------------------------------------------------------------
 
+def squeeze(rel):
+    """Write a run of more than 64 {L} components (deeper.ops's chasm) as
+    {L}*COUNT, to keep its lines short; shorter runs (deep.ops, and the
+    recorded trees) as they are."""
+    out, run = [], 0
+    for c in rel.split("/") + [None]:
+        if c == "{L}":
+            run += 1
+            continue
+        if run:
+            out += ["{L}*%d" % run] if run > 64 else ["{L}"] * run
+            run = 0
+        if c is not None:
+            out.append(c)
+    return "/".join(out)
+
+
 def walk(root):
     """(path relative to ROOT, a short path to it, lstat) for everything
     under ROOT, top-down and sorted. Descriptor-based, so that trees deeper
@@ -439,7 +458,7 @@ def walk(root):
         for n in sorted(dirnames + filenames):
             rel = os.path.relpath(os.path.join(dirpath, n), root).replace(
                 LONG, "{L}")
-            yield rel, "/proc/self/fd/%d/%s" % (dfd, n), os.lstat(n, dir_fd=dfd)
+            yield squeeze(rel), "/proc/self/fd/%d/%s" % (dfd, n), os.lstat(n, dir_fd=dfd)
 
 
 def tree(root):
@@ -583,6 +602,31 @@ def gen(seed, count):
         print(gen_line(rnd, None))
 
 
+def chasm(top):
+    """400 levels of {L} under LAYER/chasm ("low" and "gone" at the bottom
+    of l3, "top" at the bottom of l1, "mid" 200 levels down in l2), made
+    relative to each level's descriptor (80 KiB from the root) in one
+    process: a mkdir(1) per level costs seconds."""
+    for layer, levels, files in (
+            ("l3", 400, (("low", "low l3\n"), ("gone", "gone l3\n"))),
+            ("l2", 200, (("mid", "mid l2\n"),)),
+            ("l1", 400, (("top", "top l1\n"),))):
+        fd = os.open(os.path.join(top, layer), os.O_RDONLY | os.O_DIRECTORY)
+        for name in ["chasm"] + [LONG] * levels:
+            os.mkdir(name, 0o755, dir_fd=fd)
+            nfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        for name, data in files:
+            wfd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644,
+                          dir_fd=fd)
+            os.write(wfd, data.encode())
+            if name == "low":
+                os.setxattr(wfd, "user.k", b"chasm")
+            os.close(wfd)
+        os.close(fd)
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -599,6 +643,8 @@ def main():
         xlate(sys.argv[2], sys.argv[3])
     elif cmd == "markers":
         markers(sys.argv[2])
+    elif cmd == "chasm":
+        chasm(sys.argv[2])
     else:
         sys.exit(__doc__)
 
