@@ -377,7 +377,7 @@ static int mount_from(struct copy_job *j, const char *lower_base,
 	if (j->from->n_layers == 0)
 		return 0;
 	if (j->from->n_layers > 1) {
-		struct sbx_layers ro = { lower_base, l, NULL, NULL };
+		struct sbx_layers ro = { lower_base, l, NULL, NULL, false };
 
 		j->src_driver =
 			sbx_storage_pick(sbx_storage_default(), j->dir, &ro);
@@ -408,7 +408,7 @@ static int open_roots(struct copy_job *j, int *src_root, int *dst_root,
 	if (!lower_base || !upper || !work || !merged || !src)
 		return -ENOMEM;
 	if (j->st->n_layers) {
-		struct sbx_layers rw = { lower_base, l, upper, work };
+		struct sbx_layers rw = { lower_base, l, upper, work, false };
 
 		j->driver =
 			sbx_storage_pick(sbx_storage_default(), j->dir, &rw);

@@ -323,8 +323,9 @@ static int copy_in_ns(void *arg, void *out, struct hutch_err *err)
 		root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	} else {
 		if (cfg->lowers) {
-			struct sbx_layers l = { cfg->lower_base, cfg->lowers,
-						cfg->upper, cfg->work };
+			struct sbx_layers l;
+
+			sbx_config_layers(cfg, &l);
 
 			driver = sbx_storage_pick(cfg->storage, cfg->lower_base,
 						  &l);

@@ -344,6 +344,10 @@ int ctr_container_make(struct ctr_container *c, const struct ctr_source *src,
 		ret = prepare_rootfs_overlay(c, err);
 	if (ret == 0 && src->upper_dir)
 		ret = use_upper_dir(&c->cfg, src->upper_dir, err);
+	/* Its own upper, whose driver the record pins (resolved below):
+	 * hutch-overlay may rename lower directories there, as the kernel
+	 * does with redirect_dir=on; an --upper the user keeps, no. */
+	c->cfg.dir_renames = !src->upper_dir;
 	/* Its volumes are held from here until its record names them. */
 	if (ret == 0)
 		ret = ctr_volumes_attach(&c->cfg, &volumes, err);

@@ -272,6 +272,8 @@ json_t *ctr_config_json(const struct sbx_config *c)
 
 	if (j && c->squashfs)
 		json_object_set_new(j, "Squashfs", json_string(c->squashfs));
+	if (j && c->dir_renames)
+		json_object_set_new(j, "DirRenames", json_true());
 	return j;
 }
 
@@ -330,6 +332,7 @@ int ctr_config_from_json(const json_t *j, struct sbx_config *c)
 	c->ipc = share_of(j, "IpcMode");
 	c->pid = share_of(j, "PidMode");
 	c->uts = share_of(j, "UTSMode");
+	c->dir_renames = json_is_true(json_object_get(j, "DirRenames"));
 	/* Records from before drivers: auto. */
 	if (json_string_value(json_object_get(j, "StorageDriver")))
 		sbx_storage_parse(

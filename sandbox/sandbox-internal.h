@@ -286,9 +286,6 @@ struct sbx_storage_driver {
 extern const struct sbx_storage_driver sbx_storage_kernel;
 extern const struct sbx_storage_driver sbx_storage_fuse;
 
-/** sbx_config_layers() - @cfg's copy-on-write root as a struct sbx_layers. */
-void sbx_config_layers(const struct sbx_config *cfg, struct sbx_layers *out);
-
 /** sbx_mount_layers_of() - a layers mount (SBX_MOUNT_LAYERS) as a struct
  * sbx_layers. */
 void sbx_mount_layers_of(const struct sbx_mount *m, struct sbx_layers *out);

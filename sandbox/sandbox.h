@@ -242,6 +242,11 @@ struct sbx_config {
 	char *upper;
 	char *work;
 	const struct sbx_storage_driver *storage;
+	/* The FUSE overlay may rename directories that lowers hold
+	 * (redirect_dir=on): a container's own upper, whose driver its record
+	 * pins; never a build step's (it becomes an OCI layer as it is) nor an
+	 * --upper the user keeps. */
+	bool dir_renames;
 	/* A .sqsh file served read-only by hutch-squashfs on
 	 * @lower_base/@lowers[0] before the root is mounted; NULL: none. */
 	char *squashfs;
@@ -477,6 +482,7 @@ struct sbx_layers {
 	char *const *lowers;
 	const char *upper;
 	const char *work;
+	bool dir_renames; /* sbx_config's */
 };
 
 /**
@@ -520,6 +526,8 @@ const struct sbx_storage_driver *sbx_storage_default(void);
 const struct sbx_storage_driver *
 sbx_storage_pick(const struct sbx_storage_driver *want, const char *dir,
 		 const struct sbx_layers *l);
+/** sbx_config_layers() - @cfg's copy-on-write root as a struct sbx_layers. */
+void sbx_config_layers(const struct sbx_config *cfg, struct sbx_layers *out);
 /**
  * sbx_mount_layers() - mount @l with @driver on @target in the caller's
  * own user and mount namespaces (a build's COPY, hutch cp), read-only

@@ -31,9 +31,9 @@
 /* lowerdir=A:B[,upperdir=U,workdir=W]; lowers relative to the daemon's
  * working directory (the lower base), like the kernel mount's. */
 static char *fuse_options(char *const *lowers, const char *upper,
-			  const char *work)
+			  const char *work, bool dir_renames)
 {
-	size_t len = sizeof("lowerdir=,upperdir=,workdir=");
+	size_t len = sizeof("lowerdir=,upperdir=,workdir=,redirect_dir=on");
 	char *opts, *p;
 
 	for (char *const *l = lowers; *l; l++)
@@ -46,7 +46,9 @@ static char *fuse_options(char *const *lowers, const char *upper,
 	for (char *const *l = lowers; *l; l++)
 		p += sprintf(p, "%s%s", l == lowers ? "" : ":", *l);
 	if (upper)
-		sprintf(p, ",upperdir=%s,workdir=%s", upper, work);
+		p += sprintf(p, ",upperdir=%s,workdir=%s", upper, work);
+	if (upper && dir_renames)
+		sprintf(p, ",redirect_dir=on");
 	return opts;
 }
 
@@ -187,7 +189,8 @@ static int mount_layers(const struct sbx_layers *l, const char *target,
 			pid_t join, pid_t *daemon, struct hutch_err *err)
 {
 	cleanup_free char *path = NULL;
-	cleanup_free char *opts = fuse_options(l->lowers, l->upper, l->work);
+	cleanup_free char *opts =
+		fuse_options(l->lowers, l->upper, l->work, l->dir_renames);
 	int ret;
 
 	*daemon = -1;

@@ -76,6 +76,7 @@ void sbx_config_layers(const struct sbx_config *cfg, struct sbx_layers *out)
 	out->lowers = cfg->lowers;
 	out->upper = cfg->upper;
 	out->work = cfg->work;
+	out->dir_renames = cfg->dir_renames && cfg->upper;
 }
 
 void sbx_mount_layers_of(const struct sbx_mount *m, struct sbx_layers *out)
@@ -84,6 +85,7 @@ void sbx_mount_layers_of(const struct sbx_mount *m, struct sbx_layers *out)
 	out->lowers = m->lowers;
 	out->upper = m->upper;
 	out->work = m->work;
+	out->dir_renames = false;
 }
 
 /* The cached verdict for the filesystem of @dir on this kernel, in the

@@ -131,6 +131,31 @@ df -P / | tail -1 | awk "{print (\$2 > 0)}"
 	! grep -q "$HUTCH_ROOT" /proc/self/mountinfo || false
 }
 
+@test "fuse: a container renames a directory of the image in place (same inode, kept across starts); a build step still copies it, so its layer holds the tree" {
+	local d=$BATS_TEST_TMPDIR/dr
+	mkdir -p "$d" "$BATS_TEST_TMPDIR/ctx"
+	cp -a "$R"/. "$d"/
+	mkdir -p "$d/data/sub"
+	echo x >"$d/data/sub/f"
+	"$HUTCH" import --config-json '{"Cmd":["sh"]}' "$d" dr:1 >/dev/null
+	# rename(2) itself: mv would copy on EXDEV, with a new inode.
+	run "$HUTCH" run --rm --storage-driver fuse dr:1 sh -c 'a=$(stat -c %i /data); mv /data /moved && [ "$(stat -c %i /moved)" = "$a" ] && cat /moved/sub/f && ! ls -d /data 2>/dev/null'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = x ]
+	# The record keeps the option: a second start finds the moved tree.
+	"$HUTCH" create --name drc --storage-driver fuse dr:1 sh -c 'if [ -d /data ]; then mv /data /moved; fi; cat /moved/sub/f; ls -d /data 2>/dev/null; true' >/dev/null
+	run "$HUTCH" start -a drc
+	[ "$output" = x ]
+	run "$HUTCH" start -a drc
+	[ "$output" = x ]
+	# A build step's upper becomes a layer as it is: no redirect there.
+	printf 'FROM dr:1\nRUN mv /data /moved\n' >"$BATS_TEST_TMPDIR/ctx/Dockerfile"
+	HUTCH_STORAGE_DRIVER=fuse "$HUTCH" build -q -t dr:2 "$BATS_TEST_TMPDIR/ctx" >/dev/null
+	run "$HUTCH" run --rm dr:2 cat /moved/sub/f
+	[ "$output" = x ]
+}
+
 @test "auto: probed once per filesystem and kernel, then cached; inspect names the choice" {
 	unset HUTCH_STORAGE_DRIVER # a driver pass of tests/run sets one
 	run "$HUTCH" run --rm st:1 true
