@@ -192,7 +192,7 @@ static void sweep_files(struct img_store *s, const struct refs *r,
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		char path[128];
+		char path[sizeof(STORE_SQSH_DIR) + NAME_MAX + 2];
 		struct stat st;
 
 		if (strlen(de->d_name) != 69 ||
