@@ -50,16 +50,8 @@ static char **container_chains(const struct img_digest *id, char *user,
 	img_digest_str(id, idstr);
 	user[0] = '\0';
 	ctr_container_list(&cs, &n, NULL);
+	chains = ctr_kept_lowers(cs, n);
 	for (size_t i = 0; i < n; i++) {
-		for (char **l = cs[i]->cfg.lowers; l && *l; l++)
-			cmn_strv_push(&chains, strndup(*l, 64));
-		/* One that runs the store's .sqsh of an image keeps it. */
-		if (cs[i]->cfg.squashfs &&
-		    strstr(cs[i]->cfg.squashfs, "/squashfs-images/"))
-			cmn_strv_push(
-				&chains,
-				strndup(strrchr(cs[i]->cfg.squashfs, '/') + 1,
-					64));
 		if (cs[i]->image_id && !strcmp(cs[i]->image_id, idstr) &&
 		    !user[0])
 			snprintf(user, len, "%.12s", cs[i]->cfg.id);

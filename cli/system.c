@@ -54,24 +54,6 @@ const struct cli_cmd cli_system_cmd = {
 	.main = system_main,
 };
 
-static char **container_chains(struct ctr_container **cs, size_t n)
-{
-	char **chains = NULL;
-
-	for (size_t i = 0; i < n; i++) {
-		for (char **l = cs[i]->cfg.lowers; l && *l; l++)
-			cmn_strv_push(&chains, strndup(*l, 64));
-		/* One that runs the store's .sqsh of an image keeps it. */
-		if (cs[i]->cfg.squashfs &&
-		    strstr(cs[i]->cfg.squashfs, "/squashfs-images/"))
-			cmn_strv_push(
-				&chains,
-				strndup(strrchr(cs[i]->cfg.squashfs, '/') + 1,
-					64));
-	}
-	return chains;
-}
-
 static bool image_used(struct ctr_container **cs, size_t n,
 		       const struct img_image *img)
 {
@@ -136,7 +118,7 @@ static int prune(struct img_store *s, const struct system_opts *o,
 	nc = kept;
 	if (ret == 0)
 		ret = prune_volumes(o, &removed_v, err);
-	chains = container_chains(cs, nc);
+	chains = ctr_kept_lowers(cs, nc);
 	if (ret == 0)
 		ret = img_image_list(s, &imgs, &ni, err);
 	for (size_t i = 0; i < ni; i++) {

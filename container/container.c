@@ -619,3 +619,19 @@ int ctr_damaged_remove(const char *key, struct hutch_err *err)
 		close(fd);
 	return ret;
 }
+
+char **ctr_kept_lowers(struct ctr_container *const *cs, size_t n)
+{
+	char **kept = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *sq = cs[i]->cfg.squashfs;
+
+		for (char **l = cs[i]->cfg.lowers; l && *l; l++)
+			cmn_strv_push(&kept, strndup(*l, 64));
+		/* One that runs the store's .sqsh of an image keeps it. */
+		if (sq && strstr(sq, "/squashfs-images/"))
+			cmn_strv_push(&kept, strndup(strrchr(sq, '/') + 1, 64));
+	}
+	return kept;
+}

@@ -387,6 +387,10 @@ int ctr_container_start(struct ctr_container *c, int *status,
 /** ctr_monitor_main() - the monitor's body (hutch's hidden
  * "container-monitor ID FD" command); returns the process's exit status. */
 int ctr_monitor_main(const char *id, int handshake_fd, const char *anchor);
+/** ctr_kept_lowers() - what containers @cs (@n) keep of the store, for
+ * gc: their lowers' chain ids, and the image ids of the store's .sqsh
+ * files they run. Return: a NULL-ended list to free (NULL when empty). */
+char **ctr_kept_lowers(struct ctr_container *const *cs, size_t n);
 /** ctr_pmi_launcher_group() - for a rank a PMI-1/PMI-2 launcher started
  * (MPICH's Hydra: PMI_FD, PMI_RANK, and no job id among its variables),
  * the group its ranks on this node share: "pmi-PID-START" of the nearest

@@ -360,33 +360,44 @@ int img_squashfs_image(const char *path, struct img_image **out,
 	return 0;
 }
 
+/* Verify .sqsh @path and unpack its tree, as root of the containers' user
+ * namespace, into @rootfs (set), "rootfs" of a new temporary directory
+ * @tmp (set; "@what-..." under the store's tmp/, which the caller
+ * removes). */
+static int unpack_tmp(struct img_store *s, const char *helper, const char *path,
+		      const char *what, char **tmp, char **rootfs,
+		      struct hutch_err *err)
+{
+	char *argv[] = { (char *)helper, "unpack", (char *)path, NULL, NULL };
+	struct helper_job j = { .argv = argv };
+
+	*tmp = img_store_tmpdir(s, what, err);
+	if (!*tmp)
+		return -EIO;
+	*rootfs = cmn_strdup_printf("%s/rootfs", *tmp);
+	if (!*rootfs)
+		return cmn_err_set(err, ENOMEM, "unpack");
+	if (mkdir(*rootfs, 0755) < 0)
+		return cmn_err_set(err, errno, "cannot make %s", *rootfs);
+	argv[3] = *rootfs;
+	return sbx_userns_call(SBX_USERNS_AUTO, helper_in_userns, &j, NULL, 0,
+			       err);
+}
+
 int img_load_squashfs(struct img_store *s, const char *path, const char *config,
 		      const char *message, char **name, struct img_digest *id,
 		      struct hutch_err *err)
 {
 	cleanup_free char *helper = NULL, *cfg = NULL, *tmp = NULL,
 			  *rootfs = NULL;
-	char *argv[] = { NULL, "unpack", (char *)path, NULL, NULL };
 	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
 				  err);
 
 	*name = NULL;
 	if (ret == 0)
 		ret = read_document(helper, path, name, &cfg, err);
-	if (ret == 0 && !(tmp = img_store_tmpdir(s, "sqfs", err)))
-		ret = -EIO;
-	if (ret == 0 && !(rootfs = cmn_strdup_printf("%s/rootfs", tmp)))
-		ret = cmn_err_set(err, ENOMEM, "load");
-	if (ret == 0 && mkdir(rootfs, 0755) < 0)
-		ret = cmn_err_set(err, errno, "cannot make %s", rootfs);
-	if (ret == 0) {
-		struct helper_job j = { .argv = argv };
-
-		argv[0] = helper;
-		argv[3] = rootfs;
-		ret = sbx_userns_call(SBX_USERNS_AUTO, helper_in_userns, &j,
-				      NULL, 0, err);
-	}
+	if (ret == 0)
+		ret = unpack_tmp(s, helper, path, "sqfs", &tmp, &rootfs, err);
 	if (ret == 0)
 		ret = img_import(s, rootfs, -1, config ? config : cfg,
 				 message ? message
@@ -516,25 +527,13 @@ int img_image_flat_layer(struct img_store *s, const struct img_image *img,
 			 struct img_layer_info *out, struct hutch_err *err)
 {
 	cleanup_free char *helper = NULL, *tmp = NULL, *rootfs = NULL;
-	char *argv[] = { NULL, "unpack", img->squashfs, NULL, NULL };
 	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
 				  err);
 
 	memset(out, 0, sizeof(*out));
-	if (ret == 0 && !(tmp = img_store_tmpdir(s, "flat", err)))
-		ret = -EIO;
-	if (ret == 0 && !(rootfs = cmn_strdup_printf("%s/rootfs", tmp)))
-		ret = cmn_err_set(err, ENOMEM, "unpack");
-	if (ret == 0 && mkdir(rootfs, 0755) < 0)
-		ret = cmn_err_set(err, errno, "cannot make %s", rootfs);
-	if (ret == 0) {
-		struct helper_job j = { .argv = argv };
-
-		argv[0] = helper;
-		argv[3] = rootfs;
-		ret = sbx_userns_call(SBX_USERNS_AUTO, helper_in_userns, &j,
-				      NULL, 0, err);
-	}
+	if (ret == 0)
+		ret = unpack_tmp(s, helper, img->squashfs, "flat", &tmp,
+				 &rootfs, err);
 	if (ret == 0)
 		ret = img_layer_from_dir(s, rootfs, NULL, out, err);
 	if (tmp)
