@@ -1135,15 +1135,17 @@ static int auto_join(struct run_opts *o)
 
 	if (o->join || o->detach || o->create_only)
 		return 0;
+	/* A PMI-1/2 launcher's group: none when /proc cannot tell. */
+	if (!job && getenv("PMI_FD") && getenv("PMI_RANK") && size &&
+	    atoi(size) > 1 && !(ns && getenv("PMIX_RANK"))) {
+		o->join = ctr_pmi_launcher_group();
+		return 0;
+	}
 	if (job && step && tasks && atoi(tasks) > 1)
 		o->join = cmn_strdup_printf("slurm-%s.%s", job, step);
 	else if (ns && getenv("PMIX_RANK"))
 		o->join = cmn_strdup_printf("pmix-%s", ns);
-	else if (!job && getenv("PMI_FD") && getenv("PMI_RANK") && size &&
-		 atoi(size) > 1) {
-		o->join = ctr_pmi_launcher_group();
-		return 0; /* none when /proc does not tell */
-	} else
+	else
 		return 0;
 	return o->join ? 0 : -ENOMEM;
 }

@@ -170,6 +170,14 @@ static int bind_host(int rootfd, const char *src, const char *path,
 	return 0;
 }
 
+/* The host has POSIX message queues' filesystem at /dev/mqueue. */
+static bool host_mqueue(void)
+{
+	struct statfs sfs;
+
+	return statfs("/dev/mqueue", &sfs) == 0 && sfs.f_type == MQUEUE_MAGIC;
+}
+
 /* ---- /etc/hosts, /etc/hostname, /etc/resolv.conf ------------------------ */
 
 static int bind_staged(int rootfd, int stage, const char *name,
@@ -432,18 +440,13 @@ static int setup_dev(const struct sbx_plan *plan, int rootfd,
 	/* An mqueue filesystem needs privilege over its IPC namespace: with
 	 * the host's there is none, so the host's own mount is bound where
 	 * it has one (mq_open works without it: it only lists the queues). */
-	if (plan->cfg->ipc == SBX_SHARE_HOST) {
-		struct statfs sfs;
-
-		if (statfs("/dev/mqueue", &sfs) == 0 &&
-		    sfs.f_type == MQUEUE_MAGIC &&
-		    bind_host(rootfd, "/dev/mqueue", "/dev/mqueue", false,
-			      err) < 0) {
-			cmn_debug("no /dev/mqueue: %s", err->msg);
-			err->msg[0] = '\0';
-		}
-	} else if (mount_fs(rootfd, "/dev/mqueue", "mqueue",
-			    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0) {
+	if (plan->cfg->ipc != SBX_SHARE_HOST)
+		ret = mount_fs(rootfd, "/dev/mqueue", "mqueue",
+			       MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
+	else if (host_mqueue())
+		ret = bind_host(rootfd, "/dev/mqueue", "/dev/mqueue", false,
+				err);
+	if (ret < 0) {
 		cmn_debug("no /dev/mqueue: %s", err->msg);
 		err->msg[0] = '\0';
 	}
