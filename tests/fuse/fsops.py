@@ -508,23 +508,19 @@ def xlate(root, to):
     real root, "user" the reverse. Needs real root (trusted.*)."""
     src, dst = (("user.overlay.", "trusted.overlay.") if to == "trusted"
                 else ("trusted.overlay.", "user.overlay."))
-    for _, p, st in walk(root):
-        if stat.S_ISLNK(st.st_mode):
-            continue
-        for what in ("opaque", "redirect", "whiteout"):
+    def move(p, names):
+        for what in names:
             try:
                 v = os.getxattr(p, src + what)
             except OSError:
                 continue
             os.setxattr(p, dst + what, v)
             os.removexattr(p, src + what)
-    for what in ("opaque", "redirect"):  # the root itself
-        try:
-            v = os.getxattr(root, src + what)
-        except OSError:
-            continue
-        os.setxattr(root, dst + what, v)
-        os.removexattr(root, src + what)
+
+    for _, p, st in walk(root):
+        if not stat.S_ISLNK(st.st_mode):
+            move(p, ("opaque", "redirect", "whiteout"))
+    move(root, ("opaque", "redirect"))  # the root itself
 
 
 # ---- random scripts ----------------------------------------------------------
