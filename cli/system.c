@@ -116,6 +116,10 @@ static int prune(struct img_store *s, const struct system_opts *o,
 		}
 	}
 	nc = kept;
+	/* Node-local directories of containers whose record went (rm from
+	 * another host, a kill between the two removals). */
+	if (ret == 0)
+		removed_c += ctr_local_sweep();
 	if (ret == 0)
 		ret = prune_volumes(o, &removed_v, err);
 	chains = ctr_kept_lowers(cs, nc);

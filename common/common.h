@@ -291,6 +291,23 @@ char *cmn_runtime_dir(void);
  */
 char *cmn_runtime_dir_open(struct hutch_err *err);
 
+/**
+ * cmn_local_dir() - where containers of the store @store keep their upper,
+ * work and mount-point directories when the store is on a shared
+ * filesystem: node-local disk, $TMPDIR/hutch-$UID/local/<hash of @store>
+ * (/tmp when TMPDIR is unset or unusable). One directory per store, so
+ * that `system prune` of one store never takes another's.
+ * Return: an owned string, or NULL with errno set. Not created.
+ */
+char *cmn_local_dir(const char *store);
+
+/**
+ * cmn_local_dir_open() - cmn_local_dir(), created if needed (0700) and
+ * checked to be ours and closed to others, as cmn_runtime_dir_open() does.
+ * Return: an owned path, or NULL with @err naming the problem and the fix.
+ */
+char *cmn_local_dir_open(const char *store, struct hutch_err *err);
+
 /* ---- hashing (hash.c) ------------------------------------------------- */
 
 /** cmn_fnv1a64() - FNV-1a over @len bytes, continuing from @h (start with

@@ -59,6 +59,9 @@ static bool usable_tmp(const char *dir)
 	       S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
 }
 
+#define LOCAL_FIX \
+	"set TMPDIR to a node-local directory you own (containers of a store on a shared filesystem keep their changes there)"
+
 char *cmn_runtime_dir(void)
 {
 	const char *env = getenv("HUTCH_RUNTIME");
@@ -77,33 +80,80 @@ char *cmn_runtime_dir(void)
 	return cmn_strdup_printf("/tmp/hutch-%u", (unsigned)getuid());
 }
 
-char *cmn_runtime_dir_open(struct hutch_err *err)
+/* @dir made if needed (0700, parents too) and checked to be a private
+ * directory of ours; @what names it in the error. */
+static int private_dir(const char *dir, const char *what, const char *fix,
+		       struct hutch_err *err)
 {
-	cleanup_free char *dir = cmn_runtime_dir();
 	struct stat st;
-	int ret;
+	int ret = cmn_mkdir_p(dir, 0700);
 
-	if (!dir) {
-		cmn_err_set(err, errno, "cannot find a runtime directory");
-		return NULL;
-	}
-	ret = cmn_mkdir_p(dir, 0700);
 	if (ret < 0) {
-		cmn_err_set(err, -ret, "cannot create the runtime directory %s",
-			    dir);
-		cmn_err_fix(err, "set HUTCH_RUNTIME to a directory you own");
-		return NULL;
+		cmn_err_set(err, -ret, "cannot create the %s %s", what, dir);
+		cmn_err_fix(err, "%s", fix);
+		return ret;
 	}
 	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
 	    st.st_uid != getuid() || (st.st_mode & 0077)) {
 		cmn_err_msg(
 			err, EPERM,
-			"the runtime directory %s is not a private directory of yours (owner %u, mode %03o)",
-			dir, (unsigned)st.st_uid, st.st_mode & 0777);
-		cmn_err_fix(
-			err,
-			"remove it, or set HUTCH_RUNTIME to a directory you own with mode 0700");
+			"the %s %s is not a private directory of yours (owner %u, mode %03o)",
+			what, dir, (unsigned)st.st_uid, st.st_mode & 0777);
+		cmn_err_fix(err, "remove it, or %s", fix);
+		return -EPERM;
+	}
+	return 0;
+}
+
+char *cmn_local_dir(const char *store)
+{
+	const char *tmp = getenv("TMPDIR");
+	uint64_t h = CMN_FNV_INIT;
+
+	if (!store) {
+		errno = EINVAL;
 		return NULL;
 	}
+	h = cmn_fnv1a64(h, store, strlen(store));
+	return cmn_strdup_printf("%s/hutch-%u/local/%016llx",
+				 usable_tmp(tmp) ? tmp : "/tmp",
+				 (unsigned)getuid(), (unsigned long long)h);
+}
+
+char *cmn_local_dir_open(const char *store, struct hutch_err *err)
+{
+	cleanup_free char *dir = cmn_local_dir(store);
+	char *base = dir ? strdup(dir) : NULL;
+	char *cut = base ? strstr(base, "/local/") : NULL;
+	int ret;
+
+	if (!dir || !cut) {
+		free(base);
+		cmn_err_set(err, ENOMEM, "node-local directory");
+		return NULL;
+	}
+	/* $TMPDIR/hutch-$UID is checked as the runtime directory is:
+	 * another user may have made it first. */
+	*cut = '\0';
+	ret = private_dir(base, "node-local directory", LOCAL_FIX, err);
+	free(base);
+	if (ret == 0)
+		ret = private_dir(dir, "node-local directory", LOCAL_FIX, err);
+	return ret < 0 ? NULL : steal_ptr(&dir);
+}
+
+char *cmn_runtime_dir_open(struct hutch_err *err)
+{
+	cleanup_free char *dir = cmn_runtime_dir();
+
+	if (!dir) {
+		cmn_err_set(err, errno, "cannot find a runtime directory");
+		return NULL;
+	}
+	if (private_dir(
+		    dir, "runtime directory",
+		    "set HUTCH_RUNTIME to a directory you own with mode 0700",
+		    err) < 0)
+		return NULL;
 	return steal_ptr(&dir);
 }

@@ -23,6 +23,25 @@ static inline void ctr_json_decrefp(json_t **j)
 
 int64_t ctr_now_ns(void);
 
+/* ---- changes on node-local disk (local.c) -------------------------------- */
+
+/**
+ * ctr_local_claim() - when @store is on a shared filesystem, the node-local
+ * directory @c keeps its upper, work and mount points in (cmn_local_dir()
+ * made and checked, plus its id) and this host, in @c->local_dir and
+ * @c->local_host; else nothing. Return: 0 or -errno with @err.
+ */
+int ctr_local_claim(struct ctr_container *c, const char *store,
+		    struct hutch_err *err);
+/**
+ * ctr_local_check() - may @c run here? Return: 0, or -EREMOTE (its changes
+ * are on another host's disk) or -ENOENT (they are gone) with @err.
+ */
+int ctr_local_check(const struct ctr_container *c, struct hutch_err *err);
+/** ctr_local_remove() - delete @c's node-local directory when it is on this
+ * host; warn (and keep the record's removal) when it is on another. */
+void ctr_local_remove(const struct ctr_container *c);
+
 /* ---- joined groups (group.c) -------------------------------------------- */
 
 /**

@@ -56,6 +56,8 @@ void ctr_container_free(struct ctr_container *c)
 	ctr_health_clear(&c->health);
 	free(c->error);
 	free(c->host);
+	free(c->local_dir);
+	free(c->local_host);
 	if (c->lock >= 0)
 		close(c->lock);
 	free(c);
@@ -110,6 +112,12 @@ static json_t *record_json(const struct ctr_container *c)
 		ctr_strv_json(c->labels));
 	if (j && c->awaits_start)
 		json_object_set_new(j, "AwaitsStart", json_true());
+	if (j && c->local_dir) {
+		json_object_set_new(j, "LocalDir", json_string(c->local_dir));
+		json_object_set_new(
+			j, "LocalHost",
+			json_string(c->local_host ? c->local_host : ""));
+	}
 	return j;
 }
 
@@ -146,6 +154,15 @@ static int record_parse(const json_t *j, struct ctr_container *c)
 	c->detached = json_is_true(json_object_get(j, "Detached"));
 	c->outlive_job = json_is_true(json_object_get(j, "OutliveJob"));
 	c->awaits_start = json_is_true(json_object_get(j, "AwaitsStart"));
+	if (json_string_value(json_object_get(j, "LocalDir"))) {
+		c->local_dir = strdup(
+			json_string_value(json_object_get(j, "LocalDir")));
+		c->local_host = strdup(
+			json_string_value(json_object_get(j, "LocalHost"))
+				?: "");
+		if (!c->local_dir || !c->local_host)
+			return -ENOMEM;
+	}
 	restart_parse(j, c);
 	c->stop_signal =
 		(int)json_integer_value(json_object_get(j, "StopSignal"));
@@ -482,6 +499,9 @@ static int remove_now(struct ctr_container *c, struct hutch_err *err)
 
 	ctr_runtime_retire(c->cfg.id);
 	ctr_release_name(c);
+	/* The node-local part first: a kill between the two leaves a record
+	 * without it, which the next command reaps, never the reverse. */
+	ctr_local_remove(c);
 	return dir ? sbx_remove_tree(dir, err) : -ENOMEM;
 }
 

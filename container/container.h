@@ -148,7 +148,12 @@ struct ctr_container {
 	char **bound;	 /* while it runs: the ports bound (net.h's lines) */
 	struct ctr_health health;
 	char *host; /* running on this other host (running.json), else NULL */
-	int lock;   /* the runner's lock while this process holds it, or -1 */
+	/* A store on a shared filesystem: the node-local directory holding
+	 * cfg.upper, cfg.work and the mount points, and the host whose disk
+	 * it is on; NULL: they are in the container's directory. */
+	char *local_dir;
+	char *local_host;
+	int lock; /* the runner's lock while this process holds it, or -1 */
 	/* --join: the group (group.c) a foreground run shares one container
 	 * with; NULL: a container of its own; not recorded */
 	char *join;
@@ -271,6 +276,12 @@ int ctr_damaged_list(char ***ids, size_t *n, struct hutch_err *err);
 /** ctr_damaged_remove() - remove such a directory, by id or unique prefix,
  * subordinate-id files included. -EBUSY when its record is sound. */
 int ctr_damaged_remove(const char *key, struct hutch_err *err);
+/**
+ * ctr_local_sweep() - remove this store's node-local container directories
+ * (local.c) on this host whose record is gone and which nobody is making.
+ * Return: how many were removed.
+ */
+size_t ctr_local_sweep(void);
 
 /* ---- volumes (volume.c) ----------------------------------------------- */
 

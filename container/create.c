@@ -167,11 +167,14 @@ static int squashfs_lower(struct ctr_container *c, struct img_store *store,
 	int ret;
 
 	snprintf(dir, sizeof(dir), "containers/%s", cfg->id);
-	ret = img_rootfs_prepare(store, NULL, dir, cfg, err);
+	ret = img_rootfs_prepare(store, NULL, dir, c->local_dir, cfg, err);
 	if (ret == 0) {
 		free(cfg->lower_base);
 		cfg->lower_base =
-			cmn_strdup_printf("%s/%s", img_store_root(store), dir);
+			c->local_dir
+				? strdup(c->local_dir)
+				: cmn_strdup_printf("%s/%s",
+						    img_store_root(store), dir);
 		cmn_strv_free(cfg->lowers);
 		cfg->lowers = NULL;
 		free(cfg->squashfs);
@@ -209,6 +212,8 @@ static int prepare_squashfs(struct ctr_container *c,
 		ret = img_squashfs_image(real, &img, err);
 	if (ret == 0)
 		ret = img_store_open(&store, err);
+	if (ret == 0)
+		ret = ctr_local_claim(c, img_store_root(store), err);
 	if (ret == 0)
 		ret = squashfs_lower(c, store, real, err);
 	if (ret == 0)
@@ -250,12 +255,15 @@ static int prepare_layers(struct ctr_container *c, const struct ctr_source *src,
 		ret = img_image_load(store, &id, &img, err);
 	if (ret == 0 && src->get.platform)
 		ret = check_platform(img, src->get.platform, err);
+	if (ret == 0)
+		ret = ctr_local_claim(c, img_store_root(store), err);
 	snprintf(dir, sizeof(dir), "containers/%s", c->cfg.id);
 	/* An image the store keeps in squashfs form runs from its file. */
 	if (ret == 0 && img->squashfs)
 		ret = squashfs_lower(c, store, img->squashfs, err);
 	else if (ret == 0)
-		ret = img_rootfs_prepare(store, img, dir, &c->cfg, err);
+		ret = img_rootfs_prepare(store, img, dir, c->local_dir, &c->cfg,
+					 err);
 	if (ret == 0)
 		ret = take_image(c, img, &ro, &id, err);
 	img_image_free(img);
@@ -276,7 +284,10 @@ static int prepare_rootfs_overlay(struct ctr_container *c,
 
 	snprintf(dir, sizeof(dir), "containers/%s", cfg->id);
 	if (ret == 0)
-		ret = img_rootfs_prepare(store, NULL, dir, cfg, err);
+		ret = ctr_local_claim(c, img_store_root(store), err);
+	if (ret == 0)
+		ret = img_rootfs_prepare(store, NULL, dir, c->local_dir, cfg,
+					 err);
 	img_store_close(store);
 	if (ret < 0)
 		return ret;
@@ -359,6 +370,7 @@ int ctr_container_make(struct ctr_container *c, const struct ctr_source *src,
 	if (ret < 0) {
 		cleanup_free char *dir = ctr_container_dir(c->cfg.id);
 
+		ctr_local_remove(c);
 		if (dir)
 			sbx_remove_tree(dir, NULL);
 		if (c->lock >= 0) {

@@ -142,6 +142,11 @@ int ctr_container_run(struct ctr_container *c, int *status,
 	*status = CMN_EXIT_HUTCH;
 	if (lock < 0)
 		return lock;
+	ret = ctr_local_check(c, err);
+	if (ret < 0) {
+		close(lock);
+		return ret;
+	}
 	job = fg_anchor(c);
 	if (job >= 0) {
 		io.watch = fg_job_over;
@@ -232,6 +237,11 @@ int ctr_container_start(struct ctr_container *c, int *status,
 	*status = CMN_EXIT_HUTCH;
 	if (lock < 0)
 		return lock;
+	ret = ctr_local_check(c, err);
+	if (ret < 0) {
+		close(lock);
+		return ret;
+	}
 	if (pipe2(hs, O_CLOEXEC) < 0) {
 		close(lock);
 		return cmn_err_set(err, errno, "pipe");

@@ -423,13 +423,16 @@ char *img_config_value(const struct img_image *img, const char *key);
 
 /**
  * img_rootfs_prepare() - a copy-on-write root for @img: @dir (relative to
- * the store, created unless it exists) gets upper/, work/ and rootfs/, and @cfg the layers
- * as overlay lowers (@img NULL: the caller sets the lowers).
+ * the store, created unless it exists) gets upper/, work/ and rootfs/, and
+ * @cfg the layers as overlay lowers (@img NULL: the caller sets the lowers).
+ * @local: when not NULL, an absolute directory (created, 0700) that gets
+ *         upper/, work/ and rootfs/ instead of @dir: node-local disk for a
+ *         store on a shared filesystem
  * Return: 0 or -errno with @err.
  */
 int img_rootfs_prepare(struct img_store *s, const struct img_image *img,
-		       const char *dir, struct sbx_config *cfg,
-		       struct hutch_err *err);
+		       const char *dir, const char *local,
+		       struct sbx_config *cfg, struct hutch_err *err);
 
 /**
  * img_image_make() - record an image whose layers are all in the store

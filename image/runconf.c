@@ -148,11 +148,15 @@ static int lowers(struct img_store *s, const struct img_image *img,
 }
 
 int img_rootfs_prepare(struct img_store *s, const struct img_image *img,
-		       const char *dir, struct sbx_config *cfg,
-		       struct hutch_err *err)
+		       const char *dir, const char *local,
+		       struct sbx_config *cfg, struct hutch_err *err)
 {
 	static const char *const parts[] = { "upper", "work", "rootfs" };
-	char path[512];
+	cleanup_free char *base =
+		local ? strdup(local)
+		      : cmn_strdup_printf("%s/%s", s->root, dir);
+	char *path[ARRAY_SIZE(parts)] = { NULL };
+	int ret = 0;
 
 	if (mkdirat(s->rootfd, "containers", 0700) < 0 && errno != EEXIST)
 		return cmn_err_set(err, errno, "cannot create %s/containers",
@@ -160,20 +164,29 @@ int img_rootfs_prepare(struct img_store *s, const struct img_image *img,
 	if (mkdirat(s->rootfd, dir, 0700) < 0 && errno != EEXIST)
 		return cmn_err_set(err, errno, "cannot create %s/%s", s->root,
 				   dir);
-	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, parts[i]);
-		if (mkdirat(s->rootfd, path, 0755) < 0)
-			return cmn_err_set(err, errno, "cannot create %s/%s",
-					   s->root, path);
+	if (!base)
+		return cmn_err_set(err, ENOMEM, "rootfs");
+	if (local && mkdir(local, 0700) < 0 && errno != EEXIST)
+		return cmn_err_set(err, errno, "cannot create %s", local);
+	for (size_t i = 0; i < ARRAY_SIZE(parts) && ret == 0; i++) {
+		path[i] = cmn_strdup_printf("%s/%s", base, parts[i]);
+		if (!path[i])
+			ret = cmn_err_set(err, ENOMEM, "rootfs");
+		else if (mkdir(path[i], 0755) < 0)
+			ret = cmn_err_set(err, errno, "cannot create %s",
+					  path[i]);
+	}
+	if (ret < 0) {
+		for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+			free(path[i]);
+		return ret;
 	}
 	free(cfg->upper);
 	free(cfg->work);
 	free(cfg->rootfs);
-	cfg->upper = cmn_strdup_printf("%s/%s/upper", s->root, dir);
-	cfg->work = cmn_strdup_printf("%s/%s/work", s->root, dir);
-	cfg->rootfs = cmn_strdup_printf("%s/%s/rootfs", s->root, dir);
-	if (!cfg->upper || !cfg->work || !cfg->rootfs)
-		return cmn_err_set(err, ENOMEM, "rootfs");
+	cfg->upper = path[0];
+	cfg->work = path[1];
+	cfg->rootfs = path[2];
 	return img ? lowers(s, img, cfg, err) : 0;
 }
 

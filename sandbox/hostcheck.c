@@ -1111,6 +1111,7 @@ static void check_cgroups(struct builder *b)
 static void check_store(struct builder *b)
 {
 	cleanup_free char *store = cmn_store_dir();
+	cleanup_free char *local = store ? cmn_local_dir(store) : NULL;
 	cleanup_free char *desc = NULL;
 	struct fs_info fi = { 0 };
 	int ret;
@@ -1135,8 +1136,8 @@ static void check_store(struct builder *b)
 	else if (fi.shared)
 		add(b, "store", SBX_CHECK_WARN,
 		    cmn_strdup_printf(
-			    "%s (%s; shared filesystem: container upper dirs will go to node-local disk)",
-			    store, desc ? desc : "?"),
+			    "%s (%s; shared filesystem: containers keep their changes on node-local disk, in %s)",
+			    store, desc ? desc : "?", local ? local : "?"),
 		    strdup("for speed set HUTCH_ROOT=/local/scratch/$USER/hutch (a node-local disk)"));
 	else
 		add(b, "store", SBX_CHECK_OK,
@@ -1183,6 +1184,17 @@ int sbx_image_format(const char *store, bool *squashfs, char **why,
 					 fi.name);
 	fs_info_free(&fi);
 	return 0;
+}
+
+bool sbx_fs_shared(const char *path, char name[32])
+{
+	struct fs_info fi = { 0 };
+	bool shared = path && fs_probe(path, &fi) == 0 && fi.shared;
+
+	if (name)
+		snprintf(name, 32, "%s", fi.name);
+	fs_info_free(&fi);
+	return shared;
 }
 
 static void check_image_format(struct builder *b)

@@ -689,6 +689,16 @@ int sbx_user_resolve(const char *spec, const char *passwd, const char *group,
 int sbx_image_format(const char *store, bool *squashfs, char **why,
 		     struct hutch_err *err);
 
+/**
+ * sbx_fs_shared() - is @path (or its nearest existing ancestor) on a
+ * shared network or cluster filesystem, as sbx_image_format() tells them
+ * ($HUTCH_TEST_FSTYPE included)? A container of a store there keeps its
+ * upper, work and mount points on node-local disk (cmn_local_dir()).
+ * @name: when not NULL, the filesystem's name ("nfs", "lustre"...)
+ * Return: true or false; false when nothing of @path can be found.
+ */
+bool sbx_fs_shared(const char *path, char name[32]);
+
 enum sbx_check_state {
 	SBX_CHECK_OK,
 	SBX_CHECK_WARN,

@@ -18,6 +18,10 @@
 # a copy of the store and of IMG.sqsh. Configurations:
 #   a      hutch run IMAGE, the store (HUTCH_ROOT) on slowfs: unpacked layers
 #   b      hutch run DIR/slow/IMG.sqsh, the store on slowfs
+#          (in both, HUTCH_TEST_FSTYPE=lustre tells hutch what slowfs stands
+#          for, which it would find by itself on a real Lustre: the
+#          containers' upper dirs then go to node-local disk, their records
+#          stay in the store)
 #   c      hutch run IMAGE, the store on local disk
 #   ch     Charliecloud's ch-run on DIR/slow/IMG.sqsh (it mounts it with
 #          squashfuse itself)
@@ -43,7 +47,7 @@ while (($#)); do
 	--dir) dir=$2; shift 2 ;;
 	--image) image=$2; shift 2 ;;
 	--build) build=$2; shift 2 ;;
-	-h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,36p' "$0"; exit 0 ;;
 	*) echo "squashfs.sh: unknown argument $1; see --help" >&2; exit 2 ;;
 	esac
 done
@@ -123,8 +127,8 @@ run_cfg() {
 	local cfg=$1
 	shift
 	case $cfg in
-	a) as_user HUTCH_ROOT="$slow/store" "$bin/hutch" run --rm --network none "$image:1" "$@" ;;
-	b) as_user HUTCH_ROOT="$slow/store" "$bin/hutch" run --rm --network none "$slow/img.sqsh" "$@" ;;
+	a) as_user HUTCH_ROOT="$slow/store" HUTCH_TEST_FSTYPE=lustre "$bin/hutch" run --rm --network none "$image:1" "$@" ;;
+	b) as_user HUTCH_ROOT="$slow/store" HUTCH_TEST_FSTYPE=lustre "$bin/hutch" run --rm --network none "$slow/img.sqsh" "$@" ;;
 	c) as_user HUTCH_ROOT="$local" "$bin/hutch" run --rm --network none "$image:1" "$@" ;;
 	ch) as_user ch-run "$slow/img.sqsh" -- "$@" ;;
 	esac

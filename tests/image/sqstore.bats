@@ -230,6 +230,71 @@ the_sqsh() {
 	[ -n "$(ls -A "$HUTCH_ROOT/layers")" ]
 }
 
+# local_dirs: this store's node-local container directories.
+local_dirs() {
+	ls "$TMPDIR/hutch-$(id -u)/local/"*/ 2>/dev/null || true
+}
+
+@test "a store on a shared filesystem: a container's changes on node-local disk (TMPDIR), its record in the store; gone or on another host: refused in one line; rm and prune take them" {
+	"$HUTCH" pull -q "$REG/test/busybox:1"
+	export TMPDIR="$BATS_TEST_TMPDIR/tmp" HUTCH_TEST_FSTYPE=nfs
+	mkdir "$TMPDIR"
+	run "$HUTCH" info
+	[[ $output == *"shared filesystem: containers keep their changes on node-local disk, in $TMPDIR/hutch-$(id -u)/local/"* ]]
+	run "$HUTCH" run --name keep "$REG/test/busybox:1" sh -c '[ -f /made ] && echo again || echo first; echo kept >/made'
+	[ "$status" -eq 0 ]
+	[ "$output" = first ]
+	id=$("$HUTCH" inspect -f '{{.Id}}' keep)
+	upper=$("$HUTCH" inspect -f '{{.GraphDriver.Data.UpperDir}}' keep)
+	[ "$upper" = "$TMPDIR/hutch-$(id -u)/local/$(ls "$TMPDIR/hutch-$(id -u)/local")/$id/upper" ]
+	[ "$(cat "$upper/made")" = kept ]
+	[ "$(stat -c %a "$TMPDIR/hutch-$(id -u)")" = 700 ]
+	[ -f "$HUTCH_ROOT/containers/$id/config.json" ]
+	[ ! -e "$HUTCH_ROOT/containers/$id/upper" ]
+	# A second start finds its changes.
+	run "$HUTCH" start -a keep
+	[ "$status" -eq 0 ]
+	[ "$output" = again ]
+	# A .sqsh container too: its mount point is node-local; --rm takes it.
+	"$HUTCH" save --format squashfs -o "$BATS_TEST_TMPDIR/bb.sqsh" "$REG/test/busybox:1"
+	run "$HUTCH" run --rm "$BATS_TEST_TMPDIR/bb.sqsh" sh -c 'echo x >/y; cat /y'
+	[ "$status" -eq 0 ]
+	[ "$output" = x ]
+	[ "$(local_dirs)" = "$id" ]
+	# Its changes gone (a job's TMPDIR removed): refused, never started
+	# on an empty upper.
+	"$HUTCH" unshare rm -rf "${upper%/upper}"
+	run "$HUTCH" start -a keep
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $output == *"container keep kept its changes in ${upper%/upper}, which is gone"*"remove it (hutch rm keep) and run a new one"* ]]
+	"$HUTCH" rm keep
+	[ -z "$(local_dirs)" ]
+	# Made on another host: refused there; rm keeps the other host's
+	# directory (a warning), prune on its own host sweeps it.
+	"$HUTCH" create --name far "$REG/test/busybox:1" true >/dev/null
+	id=$("$HUTCH" inspect -f '{{.Id}}' far)
+	sed -i 's/"LocalHost": "[^"]*"/"LocalHost": "node-elsewhere"/' "$HUTCH_ROOT/containers/$id/config.json"
+	grep -q '"LocalHost": "node-elsewhere"' "$HUTCH_ROOT/containers/$id/config.json"
+	run "$HUTCH" start far
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $output == *"container far keeps its changes on the local disk of node-elsewhere"*"start it there, or remove it (hutch rm far)"* ]]
+	run "$HUTCH" rm far
+	[ "$status" -eq 0 ]
+	[[ $output == *"container far's changes stay on the local disk of node-elsewhere"*"'hutch system prune' there removes them"* ]]
+	[ "$(local_dirs)" = "$id" ]
+	run "$HUTCH" system prune -f
+	[ "$status" -eq 0 ]
+	[ -z "$(local_dirs)" ]
+	# Without the shared filesystem, nothing goes there.
+	unset HUTCH_TEST_FSTYPE
+	"$HUTCH" run --rm "$REG/test/busybox:1" true
+	"$HUTCH" create --name near "$REG/test/busybox:1" true >/dev/null
+	[ -z "$(local_dirs)" ]
+	[ -d "$HUTCH_ROOT/containers/$("$HUTCH" inspect -f '{{.Id}}' near)/upper" ]
+}
+
 @test "import and load in squashfs form: one file per image, no layers left" {
 	HUTCH_IMAGE_FORMAT=squashfs "$HUTCH" import "$IMG/base" imp:1 >/dev/null
 	[ -f "$(the_sqsh docker.io/library/imp:1)" ]
