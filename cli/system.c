@@ -96,7 +96,7 @@ static int prune(struct img_store *s, const struct system_opts *o,
 	cleanup_strv char **chains = NULL;
 	cleanup_strv char **damaged = NULL;
 	size_t nc = 0, ni = 0, nd = 0, removed_c = 0, removed_i = 0, kept = 0;
-	size_t removed_v = 0;
+	size_t removed_v = 0, removed_sv = 0;
 	int ret = ctr_container_list(&cs, &nc, err);
 
 	/* What a crash or a partial rm -rf left of containers. */
@@ -138,6 +138,8 @@ static int prune(struct img_store *s, const struct system_opts *o,
 	free(imgs);
 	if (ret == 0)
 		ret = img_gc(s, NULL, chains, &gc, err);
+	if (ret == 0)
+		ret = img_squashfs_prune_verified(s, &removed_sv, err);
 	if (ret == 0) {
 		cleanup_free char *cache =
 			cmn_strdup_printf("%s/build-cache", img_store_root(s));
@@ -149,6 +151,9 @@ static int prune(struct img_store *s, const struct system_opts *o,
 			printf("RUN --mount=type=cache directories are in use by a running build: kept\n");
 		ret = mounts < 0 ? mounts : 0;
 		printf("Deleted containers: %zu\n", removed_c);
+		if (removed_sv)
+			printf("Deleted squashfs verifications of files gone: %zu\n",
+			       removed_sv);
 		if (o->volumes)
 			printf("Deleted volumes: %zu\n", removed_v);
 		printf("Deleted images: %zu\nDeleted layers: %llu\nDeleted squashfs files: %llu\nTotal reclaimed space: %llu bytes of blobs and squashfs files\n",

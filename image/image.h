@@ -348,6 +348,16 @@ bool img_is_squashfs(int fd);
 bool img_squashfs_path(const char *arg);
 
 /**
+ * img_squashfs_prune_verified() - run `hutch-squashfs prune-verified` on
+ * the store's squashfs-verified/: entries of .sqsh files that are gone or
+ * replaced, and lock files nobody holds without an entry, removed (none
+ * when the helper is not installed)
+ * Return: 0 with *@n set, or -errno with @err.
+ */
+int img_squashfs_prune_verified(struct img_store *s, size_t *n,
+				struct hutch_err *err);
+
+/**
  * img_squashfs_image() - the .sqsh file @path as an image without layers:
  * its config (from the file's document; the digest is checked when it is
  * mounted) and an id, the config's digest. Free with img_image_free().

@@ -320,6 +320,33 @@ bool img_squashfs_path(const char *arg)
 	       img_is_squashfs(fd);
 }
 
+int img_squashfs_prune_verified(struct img_store *s, size_t *n,
+				struct hutch_err *err)
+{
+	cleanup_free char *helper = NULL;
+	cleanup_free char *dir =
+		cmn_strdup_printf("%s/squashfs-verified", s->root);
+	char *argv[] = { NULL, "prune-verified", dir, NULL };
+	struct helper_job j = { .argv = argv, .want_output = true };
+	struct stat st;
+	int ret;
+
+	*n = 0;
+	if (!dir)
+		return cmn_err_set(err, ENOMEM, "prune");
+	/* Nothing to prune, or nothing that could have made it. */
+	if (stat(dir, &st) < 0 ||
+	    sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper, NULL) <
+		    0)
+		return 0;
+	argv[0] = helper;
+	ret = run_helper(&j, err);
+	if (ret == 0)
+		*n = strtoul(j.output, NULL, 10);
+	free(j.output);
+	return ret;
+}
+
 int img_squashfs_image(const char *path, struct img_image **out,
 		       struct hutch_err *err)
 {

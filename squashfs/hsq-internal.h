@@ -137,6 +137,15 @@ int hsq_verify_cached(int fd, const char *what, const char *cache,
 
 #define HSQ_SETTLE_S 2
 
+/**
+ * hsq_verified_prune() - remove the entries of the verified cache @dir
+ * whose file is gone or is another file now, and the lock files without
+ * an entry, each only while nobody holds its lock (verified.c)
+ * Return: 0 with *@removed set (files of entries and orphan locks), or
+ * -errno with @err.
+ */
+int hsq_verified_prune(const char *dir, size_t *removed, struct hutch_err *err);
+
 /** hsq_read_document() - the JSON document of the .sqsh on @fd, the footer
  * checked but not the digest (owned, NUL-terminated). */
 int hsq_read_document(int fd, const char *what, char **doc,

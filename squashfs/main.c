@@ -52,6 +52,7 @@ static int usage(void)
 		"       hutch-squashfs verify FILE\n"
 		"       hutch-squashfs config FILE\n"
 		"       hutch-squashfs unpack FILE DIR\n"
+		"       hutch-squashfs prune-verified DIR\n"
 		"       hutch-squashfs mount [--ready-fd=N] [--exit-with-mntns] [--verified-cache=DIR] FILE DIR\n"
 		"       hutch-squashfs --version\n");
 	return 125;
@@ -216,6 +217,20 @@ static int serve(int argc, char **argv)
 	return ret < 0 ? fail(&err, ret, ret == -EINVAL ? 1 : 125) : 0;
 }
 
+/* prune-verified DIR: the verified cache's stale entries gone; prints how
+ * many. */
+static int prune_verified(const char *dir)
+{
+	struct hutch_err err = { 0 };
+	size_t n = 0;
+	int ret = hsq_verified_prune(dir, &n, &err);
+
+	if (ret < 0)
+		return fail(&err, ret, 125);
+	printf("%zu\n", n);
+	return fflush(stdout) == 0 ? 0 : 125;
+}
+
 /* What reads an untrusted file gets 1 GiB of data: libsquashfs allocates
  * an xattr value as large as the file says (up to 4 GiB) before reading
  * it, and such a file must fail with ENOMEM, not take the node's memory.
@@ -249,5 +264,7 @@ int main(int argc, char **argv)
 		return config(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "unpack"))
 		return verify(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "prune-verified"))
+		return prune_verified(argv[2]);
 	return usage();
 }

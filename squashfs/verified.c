@@ -9,11 +9,17 @@
  *
  *   hutch-squashfs-verified1 DEV INO SIZE MTIME CTIME DIGEST
  *
- * (times in ns, DIGEST the footer's sha256 in hex). A later mount whose
- * fstat() of its open descriptor and footer give the same line does not
- * read the file again. Any other line (a different file at that inode, a
- * changed size or time, a rewritten footer) verifies again and replaces
- * the entry.
+ * (times in ns, DIGEST the footer's sha256 in hex), then " PATH", the
+ * file's absolute path when it has no newline: a hint for pruning only,
+ * never compared (the same file reached by another path is the same
+ * file). A later mount whose fstat() of its open descriptor and footer
+ * give the same line does not read the file again. Any other line (a
+ * different file at that inode, a changed size or time, a rewritten
+ * footer) verifies again and replaces the entry. `hutch system prune`
+ * runs `hutch-squashfs prune-verified DIR` (hsq_verified_prune()), which
+ * removes the entries whose PATH is gone or is another file now, and lock
+ * files nobody holds that have no entry; an entry without a PATH (written
+ * before PATH was) stays.
  *
  * Why the stat tuple is enough: every change of a file's data or
  * metadata sets its ctime to the current time, and ctime cannot be set
@@ -43,6 +49,7 @@
  * not against someone who rewrites the footer too.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,6 +79,27 @@ static void entry_line(const struct stat *st, const struct hsq_footer *f,
 		(long long)st->st_size, (long long)st->st_mtim.tv_sec,
 		st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
 		st->st_ctim.tv_nsec, hex);
+}
+
+/* Does the entry @old say what @key (entry_line()'s) says, whatever path
+ * follows? */
+static bool same_entry(const char *old, const char *key)
+{
+	size_t n = strlen(key) - 1; /* without its newline */
+
+	return old && !strncmp(old, key, n) &&
+	       (old[n] == '\n' || old[n] == ' ');
+}
+
+/* @key with the absolute path of @what (" PATH\n") when it has one
+ * without a newline (owned; @key itself when not). */
+static char *with_path(const char *key, const char *what)
+{
+	cleanup_free char *real = realpath(what, NULL);
+
+	if (!real || strchr(real, '\n'))
+		return strdup(key);
+	return cmn_strdup_printf("%.*s %s\n", (int)strlen(key) - 1, key, real);
 }
 
 static bool same_stat(const struct stat *a, const struct stat *b)
@@ -140,7 +168,7 @@ int hsq_verify_cached(int fd, const char *what, const char *cache,
 	if (!path)
 		return cmn_err_set(err, ENOMEM, "%s", what);
 	old = cmn_read_fileat(AT_FDCWD, path, ENTRY_MAX, &len);
-	if (old && !strcmp(old, line)) {
+	if (same_entry(old, line)) {
 		cmn_debug("%s: verified before (%s), not read again", what,
 			  path);
 		return 0;
@@ -157,7 +185,7 @@ int hsq_verify_cached(int fd, const char *what, const char *cache,
 		if (lock >= 0 && flock(lock, LOCK_EX) == 0) {
 			free(old);
 			old = cmn_read_fileat(AT_FDCWD, path, ENTRY_MAX, &len);
-			if (old && !strcmp(old, line)) {
+			if (same_entry(old, line)) {
 				cmn_debug("%s: verified meanwhile (%s)", what,
 					  path);
 				return 0;
@@ -172,7 +200,109 @@ int hsq_verify_cached(int fd, const char *what, const char *cache,
 	else if (before.st_ctim.tv_sec > now.tv_sec - HSQ_SETTLE_S)
 		cmn_debug("%s changed less than %d s ago: not remembered", what,
 			  HSQ_SETTLE_S);
-	else
-		remember(cache, name, line);
+	else {
+		cleanup_free char *entry = with_path(line, what);
+
+		remember(cache, name, entry ? entry : line);
+	}
+	return 0;
+}
+
+/* Remove @dir/@name when nobody holds its lock @dir/@name.lock (nor
+ * waits for it), and the lock with it. */
+static bool drop_entry(const char *dir, const char *name)
+{
+	cleanup_free char *path = cmn_strdup_printf("%s/%s", dir, name);
+	cleanup_free char *lp = cmn_strdup_printf("%s/%s.lock", dir, name);
+	cleanup_close int lock = -1;
+
+	if (!path || !lp)
+		return false;
+	lock = open(lp, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0)
+		return false;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return false;
+	if (lock >= 0)
+		unlink(lp);
+	return true;
+}
+
+/* Remove the lock @name (in @dfd) of the entry @entry that is not there,
+ * when nobody holds it. A verifier that opened it and has not yet locked
+ * it then locks a removed file: another may verify beside it, which costs
+ * a read, never a wrong answer. */
+static bool drop_lock(int dfd, const char *name, const char *entry)
+{
+	cleanup_close int lock =
+		openat(dfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+
+	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0 ||
+	    fstatat(dfd, entry, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT)
+		return false;
+	return unlinkat(dfd, name, 0) == 0;
+}
+
+/* Is the entry @text stale: its PATH gone, or another file (device and
+ * inode) now? An entry without a PATH is not. */
+static bool stale(const char *text)
+{
+	unsigned long long dev, ino;
+	struct stat st;
+	char *nl, *path;
+	int pos = 0, e;
+	bool gone;
+
+	if (sscanf(text, "hutch-squashfs-verified1 %llu %llu %*s %*s %*s %*s%n",
+		   &dev, &ino, &pos) != 2 ||
+	    pos <= 0 || text[pos] != ' ')
+		return false;
+	path = strdup(text + pos + 1);
+	if (!path)
+		return false;
+	if ((nl = strchr(path, '\n')))
+		*nl = '\0';
+	gone = *path == '/' && stat(path, &st) < 0;
+	e = errno;
+	if (*path != '/' || (gone && e != ENOENT)) {
+		free(path);
+		return false; /* cannot tell */
+	}
+	free(path);
+	return gone || (unsigned long long)st.st_dev != dev ||
+	       (unsigned long long)st.st_ino != ino;
+}
+
+int hsq_verified_prune(const char *dir, size_t *removed, struct hutch_err *err)
+{
+	cleanup_dir DIR *d = opendir(dir);
+	struct dirent *de;
+
+	*removed = 0;
+	if (!d)
+		return errno == ENOENT
+			       ? 0
+			       : cmn_err_set(err, errno, "cannot list %s", dir);
+	while ((de = readdir(d))) {
+		cleanup_free char *text = NULL;
+		cleanup_free char *entry = NULL;
+		const char *dot = strrchr(de->d_name, '.');
+
+		if (de->d_name[0] == '.')
+			continue;
+		/* A lock without its entry: a verification that failed or
+		 * was killed. */
+		if (dot && !strcmp(dot, ".lock")) {
+			entry = strndup(de->d_name, (size_t)(dot - de->d_name));
+			if (entry && drop_lock(dirfd(d), de->d_name, entry))
+				(*removed)++;
+			continue;
+		}
+		text = cmn_read_fileat(dirfd(d), de->d_name, ENTRY_MAX, NULL);
+		if (text && stale(text) && drop_entry(dir, de->d_name))
+			(*removed)++;
+	}
 	return 0;
 }

@@ -239,7 +239,7 @@ settle() {
 	[ "$output" = three ]
 	# Remembered: the stat tuple and the footer's digest.
 	digest=$(tail -c 32 "$F" | od -An -tx1 | tr -d ' \n')
-	grep -q " $(stat -c %s "$F") .* $digest\$" "$E"
+	grep -q " $(stat -c %s "$F") .* $digest $(realpath "$F")\$" "$E"
 	ino=$(stat -c %i "$E")
 	# Unchanged: not verified again (a verification writes a new entry
 	# by tmp+rename, a new inode), and the entry is not rewritten.
@@ -259,6 +259,52 @@ settle() {
 	run "$HUTCH" run --rm "$F" true
 	[ "$status" -eq 125 ]
 	wait_for 10 no_sqsh_left "$F"
+}
+
+@test "system prune forgets the verifications of .sqsh files gone or replaced, and keeps the others" {
+	local f
+	for f in live replaced gone; do
+		cp "$BATS_FILE_TMPDIR/lay.sqsh" "$BATS_TEST_TMPDIR/$f.sqsh"
+	done
+	for f in live replaced gone; do settle "$BATS_TEST_TMPDIR/$f.sqsh"; done
+	for f in live replaced gone; do
+		run "$HUTCH" run --rm "$BATS_TEST_TMPDIR/$f.sqsh"
+		[ "$output" = three ]
+	done
+	L=$(entry "$BATS_TEST_TMPDIR/live.sqsh")
+	R=$(entry "$BATS_TEST_TMPDIR/replaced.sqsh")
+	G=$(entry "$BATS_TEST_TMPDIR/gone.sqsh")
+	grep -q " $BATS_TEST_TMPDIR/live.sqsh\$" "$L"
+	[ -e "$R" ] && [ -e "$G" ]
+	# Another file under the same name; a file removed.
+	cp "$BATS_TEST_TMPDIR/replaced.sqsh" "$BATS_TEST_TMPDIR/new.sqsh"
+	mv "$BATS_TEST_TMPDIR/new.sqsh" "$BATS_TEST_TMPDIR/replaced.sqsh"
+	rm "$BATS_TEST_TMPDIR/gone.sqsh"
+	# An entry without a path (the form before paths): kept. A lock
+	# without an entry: removed, unless someone holds it.
+	D=$HUTCH_ROOT/squashfs-verified
+	printf 'hutch-squashfs-verified1 1 2 3 4 5 00ff\n' >"$D/1-2"
+	: >"$D/f0-f0.lock"
+	exec 9>"$D/e0-e0.lock"
+	flock 9
+	run "$HUTCH" system prune -f
+	exec 9>&-
+	[ "$status" -eq 0 ]
+	[[ $output == *"Deleted squashfs verifications of files gone: 3"* ]]
+	[ -e "$L" ] && [ -e "$D/1-2" ] && [ -e "$D/e0-e0.lock" ]
+	[ ! -e "$R" ] && [ ! -e "$G" ] && [ ! -e "$D/f0-f0.lock" ]
+	[ ! -e "$G.lock" ]
+	# The live one is still trusted: not verified again.
+	ino=$(stat -c %i "$L")
+	run "$HUTCH" run --rm "$BATS_TEST_TMPDIR/live.sqsh"
+	[ "$output" = three ]
+	[ "$(stat -c %i "$L")" = "$ino" ]
+	# The lock once let go goes too; then nothing more to forget.
+	run "$HUTCH" system prune -f
+	[[ $output == *"Deleted squashfs verifications of files gone: 1"* ]]
+	[ ! -e "$D/e0-e0.lock" ] && [ -e "$L" ]
+	run "$HUTCH" system prune -f
+	[[ $output != *"verifications"* ]]
 }
 
 # blocked_on FILE: a process waits in flock(2) for FILE (/proc/locks marks
