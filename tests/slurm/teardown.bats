@@ -110,10 +110,15 @@ sqsh_words() {
 	SQSH=$BATS_TEST_TMPDIR/img.sqsh
 	"$HUTCH" import "$R" sqt:1 >/dev/null
 	"$HUTCH" save --format squashfs -o "$SQSH" sqt:1
+	# The kept one and the SIGKILLed one as with a store on a shared
+	# filesystem (the seam): their upper dirs in the job's TMPDIR.
+	local T=$BATS_TEST_TMPDIR/jobtmp
+	mkdir "$T"
+	local shared="env HUTCH_TEST_FSTYPE=nfs TMPDIR=$T"
 	job_script "$BATS_TEST_TMPDIR/child.sh" "$(sqsh_words q-child --rm)"
 	job_script "$BATS_TEST_TMPDIR/srun.sh" "srun $(sqsh_words q-srun --rm)"
-	job_script "$BATS_TEST_TMPDIR/kept.sh" "$(sqsh_words q-kept)"
-	job_script "$BATS_TEST_TMPDIR/kill.sh" "$(sqsh_words q-kill --rm)"
+	job_script "$BATS_TEST_TMPDIR/kept.sh" "$shared $(sqsh_words q-kept)"
+	job_script "$BATS_TEST_TMPDIR/kill.sh" "$shared $(sqsh_words q-kill --rm)"
 	ids=() shapes=(child srun kept kill)
 	for s in "${shapes[@]}"; do
 		ids+=("$(submit "$BATS_TEST_TMPDIR/$s.sh")")
@@ -133,6 +138,9 @@ sqsh_words() {
 	"$HUTCH" rm q-kept >/dev/null
 	assert_nothing_left "$BATS_TEST_TMPDIR"
 	[ -z "$(pgrep -u "$(id -u)" -f "hutch-squashfs .*$SQSH")" ]
+	# They had node-local directories; none is left.
+	[ -d "$T/hutch-$(id -u)/local" ]
+	[ -z "$(ls -A "$T/hutch-$(id -u)/local/"*/)" ]
 }
 
 @test "run -d in a job: the container ends with the job, its port goes, --rm removes its record, the kept one can be removed" {
