@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "common/json-cleanup.h"
 #include "container/container.h"
 
 /** ctr_config_json() - @c as a JSON object (new reference), NULL on
@@ -13,13 +14,6 @@
 json_t *ctr_config_json(const struct sbx_config *c);
 /** ctr_config_from_json() - the inverse; -EINVAL for a damaged record. */
 int ctr_config_from_json(const json_t *j, struct sbx_config *c);
-
-static inline void ctr_json_decrefp(json_t **j)
-{
-	if (*j)
-		json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(ctr_json_decrefp)))
 
 int64_t ctr_now_ns(void);
 

@@ -28,15 +28,9 @@
 
 #include "image/registry-internal.h"
 #include "image/store-internal.h"
+#include "common/json-cleanup.h"
 
 #define BUF_SIZE (256 * 1024)
-
-static void json_decref_p(json_t **j)
-{
-	if (*j)
-		json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(json_decref_p)))
 
 /* ---- writing -------------------------------------------------------------------- */
 

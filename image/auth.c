@@ -32,15 +32,9 @@
 #include <unistd.h>
 
 #include "image/registry-internal.h"
+#include "common/json-cleanup.h"
 
 #define AUTH_FILE_MAX (4u << 20)
-
-static void json_decref_p(json_t **j)
-{
-	if (*j)
-		json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(json_decref_p)))
 
 char *reg_base64_encode(const void *data, size_t len)
 {

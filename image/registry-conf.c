@@ -36,15 +36,9 @@
 #include <string.h>
 
 #include "image/registry-internal.h"
+#include "common/json-cleanup.h"
 
 #define CONF_MAX (1u << 20)
-
-static void json_decref_p(json_t **j)
-{
-	if (*j)
-		json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(json_decref_p)))
 
 char *reg_conf_path(void)
 {

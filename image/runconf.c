@@ -13,13 +13,7 @@
 
 #include "image/store-internal.h"
 #include "sandbox/sandbox.h"
-
-static void json_decref_p(json_t **j)
-{
-	if (*j)
-		json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(json_decref_p)))
+#include "common/json-cleanup.h"
 
 /* Append the strings of a JSON array (skipping non-strings) to @v. */
 static int push_array(char ***v, const json_t *arr)

@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "sandbox/sandbox-internal.h"
+#include "common/json-cleanup.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -103,8 +104,6 @@ static void ctx_releasep(scmp_filter_ctx *ctx)
 }
 
 #define cleanup_ctx __attribute__((cleanup(ctx_releasep)))
-/* jansson's own releaser, the one behind its json_auto_t */
-#define cleanup_json __attribute__((cleanup(json_decrefp)))
 
 /* ---- the default profile ------------------------------------------------ */
 
