@@ -82,11 +82,13 @@ static int load_squashfs(struct img_store *s, struct load_opts *o,
 	struct img_digest id;
 	struct img_ref ref;
 	char *name = NULL;
-	int ret = img_load_squashfs(s, o->input, NULL, NULL, &name, &id, err);
+	/* A store of squashfs files keeps the file as it is (nothing
+	 * unpacked and packed again, its history kept); a store of layers
+	 * unpacks it into one. */
+	int ret = squashfs ? img_adopt_squashfs(s, o->input, &name, &id, err)
+			   : img_load_squashfs(s, o->input, NULL, NULL, &name,
+					       &id, err);
 
-	/* In a store of squashfs files, packed before it is named. */
-	if (ret == 0 && squashfs && img_image_made(s, &id))
-		ret = img_image_pack(s, &id, false, err);
 	if (ret == 0 && name && img_ref_parse(name, &ref, err) == 0) {
 		ret = img_tag(s, &ref, &id, err);
 		img_ref_free(&ref);

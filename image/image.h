@@ -366,6 +366,18 @@ int img_squashfs_image(const char *path, struct img_image **out,
 		       struct hutch_err *err);
 
 /**
+ * img_adopt_squashfs() - a store of squashfs files takes the .sqsh file
+ * @path as it is: copied into squashfs-images/, the copy verified (digest
+ * and whole tree), recorded with the file's whole image config (history
+ * and all) and no layers. Nothing is unpacked or packed again.
+ * @name: set to the name the file was saved under, or NULL (owned)
+ * @id:   set to the image's id, the digest of its config as `run FILE`
+ *        gives it; an image already in the store keeps its form
+ */
+int img_adopt_squashfs(struct img_store *s, const char *path, char **name,
+		       struct img_digest *id, struct hutch_err *err);
+
+/**
  * img_load_squashfs() - verify the .sqsh file @path (digest and whole
  * tree) and make a one-layer image of it
  * @config:  JSON for the config's "config" (NULL: the file's own)

@@ -19,15 +19,9 @@
 #include <unistd.h>
 
 #include "image/store-internal.h"
+#include "common/json-cleanup.h"
 
 #define MAX_JSON (16 << 20)
-
-static void json_decref_p(json_t **j)
-{
-	if (*j)
-		json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(json_decref_p)))
 
 static const char *jstr(const json_t *obj, const char *key)
 {
@@ -274,6 +268,53 @@ int store_record_squashfs(struct img_store *s, const struct img_digest *id,
 	    (layers_kept &&
 	     json_object_set_new(rec, "layersKept", json_true()) < 0))
 		return cmn_err_set(err, ENOMEM, "image record");
+	return write_record(s, id, rec, err);
+}
+
+int store_record_adopted(struct img_store *s, const struct img_digest *id,
+			 const char *config, uint64_t size,
+			 struct hutch_err *err)
+{
+	cleanup_json json_t *cfg = json_loads(config, 0, NULL);
+	cleanup_json json_t *m = NULL;
+	cleanup_json json_t *rec = NULL;
+	cleanup_free char *text = NULL;
+	struct img_digest cd, md;
+	char c[72], d[72];
+	struct img_digest *more;
+	int ret = img_blob_put(s, config, strlen(config), id, &cd, err);
+
+	if (ret < 0)
+		return ret;
+	/* Its layers are not in the store: the manifest lists none, and the
+	 * config's diff_ids say what the file was made from. */
+	m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:[]}", "schemaVersion", 2,
+		      "mediaType", "application/vnd.oci.image.manifest.v1+json",
+		      "config", "mediaType",
+		      "application/vnd.oci.image.config.v1+json", "digest",
+		      img_digest_str(&cd, c), "size",
+		      (json_int_t)strlen(config), "layers");
+	text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	if (!text)
+		return cmn_err_set(err, ENOMEM, "manifest");
+	ret = img_blob_put(s, text, strlen(text), NULL, &md, err);
+	if (ret < 0)
+		return ret;
+	rec = json_pack(
+		"{s:s,s:s,s:s,s:[],s:I,s:I,s:s,s:I}", "id",
+		img_digest_str(id, c), "manifest", img_digest_str(&md, d),
+		"manifestType", "application/vnd.oci.image.manifest.v1+json",
+		"layers", "created",
+		(json_int_t)parse_created(cfg ? jstr(cfg, "created") : NULL),
+		"size", (json_int_t)size, "form", "squashfs", "squashfsSize",
+		(json_int_t)size);
+	if (!rec)
+		return cmn_err_set(err, ENOMEM, "image record");
+	more = realloc(s->made, (s->n_made + 1) * sizeof(*more));
+	if (!more)
+		return cmn_err_set(err, ENOMEM, "image record");
+	s->made = more;
+	s->made[s->n_made++] = *id;
 	return write_record(s, id, rec, err);
 }
 

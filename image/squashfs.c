@@ -34,6 +34,7 @@
 #include "image/image.h"
 #include "image/store-internal.h"
 #include "sandbox/sandbox.h"
+#include "common/json-cleanup.h"
 
 extern char **environ;
 
@@ -439,28 +440,6 @@ int img_load_squashfs(struct img_store *s, const char *path, const char *config,
 	return ret;
 }
 
-/* ---- the store's squashfs form -------------------------------------------- */
-
-int img_store_format(struct img_store *s, bool *squashfs, struct hutch_err *err)
-{
-	return sbx_image_format(s->root, squashfs, NULL, err);
-}
-
-int store_squashfs_verify(const char *path, struct hutch_err *err)
-{
-	cleanup_free char *helper = NULL;
-	char *argv[] = { NULL, "verify", (char *)path, NULL };
-	struct helper_job j = { .argv = argv, .want_output = true };
-	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
-				  err);
-
-	argv[0] = helper;
-	if (ret == 0)
-		ret = run_helper(&j, err);
-	free(j.output);
-	return ret;
-}
-
 /* fsync the file @path (relative to the root); @size set to its size. */
 static int sync_file(struct img_store *s, const char *path, uint64_t *size)
 {
@@ -481,6 +460,121 @@ static void sync_dir(struct img_store *s, const char *dir)
 
 	if (fd >= 0)
 		fsync(fd);
+}
+
+/* @err's message about the file @from, told of @to (the user's file, not
+ * the store's copy of it). */
+static void rename_in_msg(struct hutch_err *err, const char *from,
+			  const char *to)
+{
+	char *at = err ? strstr(err->msg, from) : NULL;
+	char rest[sizeof(err->msg)];
+
+	if (!at)
+		return;
+	snprintf(rest, sizeof(rest), "%s", at + strlen(from));
+	snprintf(at, sizeof(err->msg) - (size_t)(at - err->msg), "%s%s", to,
+		 rest);
+}
+
+int img_adopt_squashfs(struct img_store *s, const char *path, char **name,
+		       struct img_digest *id, struct hutch_err *err)
+{
+	cleanup_free char *helper = NULL, *abs = NULL, *cfg = NULL;
+	char *argv[] = { NULL, "verify", NULL, NULL };
+	struct helper_job j = { .argv = argv, .want_output = true };
+	cleanup_json json_t *doc = NULL;
+	char tmp[96], final[128], rec[96];
+	uint64_t size = 0;
+	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
+				  err);
+
+	*name = NULL;
+	argv[0] = helper;
+	if (ret == 0 && store_tmp_name(tmp, ".sqsh") < 0)
+		ret = cmn_err_set(err, EIO, "cannot name a temporary file");
+	if (ret == 0 && !(abs = cmn_strdup_printf("%s/%s", s->root, tmp)))
+		ret = cmn_err_set(err, ENOMEM, "load");
+	/* The copy is what is verified and kept: a file changed after its
+	 * check could not slip in. */
+	if (ret == 0)
+		ret = copy_file(path, abs, err);
+	if (ret == 0 && (ret = sync_file(s, tmp, &size)) < 0)
+		cmn_err_set(err, -ret, "cannot write %s", abs);
+	argv[2] = abs;
+	if (ret == 0 && (ret = run_helper(&j, err)) < 0)
+		rename_in_msg(err, abs, path);
+	if (ret == 0 && !(doc = json_loads(j.output, 0, NULL)))
+		ret = cmn_err_msg(err, EINVAL, "%s: its document is not JSON",
+				  path);
+	free(j.output);
+	if (ret == 0 && !json_is_object(json_object_get(doc, "config")))
+		ret = cmn_err_msg(
+			err, EINVAL,
+			"%s has no image config; save it again with hutch save --format squashfs",
+			path);
+	/* The id `run FILE` gives it (img_squashfs_image()). */
+	if (ret == 0 && !(cfg = json_dumps(json_object_get(doc, "config"),
+					   JSON_SORT_KEYS | JSON_COMPACT)))
+		ret = cmn_err_set(err, ENOMEM, "load");
+	if (ret == 0 && (ret = img_sha256_buf(cfg, strlen(cfg), id)) < 0)
+		cmn_err_set(err, -ret, "%s", path);
+	if (ret == 0 && (ret = store_hold(s, STORE_HOLD_IMAGE, id)) == -ENOENT)
+		ret = 0;
+	if (ret < 0 && !err->code)
+		cmn_err_set(err, -ret, "cannot protect image %s", id->hex);
+	snprintf(rec, sizeof(rec), "images/%s.json", ret == 0 ? id->hex : "");
+	snprintf(final, sizeof(final), STORE_SQSH_DIR "/%s.sqsh",
+		 ret == 0 ? id->hex : "");
+	/* In the store already, in either form: it stays as it is. */
+	if (ret == 0 && faccessat(s->rootfd, rec, F_OK, 0) == 0) {
+		unlinkat(s->rootfd, tmp, 0);
+		abs[0] = '\0';
+	} else if (ret == 0) {
+		if (mkdirat(s->rootfd, STORE_SQSH_DIR, 0700) < 0 &&
+		    errno != EEXIST)
+			ret = cmn_err_set(err, errno,
+					  "cannot create %s/" STORE_SQSH_DIR,
+					  s->root);
+		if (ret == 0 && renameat(s->rootfd, tmp, s->rootfd, final) < 0)
+			ret = cmn_err_set(err, errno,
+					  "cannot move %s into place", abs);
+		if (ret == 0) {
+			abs[0] = '\0';
+			sync_dir(s, STORE_SQSH_DIR);
+			ret = store_record_adopted(s, id, cfg, size, err);
+			if (ret < 0)
+				unlinkat(s->rootfd, final, 0);
+		}
+	}
+	if (ret < 0 && abs && *abs)
+		unlinkat(s->rootfd, tmp, 0);
+	if (ret == 0 && json_is_string(json_object_get(doc, "name")) &&
+	    !(*name = strdup(json_string_value(json_object_get(doc, "name")))))
+		ret = cmn_err_set(err, ENOMEM, "load");
+	return ret;
+}
+
+/* ---- the store's squashfs form -------------------------------------------- */
+
+int img_store_format(struct img_store *s, bool *squashfs, struct hutch_err *err)
+{
+	return sbx_image_format(s->root, squashfs, NULL, err);
+}
+
+int store_squashfs_verify(const char *path, struct hutch_err *err)
+{
+	cleanup_free char *helper = NULL;
+	char *argv[] = { NULL, "verify", (char *)path, NULL };
+	struct helper_job j = { .argv = argv, .want_output = true };
+	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
+				  err);
+
+	argv[0] = helper;
+	if (ret == 0)
+		ret = run_helper(&j, err);
+	free(j.output);
+	return ret;
 }
 
 /* Its layers and layer blobs, unless something else uses them. */

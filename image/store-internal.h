@@ -106,6 +106,15 @@ int store_record_squashfs(struct img_store *s, const struct img_digest *id,
 			  uint64_t size, bool layers_kept,
 			  struct hutch_err *err);
 
+/**
+ * store_record_adopted() - record image @id, config @config (stored as a
+ * blob; @id is its digest), kept only as the file squashfs-images/<id>.sqsh
+ * of @size bytes, already in place: no layers, a manifest made for it.
+ */
+int store_record_adopted(struct img_store *s, const struct img_digest *id,
+			 const char *config, uint64_t size,
+			 struct hutch_err *err);
+
 /** store_squashfs_verify() - check the digest and tree of the .sqsh file
  * @path with hutch-squashfs; 0 or -errno with @err saying what is wrong. */
 int store_squashfs_verify(const char *path, struct hutch_err *err);

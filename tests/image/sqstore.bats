@@ -312,6 +312,44 @@ local_dirs() {
 	store_consistent
 }
 
+@test "load of a .sqsh in squashfs form keeps the file as it is: the same bytes, its whole config, the id run FILE gives; a second load adds nothing" {
+	HUTCH_IMAGE_FORMAT=layers "$HUTCH" pull -q "$REG/test/layered:1"
+	"$HUTCH" save --format squashfs -o "$BATS_TEST_TMPDIR/l.sqsh" "$REG/test/layered:1"
+	# Its whole config: the layers it was made of, not one layer that a
+	# load unpacking it would make.
+	rootfs=$("$HUTCH" inspect -f '{{json .RootFS}}' "$REG/test/layered:1")
+	[ "$(jq '.diff_ids | length' <<<"$rootfs")" -ge 2 ]
+	"$HUTCH" rmi "$REG/test/layered:1" >/dev/null
+	cid=$("$HUTCH" create "$BATS_TEST_TMPDIR/l.sqsh" true)
+	run_id=$("$HUTCH" inspect -f '{{.Image}}' "$cid")
+	"$HUTCH" rm "$cid" >/dev/null
+	export HUTCH_IMAGE_FORMAT=squashfs
+	layers=$(ls -A "$HUTCH_ROOT/layers")
+	run "$HUTCH" load -i "$BATS_TEST_TMPDIR/l.sqsh"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Loaded image: $REG/test/layered:1" ]
+	F=$(the_sqsh "$REG/test/layered:1")
+	cmp "$F" "$BATS_TEST_TMPDIR/l.sqsh"
+	[ "$(ls -A "$HUTCH_ROOT/layers")" = "$layers" ]
+	[ "$(ref_id "$REG/test/layered:1")" = "$run_id" ]
+	[ "$("$HUTCH" inspect -f '{{json .RootFS}}' "$REG/test/layered:1" | jq -S .)" = "$(jq -S . <<<"$rootfs")" ]
+	[ "$("$HUTCH" run --rm "$REG/test/layered:1" cat /etc/app/conf)" = upper ]
+	"$HUTCH" load -i "$BATS_TEST_TMPDIR/l.sqsh" >/dev/null
+	[ "$(ls "$HUTCH_ROOT/squashfs-images" | wc -l)" -eq 1 ]
+	store_consistent
+	# A damaged one is refused and leaves nothing in the store.
+	cp "$BATS_TEST_TMPDIR/l.sqsh" "$BATS_TEST_TMPDIR/bad.sqsh"
+	printf 'X' | dd of="$BATS_TEST_TMPDIR/bad.sqsh" bs=1 seek=3000 conv=notrunc status=none
+	"$HUTCH" rmi "$REG/test/layered:1" >/dev/null
+	run "$HUTCH" load -i "$BATS_TEST_TMPDIR/bad.sqsh"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $output == *"$BATS_TEST_TMPDIR/bad.sqsh is damaged"* ]]
+	[ -z "$(ls -A "$HUTCH_ROOT/squashfs-images")" ]
+	store_tmp_empty
+	store_consistent
+}
+
 reopened_tmp_empty() {
 	"$HUTCH" images >/dev/null 2>&1
 	store_tmp_empty
