@@ -155,6 +155,12 @@ static int entry(struct archive *disk, struct archive *out,
 		return write_marker(out, dirpart, wh, st);
 	}
 	drop_overlay_xattrs(e);
+	/* The same tree, the same bytes: access and change times say when
+	 * it was read or made, not what it is (pax would record them with
+	 * any entry that needs an extended header: an xattr, a long name). */
+	archive_entry_unset_atime(e);
+	archive_entry_unset_ctime(e);
+	archive_entry_unset_birthtime(e);
 	if (archive_write_header(out, e) != ARCHIVE_OK)
 		return -EIO;
 	if (S_ISDIR(st->st_mode) && is_opaque(path))

@@ -263,6 +263,21 @@ void archive_entry_xattr_clear(struct archive_entry *a0)
 	REAL(archive, archive_entry_xattr_clear)(a0);
 }
 
+void archive_entry_unset_atime(struct archive_entry *a0)
+{
+	REAL(archive, archive_entry_unset_atime)(a0);
+}
+
+void archive_entry_unset_ctime(struct archive_entry *a0)
+{
+	REAL(archive, archive_entry_unset_ctime)(a0);
+}
+
+void archive_entry_unset_birthtime(struct archive_entry *a0)
+{
+	REAL(archive, archive_entry_unset_birthtime)(a0);
+}
+
 int archive_entry_xattr_count(struct archive_entry *a0)
 {
 	return REAL(archive, archive_entry_xattr_count)(a0);

@@ -232,18 +232,24 @@ static int make(struct reader *r, const sqfs_tree_node_t *n, int dirfd,
 				  ? strndup((const char *)ino->extra, len)
 				  : NULL;
 
+		struct timespec ts[2] = { { .tv_sec = ino->base.mod_time },
+					  { .tv_sec = ino->base.mod_time } };
+
 		if (!t || symlinkat(t, dirfd, name) < 0) {
 			free(t);
 			return cmn_err_set(r->err, t ? errno : EINVAL,
 					   "cannot make the symlink %s", name);
 		}
 		free(t);
-		return fchownat(dirfd, name, n->uid, n->gid,
-				AT_SYMLINK_NOFOLLOW) < 0 &&
-				       errno != EINVAL
-			       ? cmn_err_set(r->err, errno, "cannot chown %s",
-					     name)
-			       : 0;
+		if (fchownat(dirfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) <
+			    0 &&
+		    errno != EINVAL)
+			return cmn_err_set(r->err, errno, "cannot chown %s",
+					   name);
+		/* Its own time too, as for every other object: the same
+		 * file unpacks to the same tree, and so to the same layer. */
+		utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+		return 0;
 	}
 	case S_IFIFO:
 		if (mknodat(dirfd, name, S_IFIFO | 0600, 0) < 0)
