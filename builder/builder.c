@@ -121,22 +121,71 @@ static int pull_base(struct bld *b, const char *name, struct img_digest *id,
 static int from_squashfs(struct bld *b, struct stage *st,
 			 const struct img_image *img, struct hutch_err *err)
 {
-	struct img_layer_info flat;
-	int ret;
+	static const char what[] =
+		"hutch: the base image's tree, from its squashfs file";
+	struct img_layer_info flat = { 0 };
+	char key[65], when[BLD_WHEN_LEN], digest[65], tree[128];
+	bool empty = false;
+	int ret = 0;
 
-	bld_say(b, "Unpacking %s from its squashfs file\n", st->base);
-	ret = img_image_flat_layer(b->store, img, &flat, err);
+	/* Unpacked once per file: keyed by the file's own digest, which
+	 * binds the tree, not by the image id (a config's digest: a file
+	 * made to carry another image's config must not borrow its tree).
+	 * The unpacked tree keeps every time of the file, so the same file
+	 * makes the same layer. */
+	if (img_squashfs_digest(img->squashfs, digest) < 0)
+		digest[0] = '\0';
+	snprintf(tree, sizeof(tree), "hutch: the tree of sha256:%s", digest);
+	if (digest[0])
+		bld_cache_key(st, tree, key);
+	else
+		key[0] = '\0';
+	if (key[0] && bld_cache_get(b, key, &flat, &empty, when) && !empty) {
+		bld_say(b, "Using the tree of %s unpacked before\n", st->base);
+	} else {
+		free(flat.media_type);
+		memset(&flat, 0, sizeof(flat));
+		bld_say(b, "Unpacking %s from its squashfs file\n", st->base);
+		ret = img_image_flat_layer(b->store, img, &flat, err);
+		if (ret == 0 && key[0]) {
+			bld_when_now(when);
+			bld_cache_put(b, key, &flat, when);
+		}
+	}
 	if (ret == 0)
 		ret = copy_layers(st, &flat, 1);
 	free(flat.media_type);
 	if (ret == 0) {
 		json_decref(st->history);
-		st->history = json_pack(
-			"[{s:s,s:s}]", "created_by",
-			"hutch: the base image's tree, from its squashfs file",
-			"comment", st->base);
+		st->history = json_pack("[{s:s,s:s}]", "created_by", what,
+					"comment", st->base);
 	}
 	return ret == -ENOMEM ? cmn_err_set(err, ENOMEM, "build") : ret;
+}
+
+/* FROM a .sqsh file, as `run` takes one (a path with a slash, or a name
+ * ending in .sqsh, that is such a file), relative to the context: the
+ * file becomes an unnamed image of the store as `load` keeps it (copied
+ * and verified, not unpacked: img_adopt_squashfs()), whose id is the
+ * digest of the file's config, the same for the same file, so that the
+ * steps' cache holds. 1: @name is no such file. */
+static int from_file(struct bld *b, const char *name, struct img_digest *id,
+		     struct hutch_err *err)
+{
+	cleanup_free char *path =
+		*name == '/' ? strdup(name)
+			     : cmn_strdup_printf("%s/%s", b->context, name);
+	char *saved = NULL;
+	int ret;
+
+	if (!path)
+		return cmn_err_set(err, ENOMEM, "FROM");
+	if (!img_squashfs_path(path))
+		return 1;
+	bld_say(b, "Taking %s into the store\n", name);
+	ret = img_adopt_squashfs(b->store, path, &saved, id, err);
+	free(saved);
+	return ret;
 }
 
 /* The stage starts as a copy of an image: its config, history, layers. */
@@ -147,8 +196,11 @@ int bld_stage_from_image(struct bld *b, struct stage *st, const char *name,
 	struct img_image *img = NULL;
 	json_t *root = NULL;
 	cleanup_strv char **env = NULL;
-	int ret = b->o->pull ? -ENOENT : img_resolve(b->store, name, &id, err);
+	int ret = from_file(b, name, &id, err);
 
+	if (ret == 1)
+		ret = b->o->pull ? -ENOENT
+				 : img_resolve(b->store, name, &id, err);
 	if (ret == -ENOENT)
 		ret = pull_base(b, name, &id, err);
 	/* Held until the build ends: a prune meanwhile leaves its layers. */

@@ -251,6 +251,10 @@ struct img_image {
 	/* In squashfs form with its layers kept: a build's step layers stay
 	 * as its cache ("layersKept"), owned by the image as in layer form. */
 	bool layers_kept;
+	/* Brought as a .sqsh file by load or FROM FILE ("adopted"): nothing
+	 * binds its tree to its config's layers, so a pull of its id makes
+	 * it again (img_adopt_squashfs()). */
+	bool adopted;
 };
 
 int img_image_load(struct img_store *s, const struct img_digest *id,
@@ -364,6 +368,14 @@ int img_squashfs_prune_verified(struct img_store *s, size_t *n,
  */
 int img_squashfs_image(const char *path, struct img_image **out,
 		       struct hutch_err *err);
+
+/**
+ * img_squashfs_digest() - the sha256 that the .sqsh file @path's footer
+ * gives for its whole content (squashfs/trailer.c: the footer's last 32
+ * bytes), in hex; read, not checked: for a file of the store, which was
+ * verified when it came in. Return: 0, or -errno.
+ */
+int img_squashfs_digest(const char *path, char hex[static 65]);
 
 /**
  * img_adopt_squashfs() - a store of squashfs files takes the .sqsh file

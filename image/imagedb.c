@@ -169,7 +169,12 @@ static bool squashfs_form(struct img_store *s, const struct img_digest *id)
 			    NULL);
 	form = rec ? jstr(rec, "form") : NULL;
 	snprintf(path, sizeof(path), STORE_SQSH_DIR "/%s.sqsh", id->hex);
+	/* One a .sqsh file brought (load, FROM FILE) does not count: its
+	 * config is the id, but nothing binds its tree to the config's
+	 * layers, so a pull of that id makes the image again from the
+	 * registry's verified layers, and replaces it. */
 	return form && !strcmp(form, "squashfs") &&
+	       !json_is_true(json_object_get(rec, "adopted")) &&
 	       faccessat(s->rootfd, path, F_OK, 0) == 0;
 }
 
@@ -308,7 +313,7 @@ int store_record_adopted(struct img_store *s, const struct img_digest *id,
 		(json_int_t)parse_created(cfg ? jstr(cfg, "created") : NULL),
 		"size", (json_int_t)size, "form", "squashfs", "squashfsSize",
 		(json_int_t)size);
-	if (!rec)
+	if (!rec || json_object_set_new(rec, "adopted", json_true()) < 0)
 		return cmn_err_set(err, ENOMEM, "image record");
 	more = realloc(s->made, (s->n_made + 1) * sizeof(*more));
 	if (!more)
@@ -516,6 +521,7 @@ static int load_record(struct img_store *s, struct img_image *img,
 			json_object_get(rec, "squashfsSize"));
 		img->layers_kept =
 			json_is_true(json_object_get(rec, "layersKept"));
+		img->adopted = json_is_true(json_object_get(rec, "adopted"));
 	}
 	return load_layers(json_object_get(rec, "layers"), img, err);
 }

@@ -920,11 +920,15 @@ int img_pull_ref(struct img_store *s, const struct img_ref *ref,
 	if (ret == 0)
 		ret = get_config(&p, err);
 	/* An image in the store already keeps its form; one in squashfs
-	 * form is not downloaded again (its layers are gone). */
+	 * form is not downloaded again (its layers are gone), unless a .sqsh
+	 * file brought it: then nothing bound its tree to these layers, and
+	 * it is made again from them, as if new. */
 	if (ret == 0) {
 		struct img_image *old = NULL;
 
 		existed = img_image_load(s, &p.cfg_digest, &old, NULL) == 0;
+		if (existed && old->adopted)
+			existed = false;
 		packed = existed && old->squashfs &&
 			 access(old->squashfs, F_OK) == 0;
 		img_image_free(old);

@@ -477,20 +477,103 @@ static void rename_in_msg(struct hutch_err *err, const char *from,
 		 rest);
 }
 
+int img_squashfs_digest(const char *path, char hex[static 65])
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned char d[32];
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size < 64 + (off_t)sizeof(d) ||
+	    pread(fd, d, sizeof(d), st.st_size - (off_t)sizeof(d)) !=
+		    (ssize_t)sizeof(d))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	return 0;
+}
+
+/* The config of the document @text (hutch-squashfs verify's or config's
+ * output) as the store keeps it, the id it gives, and the name saved in
+ * it (may be NULL). */
+static int document_id(const char *text, const char *path, char **cfg,
+		       struct img_digest *id, char **name,
+		       struct hutch_err *err)
+{
+	cleanup_json json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+	const json_t *c = json_object_get(doc, "config");
+	int ret;
+
+	*cfg = NULL;
+	*name = NULL;
+	if (!json_is_object(c))
+		return cmn_err_msg(
+			err, EINVAL,
+			"%s has no image config; save it again with hutch save --format squashfs",
+			path);
+	/* The id `run FILE` gives it (img_squashfs_image()). */
+	*cfg = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
+	if (!*cfg)
+		return cmn_err_set(err, ENOMEM, "load");
+	ret = img_sha256_buf(*cfg, strlen(*cfg), id);
+	if (ret < 0)
+		return cmn_err_set(err, -ret, "%s", path);
+	if (json_is_string(json_object_get(doc, "name")) &&
+	    !(*name = strdup(json_string_value(json_object_get(doc, "name")))))
+		return cmn_err_set(err, ENOMEM, "load");
+	return 0;
+}
+
+/* Is image @id in the store? Held from here on if so. @adopted: set to
+ * whether a .sqsh file brought it; @digest: when not NULL, true only if it
+ * is kept as a file whose footer digest is @digest (the same bytes). */
+static bool have_image(struct img_store *s, const struct img_digest *id,
+		       const char *digest, bool *adopted)
+{
+	struct img_image *img = NULL;
+	char hex[65];
+	bool have = img_image_load(s, id, &img, NULL) == 0 &&
+		    store_hold(s, STORE_HOLD_IMAGE, id) == 0;
+
+	*adopted = have && img->adopted;
+	if (have && digest)
+		have = img->squashfs &&
+		       img_squashfs_digest(img->squashfs, hex) == 0 &&
+		       !strcmp(hex, digest);
+	img_image_free(img);
+	return have;
+}
+
 int img_adopt_squashfs(struct img_store *s, const char *path, char **name,
 		       struct img_digest *id, struct hutch_err *err)
 {
 	cleanup_free char *helper = NULL, *abs = NULL, *cfg = NULL;
-	char *argv[] = { NULL, "verify", NULL, NULL };
+	char *argv[] = { NULL, "config", (char *)path, NULL };
 	struct helper_job j = { .argv = argv, .want_output = true };
-	cleanup_json json_t *doc = NULL;
-	char tmp[96], final[128], rec[96];
+	char tmp[96], final[128], digest[65];
+	bool adopted = false;
 	uint64_t size = 0;
 	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
 				  err);
 
 	*name = NULL;
 	argv[0] = helper;
+	/* The same bytes in the store already (its document and footer
+	 * read, not the rest): nothing to copy or check. */
+	if (ret == 0 && img_squashfs_digest(path, digest) == 0 &&
+	    run_helper(&j, NULL) == 0 &&
+	    document_id(j.output, path, &cfg, id, name, NULL) == 0 &&
+	    have_image(s, id, digest, &adopted)) {
+		free(j.output);
+		return 0;
+	}
+	free(j.output);
+	j.output = NULL;
+	free(*name);
+	*name = NULL;
+	free(cfg);
+	cfg = NULL;
 	if (ret == 0 && store_tmp_name(tmp, ".sqsh") < 0)
 		ret = cmn_err_set(err, EIO, "cannot name a temporary file");
 	if (ret == 0 && !(abs = cmn_strdup_printf("%s/%s", s->root, tmp)))
@@ -501,33 +584,23 @@ int img_adopt_squashfs(struct img_store *s, const char *path, char **name,
 		ret = copy_file(path, abs, err);
 	if (ret == 0 && (ret = sync_file(s, tmp, &size)) < 0)
 		cmn_err_set(err, -ret, "cannot write %s", abs);
+	argv[1] = "verify";
 	argv[2] = abs;
 	if (ret == 0 && (ret = run_helper(&j, err)) < 0)
 		rename_in_msg(err, abs, path);
-	if (ret == 0 && !(doc = json_loads(j.output, 0, NULL)))
-		ret = cmn_err_msg(err, EINVAL, "%s: its document is not JSON",
-				  path);
+	if (ret == 0)
+		ret = document_id(j.output, path, &cfg, id, name, err);
 	free(j.output);
-	if (ret == 0 && !json_is_object(json_object_get(doc, "config")))
-		ret = cmn_err_msg(
-			err, EINVAL,
-			"%s has no image config; save it again with hutch save --format squashfs",
-			path);
-	/* The id `run FILE` gives it (img_squashfs_image()). */
-	if (ret == 0 && !(cfg = json_dumps(json_object_get(doc, "config"),
-					   JSON_SORT_KEYS | JSON_COMPACT)))
-		ret = cmn_err_set(err, ENOMEM, "load");
-	if (ret == 0 && (ret = img_sha256_buf(cfg, strlen(cfg), id)) < 0)
-		cmn_err_set(err, -ret, "%s", path);
 	if (ret == 0 && (ret = store_hold(s, STORE_HOLD_IMAGE, id)) == -ENOENT)
 		ret = 0;
 	if (ret < 0 && !err->code)
 		cmn_err_set(err, -ret, "cannot protect image %s", id->hex);
-	snprintf(rec, sizeof(rec), "images/%s.json", ret == 0 ? id->hex : "");
 	snprintf(final, sizeof(final), STORE_SQSH_DIR "/%s.sqsh",
 		 ret == 0 ? id->hex : "");
-	/* In the store already, in either form: it stays as it is. */
-	if (ret == 0 && faccessat(s->rootfd, rec, F_OK, 0) == 0) {
+	/* Made from its layers (pulled, built): that one stands, bound to
+	 * them. Brought by another file of the same config: this one takes
+	 * its place, as a load does with a name. */
+	if (ret == 0 && have_image(s, id, NULL, &adopted) && !adopted) {
 		unlinkat(s->rootfd, tmp, 0);
 		abs[0] = '\0';
 	} else if (ret == 0) {
@@ -543,15 +616,16 @@ int img_adopt_squashfs(struct img_store *s, const char *path, char **name,
 			abs[0] = '\0';
 			sync_dir(s, STORE_SQSH_DIR);
 			ret = store_record_adopted(s, id, cfg, size, err);
-			if (ret < 0)
+			if (ret < 0 && !adopted)
 				unlinkat(s->rootfd, final, 0);
 		}
 	}
 	if (ret < 0 && abs && *abs)
 		unlinkat(s->rootfd, tmp, 0);
-	if (ret == 0 && json_is_string(json_object_get(doc, "name")) &&
-	    !(*name = strdup(json_string_value(json_object_get(doc, "name")))))
-		ret = cmn_err_set(err, ENOMEM, "load");
+	if (ret < 0) {
+		free(*name);
+		*name = NULL;
+	}
 	return ret;
 }
 

@@ -350,6 +350,62 @@ local_dirs() {
 	store_consistent
 }
 
+# push_sorted NAME: an image of $IMG/base whose config is compact JSON
+# with sorted keys, as hutch writes the config of a .sqsh's document: a
+# file carrying it gets the same id as the image.
+push_sorted() {
+	local lay=$BATS_TEST_TMPDIR/oci d s id mt cd cs md ms cfg man
+	oci_init "$lay"
+	read -r d s id mt <<<"$(oci_layer "$lay" "$IMG/base" gzip)"
+	cfg=$(mktemp -p "$lay" cfg.XXXXXX)
+	jq -jcnS --arg id "$id" '{created: "2024-01-02T03:04:05Z",
+		architecture: "amd64", os: "linux",
+		config: {Env: ["PATH=/usr/bin:/bin"], Cmd: ["/bin/sh"]},
+		rootfs: {type: "layers", diff_ids: [$id]}}' >"$cfg"
+	read -r cd cs <<<"$(oci_put "$lay" "$cfg")"
+	man=$(mktemp -p "$lay" man.XXXXXX)
+	jq -cn --arg d "$d" --argjson s "$s" --arg mt "$mt" --arg cd "$cd" --argjson cs "$cs" '{
+		schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+		config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cd, size: $cs},
+		layers: [{mediaType: $mt, digest: $d, size: $s}]}' >"$man"
+	read -r md ms <<<"$(oci_put "$lay" "$man")"
+	oci_tag "$lay" sorted "$md" "$ms"
+	reg_push "$lay" sorted "$1"
+}
+
+@test "a .sqsh made to carry another image's config borrows nothing of it: a pull of that id makes the image again from the registry's layers, and FROM it unpacks the file's own tree" {
+	push_sorted test/sorted:1
+	HUTCH_IMAGE_FORMAT=layers "$HUTCH" pull -q "$REG/test/sorted:1"
+	pulled=$(ref_id "$REG/test/sorted:1")
+	"$HUTCH" save --format squashfs -o "$BATS_TEST_TMPDIR/good.sqsh" "$REG/test/sorted:1"
+	# Its document, over another tree.
+	mkdir -p "$BATS_TEST_TMPDIR/evil/etc/app"
+	cp -a "$IMG/base/." "$BATS_TEST_TMPDIR/evil/"
+	echo evil >"$BATS_TEST_TMPDIR/evil/etc/app/conf"
+	"$HUTCH_BUILD/hutch-squashfs" config "$BATS_TEST_TMPDIR/good.sqsh" >"$BATS_TEST_TMPDIR/doc"
+	"$HUTCH_BUILD/hutch-squashfs" pack "$BATS_TEST_TMPDIR/evil.sqsh" "$BATS_TEST_TMPDIR/evil" <"$BATS_TEST_TMPDIR/doc"
+	"$HUTCH" rmi "${pulled:7:12}" >/dev/null
+	export HUTCH_IMAGE_FORMAT=squashfs
+	"$HUTCH" load -i "$BATS_TEST_TMPDIR/evil.sqsh" >/dev/null
+	# The same id: what makes the question real.
+	[ "$(ref_id "$REG/test/sorted:1")" = "$pulled" ]
+	[ "$("$HUTCH" run --rm "$REG/test/sorted:1" cat /etc/app/conf)" = evil ]
+	mkdir "$BATS_TEST_TMPDIR/ctx"
+	printf 'FROM %s\nRUN cp /etc/app/conf /seen\nCMD ["cat", "/seen"]\n' "$REG/test/sorted:1" >"$BATS_TEST_TMPDIR/ctx/Dockerfile"
+	"$HUTCH" build -q -t seen:1 "$BATS_TEST_TMPDIR/ctx" >/dev/null
+	[ "$("$HUTCH" run --rm seen:1)" = evil ]
+	# The pull makes it from the registry's layers; the file is replaced.
+	"$HUTCH" pull -q "$REG/test/sorted:1"
+	[ "$(ref_id "$REG/test/sorted:1")" = "$pulled" ]
+	[ "$("$HUTCH" run --rm "$REG/test/sorted:1" cat /etc/app/conf)" = base ]
+	! cmp -s "$(the_sqsh "$REG/test/sorted:1")" "$BATS_TEST_TMPDIR/evil.sqsh"
+	# A build FROM it now unpacks the new file, not the tree it cached
+	# for the old one under the same id.
+	"$HUTCH" build -q -t seen:2 "$BATS_TEST_TMPDIR/ctx" >/dev/null
+	[ "$("$HUTCH" run --rm seen:2)" = base ]
+	store_consistent
+}
+
 reopened_tmp_empty() {
 	"$HUTCH" images >/dev/null 2>&1
 	store_tmp_empty

@@ -307,6 +307,34 @@ settle() {
 	[[ $output != *"verifications"* ]]
 }
 
+@test "FROM a .sqsh file (in the context, or an absolute path): the steps go on its tree, the cache holds, a damaged file is refused in one line" {
+	C=$BATS_TEST_TMPDIR/ctx
+	mkdir "$C"
+	cp "$BATS_FILE_TMPDIR/lay.sqsh" "$C/base.sqsh"
+	printf 'FROM base.sqsh\nRUN cat /opt/data/three /etc/app/conf >/both\nCMD ["cat", "/both"]\n' >"$C/Dockerfile"
+	run "$HUTCH" build -t fromfile:1 "$C"
+	[ "$status" -eq 0 ]
+	[ "$("$HUTCH" run --rm fromfile:1)" = "$(printf 'three\nkept')" ]
+	run "$HUTCH" build -t fromfile:1 "$C"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c CACHED <<<"$output")" -eq 1 ]
+	printf 'FROM %s\nRUN ls /opt/data >/ls\nCMD ["cat", "/ls"]\n' "$BATS_FILE_TMPDIR/lay.sqsh" >"$C/Dockerfile"
+	"$HUTCH" build -q -t fromabs:1 "$C" >/dev/null
+	[ "$("$HUTCH" run --rm fromabs:1)" = three ]
+	# A flipped byte in a file the store does not hold yet: refused,
+	# naming the file, nothing built. (One whose bytes, by their
+	# footer's digest, the store holds already is not read again.)
+	"$HUTCH" save --format squashfs -o "$C/other.sqsh" sqbase:1
+	printf 'X' | dd of="$C/other.sqsh" bs=1 seek=3000 conv=notrunc status=none
+	printf 'FROM other.sqsh\nRUN true\n' >"$C/Dockerfile"
+	run "$HUTCH" build -t frombad:1 "$C"
+	[ "$status" -ne 0 ]
+	[[ $output == *"$C/other.sqsh is damaged"* ]]
+	run "$HUTCH" image inspect frombad:1
+	[ "$status" -ne 0 ]
+	"$HUTCH" rmi fromfile:1 fromabs:1 >/dev/null
+}
+
 # blocked_on FILE: a process waits in flock(2) for FILE (/proc/locks marks
 # a waiting request with "->").
 blocked_on() {
