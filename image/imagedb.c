@@ -276,12 +276,28 @@ int store_record_squashfs(struct img_store *s, const struct img_digest *id,
 	return write_record(s, id, rec, err);
 }
 
+/* An OCI manifest of the config blob @cfg (@len bytes) and @layers (its
+ * "layers" array, taken), as compact JSON (owned; NULL on ENOMEM). */
+static char *manifest_text(const struct img_digest *cfg, size_t len,
+			   json_t *layers)
+{
+	cleanup_json json_t *m = NULL;
+	char c[72];
+
+	m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:o}", "schemaVersion", 2,
+		      "mediaType", "application/vnd.oci.image.manifest.v1+json",
+		      "config", "mediaType",
+		      "application/vnd.oci.image.config.v1+json", "digest",
+		      img_digest_str(cfg, c), "size", (json_int_t)len, "layers",
+		      layers);
+	return m ? json_dumps(m, JSON_COMPACT) : NULL;
+}
+
 int store_record_adopted(struct img_store *s, const struct img_digest *id,
 			 const char *config, uint64_t size,
 			 struct hutch_err *err)
 {
 	cleanup_json json_t *cfg = json_loads(config, 0, NULL);
-	cleanup_json json_t *m = NULL;
 	cleanup_json json_t *rec = NULL;
 	cleanup_free char *text = NULL;
 	struct img_digest cd, md;
@@ -293,13 +309,7 @@ int store_record_adopted(struct img_store *s, const struct img_digest *id,
 		return ret;
 	/* Its layers are not in the store: the manifest lists none, and the
 	 * config's diff_ids say what the file was made from. */
-	m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:[]}", "schemaVersion", 2,
-		      "mediaType", "application/vnd.oci.image.manifest.v1+json",
-		      "config", "mediaType",
-		      "application/vnd.oci.image.config.v1+json", "digest",
-		      img_digest_str(&cd, c), "size",
-		      (json_int_t)strlen(config), "layers");
-	text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	text = manifest_text(&cd, strlen(config), json_array());
 	if (!text)
 		return cmn_err_set(err, ENOMEM, "manifest");
 	ret = img_blob_put(s, text, strlen(text), NULL, &md, err);
@@ -639,21 +649,12 @@ int img_image_make(struct img_store *s, const char *config,
 		   struct img_digest *id, struct hutch_err *err)
 {
 	struct img_digest cfg;
-	cleanup_json json_t *m = NULL;
 	cleanup_free char *text = NULL;
-	char c[72];
 	int ret = img_blob_put(s, config, strlen(config), NULL, &cfg, err);
 
 	if (ret < 0)
 		return ret;
-	m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:o}", "schemaVersion", 2,
-		      "mediaType", "application/vnd.oci.image.manifest.v1+json",
-		      "config", "mediaType",
-		      "application/vnd.oci.image.config.v1+json", "digest",
-		      img_digest_str(&cfg, c), "size",
-		      (json_int_t)strlen(config), "layers",
-		      layers_json(layers, n));
-	text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	text = manifest_text(&cfg, strlen(config), layers_json(layers, n));
 	if (!text)
 		return cmn_err_set(err, ENOMEM, "manifest");
 	return img_image_add(s, text, strlen(text), id, err);
