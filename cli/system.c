@@ -167,6 +167,14 @@ static int prune(struct img_store *s, const struct system_opts *o,
 	return ret;
 }
 
+/* The node-local container directories of the store @store. */
+static uint64_t local_size(const char *store)
+{
+	cleanup_free char *dir = cmn_local_dir(store);
+
+	return dir ? cmn_tree_size(AT_FDCWD, dir) : 0;
+}
+
 static int df(struct img_store *s, struct hutch_err *err)
 {
 	struct img_image **imgs = NULL;
@@ -202,8 +210,12 @@ static int df(struct img_store *s, struct hutch_err *err)
 		       cli_human_size(cmn_tree_size(root, "squashfs-images"),
 				      f),
 		       files);
+		/* With the store on a shared filesystem, their changes are
+		 * on this node's disk (container/local.c), counted too. */
 		printf("%-14s %-8zu %-8zu %-12s\n", "Containers", nc, running,
-		       cli_human_size(cmn_tree_size(root, "containers"), c));
+		       cli_human_size(cmn_tree_size(root, "containers") +
+					      local_size(img_store_root(s)),
+				      c));
 		printf("%-14s %-8zu %-8zu %-12s\n", "Local Volumes", nv, used,
 		       cli_human_size(cmn_tree_size(root, "volumes"), e));
 		printf("%-14s %-8s %-8s %-12s\n", "Build Cache", "-", "-",

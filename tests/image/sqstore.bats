@@ -241,9 +241,12 @@ local_dirs() {
 	mkdir "$TMPDIR"
 	run "$HUTCH" info
 	[[ $output == *"shared filesystem: containers keep their changes on node-local disk, in $TMPDIR/hutch-$(id -u)/local/"* ]]
-	run "$HUTCH" run --name keep "$REG/test/busybox:1" sh -c '[ -f /made ] && echo again || echo first; echo kept >/made'
+	run "$HUTCH" run --name keep "$REG/test/busybox:1" sh -c '[ -f /made ] && echo again || echo first; echo kept >/made; [ -f /big ] || dd if=/dev/zero of=/big bs=1024 count=3072 2>/dev/null'
 	[ "$status" -eq 0 ]
 	[ "$output" = first ]
+	# system df counts what is there: 3 MiB of its changes.
+	run "$HUTCH" system df
+	[[ $(grep '^Containers' <<<"$output") =~ ^Containers\ +1\ +0\ +[3-9]\.[0-9]+MB ]]
 	id=$("$HUTCH" inspect -f '{{.Id}}' keep)
 	upper=$("$HUTCH" inspect -f '{{.GraphDriver.Data.UpperDir}}' keep)
 	[ "$upper" = "$TMPDIR/hutch-$(id -u)/local/$(ls "$TMPDIR/hutch-$(id -u)/local")/$id/upper" ]
