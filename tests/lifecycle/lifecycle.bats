@@ -312,7 +312,8 @@ got-usr1" ]
 }
 
 @test "-p publishes on 127.0.0.1 by default; ps and port show it; a taken port is a clear error" {
-	local port=$((20000 + RANDOM % 20000))
+	local port
+	port=$(free_port)
 	"$HUTCH" run -d --rootfs "$R" --name pub -p "$port:8080" -- httpd -f -p 8080 -h /etc >/dev/null
 	run ss -ltnH "sport = :$port"
 	[[ $output == *"127.0.0.1:$port"* ]]
@@ -333,12 +334,20 @@ got-usr1" ]
 }
 
 @test "a container with published ports reaches nothing on the host's loopback" {
-	local port=$((20000 + RANDOM % 20000))
+	local port server try
 	mkdir -p "$BATS_TEST_TMPDIR/www" && echo host-only >"$BATS_TEST_TMPDIR/www/index.html"
-	# 3>&-: bats waits for whoever holds its descriptor 3.
-	busybox httpd -f -p "127.0.0.1:$port" -h "$BATS_TEST_TMPDIR/www" 3>&- &
-	local server=$!
-	wait_for 10 bash -c "busybox wget -qO- http://127.0.0.1:$port/ >/dev/null 2>&1"
+	# A free port, and our server on it: the suite's other lanes take
+	# ports too, so one that is gone by the time httpd binds it (httpd
+	# then exits) means another try.
+	for try in 1 2 3 4 5; do
+		port=$(free_port)
+		# 3>&-: bats waits for whoever holds its descriptor 3.
+		busybox httpd -f -p "127.0.0.1:$port" -h "$BATS_TEST_TMPDIR/www" 3>&- &
+		server=$!
+		wait_for 10 bash -c "! kill -0 $server 2>/dev/null || busybox wget -qO- http://127.0.0.1:$port/ >/dev/null 2>&1"
+		kill -0 "$server" 2>/dev/null && break
+	done
+	[ "$(busybox wget -qO- "http://127.0.0.1:$port/")" = host-only ]
 	# The same request from the host's network works (the test can fail)...
 	run "$HUTCH" run --rm --rootfs "$R" -- hget 127.0.0.1 "$port"
 	[ "$output" = host-only ]
