@@ -105,41 +105,44 @@ static int private_dir(const char *dir, const char *what, const char *fix,
 	return 0;
 }
 
-char *cmn_local_dir(const char *store)
+/* $TMPDIR/hutch-$UID, else /tmp/hutch-$UID: where the node-local
+ * directories of every store are. */
+static char *local_base(void)
 {
 	const char *tmp = getenv("TMPDIR");
-	uint64_t h = CMN_FNV_INIT;
 
-	if (!store) {
-		errno = EINVAL;
+	return cmn_strdup_printf("%s/hutch-%u", usable_tmp(tmp) ? tmp : "/tmp",
+				 (unsigned)getuid());
+}
+
+char *cmn_local_dir(const char *store)
+{
+	cleanup_free char *base = local_base();
+
+	if (!store || !base) {
+		errno = store ? ENOMEM : EINVAL;
 		return NULL;
 	}
-	h = cmn_fnv1a64(h, store, strlen(store));
-	return cmn_strdup_printf("%s/hutch-%u/local/%016llx",
-				 usable_tmp(tmp) ? tmp : "/tmp",
-				 (unsigned)getuid(), (unsigned long long)h);
+	return cmn_strdup_printf("%s/local/%016llx", base,
+				 (unsigned long long)cmn_fnv1a64(
+					 CMN_FNV_INIT, store, strlen(store)));
 }
 
 char *cmn_local_dir_open(const char *store, struct hutch_err *err)
 {
+	cleanup_free char *base = local_base();
 	cleanup_free char *dir = cmn_local_dir(store);
-	char *base = dir ? strdup(dir) : NULL;
-	char *cut = base ? strstr(base, "/local/") : NULL;
-	int ret;
 
-	if (!dir || !cut) {
-		free(base);
+	if (!base || !dir) {
 		cmn_err_set(err, ENOMEM, "node-local directory");
 		return NULL;
 	}
 	/* $TMPDIR/hutch-$UID is checked as the runtime directory is:
 	 * another user may have made it first. */
-	*cut = '\0';
-	ret = private_dir(base, "node-local directory", LOCAL_FIX, err);
-	free(base);
-	if (ret == 0)
-		ret = private_dir(dir, "node-local directory", LOCAL_FIX, err);
-	return ret < 0 ? NULL : steal_ptr(&dir);
+	if (private_dir(base, "node-local directory", LOCAL_FIX, err) < 0 ||
+	    private_dir(dir, "node-local directory", LOCAL_FIX, err) < 0)
+		return NULL;
+	return steal_ptr(&dir);
 }
 
 char *cmn_runtime_dir_open(struct hutch_err *err)

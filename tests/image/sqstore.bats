@@ -237,8 +237,11 @@ local_dirs() {
 
 @test "a store on a shared filesystem: a container's changes on node-local disk (TMPDIR), its record in the store; gone or on another host: refused in one line; rm and prune take them" {
 	"$HUTCH" pull -q "$REG/test/busybox:1"
-	export TMPDIR="$BATS_TEST_TMPDIR/tmp" HUTCH_TEST_FSTYPE=nfs
-	mkdir "$TMPDIR"
+	# A TMPDIR with "/local/" in it below a directory open to others, as
+	# /local/scratch on many clusters.
+	export TMPDIR="$BATS_TEST_TMPDIR/pub/local/tmp" HUTCH_TEST_FSTYPE=nfs
+	mkdir -p "$TMPDIR"
+	chmod 0755 "$BATS_TEST_TMPDIR/pub"
 	run "$HUTCH" info
 	[[ $output == *"shared filesystem: containers keep their changes on node-local disk, in $TMPDIR/hutch-$(id -u)/local/"* ]]
 	run "$HUTCH" run --name keep "$REG/test/busybox:1" sh -c '[ -f /made ] && echo again || echo first; echo kept >/made; [ -f /big ] || dd if=/dev/zero of=/big bs=1024 count=3072 2>/dev/null'
