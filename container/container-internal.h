@@ -16,6 +16,10 @@ json_t *ctr_config_json(const struct sbx_config *c);
 int ctr_config_from_json(const json_t *j, struct sbx_config *c);
 
 int64_t ctr_now_ns(void);
+/** ctr_host_name() - this host's name (empty when unknown) (runtime.c). */
+void ctr_host_name(char host[static 256]);
+/** ctr_is_id() - is @s a 64-hex-digit container id? (container.c) */
+bool ctr_is_id(const char *s);
 
 /* ---- changes on node-local disk (local.c) -------------------------------- */
 

@@ -367,7 +367,7 @@ static int load(const char *id, struct ctr_container **out,
 	return 0;
 }
 
-static bool is_id(const char *s)
+bool ctr_is_id(const char *s)
 {
 	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
@@ -384,7 +384,7 @@ static int by_prefix(const char *prefix, char id[static 65],
 	struct dirent *de;
 
 	while (d && (de = readdir(d)))
-		if (is_id(de->d_name) && !strncmp(de->d_name, prefix, n)) {
+		if (ctr_is_id(de->d_name) && !strncmp(de->d_name, prefix, n)) {
 			memcpy(id, de->d_name, 65);
 			found++;
 		}
@@ -457,7 +457,7 @@ int ctr_container_list(struct ctr_container ***out, size_t *n,
 	while ((de = readdir(d))) {
 		struct ctr_container **more;
 
-		if (!is_id(de->d_name) || load(de->d_name, &c, NULL) < 0)
+		if (!ctr_is_id(de->d_name) || load(de->d_name, &c, NULL) < 0)
 			continue;
 		more = realloc(list, (count + 1) * sizeof(*list));
 		if (!more) {
@@ -609,7 +609,7 @@ int ctr_damaged_list(char ***ids, size_t *n, struct hutch_err *err)
 			       ? 0
 			       : cmn_err_set(err, errno, "cannot list %s", dir);
 	while ((de = readdir(d)))
-		if (is_id(de->d_name) && damaged(de->d_name)) {
+		if (ctr_is_id(de->d_name) && damaged(de->d_name)) {
 			if (cmn_strv_push(ids, strdup(de->d_name)) < 0)
 				return cmn_err_set(err, ENOMEM, "containers");
 			(*n)++;

@@ -29,13 +29,6 @@
 
 #include "container/container-internal.h"
 
-static void this_host(char host[static 256])
-{
-	if (gethostname(host, 256) < 0)
-		host[0] = '\0';
-	host[255] = '\0';
-}
-
 int ctr_local_claim(struct ctr_container *c, const char *store,
 		    struct hutch_err *err)
 {
@@ -47,7 +40,7 @@ int ctr_local_claim(struct ctr_container *c, const char *store,
 	base = cmn_local_dir_open(store, err);
 	if (!base)
 		return err && err->code ? -err->code : -EIO;
-	this_host(host);
+	ctr_host_name(host);
 	free(c->local_dir);
 	free(c->local_host);
 	c->local_dir = cmn_strdup_printf("%s/%s", base, c->cfg.id);
@@ -64,7 +57,7 @@ int ctr_local_check(const struct ctr_container *c, struct hutch_err *err)
 
 	if (!c->local_dir)
 		return 0;
-	this_host(host);
+	ctr_host_name(host);
 	if (c->local_host && strcmp(c->local_host, host))
 		return cmn_err_msg(
 			err, EREMOTE,
@@ -85,7 +78,7 @@ void ctr_local_remove(const struct ctr_container *c)
 
 	if (!c->local_dir)
 		return;
-	this_host(host);
+	ctr_host_name(host);
 	if (c->local_host && strcmp(c->local_host, host)) {
 		cmn_warn(
 			"container %s's changes stay on the local disk of %s (%s); 'hutch system prune' there removes them",
@@ -94,12 +87,6 @@ void ctr_local_remove(const struct ctr_container *c)
 	}
 	if (sbx_remove_tree(c->local_dir, &err) < 0 && err.code != ENOENT)
 		cmn_warn("%s", err.msg);
-}
-
-/* A 64-hex-digit container id. */
-static bool is_id(const char *s)
-{
-	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
 size_t ctr_local_sweep(void)
@@ -120,7 +107,7 @@ size_t ctr_local_sweep(void)
 		struct stat st;
 		int lock;
 
-		if (!is_id(de->d_name))
+		if (!ctr_is_id(de->d_name))
 			continue;
 		rec = cmn_strdup_printf("%s/%s", records, de->d_name);
 		if (!rec || stat(rec, &st) == 0 || errno != ENOENT)

@@ -57,7 +57,7 @@ static void read_boot_id(char boot[static 64])
 	boot[strcspn(boot, "\n")] = '\0';
 }
 
-static void read_host(char host[static 256])
+void ctr_host_name(char host[static 256])
 {
 	if (gethostname(host, 256) < 0)
 		host[0] = '\0';
@@ -93,7 +93,7 @@ int ctr_where_read(const char *id, struct ctr_where *w)
 	snprintf(w->dir, sizeof(w->dir), "%s", dir);
 	snprintf(w->job, sizeof(w->job), "%s", job ? job : "");
 	w->started_at = started;
-	read_host(here);
+	ctr_host_name(here);
 	read_boot_id(now);
 	if (strcmp(host, here) != 0)
 		w->kind = CTR_WHERE_REMOTE;
@@ -167,7 +167,7 @@ int ctr_where_publish(const char *id, const char *dir)
 		return -ENOMEM;
 	if (access(cdir, F_OK) < 0)
 		return -errno; /* no record yet: published once there is */
-	read_host(host);
+	ctr_host_name(host);
 	read_boot_id(boot);
 	j = json_pack("{s:s,s:s,s:s,s:s}", "Host", host, "BootId", boot, "Dir",
 		      dir, "Job", job ? job : "");

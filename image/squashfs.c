@@ -348,42 +348,61 @@ int img_squashfs_prune_verified(struct img_store *s, size_t *n,
 	return ret;
 }
 
-int img_squashfs_image(const char *path, struct img_image **out,
+/* The config of the document @text (hutch-squashfs verify's or config's
+ * output) as the store keeps it, the id it gives, and the name saved in
+ * it (may be NULL). */
+static int document_id(const char *text, const char *path, char **cfg,
+		       struct img_digest *id, char **name,
 		       struct hutch_err *err)
 {
-	cleanup_free char *helper = NULL;
-	char *argv[] = { NULL, "config", (char *)path, NULL };
-	struct helper_job j = { .argv = argv, .want_output = true };
-	struct img_image *img;
-	json_t *doc;
-	int ret = sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs", &helper,
-				  err);
+	cleanup_json json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+	const json_t *c = json_object_get(doc, "config");
+	int ret;
 
-	argv[0] = helper;
-	if (ret == 0)
-		ret = run_helper(&j, err);
-	if (ret < 0)
-		return ret;
-	doc = json_loads(j.output, 0, NULL);
-	free(j.output);
-	img = calloc(1, sizeof(*img));
-	if (img && json_is_object(json_object_get(doc, "config")))
-		img->config_json = json_dumps(json_object_get(doc, "config"),
-					      JSON_SORT_KEYS | JSON_COMPACT);
-	json_decref(doc);
-	if (!img || !img->config_json) {
-		img_image_free(img);
+	*cfg = NULL;
+	*name = NULL;
+	if (!json_is_object(c))
 		return cmn_err_msg(
 			err, EINVAL,
 			"%s has no image config; save it again with hutch save --format squashfs",
 			path);
-	}
-	img->config_len = strlen(img->config_json);
-	ret = img_sha256_buf(img->config_json, img->config_len, &img->id);
+	/* Sorted and compact: the same file, the same id, however its
+	 * document was written. */
+	*cfg = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
+	if (!*cfg)
+		return cmn_err_set(err, ENOMEM, "load");
+	ret = img_sha256_buf(*cfg, strlen(*cfg), id);
+	if (ret < 0)
+		return cmn_err_set(err, -ret, "%s", path);
+	if (json_is_string(json_object_get(doc, "name")) &&
+	    !(*name = strdup(json_string_value(json_object_get(doc, "name")))))
+		return cmn_err_set(err, ENOMEM, "load");
+	return 0;
+}
+
+int img_squashfs_image(const char *path, struct img_image **out,
+		       struct hutch_err *err)
+{
+	cleanup_free char *helper = NULL, *name = NULL;
+	char *argv[] = { NULL, "config", (char *)path, NULL };
+	struct helper_job j = { .argv = argv, .want_output = true };
+	struct img_image *img = calloc(1, sizeof(*img));
+	int ret = img ? sbx_helper_path("HUTCH_SQUASHFS", "hutch-squashfs",
+					&helper, err)
+		      : cmn_err_set(err, ENOMEM, "%s", path);
+
+	argv[0] = helper;
+	if (ret == 0)
+		ret = run_helper(&j, err);
+	if (ret == 0)
+		ret = document_id(j.output, path, &img->config_json, &img->id,
+				  &name, err);
+	free(j.output);
 	if (ret < 0) {
 		img_image_free(img);
-		return cmn_err_set(err, -ret, "%s", path);
+		return ret;
 	}
+	img->config_len = strlen(img->config_json);
 	*out = img;
 	return 0;
 }
@@ -491,37 +510,6 @@ int img_squashfs_digest(const char *path, char hex[static 65])
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(d); i++)
 		snprintf(hex + 2 * i, 3, "%02x", d[i]);
-	return 0;
-}
-
-/* The config of the document @text (hutch-squashfs verify's or config's
- * output) as the store keeps it, the id it gives, and the name saved in
- * it (may be NULL). */
-static int document_id(const char *text, const char *path, char **cfg,
-		       struct img_digest *id, char **name,
-		       struct hutch_err *err)
-{
-	cleanup_json json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
-	const json_t *c = json_object_get(doc, "config");
-	int ret;
-
-	*cfg = NULL;
-	*name = NULL;
-	if (!json_is_object(c))
-		return cmn_err_msg(
-			err, EINVAL,
-			"%s has no image config; save it again with hutch save --format squashfs",
-			path);
-	/* The id `run FILE` gives it (img_squashfs_image()). */
-	*cfg = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
-	if (!*cfg)
-		return cmn_err_set(err, ENOMEM, "load");
-	ret = img_sha256_buf(*cfg, strlen(*cfg), id);
-	if (ret < 0)
-		return cmn_err_set(err, -ret, "%s", path);
-	if (json_is_string(json_object_get(doc, "name")) &&
-	    !(*name = strdup(json_string_value(json_object_get(doc, "name")))))
-		return cmn_err_set(err, ENOMEM, "load");
 	return 0;
 }
 
